@@ -1,0 +1,327 @@
+/**
+ * The headless client core: one object that the TUI (and the tests) drive. It owns the link
+ * to the server, the UDP path, the list of online users, and reconnection. Feature modules
+ * (peer sessions, broadcasts) listen to its `message`/`udpMessage` events and use `request`.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { KEEPALIVE_INTERVAL_MS, PROTOCOL_VERSION } from '../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../net/errors.ts';
+import type { ClientMessage, Msg, ServerMessage, UdpClientMessage, UdpServerMessage, UserEntry } from '../net/messages.ts';
+import { defaultConfigDir } from './config-dir.ts';
+import { KnownHosts } from './known-hosts.ts';
+import { ServerLink, type TrustDecider } from './server-link.ts';
+import { UdpLink, UdpState } from './udp-link.ts';
+
+export const ClientState = {
+  IDLE: 'idle',
+  CONNECTING: 'connecting',
+  CONNECTED: 'connected',
+  AUTHENTICATING: 'authenticating',
+  ONLINE: 'online',
+  RECONNECTING: 'reconnecting',
+  CLOSED: 'closed',
+} as const;
+export type ClientState = (typeof ClientState)[keyof typeof ClientState];
+export { UdpState };
+
+export const RECONNECT_BASE_MS = 500;
+export const RECONNECT_MAX_MS = 30_000;
+
+export interface ClientOptions {
+  host: string;
+  port: number;
+  configDir?: string;
+  /** First contact with an unknown server; default: trust (TOFU). The TUI asks the user. */
+  trust?: TrustDecider;
+  reconnect?: boolean;
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  keepaliveMs?: number;
+  udpKeepaliveMs?: number;
+  udpDeadAfterMs?: number;
+  /** Send UDP here instead of to the server's host and advertised port (relays, test harnesses). */
+  udpTarget?: { host: string; port: number };
+}
+
+export interface Session {
+  user: string;
+  ip: string;
+  registered: boolean;
+  fingerprint: string;
+}
+
+export interface ClientEvents {
+  state: [ClientState];
+  online: [Session];
+  /** The full list of online users after any change. */
+  users: [UserEntry[]];
+  presence: [{ joined: UserEntry[]; left: string[] }];
+  udp: [UdpState];
+  /** The server link dropped; `retryInMs` is set when a reconnect is scheduled. */
+  disconnected: [{ error: ProtocolError; retryInMs: number | null }];
+  /** Messages not consumed by the core (prompts, peer results, broadcasts). */
+  message: [ServerMessage];
+  udpMessage: [UdpServerMessage];
+}
+
+interface Credentials {
+  user: string;
+  pass: string;
+}
+
+export class P2PClient extends EventEmitter<ClientEvents> {
+  state: ClientState = ClientState.IDLE;
+  session: Session | null = null;
+  /** Port of this client's peer listener, advertised at login (set by the peer module). */
+  peerPort: number | undefined;
+  readonly knownHosts: KnownHosts;
+  private link: ServerLink | null = null;
+  private udpLink: UdpLink | null = null;
+  private readonly users = new Map<string, UserEntry>();
+  private credentials: Credentials | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectAttempt = 0;
+
+  constructor(readonly options: ClientOptions) {
+    super();
+    this.knownHosts = new KnownHosts(options.configDir ?? defaultConfigDir());
+  }
+
+  get isClosed(): boolean {
+    return this.state === ClientState.CLOSED;
+  }
+
+  get udpState(): UdpState {
+    return this.udpLink?.state ?? UdpState.DOWN;
+  }
+
+  get fingerprint(): string | null {
+    return this.link?.fingerprint ?? null;
+  }
+
+  /** Online users, sorted by name. */
+  get onlineUsers(): UserEntry[] {
+    return [...this.users.values()].sort((a, b) => a.user.localeCompare(b.user));
+  }
+
+  /** Open the TLS connection and wait for the server's greeting. */
+  async connect(): Promise<void> {
+    if (this.link?.isOpen) return;
+    this.setState(ClientState.CONNECTING);
+    try {
+      this.attach(
+        await ServerLink.open({
+          host: this.options.host,
+          port: this.options.port,
+          knownHosts: this.knownHosts,
+          trust: this.options.trust ?? (() => true),
+        }),
+      );
+      this.setState(ClientState.CONNECTED);
+    } catch (err) {
+      this.setState(ClientState.IDLE);
+      throw err;
+    }
+  }
+
+  login(user: string, pass: string): Promise<Session> {
+    return this.authenticate('login', user, pass);
+  }
+
+  /** Create the account and log in with it (the server does both in one step). */
+  register(user: string, pass: string): Promise<Session> {
+    return this.authenticate('register', user, pass);
+  }
+
+  /** A request to the server; rejects with the server's error code. */
+  async request(body: Parameters<ServerLink['request']>[0]): Promise<ServerMessage> {
+    if (!this.link || this.state !== ClientState.ONLINE) throw new ProtocolError(ErrorCode.DISCONNECTED, 'not connected to the server');
+    return this.link.request(body);
+  }
+
+  /** A message that expects no reply (acks). */
+  send(message: ClientMessage): boolean {
+    if (!this.link?.isOpen || this.state !== ClientState.ONLINE) return false;
+    this.link.send(message);
+    return true;
+  }
+
+  sendUdp(message: UdpClientMessage): boolean {
+    if (!this.udpLink || this.udpLink.state !== UdpState.ALIVE) return false;
+    this.udpLink.send(message);
+    return true;
+  }
+
+  async refreshUsers(): Promise<UserEntry[]> {
+    const reply = await this.request({ t: 'list_users' });
+    if (reply.t === 'user_list') this.replaceUsers(reply.users);
+    return this.onlineUsers;
+  }
+
+  /** Log out and stop for good (no reconnect). */
+  async close(): Promise<void> {
+    this.credentials = null;
+    this.clearReconnect();
+    const link = this.link;
+    if (link?.isOpen && this.state === ClientState.ONLINE) {
+      await Promise.race([link.request({ t: 'logout' }).catch(() => {}), new Promise((r) => setTimeout(r, 1_000))]);
+    }
+    this.teardown();
+    link?.close();
+    this.setState(ClientState.CLOSED);
+  }
+
+  private async authenticate(kind: 'login' | 'register', user: string, pass: string): Promise<Session> {
+    if (!this.link?.isOpen) await this.connect();
+    const link = this.link as ServerLink;
+    this.setState(ClientState.AUTHENTICATING);
+    let reply: ServerMessage;
+    try {
+      reply = await link.request({ t: kind, proto: PROTOCOL_VERSION, user, pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
+    } catch (err) {
+      if (this.state === ClientState.AUTHENTICATING) this.setState(link.isOpen ? ClientState.CONNECTED : ClientState.IDLE);
+      throw err;
+    }
+    if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+    this.credentials = { user: reply.user, pass };
+    this.reconnectAttempt = 0;
+    this.goOnline(link, reply);
+    return this.session as Session;
+  }
+
+  private goOnline(link: ServerLink, welcome: Msg<ServerMessage, 'welcome'>): void {
+    this.session = { user: welcome.user, ip: welcome.ip, registered: welcome.registered, fingerprint: link.fingerprint };
+    this.replaceUsers(welcome.users);
+    link.startKeepalive(Math.min(this.options.keepaliveMs ?? KEEPALIVE_INTERVAL_MS, link.hello.keepaliveMs));
+    this.startUdp(welcome.udp);
+    this.setState(ClientState.ONLINE);
+    this.emit('online', this.session);
+  }
+
+  private startUdp(grant: Msg<ServerMessage, 'welcome'>['udp']): void {
+    this.udpLink?.close();
+    const target = this.options.udpTarget ?? { host: this.options.host, port: grant.port };
+    const udp = new UdpLink({
+      host: target.host,
+      port: target.port,
+      sid: Buffer.from(grant.sid, 'base64url'),
+      key: Buffer.from(grant.key, 'base64url'),
+      keepaliveMs: this.options.udpKeepaliveMs,
+      deadAfterMs: this.options.udpDeadAfterMs,
+    });
+    udp.on('state', (state) => this.emit('udp', state));
+    udp.on('message', (message) => this.emit('udpMessage', message));
+    this.udpLink = udp;
+    this.emit('udp', udp.state);
+    udp.start();
+  }
+
+  private attach(link: ServerLink): void {
+    this.link = link;
+    link.on('message', (message) => this.onMessage(message));
+    link.on('close', (error) => this.onLinkClosed(link, error));
+  }
+
+  private onMessage(message: ServerMessage): void {
+    if (message.t === 'presence') {
+      for (const name of message.left) this.users.delete(name.toLowerCase());
+      for (const entry of message.joined) this.users.set(entry.user.toLowerCase(), entry);
+      this.emit('presence', { joined: message.joined, left: message.left });
+      this.emit('users', this.onlineUsers);
+      return;
+    }
+    this.emit('message', message);
+  }
+
+  private replaceUsers(list: UserEntry[]): void {
+    this.users.clear();
+    for (const entry of list) this.users.set(entry.user.toLowerCase(), entry);
+    this.emit('users', this.onlineUsers);
+  }
+
+  private onLinkClosed(link: ServerLink, error: ProtocolError): void {
+    if (this.link !== link) return;
+    this.link = null;
+    const wasOnline = this.state === ClientState.ONLINE;
+    this.teardown();
+    if (this.isClosed) return;
+    // Another login took our place: reconnecting would just knock it off in turn.
+    const final = error.code === ErrorCode.SESSION_REPLACED || error.code === ErrorCode.VERSION;
+    if (wasOnline && this.credentials && !final && this.options.reconnect !== false) {
+      const delay = this.nextDelay();
+      this.emit('disconnected', { error, retryInMs: delay });
+      this.setState(ClientState.RECONNECTING);
+      this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+    } else {
+      this.emit('disconnected', { error, retryInMs: null });
+      this.setState(ClientState.IDLE);
+    }
+  }
+
+  private async reconnect(): Promise<void> {
+    this.reconnectTimer = null;
+    const credentials = this.credentials;
+    if (!credentials || this.isClosed) return;
+    this.reconnectAttempt += 1;
+    try {
+      const link = await ServerLink.open({
+        host: this.options.host,
+        port: this.options.port,
+        knownHosts: this.knownHosts,
+        // Never ask again mid-session: an unknown key on reconnect is refused like a changed one.
+        trust: () => false,
+      });
+      if (this.isClosed) return link.close();
+      this.attach(link);
+      const reply = await link.request({ t: 'login', proto: PROTOCOL_VERSION, user: credentials.user, pass: credentials.pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
+      if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+      this.reconnectAttempt = 0;
+      this.goOnline(link, reply);
+    } catch (err) {
+      const error = err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.UNREACHABLE, String(err));
+      this.link?.close();
+      this.link = null;
+      if (this.isClosed) return;
+      const final = [ErrorCode.AUTH_FAILED, ErrorCode.FINGERPRINT_CHANGED, ErrorCode.FINGERPRINT_REJECTED, ErrorCode.VERSION].includes(
+        error.code as never,
+      );
+      const delay = final ? null : Math.max(this.nextDelay(), error.retryAfterMs ?? 0);
+      this.emit('disconnected', { error, retryInMs: delay });
+      if (delay === null) {
+        this.credentials = null;
+        this.setState(ClientState.IDLE);
+        return;
+      }
+      this.setState(ClientState.RECONNECTING);
+      this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+    }
+  }
+
+  /** Exponential back-off with jitter: base * 2^attempt, capped, then 50-100% of that. */
+  private nextDelay(): number {
+    const base = this.options.reconnectBaseMs ?? RECONNECT_BASE_MS;
+    const max = this.options.reconnectMaxMs ?? RECONNECT_MAX_MS;
+    const ceiling = Math.min(max, base * 2 ** this.reconnectAttempt);
+    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+  }
+
+  private teardown(): void {
+    this.udpLink?.close();
+    this.udpLink = null;
+    if (this.users.size > 0) {
+      this.users.clear();
+      this.emit('users', []);
+    }
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+  }
+
+  private setState(state: ClientState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Messages <-> frames (PROTOCOL.md section 2). A payload is one UTF-8 JSON object whose `t`
+ * names its type; it is validated against that type's schema before anyone sees it.
+ */
+import { MAX_FRAME_BYTES } from './constants.ts';
+import { ErrorCode, ProtocolError } from './errors.ts';
+import { encodeFrame, FrameDecoder } from './framing.ts';
+import type { MessageOf, MessageSet } from './messages.ts';
+import { SchemaError } from './schema.ts';
+
+export function encodeMessage(message: { t: string }, maxFrameBytes = MAX_FRAME_BYTES): Buffer {
+  return encodeFrame(Buffer.from(JSON.stringify(message), 'utf8'), maxFrameBytes);
+}
+
+export type Decoded<M> = { ok: true; message: M } | { ok: false; error: ProtocolError; fatal: boolean };
+
+/** Validate one parsed payload against a message set; never throws. */
+export function parsePayload<S extends MessageSet>(set: S, payload: Buffer): Decoded<MessageOf<S>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.BAD_FRAME, 'payload is not valid JSON') };
+  }
+  return validateMessage(set, value);
+}
+
+export function validateMessage<S extends MessageSet>(set: S, value: unknown): Decoded<MessageOf<S>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.BAD_FRAME, 'payload is not a JSON object') };
+  }
+  const tag = (value as { t?: unknown }).t;
+  if (typeof tag !== 'string' || !Object.hasOwn(set, tag)) {
+    const shown = typeof tag === 'string' ? JSON.stringify(tag.slice(0, 32)) : typeof tag;
+    return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown message type ${shown}`) };
+  }
+  try {
+    return { ok: true, message: set[tag](value) as MessageOf<S> };
+  } catch (err) {
+    const detail = err instanceof SchemaError ? err.message : 'invalid';
+    return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.BAD_MESSAGE, `${tag}: ${detail}`, { cause: err }) };
+  }
+}
+
+/** Bytes in any chunking -> validated messages or typed errors. Never throws. */
+export class MessageDecoder<S extends MessageSet> {
+  private readonly frames: FrameDecoder;
+
+  constructor(private readonly set: S, maxFrameBytes = MAX_FRAME_BYTES) {
+    this.frames = new FrameDecoder(maxFrameBytes);
+  }
+
+  get bufferedBytes(): number {
+    return this.frames.bufferedBytes;
+  }
+
+  push(chunk: Buffer, sink: (result: Decoded<MessageOf<S>>) => void): void {
+    const failure = this.frames.push(chunk, (payload) => sink(parsePayload(this.set, payload)));
+    if (failure) sink({ ok: false, fatal: true, error: failure });
+  }
+}

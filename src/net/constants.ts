@@ -1,0 +1,67 @@
+/**
+ * Every limit of the protocol, with its unit in the name. docs/PROTOCOL.md section 9 lists
+ * them; a change here is a protocol change and updates that table in the same commit.
+ */
+
+export const PROTOCOL_VERSION = 1;
+export const DEFAULT_PORT = 4400;
+
+// Framing (PROTOCOL.md section 2)
+export const FRAME_HEADER_BYTES = 4;
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+// Accounts (section 4)
+export const USERNAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$/;
+export const MAX_USERNAME_CHARS = 32;
+export const MIN_PASSWORD_CHARS = 8;
+export const MAX_PASSWORD_BYTES = 1024;
+
+// Connection lifecycle (section 3)
+export const LOGIN_TIMEOUT_MS = 30_000;
+export const KEEPALIVE_INTERVAL_MS = 15_000;
+/** The server closes a logged-in connection that sent nothing for this long (3 missed pings). */
+export const IDLE_TIMEOUT_MS = 3 * KEEPALIVE_INTERVAL_MS;
+/** A client that lets this much unread output pile up on the server is disconnected (IRC "SendQ exceeded"). */
+export const MAX_OUTBOUND_BUFFER_BYTES = 1024 * 1024;
+/** Reading from a client pauses while its pending output is above this. */
+export const OUTBOUND_HIGH_WATER_BYTES = 256 * 1024;
+export const PRESENCE_FLUSH_MS = 250;
+export const MAX_PRESENCE_BATCH = 1000;
+
+// Login rate limiting (section 4.4)
+export const FREE_FAILURES_PER_USER = 3;
+export const FREE_FAILURES_PER_IP = 20;
+export const BACKOFF_BASE_MS = 1_000;
+export const BACKOFF_MAX_MS = 5 * 60_000;
+/** Failure counters are forgotten after this long without a failure. */
+export const FAILURE_MEMORY_MS = 15 * 60_000;
+
+// UDP (section 5)
+export const UDP_VERSION = 1;
+export const UDP_SESSION_ID_BYTES = 8;
+export const UDP_KEY_BYTES = 32;
+export const UDP_HEADER_BYTES = 1 + UDP_SESSION_ID_BYTES + 8;
+export const UDP_TAG_BYTES = 16;
+export const MAX_DATAGRAM_BYTES = 8 * 1024;
+export const REPLAY_WINDOW_PACKETS = 1024;
+export const UDP_KEEPALIVE_INTERVAL_MS = 15_000;
+/** A path with no valid datagram (or pong) for this long is reported dead. */
+export const UDP_DEAD_AFTER_MS = 3 * UDP_KEEPALIVE_INTERVAL_MS;
+
+// Peer sessions (section 6)
+export const PEER_REQUEST_TIMEOUT_MS = 30_000;
+export const PEER_SECRET_BYTES = 32;
+/** An accepted session's secret must be used within this long. */
+export const PEER_SECRET_TTL_MS = 60_000;
+export const PEER_REQUESTS_PER_MINUTE = 10;
+export const MAX_PENDING_PEER_REQUESTS = 5;
+export const MAX_CHAT_TEXT_BYTES = 16 * 1024;
+export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+// Broadcasts (section 7)
+export const DEFAULT_BROADCAST_TTL_MS = 30 * 60_000;
+export const MAX_BROADCAST_TEXT_BYTES = 4 * 1024;
+export const BROADCASTS_PER_MINUTE = 10;
+export const MAX_PENDING_BROADCASTS = 1000;
+
+export const MAX_REQUEST_ID = 2 ** 31 - 1;

@@ -1,0 +1,90 @@
+/**
+ * Length-prefixed framing (PROTOCOL.md section 2): a 4-byte big-endian payload length, then
+ * the payload. Pure: bytes in, frames out. The length is checked against the limit before
+ * any byte of the payload is buffered, so a hostile length costs nothing.
+ */
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './constants.ts';
+import { ErrorCode, ProtocolError } from './errors.ts';
+
+export function encodeFrame(payload: Buffer, maxFrameBytes = MAX_FRAME_BYTES): Buffer {
+  if (payload.length > maxFrameBytes) {
+    throw new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `frame of ${payload.length} bytes exceeds ${maxFrameBytes}`);
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  frame.writeUInt32BE(payload.length, 0);
+  payload.copy(frame, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Incremental frame decoder. `push` never throws: a length over the limit puts the decoder
+ * in a failed state (the stream cannot be resynchronised) and is reported once.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private failure: ProtocolError | null = null;
+
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+
+  get failed(): ProtocolError | null {
+    return this.failure;
+  }
+
+  /** Bytes held waiting for the rest of a frame. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  push(chunk: Buffer, onFrame: (payload: Buffer) => void): ProtocolError | null {
+    if (this.failure) return null;
+    if (chunk.length === 0) return null;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= FRAME_HEADER_BYTES) {
+      const length = this.peekLength();
+      if (length > this.maxFrameBytes) {
+        this.failure = new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `frame length ${length} exceeds ${this.maxFrameBytes} bytes`);
+        this.chunks = [];
+        this.buffered = 0;
+        return this.failure;
+      }
+      if (this.buffered < FRAME_HEADER_BYTES + length) break;
+      this.consume(FRAME_HEADER_BYTES);
+      onFrame(this.consume(length));
+    }
+    return null;
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0];
+    if (first.length >= FRAME_HEADER_BYTES) return first.readUInt32BE(0);
+    const head = Buffer.concat(this.chunks, FRAME_HEADER_BYTES);
+    return head.readUInt32BE(0);
+  }
+
+  /** Take exactly n bytes from the front, copying only when they span chunks. */
+  private consume(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let offset = 0;
+    while (offset < n) {
+      const head = this.chunks[0];
+      const take = Math.min(head.length, n - offset);
+      head.copy(out, offset, 0, take);
+      offset += take;
+      if (take === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(take);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Every message of the protocol, as validators from which the TypeScript types are derived.
+ * docs/PROTOCOL.md sections 3-7 describe each one; keep the two in step.
+ */
+import {
+  MAX_BROADCAST_TEXT_BYTES,
+  MAX_CHAT_TEXT_BYTES,
+  MAX_PASSWORD_BYTES,
+  MAX_PRESENCE_BATCH,
+  MAX_REQUEST_ID,
+  USERNAME_PATTERN,
+} from './constants.ts';
+import { arr, bool, int, lit, obj, oneOf, opt, str, type Infer, type Validator } from './schema.ts';
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const MAX_USERS_IN_LIST = 20_000;
+
+export const requestId = int(0, MAX_REQUEST_ID);
+export const username = str({ min: 1, maxBytes: 32, pattern: USERNAME_PATTERN });
+/** Login accepts any short name so that a malformed one fails like a wrong password. */
+const loginName = str({ min: 1, maxBytes: 64 });
+const password = str({ min: 1, maxBytes: MAX_PASSWORD_BYTES });
+const ipText = str({ min: 2, maxBytes: 45, pattern: /^[0-9A-Fa-f.:]+$/ });
+const port = int(1, 65535);
+const base64url = (bytes: number) => str({ min: 1, maxBytes: Math.ceil((bytes * 4) / 3), pattern: /^[A-Za-z0-9_-]+$/ });
+const hexId = str({ min: 1, maxBytes: 64, pattern: /^[0-9a-f]+$/ });
+const timeMs = int(0, MAX_SAFE);
+const reason = str({ maxBytes: 512 });
+const errorCode = str({ min: 3, maxBytes: 64, pattern: /^E_[A-Z_]+$/ });
+
+export const userEntry = obj({ user: username, ip: ipText });
+export type UserEntry = Infer<typeof userEntry>;
+
+export const broadcastItem = obj({
+  bid: hexId,
+  from: username,
+  text: str({ min: 1, maxBytes: MAX_BROADCAST_TEXT_BYTES }),
+  createdAt: timeMs,
+  expiresAt: timeMs,
+});
+export type BroadcastItem = Infer<typeof broadcastItem>;
+
+// ---- TCP, client -> server (PROTOCOL.md section 3, 4, 6, 7) ----
+export const clientMessages = {
+  login: obj({ t: lit('login'), id: requestId, proto: int(1, 65535), user: loginName, pass: password, peerPort: opt(port) }),
+  register: obj({ t: lit('register'), id: requestId, proto: int(1, 65535), user: loginName, pass: password, peerPort: opt(port) }),
+  ping: obj({ t: lit('ping'), id: requestId }),
+  list_users: obj({ t: lit('list_users'), id: requestId }),
+  logout: obj({ t: lit('logout'), id: requestId }),
+  connect: obj({ t: lit('connect'), id: requestId, user: opt(loginName), ip: opt(ipText) }),
+  connect_answer: obj({ t: lit('connect_answer'), id: requestId, reqId: hexId, accept: bool }),
+  connect_cancel: obj({ t: lit('connect_cancel'), id: requestId, reqId: hexId }),
+  broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_BROADCAST_TEXT_BYTES }) }),
+  broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, 256) }),
+} satisfies Record<string, Validator<{ t: string }>>;
+
+// ---- TCP, server -> client ----
+const udpGrant = obj({ port, sid: base64url(8), key: base64url(32) });
+export const serverMessages = {
+  hello: obj({
+    t: lit('hello'),
+    proto: int(1, 65535),
+    server: str({ maxBytes: 64 }),
+    loginTimeoutMs: timeMs,
+    keepaliveMs: timeMs,
+  }),
+  welcome: obj({
+    t: lit('welcome'),
+    re: requestId,
+    user: username,
+    ip: ipText,
+    registered: bool,
+    serverTime: timeMs,
+    udp: udpGrant,
+    users: arr(userEntry, MAX_USERS_IN_LIST),
+  }),
+  error: obj({
+    t: lit('error'),
+    re: opt(requestId),
+    code: errorCode,
+    message: reason,
+    retryAfterMs: opt(timeMs),
+    fatal: opt(bool),
+  }),
+  ok: obj({ t: lit('ok'), re: requestId }),
+  pong: obj({ t: lit('pong'), re: requestId, serverTime: timeMs }),
+  user_list: obj({ t: lit('user_list'), re: requestId, users: arr(userEntry, MAX_USERS_IN_LIST) }),
+  presence: obj({ t: lit('presence'), joined: arr(userEntry, MAX_PRESENCE_BATCH), left: arr(username, MAX_PRESENCE_BATCH) }),
+  connect_ambiguous: obj({ t: lit('connect_ambiguous'), re: requestId, ip: ipText, candidates: arr(userEntry, 256) }),
+  connect_pending: obj({ t: lit('connect_pending'), re: requestId, reqId: hexId, user: username, ip: ipText, expiresInMs: timeMs }),
+  connect_prompt: obj({ t: lit('connect_prompt'), reqId: hexId, from: userEntry, expiresInMs: timeMs }),
+  connect_result: obj({
+    t: lit('connect_result'),
+    reqId: hexId,
+    role: oneOf('requester', 'target'),
+    outcome: oneOf('accepted', 'declined', 'timeout', 'offline', 'cancelled'),
+    reason,
+    peer: userEntry,
+    /** Requester only: where to dial. */
+    port: opt(port),
+    /** Accepted only: the one-time secret both sides derive the link key from. */
+    secret: opt(base64url(32)),
+  }),
+  broadcast_ok: obj({ t: lit('broadcast_ok'), re: requestId, bid: hexId, createdAt: timeMs, expiresAt: timeMs }),
+  broadcast: obj({ t: lit('broadcast'), b: broadcastItem }),
+} satisfies Record<string, Validator<{ t: string }>>;
+
+// ---- UDP payloads (inside the sealed datagram, section 5) ----
+export const udpClientMessages = {
+  hello: obj({ t: lit('hello') }),
+  ping: obj({ t: lit('ping'), n: int(0, MAX_SAFE) }),
+  bcast_ack: obj({ t: lit('bcast_ack'), bids: arr(hexId, 64) }),
+} satisfies Record<string, Validator<{ t: string }>>;
+
+export const udpServerMessages = {
+  welcome: obj({ t: lit('welcome') }),
+  pong: obj({ t: lit('pong'), n: int(0, MAX_SAFE) }),
+  bcast: obj({ t: lit('bcast'), b: broadcastItem }),
+} satisfies Record<string, Validator<{ t: string }>>;
+
+// ---- Peer link, both directions (section 6.4) ----
+export const peerMessages = {
+  hello: obj({ t: lit('hello'), proto: int(1, 65535), user: username }),
+  msg: obj({ t: lit('msg'), id: int(1, MAX_SAFE), text: str({ min: 1, maxBytes: MAX_CHAT_TEXT_BYTES }), ts: timeMs }),
+  ack: obj({ t: lit('ack'), upTo: int(0, MAX_SAFE) }),
+  typing: obj({ t: lit('typing'), on: bool }),
+  ping: obj({ t: lit('ping'), n: int(0, MAX_SAFE) }),
+  pong: obj({ t: lit('pong'), n: int(0, MAX_SAFE) }),
+  bye: obj({ t: lit('bye'), reason }),
+  error: obj({ t: lit('error'), code: errorCode, message: reason, ref: opt(int(0, MAX_SAFE)) }),
+} satisfies Record<string, Validator<{ t: string }>>;
+
+export type MessageSet = Record<string, Validator<{ t: string }>>;
+export type MessageOf<S extends MessageSet> = { [K in keyof S]: Infer<S[K]> }[keyof S];
+
+export type ClientMessage = MessageOf<typeof clientMessages>;
+export type ServerMessage = MessageOf<typeof serverMessages>;
+export type UdpClientMessage = MessageOf<typeof udpClientMessages>;
+export type UdpServerMessage = MessageOf<typeof udpServerMessages>;
+export type PeerMessage = MessageOf<typeof peerMessages>;
+
+/** Narrow a message union by its tag: `Msg<ClientMessage, 'login'>`. */
+export type Msg<U extends { t: string }, T extends U['t']> = Extract<U, { t: T }>;

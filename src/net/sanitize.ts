@@ -1,0 +1,27 @@
+/**
+ * Make untrusted text safe to put on a terminal: remove escape sequences (CSI, OSC, DCS and
+ * the rest) and every control character except newline and tab, plus the Unicode bidi
+ * overrides that can make text read differently from what it is. Used on receipt of any text
+ * a peer or the server relays (PROTOCOL.md section 6.5).
+ */
+
+// ESC followed by: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] P X ^ _ ... ST or BEL), or one char.
+const ESCAPE_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[ -/]*[0-~]?)/g;
+// C1 introducers used without ESC (8-bit CSI 0x9b, OSC 0x9d, ...).
+const C1_SEQUENCE = /\u009b[0-?]*[ -/]*[@-~]?|[\u0090\u0098\u009d\u009e\u009f][^\u0007\u009c]*(?:\u0007|\u009c)?/g;
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function sanitizeText(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .replace(ESCAPE_SEQUENCE, '')
+    .replace(C1_SEQUENCE, '')
+    .replace(CONTROL, '')
+    .replace(BIDI_CONTROL, '');
+}
+
+/** For one-line fields (names in a log line or a table cell): also fold newlines and tabs. */
+export function sanitizeLine(text: string): string {
+  return sanitizeText(text).replace(/[\n\t]/g, ' ');
+}

@@ -1,0 +1,20 @@
+/**
+ * What the server core reports (for the dashboard and the JSON log). Never a password or a
+ * key: names, addresses and codes only.
+ */
+import type { DropReason } from '../net/datagram.ts';
+import type { UdpPathState } from './session.ts';
+
+export interface ServerEvents {
+  connection: [{ conn: number; ip: string; connections: number }];
+  disconnect: [{ conn: number; ip: string; user: string | null; reason: string; connections: number }];
+  refused: [{ ip: string; reason: string }];
+  register: [{ user: string; ip: string }];
+  login: [{ user: string; ip: string; replaced: boolean }];
+  login_failed: [{ user: string; ip: string; code: string }];
+  logout: [{ user: string; ip: string; reason: string }];
+  udp_path: [{ user: string; state: UdpPathState }];
+  protocol_error: [{ conn: number; ip: string; code: string; message: string }];
+  udp_drop: [{ reason: DropReason; address: string }];
+  server_error: [{ where: string; message: string }];
+}

@@ -1,0 +1,105 @@
+/**
+ * Opens the TLS (TCP) listener and the UDP socket and wires them to a ServerCore. The only
+ * place that binds ports; main.ts and the tests both go through it.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import type { ServerCore } from './server.ts';
+
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+const CLOSE_GRACE_MS = 3_000;
+
+export interface ListenOptions {
+  host: string;
+  /** TCP port; 0 lets the OS choose. */
+  port: number;
+  /** UDP port; defaults to the TCP port actually bound (4400/tcp and 4400/udp). */
+  udpPort?: number;
+  key: string;
+  cert: string;
+}
+
+export interface Listening {
+  host: string;
+  tcpPort: number;
+  udpPort: number;
+  /** Stop accepting, wait (briefly) for open connections to finish. */
+  close(): Promise<void>;
+}
+
+export async function listen(core: ServerCore, options: ListenOptions): Promise<Listening> {
+  const sockets = new Set<TLSSocket>();
+  const tls = createServer(
+    { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+    (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      core.handle(socket, socket.remoteAddress);
+    },
+  );
+  tls.on('tlsClientError', (err, socket) => {
+    core.emit('refused', { ip: socket.remoteAddress ?? '?', reason: `TLS handshake failed: ${err.message}` });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tls.once('error', reject);
+    tls.listen(options.port, options.host, () => {
+      tls.off('error', reject);
+      resolve();
+    });
+  });
+  tls.on('error', (err) => core.emit('server_error', { where: 'tcp listener', message: err.message }));
+  const tcpPort = (tls.address() as { port: number }).port;
+
+  let udp: UdpSocket;
+  try {
+    udp = await bindUdp(options.host, options.udpPort ?? tcpPort);
+  } catch (err) {
+    // With an OS-chosen TCP port, its number may be taken on UDP: take any free UDP port.
+    if (options.port !== 0 || options.udpPort !== undefined) {
+      tls.close();
+      throw err;
+    }
+    udp = await bindUdp(options.host, 0);
+  }
+  const udpPort = udp.address().port;
+  udp.on('message', (datagram, rinfo) => core.handleDatagram(datagram, rinfo.address, rinfo.port));
+  udp.on('error', (err) => core.emit('server_error', { where: 'udp socket', message: err.message }));
+  core.attachUdp((datagram, port, address) => udp.send(datagram, port, address), udpPort);
+
+  return {
+    host: options.host,
+    tcpPort,
+    udpPort,
+    close: () => closeAll(tls, udp, sockets),
+  };
+}
+
+function bindUdp(host: string, port: number): Promise<UdpSocket> {
+  const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+  return new Promise((resolve, reject) => {
+    socket.once('error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
+}
+
+async function closeAll(tls: TlsServer, udp: UdpSocket, sockets: Set<TLSSocket>): Promise<void> {
+  const closed = new Promise<void>((resolve) => tls.close(() => resolve()));
+  const timer = setTimeout(() => {
+    for (const socket of sockets) socket.destroy();
+  }, CLOSE_GRACE_MS);
+  await closed;
+  clearTimeout(timer);
+  await new Promise<void>((resolve) => {
+    try {
+      udp.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}

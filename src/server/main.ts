@@ -1,0 +1,88 @@
+/** p2p-server command line (README "Server"). */
+import { resolve } from 'node:path';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DEFAULT_PORT } from '../net/constants.ts';
+import { startServer } from './app.ts';
+import { JsonLog, LOG_LEVELS, type LogLevel } from './log.ts';
+import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
+import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
+
+const SERVER_EVENTS = [
+  'connection', 'disconnect', 'refused', 'register', 'login', 'login_failed', 'logout',
+  'udp_path', 'protocol_error', 'udp_drop', 'server_error',
+] as const;
+
+export async function main(argv = hideBin(process.argv)): Promise<void> {
+  const args = await yargs(argv)
+    .scriptName('p2p-server')
+    .usage('$0 [options]\n\nRuns the p2p-broadcast server on TCP (TLS) and UDP.')
+    .env('P2P')
+    .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on (P2P_HOST)' })
+    .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP and UDP port; 0 picks free ones (P2P_PORT)' })
+    .option('data-dir', { type: 'string', default: './data', describe: 'users.csv, broadcast queue, TLS key (P2P_DATA_DIR)' })
+    .option('max-connections', { type: 'number', default: DEFAULT_MAX_CONNECTIONS, describe: 'connections beyond this are refused' })
+    .option('headless', { type: 'boolean', default: false, describe: 'no dashboard: JSON log lines on stdout' })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged in headless mode' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
+    .option('scrypt-cost', { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'scrypt logN for new password hashes (10-20)' })
+    .option('max-registrations-per-minute', {
+      type: 'number',
+      default: REGISTRATIONS_PER_IP_PER_MINUTE,
+      describe: 'registrations accepted from one IP per minute',
+    })
+    .check((a) => {
+      if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error('--port must be 0-65535');
+      if (!Number.isInteger(a['max-connections']) || a['max-connections'] < 1) throw new Error('--max-connections must be a positive integer');
+      return true;
+    })
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .parseAsync();
+
+  const log = new JsonLog(process.stdout, args['log-level']);
+  const app = await startServer({
+    host: args.host,
+    port: args.port,
+    dataDir: resolve(args['data-dir']),
+    maxConnections: args['max-connections'],
+    tlsCert: args['tls-cert'],
+    tlsKey: args['tls-key'],
+    scryptLogN: args['scrypt-cost'],
+    registrationsPerMinutePerIp: args['max-registrations-per-minute'],
+  });
+  log.follow(app.core as never, SERVER_EVENTS);
+  log.write('info', 'listening', {
+    host: app.listening.host,
+    tcpPort: app.listening.tcpPort,
+    udpPort: app.listening.udpPort,
+    dataDir: app.dataDir,
+    fingerprint: app.identity.fingerprint,
+    certificateCreated: app.identity.created,
+    users: app.core.store.size,
+  });
+
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      process.exit(1); // a second Ctrl-C means now
+    }
+    signalled = true;
+    log.write('info', 'shutdown', { signal });
+    app.stop().then(
+      () => {
+        log.write('info', 'stopped', {});
+        process.exit(0);
+      },
+      (err: Error) => {
+        log.write('error', 'server_error', { where: 'shutdown', message: err.message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

@@ -1,0 +1,198 @@
+/**
+ * users.csv: the default account store (PROTOCOL.md section 4.2 documents the file).
+ * Columns: username,password_hash,created_at,last_seen_at (ISO 8601 times).
+ *
+ * Every change rewrites the file atomically (temp + fsync + rename). Registrations that
+ * arrive while a write is in flight are grouped into the next write, so a storm of N
+ * registrations costs a handful of rewrites, not N.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { stringify } from 'csv-stringify/sync';
+import { USERNAME_PATTERN } from '../../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import { removeStaleTemps, writeFileAtomic } from '../../util/atomic-file.ts';
+import { isScryptHash } from './passwords.ts';
+import { userKey, type UserRecord, type UserStore } from './store.ts';
+
+export const USERS_CSV_COLUMNS = ['username', 'password_hash', 'created_at', 'last_seen_at'] as const;
+const REQUIRED_COLUMNS = ['username', 'password_hash', 'created_at'] as const;
+export const LAST_SEEN_FLUSH_MS = 5_000;
+
+export class UserStoreError extends Error {
+  constructor(readonly file: string, readonly line: number | null, detail: string) {
+    super(`${file}${line === null ? '' : `, line ${line}`}: ${detail}`);
+    this.name = 'UserStoreError';
+  }
+}
+
+interface PendingWrite {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class CsvUserStore implements UserStore {
+  private readonly users = new Map<string, UserRecord>();
+  /** Accepted by create() but not yet durable; they count as taken. */
+  private readonly staged = new Map<string, UserRecord>();
+  private waiting: PendingWrite[] = [];
+  private writing: Promise<void> | null = null;
+  private lastSeenTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(readonly path: string, private readonly lastSeenFlushMs = LAST_SEEN_FLUSH_MS) {}
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  async open(): Promise<void> {
+    await removeStaleTemps(this.path);
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        await this.writeSnapshot();
+        return;
+      }
+      throw err;
+    }
+    for (const record of parseUsersCsv(text, this.path)) this.users.set(userKey(record.username), record);
+  }
+
+  get(username: string): UserRecord | undefined {
+    return this.users.get(userKey(username));
+  }
+
+  has(username: string): boolean {
+    const key = userKey(username);
+    return this.users.has(key) || this.staged.has(key);
+  }
+
+  list(): UserRecord[] {
+    return [...this.users.values()];
+  }
+
+  async create(input: Omit<UserRecord, 'lastSeenAt'>): Promise<UserRecord> {
+    if (this.closed) throw new ProtocolError(ErrorCode.STORAGE, 'the user store is closed');
+    const key = userKey(input.username);
+    if (this.has(input.username)) throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${input.username} is taken`);
+    const record: UserRecord = { ...input, lastSeenAt: null };
+    this.staged.set(key, record);
+    try {
+      await this.scheduleWrite();
+    } catch (err) {
+      this.staged.delete(key);
+      throw new ProtocolError(ErrorCode.STORAGE, 'could not save the account; try again', { cause: err });
+    }
+    this.staged.delete(key);
+    this.users.set(key, record);
+    return record;
+  }
+
+  touch(username: string, at: number): void {
+    const record = this.users.get(userKey(username));
+    if (!record || this.closed) return;
+    record.lastSeenAt = at;
+    this.lastSeenTimer ??= setTimeout(() => {
+      this.lastSeenTimer = null;
+      this.scheduleWrite().catch(() => {}); // retried with the next write
+    }, this.lastSeenFlushMs);
+    this.lastSeenTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.lastSeenTimer) {
+      clearTimeout(this.lastSeenTimer);
+      this.lastSeenTimer = null;
+      await this.scheduleWrite().catch(() => {});
+    }
+    while (this.writing) await this.writing.catch(() => {});
+    this.closed = true;
+  }
+
+  /** Group commit: one writer at a time; everything staged meanwhile goes into the next write. */
+  private scheduleWrite(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (!this.writing) this.writing = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const batch = this.waiting;
+      this.waiting = [];
+      try {
+        await this.writeSnapshot();
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.writing = null;
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const rows = [...this.users.values(), ...this.staged.values()].map((u) => [
+      u.username,
+      u.passwordHash,
+      new Date(u.createdAt).toISOString(),
+      u.lastSeenAt === null ? '' : new Date(u.lastSeenAt).toISOString(),
+    ]);
+    await writeFileAtomic(this.path, stringify([[...USERS_CSV_COLUMNS], ...rows]));
+  }
+}
+
+/** Parse and validate users.csv; every problem names its line. */
+export function parseUsersCsv(text: string, file: string): UserRecord[] {
+  let rows: string[][];
+  try {
+    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+  } catch (err) {
+    const e = err as { lines?: number; message: string };
+    throw new UserStoreError(file, e.lines ?? null, `not valid CSV (${e.message})`);
+  }
+  if (rows.length === 0) return [];
+  const header = rows[0].map((h) => h.trim());
+  const index = new Map(header.map((name, i) => [name, i]));
+  for (const column of REQUIRED_COLUMNS) {
+    if (!index.has(column)) throw new UserStoreError(file, 1, `header has no "${column}" column (found: ${header.join(',')})`);
+  }
+  const seen = new Map<string, number>();
+  const records: UserRecord[] = [];
+  // csv-parse skips empty lines, so count physical lines to name them right.
+  const lineOf = physicalLineFinder(text);
+  rows.slice(1).forEach((row, i) => {
+    const line = lineOf(i + 1);
+    const cell = (name: string) => row[index.get(name) ?? -1] ?? '';
+    const username = cell('username');
+    if (!USERNAME_PATTERN.test(username)) throw new UserStoreError(file, line, `invalid username ${JSON.stringify(username)}`);
+    const previous = seen.get(userKey(username));
+    if (previous !== undefined) throw new UserStoreError(file, line, `username "${username}" already appears on line ${previous}`);
+    seen.set(userKey(username), line);
+    const passwordHash = cell('password_hash');
+    if (!isScryptHash(passwordHash)) throw new UserStoreError(file, line, `password_hash of "${username}" is not a scrypt-kdf hash`);
+    const createdAt = Date.parse(cell('created_at'));
+    if (Number.isNaN(createdAt)) throw new UserStoreError(file, line, `created_at of "${username}" is not a date`);
+    const seenText = index.has('last_seen_at') ? cell('last_seen_at') : '';
+    const lastSeenAt = seenText === '' ? null : Date.parse(seenText);
+    if (lastSeenAt !== null && Number.isNaN(lastSeenAt)) throw new UserStoreError(file, line, `last_seen_at of "${username}" is not a date`);
+    records.push({ username, passwordHash, createdAt, lastSeenAt });
+  });
+  return records;
+}
+
+/**
+ * Map a record index (0 = header) to its 1-based line in the file. Our writer never puts a
+ * newline inside a field (usernames cannot hold one), so each non-empty line is one record.
+ */
+function physicalLineFinder(text: string): (recordIndex: number) => number {
+  const lines: number[] = [];
+  text.split(/\r?\n/).forEach((content, i) => {
+    if (content.trim() !== '') lines.push(i + 1);
+  });
+  return (recordIndex) => lines[recordIndex] ?? recordIndex + 1;
+}

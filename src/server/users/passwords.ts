@@ -1,0 +1,86 @@
+/**
+ * Password hashing with scrypt-kdf, off the event loop, with a bound on hashes in flight.
+ * Each hash holds a libuv threadpool thread for ~50-200 ms; letting a login storm take all
+ * four would queue every fs write behind it (see shared/STACK.md), so at most one thread
+ * fewer than the pool is used and further requests wait in a bounded queue.
+ */
+import { availableParallelism } from 'node:os';
+import * as ScryptTyped from 'scrypt-kdf';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import { Semaphore } from '../../util/semaphore.ts';
+
+// scrypt-kdf@4 declares named exports but only has a default export at run time.
+const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
+
+export const DEFAULT_SCRYPT_LOG_N = 15;
+export const MIN_SCRYPT_LOG_N = 10;
+export const MAX_QUEUED_HASHES = 512;
+
+function threadpoolSize(): number {
+  const configured = Number(process.env.UV_THREADPOOL_SIZE);
+  return Number.isInteger(configured) && configured > 0 ? configured : 4;
+}
+
+export function defaultHashConcurrency(): number {
+  return Math.max(1, Math.min(availableParallelism(), threadpoolSize() - 1));
+}
+
+export interface PasswordHasherOptions {
+  logN?: number;
+  concurrency?: number;
+  maxQueued?: number;
+}
+
+export class PasswordHasher {
+  readonly logN: number;
+  private readonly gate: Semaphore;
+  private dummyHash: Promise<string> | null = null;
+
+  constructor(options: PasswordHasherOptions = {}) {
+    this.logN = options.logN ?? DEFAULT_SCRYPT_LOG_N;
+    if (!Number.isInteger(this.logN) || this.logN < MIN_SCRYPT_LOG_N || this.logN > 20) {
+      throw new RangeError(`scrypt cost logN must be an integer from ${MIN_SCRYPT_LOG_N} to 20`);
+    }
+    this.gate = new Semaphore(options.concurrency ?? defaultHashConcurrency(), options.maxQueued ?? MAX_QUEUED_HASHES);
+  }
+
+  get inFlight(): number {
+    return this.gate.inFlight;
+  }
+  get queued(): number {
+    return this.gate.queued;
+  }
+
+  /** Base64 of scrypt-kdf's 96-byte self-describing key (params, salt, hash). */
+  async hash(password: string): Promise<string> {
+    const key = await this.gated(() => Scrypt.kdf(password, { logN: this.logN, r: 8, p: 1 }));
+    return Buffer.from(key).toString('base64');
+  }
+
+  async verify(storedHash: string, password: string): Promise<boolean> {
+    return this.gated(() => Scrypt.verify(Buffer.from(storedHash, 'base64'), password));
+  }
+
+  /**
+   * Spend the same work as a real verify for a user that does not exist, so response time
+   * does not tell whether a username is registered.
+   */
+  async verifyNobody(password: string): Promise<false> {
+    this.dummyHash ??= this.hash('\u0000no-such-user');
+    await this.verify(await this.dummyHash, password);
+    return false;
+  }
+
+  private async gated<T>(fn: () => Promise<T>): Promise<T> {
+    const result = await this.gate.run(fn);
+    if (!result) throw new ProtocolError(ErrorCode.SERVER_BUSY, 'server is busy with logins; try again in a few seconds', { retryAfterMs: 2_000 });
+    return result.value;
+  }
+}
+
+/** True if `value` looks like a hash this module wrote (used to validate users.csv). */
+export function isScryptHash(value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  const raw = Buffer.from(value, 'base64');
+  return raw.length === 96 && raw.subarray(0, 6).toString('latin1') === 'scrypt';
+}

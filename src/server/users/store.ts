@@ -1,0 +1,32 @@
+/**
+ * The account store interface. The CSV file is the default backend; any other must pass
+ * the same contract suite (test/server/users/store-contract.ts).
+ */
+export interface UserRecord {
+  /** As the user typed it at registration; lookups ignore case. */
+  username: string;
+  passwordHash: string;
+  createdAt: number;
+  /** Last logout or disconnect, ms since epoch; null if never seen after registering. */
+  lastSeenAt: number | null;
+}
+
+export interface UserStore {
+  /** Load from durable storage; throws UserStoreError naming the bad line on damage. */
+  open(): Promise<void>;
+  get(username: string): UserRecord | undefined;
+  has(username: string): boolean;
+  list(): UserRecord[];
+  readonly size: number;
+  /**
+   * Add a user. Resolves only once the record is durable; rejects with E_USERNAME_TAKEN if
+   * the name (ignoring case) exists or is being added, or E_STORAGE if the write failed.
+   */
+  create(record: Omit<UserRecord, 'lastSeenAt'>): Promise<UserRecord>;
+  /** Note a last-seen time; persisted lazily (lost on a crash, which is acceptable). */
+  touch(username: string, at: number): void;
+  /** Persist anything pending and stop. */
+  close(): Promise<void>;
+}
+
+export const userKey = (username: string): string => username.toLowerCase();
