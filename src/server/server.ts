@@ -48,7 +48,16 @@ export interface ServerCoreOptions {
   now?: Clock;
 }
 
+/** In-process hooks for feature modules (peer broker, broadcasts); not for logging. */
+export interface ServerHooks {
+  /** A session just went online (after `welcome` was queued). */
+  online: [ClientSession];
+  /** An online session closed or was replaced. */
+  offline: [ClientSession];
+}
+
 export class ServerCore extends EventEmitter<ServerEvents> {
+  readonly hooks = new EventEmitter<ServerHooks>();
   readonly store: UserStore;
   readonly hasher: PasswordHasher;
   readonly presence: Presence;
@@ -151,6 +160,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       users: this.presence.list(),
     });
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
+    this.hooks.emit('online', session);
   }
 
   /** Tell every client, stop accepting, persist state. Section 3.4. */
@@ -213,6 +223,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const reason = session.closeReason ?? (err ? err.message : 'closed by client');
     if (wasOnline && session.user) {
       if (this.presence.remove(session)) this.store.touch(session.user, this.now());
+      this.hooks.emit('offline', session);
       this.emit('logout', { user: session.user, ip: session.ip, reason });
     }
     this.emit('disconnect', { conn: session.id, ip: session.ip, user: session.user, reason, connections: this.sessions.size });
