@@ -1,0 +1,97 @@
+/**
+ * Pending broadcasts pane: id, sender, live mm:ss countdown, acknowledged n of N, and a
+ * preview of the text. Reads the queue through BroadcastQueueView, so the pane does not
+ * depend on how the queue stores or delivers anything; rows leave when they expire.
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type contrib from 'blessed-contrib';
+import { formatCountdown } from '../../util/duration.ts';
+import { Feed } from './feed.ts';
+import { safeText, truncate } from './format.ts';
+
+/** What the pane needs to know about one pending broadcast. */
+export interface PendingBroadcastInfo {
+  id: string;
+  sender: string;
+  text: string;
+  createdAt: number;
+  expiresAt: number;
+  /** Recipients that acknowledged it, of `recipients` it is meant for. */
+  acked: number;
+  recipients: number;
+}
+
+/** The read-only view of the broadcast queue the dashboard draws from. */
+export interface BroadcastQueueView {
+  pending(): readonly PendingBroadcastInfo[];
+  /** Fires when the queue changes (created, acknowledged, expired), so the pane redraws at once. */
+  readonly changes?: EventEmitter<{ change: [] }>;
+}
+
+export const BROADCAST_COLUMNS = ['ID', 'From', 'Left', 'Acked', 'Text'] as const;
+export const PREVIEW_CHARS = 60;
+/**
+ * The text goes last and its column is wide enough for the escaped preview, so the table
+ * never cuts an escape sequence in half; the pane's own edge clips what does not fit.
+ */
+export const BROADCAST_COLUMN_WIDTHS = [10, 16, 8, 9, PREVIEW_CHARS * 8];
+const ID_CHARS = 8;
+
+export interface BroadcastRow {
+  id: string;
+  sender: string;
+  left: string;
+  acked: string;
+  preview: string;
+}
+
+/** Rows still pending at `now`, soonest to expire first. */
+export function broadcastRows(queue: BroadcastQueueView, now: number): BroadcastRow[] {
+  return queue
+    .pending()
+    .filter((b) => b.expiresAt > now)
+    .sort((a, b) => a.expiresAt - b.expiresAt)
+    .map((b) => ({
+      id: truncate(b.id, ID_CHARS),
+      sender: b.sender,
+      left: formatCountdown(b.expiresAt - now),
+      acked: `${b.acked}/${b.recipients}`,
+      preview: truncate(b.text.replace(/\s+/g, ' '), PREVIEW_CHARS),
+    }));
+}
+
+export class BroadcastsFeed extends Feed {
+  private readonly onChange = () => this.markDirty();
+
+  constructor(
+    private readonly queue: BroadcastQueueView | null,
+    private readonly table: contrib.Widgets.TableElement,
+    requestFrame: () => void,
+  ) {
+    super(requestFrame);
+    queue?.changes?.on('change', this.onChange);
+  }
+
+  override tick(): void {
+    // Countdowns move every second; a missing queue has nothing to count.
+    if (this.queue) this.markDirty();
+  }
+
+  override dispose(): void {
+    this.queue?.changes?.off('change', this.onChange);
+  }
+
+  protected refresh(now: number): void {
+    if (!this.queue) {
+      this.table.setLabel(' Pending broadcasts: no queue in this build ');
+      this.table.setData({ headers: [...BROADCAST_COLUMNS], data: [] });
+      return;
+    }
+    const rows = broadcastRows(this.queue, now);
+    this.table.setData({
+      headers: [...BROADCAST_COLUMNS],
+      data: rows.map((r) => [r.id, r.sender, r.left, r.acked, r.preview].map(safeText)),
+    });
+    this.table.setLabel(` Pending broadcasts ${rows.length} `);
+  }
+}
