@@ -4,14 +4,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_PORT } from '../net/constants.ts';
 import { startServer } from './app.ts';
-import { JsonLog, LOG_LEVELS, type LogLevel } from './log.ts';
+import { createDashboard, type Dashboard } from './dashboard/dashboard.ts';
+import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
 import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
-
-const SERVER_EVENTS = [
-  'connection', 'disconnect', 'refused', 'register', 'login', 'login_failed', 'logout',
-  'udp_path', 'protocol_error', 'udp_drop', 'server_error',
-] as const;
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   const args = await yargs(argv)
@@ -23,7 +19,7 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .option('data-dir', { type: 'string', default: './data', describe: 'users.csv, broadcast queue, TLS key (P2P_DATA_DIR)' })
     .option('max-connections', { type: 'number', default: DEFAULT_MAX_CONNECTIONS, describe: 'connections beyond this are refused' })
     .option('headless', { type: 'boolean', default: false, describe: 'no dashboard: JSON log lines on stdout' })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged in headless mode' })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged (JSON lines, or the dashboard\'s event pane)' })
     .option('tls-cert', { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' })
     .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
     .option('scrypt-cost', { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'scrypt logN for new password hashes (10-20)' })
@@ -43,7 +39,9 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .version(false)
     .parseAsync();
 
-  const log = new JsonLog(process.stdout, args['log-level']);
+  // The dashboard needs a terminal for its screen and its keys; anything else gets JSON lines.
+  const headless = args.headless || !process.stdout.isTTY || !process.stdin.isTTY;
+  const logLevel = args['log-level'];
   const app = await startServer({
     host: args.host,
     port: args.port,
@@ -54,8 +52,18 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     scryptLogN: args['scrypt-cost'],
     registrationsPerMinutePerIp: args['max-registrations-per-minute'],
   });
-  log.follow(app.core as never, SERVER_EVENTS);
-  log.write('info', 'listening', {
+
+  let dashboard: Dashboard | null = null;
+  let log: LogSink;
+  if (headless) {
+    const json = new JsonLog(process.stdout, logLevel);
+    json.follow(app.core);
+    log = json.write;
+  } else {
+    dashboard = createDashboard({ app, logLevel, captureConsole: true, onQuit: () => stop('dashboard') });
+    log = dashboard.log;
+  }
+  log('info', 'listening', {
     host: app.listening.host,
     tcpPort: app.listening.tcpPort,
     udpPort: app.listening.udpPort,
@@ -65,24 +73,31 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     users: app.core.store.size,
   });
 
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      process.exit(1); // a second Ctrl-C means now
+  let stopping = false;
+  /** Graceful stop, from a signal or the dashboard's confirmed `q`: clients told, state flushed. */
+  function stop(by: string): void {
+    if (stopping) {
+      dashboard?.destroy();
+      process.exit(1); // asked twice (a second Ctrl-C): stop now
     }
-    signalled = true;
-    log.write('info', 'shutdown', { signal });
+    stopping = true;
+    log('info', 'shutdown', { by });
+    dashboard?.showStopping();
     app.stop().then(
       () => {
-        log.write('info', 'stopped', {});
+        dashboard?.destroy();
+        if (headless) log('info', 'stopped', {});
         process.exit(0);
       },
       (err: Error) => {
-        log.write('error', 'server_error', { where: 'shutdown', message: err.message });
+        dashboard?.destroy();
+        // After destroy() the terminal is ours again, so the error reaches the operator.
+        if (headless) log('error', 'server_error', { where: 'shutdown', message: err.message });
+        else process.stderr.write(`error while stopping: ${err.message}\n`);
         process.exit(1);
       },
     );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
