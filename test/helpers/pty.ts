@@ -1,0 +1,71 @@
+/**
+ * Run a real program in a pseudo-terminal (node-pty) and read its screen through
+ * @xterm/headless: what an operator would see, byte for byte.
+ */
+import { fileURLToPath } from 'node:url';
+import xterm from '@xterm/headless';
+import pty from 'node-pty';
+import { matches, screenLines } from './terminal.ts';
+import { waitFor } from './wait.ts';
+
+const { Terminal } = xterm;
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const SERVER_BIN = `${ROOT}bin/p2p-server`;
+
+export interface PtyProcess {
+  readonly pid: number;
+  /** Resolves with the exit code once the program ends. */
+  readonly exited: Promise<number>;
+  text(): string;
+  waitFor(pattern: RegExp | string, what?: string, timeoutMs?: number): Promise<string>;
+  press(keys: string): void;
+  resize(cols: number, rows: number): void;
+  /** Kill it if it still runs (SIGKILL), and free the terminal. */
+  kill(): void;
+}
+
+export function spawnInPty(args: string[], options: { cols?: number; rows?: number; cwd?: string } = {}): PtyProcess {
+  const cols = options.cols ?? 120;
+  const rows = options.rows ?? 40;
+  const term = new Terminal({ cols, rows, allowProposedApi: true });
+  const child = pty.spawn(process.execPath, args, {
+    name: 'xterm-256color',
+    cols,
+    rows,
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string>,
+  });
+  let running = true;
+  child.onData((data) => term.write(data));
+  const exited = new Promise<number>((resolve) => {
+    child.onExit(({ exitCode }) => {
+      running = false;
+      resolve(exitCode);
+    });
+  });
+  const text = () => screenLines(term).join('\n');
+  return {
+    pid: child.pid,
+    exited,
+    text,
+    waitFor(pattern, what, timeoutMs = 30_000) {
+      return waitFor(() => (matches(text(), pattern) ? text() : null), { what: String(what ?? pattern), timeoutMs, intervalMs: 50 }).catch(
+        (err: Error) => {
+          throw new Error(`${err.message}; screen now:\n${text()}`);
+        },
+      );
+    },
+    press(keys) {
+      if (running) child.write(keys);
+    },
+    resize(newCols, newRows) {
+      child.resize(newCols, newRows);
+      term.resize(newCols, newRows);
+    },
+    kill() {
+      if (running) child.kill('SIGKILL');
+      term.dispose();
+    },
+  };
+}

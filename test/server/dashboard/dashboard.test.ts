@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { paneBorderColor, userRow, withDashboard } from '../../helpers/dashboard.ts';
+import { KEY } from '../../helpers/terminal.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+test('connections pane counts clients in and out; users table shows their live state', async () => {
+  await withDashboard(async ({ server, term }) => {
+    await term.waitFor('TCP 0  online 0  UDP alive 0');
+    const alice = await server.client();
+    await alice.register('alice', 'correct horse');
+    const bob = await server.client();
+    await bob.register('bob', 'battery staple');
+    await waitFor(() => alice.udpState === 'alive' && bob.udpState === 'alive', { what: 'both UDP paths alive' });
+    const screen = await term.waitFor('TCP 2  online 2  UDP alive 2');
+    await term.waitFor(/alice .*online +127\.0\.0\.1 +online +alive/, 'alice online in the table');
+    assert.match(screen, /Users 2/);
+
+    await bob.close();
+    await term.waitFor('TCP 1  online 1  UDP alive 1');
+    const after = await term.waitFor(/bob .*just now/, 'bob seen just now');
+    assert.doesNotMatch(userRow(after, 'bob') ?? '', /127\.0\.0\.1/, 'no IP for an offline user');
+    await alice.close();
+    await term.waitFor('TCP 0  online 0  UDP alive 0');
+  });
+});
+
+test('event log shows registrations and failed logins with username and IP, never the password', async () => {
+  await withDashboard(async ({ server, term }) => {
+    const carol = await server.client();
+    await carol.register('carol', 'carols password');
+    await carol.close();
+    const mallory = await server.client();
+    await assert.rejects(mallory.login('carol', 'guessed-wrong-secret'), /wrong username or password/);
+    const screen = await term.waitFor(/failed login for "carol" from 127\.0\.0\.1 \(E_AUTH_FAILED\)/);
+    assert.match(screen, /registered carol from 127\.0\.0\.1/);
+    assert.match(screen, /login carol from 127\.0\.0\.1/);
+    assert.doesNotMatch(term.text(), /guessed-wrong-secret|carols password/);
+  }, { cols: 160 }); // wide enough that no event line wraps
+});
+
+test('the --log-level threshold applies to the event pane', async () => {
+  await withDashboard(
+    async ({ server, term }) => {
+      const dave = await server.client();
+      await dave.register('dave', 'daves password');
+      // debug: every connection is listed as it opens
+      await term.waitFor(/connection #\d+ from 127\.0\.0\.1 \(1 open\)/);
+      await dave.close();
+    },
+    { logLevel: 'debug' },
+  );
+  await withDashboard(
+    async ({ server, term }) => {
+      const erin = await server.client();
+      await erin.register('erin', 'erins password');
+      await term.waitFor('registered erin');
+      assert.doesNotMatch(term.text(), /connection #\d+ from/);
+      await erin.close();
+    },
+    { logLevel: 'info' },
+  );
+});
+
+test('/ filters the users table by name as you type; Esc clears it', async () => {
+  await withDashboard(async ({ server, term }) => {
+    for (const name of ['alice', 'albert', 'bob']) {
+      const client = await server.client();
+      await client.register(name, `${name} password`);
+      await client.close();
+    }
+    await term.waitFor('Users 3');
+    term.press('/');
+    await term.waitFor('Filter users');
+    term.press('al');
+    let screen = await term.waitFor('Users 2 of 3');
+    assert.ok(userRow(screen, 'alice') && userRow(screen, 'albert'));
+    assert.equal(userRow(screen, 'bob'), undefined);
+    term.press('i');
+    screen = await term.waitFor('Users 1 of 3');
+    term.press(KEY.enter);
+    await waitFor(() => !term.text().includes('Filter users'), { what: 'the prompt closed' });
+    assert.match(term.text(), /Users 1 of 3 · filter "ali"/, 'Enter keeps the filter');
+    term.press('/');
+    await term.waitFor('Filter users');
+    term.press(KEY.escape);
+    screen = await term.waitFor(/Users 3 \u2500/, 'the filter cleared');
+    assert.ok(userRow(screen, 'bob'));
+  });
+});
+
+test('? shows the keys; q asks before stopping; n keeps running, y asks main to stop', async () => {
+  await withDashboard(async (h) => {
+    h.term.press('?');
+    await h.term.waitFor('show or hide this help');
+    assert.match(h.term.text(), /stop the server gracefully/);
+    h.term.press('x');
+    await waitFor(() => !h.term.text().includes('show or hide this help'), { what: 'help closed' });
+
+    h.term.press('q');
+    await h.term.waitFor('Stop the server?');
+    h.term.press('n');
+    await waitFor(() => !h.term.text().includes('Stop the server?'), { what: 'confirmation closed' });
+    assert.equal(h.quits, 0);
+
+    h.term.press(KEY.ctrlC);
+    await h.term.waitFor('Stop the server?');
+    h.term.press('y');
+    await h.term.waitFor('Telling clients, saving state');
+    assert.equal(h.quits, 1);
+    h.term.press('q');
+    assert.equal(h.dashboard.mode, 'stopping', 'keys are ignored while stopping');
+  });
+});
+
+test('a small terminal gets a clear message, and the panes come back when it grows', async () => {
+  await withDashboard(async ({ term }) => {
+    term.resize(60, 20);
+    await term.waitFor(/Terminal too small for the dashboard\s+60x20 here, needs at least 80x24/);
+    term.resize(100, 30);
+    const screen = await term.waitFor(/Users 0/);
+    assert.doesNotMatch(screen, /too small/);
+    assert.match(screen, /Last 10 minutes/);
+  });
+});
+
+test('Tab moves the focus between panes and PgDn scrolls the focused one', async () => {
+  await withDashboard(
+    async ({ server, term }) => {
+      for (let i = 0; i < 30; i++) {
+        const client = await server.client();
+        await client.register(`user${String(i).padStart(2, '0')}`, 'a good password');
+        await client.close();
+      }
+      await term.waitFor('Users 30');
+      const focused = paneBorderColor(term, 'Users');
+      const unfocused = paneBorderColor(term, 'Events');
+      assert.notEqual(focused, unfocused, 'the focused pane stands out');
+      // The users pane has the focus first; a page down brings later rows into view.
+      assert.equal(userRow(term.text(), 'user29'), undefined);
+      term.press(KEY.pageDown);
+      term.press(KEY.pageDown);
+      await term.waitFor(/user29/, 'the last user scrolled into view');
+
+      term.press(KEY.tab);
+      term.press(KEY.tab);
+      await waitFor(() => paneBorderColor(term, 'Events') === focused, { what: 'events pane focused after two Tabs' });
+      assert.equal(paneBorderColor(term, 'Users'), unfocused);
+      term.press(KEY.shiftTab);
+      await waitFor(() => paneBorderColor(term, 'Pending broadcasts') === focused, { what: 'Shift-Tab goes back' });
+    },
+    { rows: 30 },
+  );
+});
