@@ -13,6 +13,16 @@ const { Terminal } = xterm;
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_BIN = `${ROOT}bin/p2p-server`;
 
+/**
+ * The environment for a server under test: without P2P_* variables, since yargs reads those
+ * as options (the test runner's own P2P_TEST would be an unknown --test).
+ */
+export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
 export interface PtyProcess {
   readonly pid: number;
   /** Resolves with the exit code once the program ends. */
@@ -34,7 +44,7 @@ export function spawnInPty(args: string[], options: { cols?: number; rows?: numb
     cols,
     rows,
     cwd: options.cwd ?? ROOT,
-    env: { ...process.env, TERM: 'xterm-256color' } as Record<string, string>,
+    env: serverEnv({ TERM: 'xterm-256color' }),
   });
   let running = true;
   child.onData((data) => term.write(data));

@@ -30,6 +30,7 @@ export const KEY = {
   shiftTab: '\x1b[Z',
   up: '\x1b[A',
   down: '\x1b[B',
+  pageUp: '\x1b[5~',
   pageDown: '\x1b[6~',
   enter: '\r',
   escape: '\x1b',

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EventEmitter } from 'eventemitter3';
+import type { BroadcastQueueView, PendingBroadcastInfo } from '../../../src/server/dashboard/broadcasts-feed.ts';
+import { EVENT_LOG_LINES } from '../../../src/server/dashboard/event-log-feed.ts';
+import { paneBorderColor, withDashboard } from '../../helpers/dashboard.ts';
+import { KEY } from '../../helpers/terminal.ts';
+import { waitFor } from '../../helpers/wait.ts';
+
+/**
+ * The pane's input contract, filled by hand: the broadcast queue (issue 4) is not on this
+ * branch yet. test/e2e covers the pane against the real queue once it is.
+ */
+class FixedQueue implements BroadcastQueueView {
+  items: PendingBroadcastInfo[] = [];
+  readonly changes = new EventEmitter<{ change: [] }>();
+  pending(): readonly PendingBroadcastInfo[] {
+    return this.items;
+  }
+}
+
+test('pending broadcasts: id, sender, mm:ss countdown, acked n/N, preview; rows leave on expiry', async () => {
+  let clock = Date.parse('2025-01-01T12:00:00Z');
+  const queue = new FixedQueue();
+  await withDashboard(
+    async ({ term }) => {
+      await term.waitFor(/Pending broadcasts 0/);
+      queue.items = [
+        { id: 'a1b2c3d4e5f6', sender: 'alice', text: 'server maintenance\nat noon {bold}', createdAt: clock, expiresAt: clock + 90_000, acked: 2, recipients: 5 },
+        { id: 'ffee', sender: 'bob', text: 'short one', createdAt: clock, expiresAt: clock + 30_000, acked: 0, recipients: 5 },
+      ];
+      queue.changes.emit('change');
+      let screen = await term.waitFor(/ffee +bob +00:30 +0\/5 +short one/);
+      assert.match(screen, /a1b2c3d4 +alice +01:30 +2\/5 +server maintenance at noon \{bold\}/, 'one line, tags shown as text');
+      assert.match(screen, /Pending broadcasts 2/);
+      // The soonest to expire comes first.
+      assert.ok(screen.indexOf('ffee') < screen.indexOf('a1b2c3d4'));
+
+      clock += 31_000; // the countdown moves on the next tick; bob's has run out
+      screen = await term.waitFor(/a1b2c3d4 +alice +00:59/);
+      assert.doesNotMatch(screen, /ffee +bob/);
+      clock += 60_000;
+      await term.waitFor(/Pending broadcasts 0/);
+      assert.doesNotMatch(term.text(), /a1b2c3d4/);
+    },
+    { broadcasts: queue, now: () => clock, cols: 200 }, // wide enough for the whole preview
+  );
+});
+
+test('without a queue the pane says so instead of showing rows', async () => {
+  await withDashboard(async ({ term }) => {
+    await term.waitFor('Pending broadcasts: no queue in this build');
+  });
+});
+
+test('the event pane keeps the last EVENT_LOG_LINES lines and counts all', async () => {
+  await withDashboard(async ({ term, dashboard }) => {
+    const dropped = 100;
+    const total = EVENT_LOG_LINES + dropped;
+    for (let i = 0; i < total; i++) dashboard.log('info', 'test_event', { n: i });
+    await term.waitFor(`Events ${total}`);
+    await term.waitFor(`test_event n=${total - 1}`);
+    assert.ok(dashboard.frames < total / 10, `${total} events drew ${dashboard.frames} frames`);
+    // Scroll the event pane to its top: the oldest line kept is the first not dropped.
+    term.press(KEY.tab + KEY.tab);
+    await waitFor(() => paneBorderColor(term, 'Events') === paneBorderColor(term, 'Users') ? null : true, { what: 'events focused' });
+    for (let i = 0; i < EVENT_LOG_LINES; i += 5) term.press(KEY.pageUp);
+    const top = await term.waitFor(new RegExp(`test_event n=${dropped}\\b`), 'the oldest kept line');
+    assert.doesNotMatch(top, new RegExp(`test_event n=${dropped - 1}\\b`));
+  });
+});
+
+test('console output goes to the event pane while the dashboard is up, and back after', async () => {
+  const original = console.log;
+  await withDashboard(
+    async ({ term }) => {
+      assert.notEqual(console.log, original);
+      console.log('stray %s from a module', 'output');
+      await term.waitFor('console.log: stray output from a module');
+    },
+    { captureConsole: true },
+  );
+  assert.equal(console.log, original);
+});
