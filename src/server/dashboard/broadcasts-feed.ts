@@ -34,7 +34,8 @@ export const PREVIEW_CHARS = 60;
  * The text goes last and its column is wide enough for the escaped preview, so the table
  * never cuts an escape sequence in half; the pane's own edge clips what does not fit.
  */
-export const BROADCAST_COLUMN_WIDTHS = [10, 16, 8, 9, PREVIEW_CHARS * 8];
+export const BROADCAST_COLUMN_WIDTHS = [8, 12, 7, 7, PREVIEW_CHARS * 8];
+/** A prefix, as git's short hashes: enough to tell broadcasts apart at a glance. */
 const ID_CHARS = 8;
 
 export interface BroadcastRow {
@@ -52,7 +53,7 @@ export function broadcastRows(queue: BroadcastQueueView, now: number): Broadcast
     .filter((b) => b.expiresAt > now)
     .sort((a, b) => a.expiresAt - b.expiresAt)
     .map((b) => ({
-      id: truncate(b.id, ID_CHARS),
+      id: b.id.slice(0, ID_CHARS),
       sender: b.sender,
       left: formatCountdown(b.expiresAt - now),
       acked: `${b.acked}/${b.recipients}`,
