@@ -8,6 +8,7 @@ import type contrib from 'blessed-contrib';
 import { formatCountdown } from '../../util/duration.ts';
 import { Feed } from './feed.ts';
 import { safeText, truncate } from './format.ts';
+import { WindowedTable } from './windowed-table.ts';
 
 /** What the pane needs to know about one pending broadcast. */
 export interface PendingBroadcastInfo {
@@ -38,38 +39,37 @@ export const BROADCAST_COLUMN_WIDTHS = [8, 12, 7, 7, PREVIEW_CHARS * 8];
 /** A prefix, as git's short hashes: enough to tell broadcasts apart at a glance. */
 const ID_CHARS = 8;
 
-export interface BroadcastRow {
-  id: string;
-  sender: string;
-  left: string;
-  acked: string;
-  preview: string;
-}
-
-/** Rows still pending at `now`, soonest to expire first. */
-export function broadcastRows(queue: BroadcastQueueView, now: number): BroadcastRow[] {
+/** Broadcasts still pending at `now`, soonest to expire first. */
+export function pendingAt(queue: BroadcastQueueView, now: number): PendingBroadcastInfo[] {
   return queue
     .pending()
     .filter((b) => b.expiresAt > now)
-    .sort((a, b) => a.expiresAt - b.expiresAt)
-    .map((b) => ({
-      id: b.id.slice(0, ID_CHARS),
-      sender: b.sender,
-      left: formatCountdown(b.expiresAt - now),
-      acked: `${b.acked}/${b.recipients}`,
-      preview: truncate(b.text.replace(/\s+/g, ' '), PREVIEW_CHARS),
-    }));
+    .sort((a, b) => a.expiresAt - b.expiresAt);
+}
+
+/** One table row; values are escaped (the table parses tags; the text is anyone's). */
+export function broadcastCells(b: PendingBroadcastInfo, now: number): string[] {
+  return [
+    b.id.slice(0, ID_CHARS),
+    b.sender,
+    formatCountdown(b.expiresAt - now),
+    `${b.acked}/${b.recipients}`,
+    truncate(b.text.replace(/\s+/g, ' '), PREVIEW_CHARS),
+  ].map(safeText);
 }
 
 export class BroadcastsFeed extends Feed {
+  readonly rows: WindowedTable<PendingBroadcastInfo>;
   private readonly onChange = () => this.markDirty();
 
   constructor(
     private readonly queue: BroadcastQueueView | null,
     private readonly table: contrib.Widgets.TableElement,
     requestFrame: () => void,
+    private readonly now: () => number,
   ) {
     super(requestFrame);
+    this.rows = new WindowedTable(table, BROADCAST_COLUMNS, (b) => broadcastCells(b, this.now()));
     queue?.changes?.on('change', this.onChange);
   }
 
@@ -85,14 +85,11 @@ export class BroadcastsFeed extends Feed {
   protected refresh(now: number): void {
     if (!this.queue) {
       this.table.setLabel(' Pending broadcasts: no queue in this build ');
-      this.table.setData({ headers: [...BROADCAST_COLUMNS], data: [] });
+      this.rows.setRows([]);
       return;
     }
-    const rows = broadcastRows(this.queue, now);
-    this.table.setData({
-      headers: [...BROADCAST_COLUMNS],
-      data: rows.map((r) => [r.id, r.sender, r.left, r.acked, r.preview].map(safeText)),
-    });
-    this.table.setLabel(` Pending broadcasts ${rows.length} `);
+    const pending = pendingAt(this.queue, now);
+    this.rows.setRows(pending);
+    this.table.setLabel(` Pending broadcasts ${pending.length} `);
   }
 }

@@ -14,6 +14,8 @@ export const CHART_WINDOW_MS = 10 * 60_000;
 export const CHART_SAMPLE_MS = 5_000;
 /** Samples kept: the window, plus the live point drawn at the right edge. */
 export const CHART_POINTS = CHART_WINDOW_MS / CHART_SAMPLE_MS;
+/** On a 10-minute chart a second is a hair's width: redraw it at most this often (it is the costly part). */
+export const CHART_REDRAW_MS = 1_000;
 /** The y axis never shrinks below this, so 0-1-0 does not fill the chart from floor to ceiling. */
 const MIN_CHART_TOP = 5;
 const CHART_HEADROOM = 1.25;
@@ -53,6 +55,8 @@ export function wrapWords(items: string[], width: number): string[] {
   return lines;
 }
 
+const sameCounts = (a: ConnectionCounts, b: ConnectionCounts): boolean => a.tcp === b.tcp && a.online === b.online && a.udpAlive === b.udpAlive;
+
 /** Count the server's sessions; one pass, at most once a frame. */
 export function countConnections(core: ServerCore): ConnectionCounts {
   let udpAlive = 0;
@@ -62,8 +66,32 @@ export function countConnections(core: ServerCore): ConnectionCounts {
   return { tcp: core.connectionCount, online: core.presence.size, udpAlive };
 }
 
+/**
+ * contrib's canvas turns its whole pixel buffer into text on every screen render, even when
+ * nothing was drawn since. Keep the last text, and redo it only after the chart was drawn.
+ * Returns the function that says "drawn".
+ */
+function renderCanvasOnlyAfterDraw(chart: contrib.Widgets.LineElement): () => void {
+  const widget = chart as unknown as { render(): unknown; _render(): unknown };
+  const canvasRender = widget.render.bind(widget);
+  const boxRender = widget._render.bind(widget); // blessed's Element render: draws the content it has
+  let drawn = true;
+  widget.render = () => {
+    if (!drawn) return boxRender();
+    drawn = false;
+    return canvasRender();
+  };
+  return () => {
+    drawn = true;
+  };
+}
+
 export class ConnectionsFeed extends Feed {
   private readonly samples: Sample[] = [];
+  private readonly chartDrawn: () => void;
+  private chartDrawnAt = -Infinity;
+  /** The counts the chart's live point shows. */
+  private charted: ConnectionCounts | null = null;
   private current: ConnectionCounts;
   private readonly unsubscribe: () => void;
 
@@ -75,6 +103,7 @@ export class ConnectionsFeed extends Feed {
     now: number,
   ) {
     super(requestFrame);
+    this.chartDrawn = renderCanvasOnlyAfterDraw(chart);
     this.current = countConnections(core);
     this.samples.push({ at: now, ...this.current });
     const changed = () => this.markDirty();
@@ -91,10 +120,14 @@ export class ConnectionsFeed extends Feed {
 
   override tick(now: number): void {
     const last = this.samples[this.samples.length - 1];
-    if (now - last.at < CHART_SAMPLE_MS) return;
-    this.samples.push({ at: now, ...countConnections(this.core) });
-    if (this.samples.length > CHART_POINTS) this.samples.shift();
-    this.markDirty();
+    if (now - last.at >= CHART_SAMPLE_MS) {
+      this.samples.push({ at: now, ...countConnections(this.core) });
+      if (this.samples.length > CHART_POINTS) this.samples.shift();
+      this.chartDrawnAt = -Infinity;
+      this.markDirty();
+    } else if (this.charted && !sameCounts(this.charted, this.current)) {
+      this.markDirty(); // a change the chart skipped (drawn less often than the number)
+    }
   }
 
   override dispose(): void {
@@ -111,7 +144,12 @@ export class ConnectionsFeed extends Feed {
     const gap = (this.number.height as number) - PANE_CHROME_ROWS >= big.length + 1 + factLines.length ? [''] : [];
     const lines = [...big, ...gap, ...factLines];
     this.number.setContent(lines.map((line) => ` ${line}`).join('\n'));
-    this.drawChart(now);
+    if (now - this.chartDrawnAt >= CHART_REDRAW_MS) this.drawChart(now);
+  }
+
+  override invalidate(): void {
+    this.chartDrawnAt = -Infinity;
+    super.invalidate();
   }
 
   private drawChart(now: number): void {
@@ -126,5 +164,8 @@ export class ConnectionsFeed extends Feed {
       { title: CHART_SERIES.tcp.title, x, y: points.map((p) => p.tcp), style: { line: CHART_SERIES.tcp.color } },
       { title: CHART_SERIES.udp.title, x, y: points.map((p) => p.udpAlive), style: { line: CHART_SERIES.udp.color } },
     ]);
+    this.chartDrawn();
+    this.chartDrawnAt = now;
+    this.charted = this.current;
   }
 }

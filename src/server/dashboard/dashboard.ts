@@ -19,6 +19,7 @@ import { CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor, helpLines } from
 import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, buildLayout, type Layout } from './layout.ts';
 import { RenderLoop } from './render-loop.ts';
 import { UsersFeed } from './users-feed.ts';
+import type { Scrollable } from './windowed-table.ts';
 
 /** Countdowns, uptime and the chart's samples move once a second. */
 export const TICK_MS = 1_000;
@@ -77,7 +78,8 @@ class ServerDashboard implements Dashboard {
   private readonly feeds: Feed[];
   private readonly users: UsersFeed;
   private readonly eventLog: EventLogFeed;
-  private readonly panes: Array<contrib.Widgets.TableElement | Widgets.BoxElement>;
+  /** The panes Tab moves between, each with what its scroll keys move. */
+  private readonly panes: Array<{ widget: contrib.Widgets.TableElement | Widgets.BoxElement; scroll: Scrollable }>;
   private focusIndex = 0;
   private tooSmall = false;
   private readonly tickTimer: NodeJS.Timeout;
@@ -102,12 +104,13 @@ class ServerDashboard implements Dashboard {
     const request = () => this.loop.request();
     const now = this.now();
     const l = this.layout;
-    this.users = new UsersFeed(core, l.users, request);
+    this.users = new UsersFeed(core, l.users, request, this.now);
     this.eventLog = new EventLogFeed(l.events, options.logLevel ?? 'info', request, this.now);
+    const broadcasts = new BroadcastsFeed(options.broadcasts ?? null, l.broadcasts, request, this.now);
     this.feeds = [
       new ConnectionsFeed(core, l.connections, l.chart, request, now),
       this.users,
-      new BroadcastsFeed(options.broadcasts ?? null, l.broadcasts, request),
+      broadcasts,
       this.eventLog,
       new FooterFeed(
         { host: listening.host, tcpPort: listening.tcpPort, udpPort: listening.udpPort, fingerprint: identity.fingerprint, dataDir, startedAt: now },
@@ -117,7 +120,11 @@ class ServerDashboard implements Dashboard {
       ),
     ];
     this.unfollow = followServerEvents(core, this.eventLog.add, options.logLevel ?? 'info');
-    this.panes = [l.users, l.broadcasts, l.events];
+    this.panes = [
+      { widget: l.users, scroll: this.users.rows },
+      { widget: l.broadcasts, scroll: broadcasts.rows },
+      { widget: l.events, scroll: this.eventLog },
+    ];
     l.help.setContent([...helpLines(), '', 'Any key closes this help.'].map((line) => blessed.escape(line)).join('\n'));
 
     if (options.captureConsole) this.screen.on('destroy', captureConsole(this.eventLog.add));
@@ -236,11 +243,17 @@ class ServerDashboard implements Dashboard {
       case DashboardAction.PREVIOUS_PANE:
         this.focusPane(this.focusIndex - 1);
         break;
+      case DashboardAction.LINE_UP:
+        this.focused.scrollBy(-1);
+        break;
+      case DashboardAction.LINE_DOWN:
+        this.focused.scrollBy(1);
+        break;
       case DashboardAction.PAGE_UP:
-        this.page(-1);
+        this.focused.scrollBy(-this.focused.pageSize);
         break;
       case DashboardAction.PAGE_DOWN:
-        this.page(1);
+        this.focused.scrollBy(this.focused.pageSize);
         break;
       case DashboardAction.FILTER_USERS:
         this.readFilter();
@@ -268,18 +281,14 @@ class ServerDashboard implements Dashboard {
   private focusPane(index: number): void {
     const count = this.panes.length;
     this.focusIndex = ((index % count) + count) % count;
-    this.panes.forEach((pane, i) => {
-      (pane.style.border as { fg: string }).fg = i === this.focusIndex ? FOCUS_COLOR : BORDER_COLOR;
+    this.panes.forEach(({ widget }, i) => {
+      (widget.style.border as { fg: string }).fg = i === this.focusIndex ? FOCUS_COLOR : BORDER_COLOR;
     });
-    this.panes[this.focusIndex].focus();
+    this.panes[this.focusIndex].widget.focus();
   }
 
-  /** PgUp/PgDn: blessed's list and box scroll by one line only. */
-  private page(direction: 1 | -1): void {
-    const pane = this.panes[this.focusIndex];
-    const rows = (pane as contrib.Widgets.TableElement & { rows?: Widgets.ListElement }).rows;
-    if (rows) rows.move(direction * Math.max(1, (rows.height as number) - 1));
-    else (pane as Widgets.BoxElement).scroll(direction * Math.max(1, (pane.height as number) - 3));
+  private get focused(): Scrollable {
+    return this.panes[this.focusIndex].scroll;
   }
 
   private readFilter(): void {

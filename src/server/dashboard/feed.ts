@@ -5,21 +5,35 @@
  */
 export abstract class Feed {
   private dirty = true;
+  private refreshedAt = -Infinity;
 
-  constructor(private readonly requestFrame: () => void) {}
+  /**
+   * @param minIntervalMs a pane that is costly to rebuild (a sort over every account)
+   *   refreshes at most this often, however often it is marked dirty.
+   */
+  constructor(
+    private readonly requestFrame: () => void,
+    private readonly minIntervalMs = 0,
+  ) {}
 
   /** Called by the render loop every frame. */
   flush(now: number): void {
     if (!this.dirty) return;
+    if (now - this.refreshedAt < this.minIntervalMs) {
+      this.requestFrame(); // still dirty: try again next frame
+      return;
+    }
     this.dirty = false;
+    this.refreshedAt = now;
     this.refresh(now);
   }
 
   /** Called once a second; panes that show time (countdowns, uptime) mark themselves dirty. */
   tick(_now: number): void {}
 
-  /** Mark dirty without waiting for a change (after a resize, or when un-hidden). */
+  /** Redraw on the next frame, whatever changed and however recently (resize, a new filter). */
   invalidate(): void {
+    this.refreshedAt = -Infinity;
     this.markDirty();
   }
 

@@ -6,6 +6,8 @@
 export const DashboardAction = {
   NEXT_PANE: 'next_pane',
   PREVIOUS_PANE: 'previous_pane',
+  LINE_UP: 'line_up',
+  LINE_DOWN: 'line_down',
   PAGE_UP: 'page_up',
   PAGE_DOWN: 'page_down',
   FILTER_USERS: 'filter_users',
@@ -15,18 +17,19 @@ export const DashboardAction = {
 export type DashboardAction = (typeof DashboardAction)[keyof typeof DashboardAction];
 
 export interface KeyBinding {
-  /** blessed key names (`key.full`) that trigger the action; empty when a widget handles them. */
+  /** blessed key names (`key.full`) that trigger the action. */
   keys: readonly string[];
   /** How the help overlay shows the keys. */
   label: string;
   help: string;
-  action: DashboardAction | null;
+  action: DashboardAction;
 }
 
 export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: ['tab'], label: 'Tab', help: 'next pane (users, broadcasts, event log)', action: DashboardAction.NEXT_PANE },
   { keys: ['S-tab'], label: 'Shift-Tab', help: 'previous pane', action: DashboardAction.PREVIOUS_PANE },
-  { keys: [], label: 'Up Down', help: 'scroll the focused pane (the pane handles these itself)', action: null },
+  { keys: ['up'], label: 'Up', help: 'a line up in the focused pane', action: DashboardAction.LINE_UP },
+  { keys: ['down'], label: 'Down', help: 'a line down in the focused pane', action: DashboardAction.LINE_DOWN },
   { keys: ['pageup'], label: 'PgUp', help: 'a page up in the focused pane', action: DashboardAction.PAGE_UP },
   { keys: ['pagedown'], label: 'PgDn', help: 'a page down in the focused pane', action: DashboardAction.PAGE_DOWN },
   { keys: ['/'], label: '/', help: 'filter users by name or IP (Enter keeps, Esc clears)', action: DashboardAction.FILTER_USERS },
@@ -39,7 +42,7 @@ export const CONFIRM_KEYS = ['y', 'enter'] as const;
 export const CANCEL_KEYS = ['n', 'escape'] as const;
 
 const actionByKey = new Map<string, DashboardAction>(
-  KEY_BINDINGS.flatMap((b) => (b.action ? b.keys.map((k) => [k, b.action] as [string, DashboardAction]) : [])),
+  KEY_BINDINGS.flatMap((b) => b.keys.map((k) => [k, b.action] as [string, DashboardAction])),
 );
 
 export function actionFor(keyName: string): DashboardAction | undefined {

@@ -46,7 +46,8 @@ function table(label: string, columnWidth: number[]) {
   return {
     label: ` ${label} `,
     tags: true,
-    keys: true,
+    // The dashboard routes the scroll keys itself (windowed-table.ts); the list must not move too.
+    keys: false,
     interactive: true,
     fg: 'white',
     selectedFg: 'black',
@@ -96,7 +97,7 @@ export function buildLayout(screen: Widgets.Screen): Layout {
   const events = set<Widgets.BoxElement>(8, 6, 4, 6, blessed.box, {
     label: ' Events ',
     tags: true,
-    keys: true,
+    keys: false, // scrolled by the dashboard through the event-log feed
     scrollable: true,
     alwaysScroll: true,
     scrollbar: { ch: ' ', style: { bg: BORDER_COLOR } },

@@ -8,12 +8,10 @@ import type { ClientSession } from '../session.ts';
 import type { UserRecord } from '../users/store.ts';
 import { Feed } from './feed.ts';
 import { formatAgo, formatDateTime, safeText } from './format.ts';
+import { WindowedTable } from './windowed-table.ts';
 
-/**
- * Rows given to the table. blessed makes one element per list item, so ten thousand
- * accounts would make every refresh slow; past this the label says to filter with `/`.
- */
-export const MAX_USER_ROWS = 500;
+/** A sort over every account: during a login storm, once a second is plenty. */
+export const USERS_MIN_REFRESH_MS = 1_000;
 /** "5m ago" drifts; refresh the pane this often even without events. */
 export const USERS_REFRESH_MS = 10_000;
 
@@ -21,33 +19,20 @@ export const USER_COLUMNS = ['User', 'Created', 'Seen', 'IP', 'TCP', 'UDP'] as c
 /** Widths in characters, in USER_COLUMNS order; an IPv6 address is cut rather than the state columns pushed off. */
 export const USER_COLUMN_WIDTHS = [18, 16, 10, 22, 8, 12];
 
-export interface UserRow {
-  user: string;
-  created: string;
-  seen: string;
-  ip: string;
-  tcp: string;
-  udp: string;
-}
-
 const NOT_APPLICABLE = '-';
 
-function rowOf(record: UserRecord, session: ClientSession | undefined, now: number): UserRow {
-  const online = session?.isOnline === true;
-  return {
-    user: record.username,
-    created: formatDateTime(record.createdAt),
-    seen: online ? 'online' : record.lastSeenAt === null ? 'never' : formatAgo(now - record.lastSeenAt),
-    ip: online ? session.ip : '',
-    tcp: online ? session.state : NOT_APPLICABLE,
-    udp: online ? (session.udp?.state ?? NOT_APPLICABLE) : NOT_APPLICABLE,
-  };
+export interface UserEntry {
+  record: UserRecord;
+  /** The user's online session, if any. */
+  session: ClientSession | undefined;
 }
 
 /** Online users first (by name), then by most recently seen, never-seen last. */
-function compareRecords(a: { record: UserRecord; online: boolean }, b: { record: UserRecord; online: boolean }): number {
-  if (a.online !== b.online) return a.online ? -1 : 1;
-  if (!a.online) {
+function compareEntries(a: UserEntry, b: UserEntry): number {
+  const onlineA = a.session !== undefined;
+  const onlineB = b.session !== undefined;
+  if (onlineA !== onlineB) return onlineA ? -1 : 1;
+  if (!onlineA) {
     const seenA = a.record.lastSeenAt ?? -1;
     const seenB = b.record.lastSeenAt ?? -1;
     if (seenA !== seenB) return seenB - seenA;
@@ -55,23 +40,38 @@ function compareRecords(a: { record: UserRecord; online: boolean }, b: { record:
   return a.record.username.localeCompare(b.record.username);
 }
 
-/** The rows the table shows for a filter (case-insensitive substring of name or IP). */
-export function userRows(core: ServerCore, filter: string, now: number): { rows: UserRow[]; matched: number; total: number } {
+/** The accounts the table lists for a filter (case-insensitive substring of name or IP), in order. */
+export function userEntries(core: ServerCore, filter: string): { entries: UserEntry[]; total: number } {
   const needle = filter.trim().toLowerCase();
-  const matches: Array<{ record: UserRecord; session: ClientSession | undefined; online: boolean }> = [];
+  const entries: UserEntry[] = [];
   const records = core.store.list();
   for (const record of records) {
-    const session = core.presence.get(record.username);
-    const online = session?.isOnline === true;
-    if (needle && !record.username.toLowerCase().includes(needle) && !(online && session.ip.includes(needle))) continue;
-    matches.push({ record, session, online });
+    const found = core.presence.get(record.username);
+    const session = found?.isOnline ? found : undefined;
+    if (needle && !record.username.toLowerCase().includes(needle) && !(session && session.ip.includes(needle))) continue;
+    entries.push({ record, session });
   }
-  matches.sort(compareRecords);
-  const rows = matches.slice(0, MAX_USER_ROWS).map((m) => rowOf(m.record, m.session, now));
-  return { rows, matched: matches.length, total: records.length };
+  entries.sort(compareEntries);
+  return { entries, total: records.length };
+}
+
+/** One table row; values are escaped (the table parses tags). */
+export function userCells({ record, session }: UserEntry, now: number): string[] {
+  const cells = session
+    ? [record.username, formatDateTime(record.createdAt), 'online', session.ip, session.state, session.udp?.state ?? NOT_APPLICABLE]
+    : [
+        record.username,
+        formatDateTime(record.createdAt),
+        record.lastSeenAt === null ? 'never' : formatAgo(now - record.lastSeenAt),
+        '',
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+      ];
+  return cells.map(safeText);
 }
 
 export class UsersFeed extends Feed {
+  readonly rows: WindowedTable<UserEntry>;
   private filterText = '';
   private lastRefreshAt = 0;
   private readonly unsubscribe: () => void;
@@ -80,8 +80,10 @@ export class UsersFeed extends Feed {
     private readonly core: ServerCore,
     private readonly table: contrib.Widgets.TableElement,
     requestFrame: () => void,
+    private readonly now: () => number,
   ) {
-    super(requestFrame);
+    super(requestFrame, USERS_MIN_REFRESH_MS);
+    this.rows = new WindowedTable(table, USER_COLUMNS, (entry) => userCells(entry, this.now()));
     const changed = () => this.markDirty();
     const events = ['register', 'login', 'logout', 'udp_path'] as const;
     for (const event of events) core.on(event, changed);
@@ -97,7 +99,7 @@ export class UsersFeed extends Feed {
   setFilter(text: string): void {
     if (text === this.filterText) return;
     this.filterText = text;
-    this.markDirty();
+    this.invalidate();
   }
 
   override tick(now: number): void {
@@ -110,13 +112,10 @@ export class UsersFeed extends Feed {
 
   protected refresh(now: number): void {
     this.lastRefreshAt = now;
-    const { rows, matched, total } = userRows(this.core, this.filterText, now);
-    // Usernames and IPs cannot hold braces (PROTOCOL.md 4.1), but the table parses tags: escape anyway.
-    const data = rows.map((r) => [r.user, r.created, r.seen, r.ip, r.tcp, r.udp].map(safeText));
-    this.table.setData({ headers: [...USER_COLUMNS], data });
-    const parts = [`Users ${matched === total ? total : `${matched} of ${total}`}`];
+    const { entries, total } = userEntries(this.core, this.filterText);
+    this.rows.setRows(entries);
+    const parts = [`Users ${entries.length === total ? total : `${entries.length} of ${total}`}`];
     if (this.filterText) parts.push(`filter "${this.filterText}"`);
-    if (matched > rows.length) parts.push(`first ${rows.length} shown, / to filter`);
     this.table.setLabel(` ${safeText(parts.join(' · '))} `);
   }
 }

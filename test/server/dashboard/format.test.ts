@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bigNumber, BIG_DIGIT_LINES } from '../../../src/server/dashboard/big-digits.ts';
 import { wrapWords } from '../../../src/server/dashboard/connections-feed.ts';
-import { eventLine } from '../../../src/server/dashboard/event-text.ts';
+import { EVENT_PREFIX_CHARS, eventLine, eventText } from '../../../src/server/dashboard/event-text.ts';
 import { formatAgo, formatBytes, formatUptime, safeText, truncate } from '../../../src/server/dashboard/format.ts';
 import { KEY_BINDINGS, actionFor, helpLines } from '../../../src/server/dashboard/keys.ts';
 import { RenderLoop } from '../../../src/server/dashboard/render-loop.ts';
@@ -34,10 +34,13 @@ test('formatters', () => {
 
 test('untrusted text cannot inject escapes or blessed tags', () => {
   assert.equal(safeText('bob\x1b[2J{red-fg}x{/red-fg}\nnext'), 'bob{open}red-fg{close}x{open}/red-fg{close} next');
-  const line = eventLine(0, 'warn', 'login_failed', { user: '{bold}\x1b]0;pwn\x07eve', ip: '10.0.0.1', code: 'E_AUTH_FAILED' });
-  assert.match(line, /failed login for "\{open\}bold\{close\}eve" from 10\.0\.0\.1 \(E_AUTH_FAILED\)/);
+  const text = eventText('login_failed', { user: '{bold}\x1b]0;pwn\x07eve', ip: '10.0.0.1', code: 'E_AUTH_FAILED' });
+  assert.equal(text, 'failed login for "{bold}eve" from 10.0.0.1 (E_AUTH_FAILED)');
+  assert.match(eventLine(0, 'warn', text), /\{yellow-fg\}WARN \{\/yellow-fg\} failed login for "\{open\}bold\{close\}eve" from/);
   // An event this pane has no wording for still shows, with its fields.
-  assert.match(eventLine(0, 'info', 'broadcast_created', { id: 'ab12', from: 'alice' }), /broadcast_created id=ab12 from=alice/);
+  assert.equal(eventText('broadcast_created', { id: 'ab12', from: 'alice' }), 'broadcast_created id=ab12 from=alice');
+  // Cut to fit one row: the prefix plus what is left of the width.
+  assert.match(eventLine(0, 'info', 'x'.repeat(100), EVENT_PREFIX_CHARS + 10), / x{9}…$/);
 });
 
 test('the keys table drives both the bindings and the help', () => {
