@@ -1,0 +1,243 @@
+/**
+ * Issue 6 benchmark: what drawing the dashboard costs the server. The same login-churn load
+ * runs against the real bin/p2p-server twice per round, once headless (JSON lines to a pipe)
+ * and once with the dashboard drawn in a pseudo-terminal, alternating so that machine noise
+ * falls on both. Reports login throughput and server CPU per login, and their ratio.
+ * Run: npm run bench -- dashboard   (flags: --logins N --parallel N --rounds N --scrypt-cost N)
+ */
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { stringify } from 'csv-stringify/sync';
+import pty from 'node-pty';
+import * as ScryptTyped from 'scrypt-kdf';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { createSelfSigned } from '../src/server/identity.ts';
+import { USERS_CSV_COLUMNS } from '../src/server/users/csv-store.ts';
+import { forkChild, type Child } from './lib/ipc.ts';
+import { fmt, percentile, printTable } from './lib/table.ts';
+
+const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
+const here = new URL('.', import.meta.url).pathname;
+const SERVER_BIN = join(here, '../bin/p2p-server');
+const PASSWORD = 'bench-password';
+const LOAD_PROCESSES = 2;
+const READY_TIMEOUT_MS = 30_000;
+/** Another process may take the free port (TCP or UDP) before the server binds it. */
+const START_ATTEMPTS = 3;
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+const args = await yargs(hideBin(process.argv))
+  .option('logins', { type: 'number', default: 3_000, describe: 'logins per run' })
+  .option('parallel', { type: 'number', default: 40, describe: 'logins in flight' })
+  .option('users', { type: 'number', default: 1_000, describe: 'accounts in users.csv (the users table draws them)' })
+  .option('rounds', { type: 'number', default: 3, describe: 'headless + dashboard runs, alternating' })
+  .option('scrypt-cost', { type: 'number', default: 10, describe: 'logN of the accounts: low, so the event loop (not scrypt) is the limit' })
+  .option('cols', { type: 'number', default: 160 })
+  .option('rows', { type: 'number', default: 50 })
+  .strict()
+  .parseAsync();
+
+const Mode = { HEADLESS: 'headless', DASHBOARD: 'dashboard' } as const;
+type Mode = (typeof Mode)[keyof typeof Mode];
+
+interface RunResult {
+  mode: Mode;
+  loginsPerSecond: number;
+  cpuMsPerLogin: number;
+  outputBytes: number;
+  seconds: number;
+  p99Ms: number;
+  errors: number;
+}
+
+interface RunningServer {
+  pid: number;
+  outputBytes: () => number;
+  exited: Promise<number | null>;
+  stop(): void;
+  kill(): void;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Server CPU time so far (user + system), from /proc. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5); the slice above starts at field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+/** The environment a server gets: without P2P_* variables, which yargs would read as options. */
+function serverEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
+  const serverArgs = [SERVER_BIN, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+  let bytes = 0;
+  if (mode === Mode.HEADLESS) {
+    const child = spawn(process.execPath, [...serverArgs, '--headless'], { env: serverEnv({}), stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    return {
+      pid: child.pid as number,
+      outputBytes: () => bytes,
+      exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+      stop: () => child.kill('SIGTERM'),
+      kill: () => child.kill('SIGKILL'),
+    };
+  }
+  // A terminal that reads everything the dashboard draws, as a real one would.
+  const term = pty.spawn(process.execPath, serverArgs, {
+    name: 'xterm-256color',
+    cols: args.cols,
+    rows: args.rows,
+    env: serverEnv({ TERM: 'xterm-256color' }),
+  });
+  term.onData((data) => (bytes += Buffer.byteLength(data)));
+  return {
+    pid: term.pid,
+    outputBytes: () => bytes,
+    exited: new Promise((resolve) => term.onExit(({ exitCode }) => resolve(exitCode))),
+    stop: () => term.kill('SIGTERM'),
+    kill: () => term.kill('SIGKILL'),
+  };
+}
+
+/** Wait until the server completes a TLS handshake. */
+async function waitReady(port: number): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`server on port ${port} not ready`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A server of this mode on a free port, ready for logins. Ports are re-picked if one was taken meanwhile. */
+async function startReady(mode: Mode, dataDir: string): Promise<{ server: RunningServer; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const server = startServer(mode, dataDir, port);
+    const outcome = await Promise.race([waitReady(port).then(() => 'ready' as const), server.exited.then(() => 'exited' as const)]);
+    if (outcome === 'ready') return { server, port };
+    server.kill();
+    if (attempt >= START_ATTEMPTS) throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts)`);
+  }
+}
+
+async function run(mode: Mode, template: string, loaders: Child[], users: string[]): Promise<RunResult> {
+  const dataDir = await mkdtemp(join(tmpdir(), `p2p-bench-dash-${mode}-`));
+  try {
+    for (const file of ['users.csv', 'server-key.pem', 'server-cert.pem']) await copyFile(join(template, file), join(dataDir, file));
+    const { server, port } = await startReady(mode, dataDir);
+    try {
+      const cpuBefore = await cpuMs(server.pid);
+      const outputBefore = server.outputBytes();
+      const started = performance.now();
+      const per = Math.ceil(args.logins / loaders.length);
+      const results = await Promise.all(
+        loaders.map((loader, i) =>
+          loader.call<{ times: number[]; errorCount: number; errors: string[] }>('churn', {
+            port,
+            users: users.filter((_, u) => u % loaders.length === i),
+            pass: PASSWORD,
+            count: Math.min(per, args.logins - i * per),
+            parallel: Math.ceil(args.parallel / loaders.length),
+          }),
+        ),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const cpu = (await cpuMs(server.pid)) - cpuBefore;
+      const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
+      const errors = results.reduce((n, r) => n + r.errorCount, 0);
+      if (errors) console.log(`${mode}: ${errors} errors (${results.flatMap((r) => r.errors).slice(0, 3).join('; ')})`);
+      const outputBytes = server.outputBytes() - outputBefore;
+      server.stop();
+      const code = await server.exited;
+      if (code !== 0) throw new Error(`${mode} server exited with ${code}`);
+      return { mode, loginsPerSecond: times.length / seconds, cpuMsPerLogin: cpu / Math.max(1, times.length), outputBytes, seconds, p99Ms: percentile(times, 99), errors };
+    } finally {
+      server.kill();
+    }
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+const template = await mkdtemp(join(tmpdir(), 'p2p-bench-dash-template-'));
+const loaders: Child[] = [];
+try {
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(
+    `load: ${args.logins} logins a run (connect, login, close), ${args.parallel} in flight, ${args.users} accounts at scrypt logN ${args['scrypt-cost']}; ` +
+      `${args.rounds} rounds of headless + dashboard (${args.cols}x${args.rows} pty), alternating. Broadcast load: none (no broadcast queue in this build).`,
+  );
+  const hash = Buffer.from(await Scrypt.kdf(PASSWORD, { logN: args['scrypt-cost'], r: 8, p: 1 })).toString('base64');
+  const created = new Date().toISOString();
+  const users = Array.from({ length: args.users }, (_, i) => `bench${i}`);
+  await mkdir(template, { recursive: true });
+  await writeFile(join(template, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...users.map((u) => [u, hash, created, ''])]));
+  const { key, cert } = await createSelfSigned();
+  await writeFile(join(template, 'server-key.pem'), key, { mode: 0o600 });
+  await writeFile(join(template, 'server-cert.pem'), cert);
+  loaders.push(...Array.from({ length: LOAD_PROCESSES }, () => forkChild(join(here, 'lib/churn-child.ts'))));
+
+  const results: RunResult[] = [];
+  for (let round = 0; round < args.rounds; round++) {
+    // Alternate which goes first, so a slow spell of the machine does not always hit one mode.
+    const order = round % 2 === 0 ? [Mode.HEADLESS, Mode.DASHBOARD] : [Mode.DASHBOARD, Mode.HEADLESS];
+    for (const mode of order) {
+      const r = await run(mode, template, loaders, users);
+      results.push(r);
+      console.log(`round ${round + 1} ${mode.padEnd(9)} ${fmt(r.loginsPerSecond)} logins/s, ${fmt(r.cpuMsPerLogin, 2)} ms CPU a login, ${fmt(r.outputBytes / 1024)} KiB output`);
+    }
+  }
+  const summary = (mode: Mode) => {
+    const runs = results.filter((r) => r.mode === mode);
+    return {
+      rate: median(runs.map((r) => r.loginsPerSecond)),
+      cpu: median(runs.map((r) => r.cpuMsPerLogin)),
+      p99: median(runs.map((r) => r.p99Ms)),
+      outputPerSecond: median(runs.map((r) => r.outputBytes / r.seconds)),
+    };
+  };
+  const headless = summary(Mode.HEADLESS);
+  const dashboard = summary(Mode.DASHBOARD);
+  console.log('');
+  printTable(
+    ['measure (median of rounds)', 'headless (baseline)', 'dashboard in a pty', 'dashboard / headless', 'aim'],
+    [
+      ['logins/s', fmt(headless.rate), fmt(dashboard.rate), fmt(dashboard.rate / headless.rate, 3), '> 0.90'],
+      ['server CPU per login', `${fmt(headless.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, fmt(dashboard.cpu / headless.cpu, 3), ''],
+      ['login latency p99', `${fmt(headless.p99, 0)} ms`, `${fmt(dashboard.p99, 0)} ms`, fmt(dashboard.p99 / headless.p99, 2), ''],
+      ['stdout / terminal output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', ''],
+    ],
+  );
+} finally {
+  await Promise.all(loaders.map((l) => l.stop()));
+  await rm(template, { recursive: true, force: true });
+}

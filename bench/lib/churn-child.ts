@@ -1,0 +1,65 @@
+/**
+ * A login-churn load generator: each worker connects over TLS, logs in with the raw
+ * protocol (hello -> login -> welcome), closes, and starts again, so the server sees a
+ * steady stream of connections, logins, logouts and disconnects: every event the
+ * dashboard draws.
+ */
+import { connect } from 'node:tls';
+import { encodeMessage } from '../../src/net/codec.ts';
+import { PROTOCOL_VERSION } from '../../src/net/constants.ts';
+import { FrameDecoder } from '../../src/net/framing.ts';
+import { serveCalls } from './ipc.ts';
+
+/** One login: resolves with its latency (connect to welcome) once the connection has closed. */
+function loginOnce(port: number, user: string, pass: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    const decoder = new FrameDecoder();
+    let latency: number | null = null;
+    socket.on('error', (err) => {
+      if (latency === null) reject(err);
+    });
+    socket.on('close', () => (latency === null ? reject(new Error('closed before welcome')) : resolve(latency)));
+    socket.on('data', (chunk: Buffer) => {
+      if (latency !== null) return; // presence batches after welcome: not ours to read
+      decoder.push(chunk, (payload) => {
+        const message = JSON.parse(payload.toString('utf8')) as { t: string; code?: string };
+        if (message.t === 'hello') {
+          socket.write(encodeMessage({ t: 'login', id: 1, proto: PROTOCOL_VERSION, user, pass }));
+        } else if (message.t === 'welcome') {
+          latency = performance.now() - started;
+          socket.end();
+        } else if (message.t === 'error') {
+          socket.destroy();
+          reject(new Error(message.code));
+        }
+      });
+    });
+  });
+}
+
+/**
+ * `count` logins by `parallel` workers; login i is users[i % users.length], so with more users
+ * than workers no two logins in flight share a name (which would replace a session).
+ */
+async function churn(args: { port: number; users: string[]; pass: string; count: number; parallel: number }) {
+  const times: number[] = [];
+  const errors: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < args.count) {
+      const i = next++;
+      try {
+        times.push(await loginOnce(args.port, args.users[i % args.users.length], args.pass));
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: args.parallel }, worker));
+  return { times, errors: errors.slice(0, 5), errorCount: errors.length };
+}
+
+serveCalls({ churn });
+process.on('SIGTERM', () => process.exit(0));
