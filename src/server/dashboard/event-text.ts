@@ -29,6 +29,7 @@ const EVENT_TEXT: Record<string, Formatter> = {
   server_error: (f) => `error in ${s(f.where)}: ${s(f.message)}`,
   shutdown: (f) => `shutting down (${s(f.by ?? 'request')})`,
   console: (f) => `console.${s(f.method)}: ${s(f.text)}`,
+  process_warning: (f) => `${s(f.name)}: ${s(f.message)}`,
 };
 
 function genericText(event: string, fields: Fields): string {

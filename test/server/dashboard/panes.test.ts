@@ -70,15 +70,19 @@ test('the event pane keeps the last EVENT_LOG_LINES lines and counts all', async
   });
 });
 
-test('console output goes to the event pane while the dashboard is up, and back after', async () => {
+test('console output and process warnings go to the event pane while the dashboard is up, and back after', async () => {
   const original = console.log;
+  const warningListeners = process.listeners('warning');
   await withDashboard(
     async ({ term }) => {
       assert.notEqual(console.log, original);
       console.log('stray %s from a module', 'output');
       await term.waitFor('console.log: stray output from a module');
+      process.emitWarning('something odd', 'OddWarning');
+      await term.waitFor('OddWarning: something odd');
     },
     { captureConsole: true },
   );
   assert.equal(console.log, original);
+  assert.deepEqual(process.listeners('warning'), warningListeners);
 });
