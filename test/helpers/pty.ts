@@ -14,8 +14,8 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_BIN = `${ROOT}bin/p2p-server`;
 
 /**
- * The environment for a server under test: without P2P_* variables, since yargs reads those
- * as options (the test runner's own P2P_TEST would be an unknown --test).
+ * The environment for a server under test: without P2P_* variables, so that a developer's
+ * P2P_PORT or P2P_DATA_DIR cannot change the server the test talks to.
  */
 export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
