@@ -98,20 +98,21 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
   /** Graceful stop, from a signal or the dashboard's confirmed `q`: clients told, state flushed. */
   function stop(by: string): void {
     if (stopping) {
-      dashboard?.destroy();
-      process.exit(1); // asked twice (a second Ctrl-C): stop now
+      // Asked twice (a second SIGINT): stop now, with the terminal given back as best we can.
+      void dashboard?.destroy().finally(() => process.exit(1));
+      return;
     }
     stopping = true;
     log('info', 'shutdown', { by });
     dashboard?.showStopping();
     app.stop().then(
-      () => {
-        dashboard?.destroy();
+      async () => {
+        await dashboard?.destroy(); // the terminal restored before we go
         if (headless) log('info', 'stopped', {});
         process.exit(0);
       },
-      (err: Error) => {
-        dashboard?.destroy();
+      async (err: Error) => {
+        await dashboard?.destroy();
         // After destroy() the terminal is ours again, so the error reaches the operator.
         if (headless) log('error', 'server_error', { where: 'shutdown', message: err.message });
         else process.stderr.write(`error while stopping: ${err.message}\n`);

@@ -12,6 +12,7 @@ import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
 import { userRow } from '../helpers/dashboard.ts';
 import { SERVER_BIN, spawnInPty } from '../helpers/pty.ts';
 import { TEST_SCRYPT_LOG_N, tempDir } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const WRONG_PASSWORD = 'not-alices-password';
 
@@ -63,6 +64,7 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
     await server.waitFor('Stop the server?');
     server.press('y');
     assert.equal(await server.exited, 0);
+    await waitFor(() => server.bufferType() === 'normal', { what: 'the terminal given back (normal screen buffer)' });
     assert.equal(await told, ErrorCode.SERVER_SHUTDOWN);
     // Intact: the file parses and validates (header, scrypt hash, dates) and holds the account.
     const users = parseUsersCsv(await readFile(join(data.path, 'users.csv'), 'utf8'), 'users.csv');
@@ -80,6 +82,7 @@ test('dashboard in a pty: resize to a small terminal shows a message, and back',
   const server = spawnInPty([SERVER_BIN, '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 100, rows: 30 });
   try {
     await server.waitFor(/TCP \d+/);
+    assert.equal(server.bufferType(), 'alternate', 'the dashboard takes the alternate screen');
     server.resize(50, 15);
     await server.waitFor(/Terminal too small for the dashboard\s+50x15 here/);
     server.resize(120, 40);

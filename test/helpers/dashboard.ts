@@ -34,7 +34,7 @@ export async function withDashboard(
     await term.waitFor(/TCP \d+/, 'the footer');
     await run(harness);
   } finally {
-    dashboard?.destroy();
+    await dashboard?.destroy();
     term.dispose();
     await server.close();
   }

@@ -28,6 +28,8 @@ export interface PtyProcess {
   /** Resolves with the exit code once the program ends. */
   readonly exited: Promise<number>;
   text(): string;
+  /** 'alternate' while a full-screen program owns the terminal, 'normal' once it gave it back. */
+  bufferType(): string;
   waitFor(pattern: RegExp | string, what?: string, timeoutMs?: number): Promise<string>;
   press(keys: string): void;
   resize(cols: number, rows: number): void;
@@ -59,6 +61,7 @@ export function spawnInPty(args: string[], options: { cols?: number; rows?: numb
     pid: child.pid,
     exited,
     text,
+    bufferType: () => term.buffer.active.type,
     waitFor(pattern, what, timeoutMs = 30_000) {
       return waitFor(() => (matches(text(), pattern) ? text() : null), { what: String(what ?? pattern), timeoutMs, intervalMs: 50 }).catch(
         (err: Error) => {

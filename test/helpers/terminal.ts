@@ -18,6 +18,9 @@ export interface VirtualTerminal {
   waitFor(pattern: RegExp | string, what?: string, timeoutMs?: number): Promise<string>;
   /** Foreground palette colour of the cell at column x, row y (-1 for the default colour). */
   fgColor(x: number, y: number): number;
+  /** Stop reading the program's output (as a stalled ssh link), or read again. */
+  stall(): void;
+  unstall(): void;
   /** Type keys (raw bytes: '\t', '\x1b[A', 'q'). */
   press(keys: string): void;
   resize(cols: number, rows: number): void;
@@ -52,10 +55,13 @@ export function screenLines(term: InstanceType<typeof Terminal>): string[] {
 export function createVirtualTerminal(cols = 120, rows = 40): VirtualTerminal {
   const term = new Terminal({ cols, rows, allowProposedApi: true });
   const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
+  let stalled: Array<() => void> | null = null;
   const output = Object.assign(
     new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        term.write(chunk, () => callback());
+        const deliver = () => term.write(chunk, () => callback());
+        if (stalled) stalled.push(deliver);
+        else deliver();
       },
     }),
     { isTTY: true, columns: cols, rows },
@@ -78,6 +84,14 @@ export function createVirtualTerminal(cols = 120, rows = 40): VirtualTerminal {
     fgColor(x, y) {
       const cell = term.buffer.active.getLine(term.buffer.active.viewportY + y)?.getCell(x);
       return cell && !cell.isFgDefault() ? cell.getFgColor() : -1;
+    },
+    stall() {
+      stalled ??= [];
+    },
+    unstall() {
+      const held = stalled ?? [];
+      stalled = null;
+      for (const deliver of held) deliver();
     },
     press(keys) {
       input.write(keys);

@@ -18,6 +18,7 @@ import { FooterFeed } from './footer-feed.ts';
 import { CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor, helpLines } from './keys.ts';
 import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, buildLayout, type Layout } from './layout.ts';
 import { RenderLoop } from './render-loop.ts';
+import { flushed, isBacklogged, makeNonBlocking } from './terminal-output.ts';
 import { UsersFeed } from './users-feed.ts';
 import type { Scrollable } from './windowed-table.ts';
 
@@ -57,12 +58,14 @@ export interface Dashboard {
   readonly mode: DashboardMode;
   /** Frames drawn so far (for tests and the bench: proof of throttling). */
   readonly frames: number;
+  /** Frames skipped because the terminal was not reading (see terminal-output.ts). */
+  readonly skippedFrames: number;
   /** Add a record to the event pane (listening, shutdown, captured console output). */
   readonly log: LogSink;
   /** Show that the server is stopping; keys are ignored from now on. */
   showStopping(): void;
-  /** Restore the terminal. */
-  destroy(): void;
+  /** Restore the terminal; resolves once the terminal has taken the last bytes (or a deadline passed). */
+  destroy(): Promise<void>;
 }
 
 export function createDashboard(options: DashboardOptions): Dashboard {
@@ -84,21 +87,27 @@ class ServerDashboard implements Dashboard {
   private tooSmall = false;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly unfollow: () => void;
-  private destroyed = false;
+  private readonly output: NodeJS.WritableStream;
+  private waitingForDrain = false;
+  private destroyed: Promise<void> | null = null;
+  skippedFrames = 0;
+  private framesDrawn = 0;
 
   constructor(private readonly options: DashboardOptions) {
     this.now = options.now ?? Date.now;
     const { core, listening, identity, dataDir } = options.app;
+    this.output = options.output ?? process.stdout;
+    makeNonBlocking(this.output);
     this.screen = blessed.screen({
       input: options.input,
-      output: options.output,
+      output: this.output,
       terminal: options.terminal ?? process.env.TERM ?? DEFAULT_TERMINAL,
       fullUnicode: true,
       smartCSR: true,
       autoPadding: true,
       warnings: false,
       title: 'p2p-server',
-    } as Widgets.IScreenOptions);
+    } as unknown as Widgets.IScreenOptions); // @types/blessed types output as a Readable
     this.layout = buildLayout(this.screen);
     this.loop = new RenderLoop(() => this.frame());
     const request = () => this.loop.request();
@@ -136,7 +145,7 @@ class ServerDashboard implements Dashboard {
   }
 
   get frames(): number {
-    return this.loop.frames;
+    return this.framesDrawn;
   }
 
   get log(): LogSink {
@@ -154,14 +163,15 @@ class ServerDashboard implements Dashboard {
     this.loop.request();
   }
 
-  destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
+  destroy(): Promise<void> {
+    if (this.destroyed) return this.destroyed;
     this.loop.stop();
     clearInterval(this.tickTimer);
     this.unfollow();
     for (const feed of this.feeds) feed.dispose();
     this.screen.destroy();
+    this.destroyed = flushed(this.output);
+    return this.destroyed;
   }
 
   private tick(): void {
@@ -172,11 +182,24 @@ class ServerDashboard implements Dashboard {
   /** One frame: only dirty feeds touch their widgets, then blessed writes the changed cells. */
   private frame(): void {
     if (this.destroyed) return;
+    if (isBacklogged(this.output)) {
+      // The terminal is not reading: draw nothing (the panes stay dirty) until it drains.
+      this.skippedFrames += 1;
+      if (!this.waitingForDrain) {
+        this.waitingForDrain = true;
+        this.output.once('drain', () => {
+          this.waitingForDrain = false;
+          this.loop.request();
+        });
+      }
+      return;
+    }
     if (!this.tooSmall) {
       const now = this.now();
       for (const feed of this.feeds) feed.flush(now);
     }
     this.screen.render();
+    this.framesDrawn += 1;
   }
 
   private onResize(): void {

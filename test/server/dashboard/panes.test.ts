@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { EventEmitter } from 'eventemitter3';
 import type { BroadcastQueueView, PendingBroadcastInfo } from '../../../src/server/dashboard/broadcasts-feed.ts';
 import { EVENT_LOG_LINES } from '../../../src/server/dashboard/event-log-feed.ts';
+import { MAX_PENDING_OUTPUT_BYTES } from '../../../src/server/dashboard/terminal-output.ts';
 import { paneBorderColor, withDashboard } from '../../helpers/dashboard.ts';
 import { KEY } from '../../helpers/terminal.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -85,4 +86,20 @@ test('console output and process warnings go to the event pane while the dashboa
   );
   assert.equal(console.log, original);
   assert.deepEqual(process.listeners('warning'), warningListeners);
+});
+
+test('a terminal that stops reading costs the server nothing: frames are skipped until it drains', async () => {
+  await withDashboard(async ({ server, term, dashboard }) => {
+    term.stall();
+    // Fill the queue to the terminal past MAX_PENDING_OUTPUT_BYTES (NULs: the terminal ignores them).
+    term.output.write(Buffer.alloc(MAX_PENDING_OUTPUT_BYTES + 1));
+    const framesBefore = dashboard.frames;
+    const grace = await server.client();
+    await grace.register('grace', 'graces password'); // the server answers as usual
+    await waitFor(() => dashboard.skippedFrames > 0, { what: 'a skipped frame' });
+    assert.equal(dashboard.frames, framesBefore, 'nothing drawn while the terminal is stalled');
+    term.unstall();
+    await term.waitFor(/registered grace from 127\.0\.0\.1/);
+    await term.waitFor(/Users 1/);
+  });
 });
