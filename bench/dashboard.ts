@@ -98,7 +98,9 @@ function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
       outputBytes: () => bytes,
       exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
       stop: () => child.kill('SIGTERM'),
-      kill: () => child.kill('SIGKILL'),
+      kill: () => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      },
     };
   }
   // A terminal that reads everything the dashboard draws, as a real one would.
@@ -109,12 +111,20 @@ function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
     env: serverEnv({ TERM: 'xterm-256color' }),
   });
   term.onData((data) => (bytes += Buffer.byteLength(data)));
+  let running = true;
   return {
     pid: term.pid,
     outputBytes: () => bytes,
-    exited: new Promise((resolve) => term.onExit(({ exitCode }) => resolve(exitCode))),
+    exited: new Promise((resolve) =>
+      term.onExit(({ exitCode }) => {
+        running = false;
+        resolve(exitCode);
+      }),
+    ),
     stop: () => term.kill('SIGTERM'),
-    kill: () => term.kill('SIGKILL'),
+    kill: () => {
+      if (running) term.kill('SIGKILL');
+    },
   };
 }
 
@@ -190,6 +200,15 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 const template = await mkdtemp(join(tmpdir(), 'p2p-bench-dash-template-'));
 const loaders: Child[] = [];
+// Ctrl-C: stop the load processes; the run in flight then fails, and every `finally` below
+// kills its server and removes its temp dir on the way out.
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    void Promise.all(loaders.map((l) => l.stop()));
+  });
+}
 try {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log(
@@ -237,6 +256,10 @@ try {
       ['stdout / terminal output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', ''],
     ],
   );
+} catch (err) {
+  if (!interrupted) throw err;
+  console.log('interrupted');
+  process.exitCode = 130;
 } finally {
   await Promise.all(loaders.map((l) => l.stop()));
   await rm(template, { recursive: true, force: true });
