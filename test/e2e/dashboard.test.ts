@@ -87,9 +87,9 @@ test('dashboard in a pty: resize to a small terminal shows a message, and back',
     await server.waitFor(/Terminal too small for the dashboard\s+50x15 here/);
     server.resize(120, 40);
     await server.waitFor(/Users 0/);
-    server.press('\x03'); // Ctrl-C asks too
+    server.press('\x03'); // Ctrl-C asks too, and a second one confirms
     await server.waitFor('Stop the server?');
-    server.press('y');
+    server.press('\x03');
     assert.equal(await server.exited, 0);
   } finally {
     server.kill();

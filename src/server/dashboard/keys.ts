@@ -37,8 +37,8 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: ['q', 'C-c'], label: 'q  Ctrl-C', help: 'stop the server gracefully (asks first)', action: DashboardAction.QUIT },
 ];
 
-/** Answers to the stop confirmation. */
-export const CONFIRM_KEYS = ['y', 'enter'] as const;
+/** Answers to the stop confirmation; a second Ctrl-C means it too. */
+export const CONFIRM_KEYS = ['y', 'enter', 'C-c'] as const;
 export const CANCEL_KEYS = ['n', 'escape'] as const;
 
 const actionByKey = new Map<string, DashboardAction>(
