@@ -1,8 +1,10 @@
 /**
  * Issue 6 benchmark: what drawing the dashboard costs the server. The same login-churn load
- * runs against the real bin/p2p-server twice per round, once headless (JSON lines to a pipe)
- * and once with the dashboard drawn in a pseudo-terminal, alternating so that machine noise
- * falls on both. Reports login throughput and server CPU per login, and their ratio.
+ * runs against the real bin/p2p-server three times per round: headless (JSON lines to a
+ * pipe, the default level), headless and silent (--log-level error: the server alone, no
+ * output at all), and with the dashboard drawn in a pseudo-terminal; the order rotates so
+ * that machine noise falls on all three. Reports login throughput and server CPU per login,
+ * and the dashboard's ratio to each baseline.
  * Run: npm run bench -- dashboard   (flags: --logins N --parallel N --rounds N --scrypt-cost N)
  */
 import { spawn } from 'node:child_process';
@@ -36,15 +38,16 @@ const args = await yargs(hideBin(process.argv))
   .option('logins', { type: 'number', default: 3_000, describe: 'logins per run' })
   .option('parallel', { type: 'number', default: 40, describe: 'logins in flight' })
   .option('users', { type: 'number', default: 1_000, describe: 'accounts in users.csv (the users table draws them)' })
-  .option('rounds', { type: 'number', default: 3, describe: 'headless + dashboard runs, alternating' })
+  .option('rounds', { type: 'number', default: 3, describe: 'rounds of one run in each mode, order rotating' })
   .option('scrypt-cost', { type: 'number', default: 10, describe: 'logN of the accounts: low, so the event loop (not scrypt) is the limit' })
   .option('cols', { type: 'number', default: 160 })
   .option('rows', { type: 'number', default: 50 })
   .strict()
   .parseAsync();
 
-const Mode = { HEADLESS: 'headless', DASHBOARD: 'dashboard' } as const;
+const Mode = { HEADLESS: 'headless', SILENT: 'silent', DASHBOARD: 'dashboard' } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
+const MODES = [Mode.HEADLESS, Mode.SILENT, Mode.DASHBOARD] as const;
 
 interface RunResult {
   mode: Mode;
@@ -90,8 +93,9 @@ function serverEnv(extra: Record<string, string>): Record<string, string> {
 function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
   const serverArgs = [SERVER_BIN, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
   let bytes = 0;
-  if (mode === Mode.HEADLESS) {
-    const child = spawn(process.execPath, [...serverArgs, '--headless'], { env: serverEnv({}), stdio: ['ignore', 'pipe', 'inherit'] });
+  if (mode !== Mode.DASHBOARD) {
+    const quiet = mode === Mode.SILENT ? ['--log-level', 'error'] : [];
+    const child = spawn(process.execPath, [...serverArgs, '--headless', ...quiet], { env: serverEnv({}), stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
     return {
       pid: child.pid as number,
@@ -213,7 +217,7 @@ try {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log(
     `load: ${args.logins} logins a run (connect, login, close), ${args.parallel} in flight, ${args.users} accounts at scrypt logN ${args['scrypt-cost']}; ` +
-      `${args.rounds} rounds of headless + dashboard (${args.cols}x${args.rows} pty), alternating. Broadcast load: none (no broadcast queue in this build).`,
+      `${args.rounds} rounds of headless, silent and dashboard (${args.cols}x${args.rows} pty), order rotating. Broadcast load: none (no broadcast queue in this build).`,
   );
   const hash = Buffer.from(await Scrypt.kdf(PASSWORD, { logN: args['scrypt-cost'], r: 8, p: 1 })).toString('base64');
   const created = new Date().toISOString();
@@ -227,8 +231,8 @@ try {
 
   const results: RunResult[] = [];
   for (let round = 0; round < args.rounds; round++) {
-    // Alternate which goes first, so a slow spell of the machine does not always hit one mode.
-    const order = round % 2 === 0 ? [Mode.HEADLESS, Mode.DASHBOARD] : [Mode.DASHBOARD, Mode.HEADLESS];
+    // Rotate the order, so a slow spell of the machine does not always hit one mode.
+    const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]);
     for (const mode of order) {
       const r = await run(mode, template, loaders, users);
       results.push(r);
@@ -245,24 +249,27 @@ try {
       outputPerSecond: median(runs.map((r) => r.outputBytes / r.seconds)),
     };
   };
-  // Ratios are taken within a round (two runs back to back) and then the median over rounds:
-  // other work on a shared machine moves both runs of a round alike, but not different rounds.
-  const paired = (measure: (r: RunResult) => number) => {
-    const ratios = of(Mode.DASHBOARD).map((d, i) => measure(d) / measure(of(Mode.HEADLESS)[i]));
-    return `${fmt(median(ratios), 3)} (rounds ${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)})`;
+  // Ratios are taken within a round (runs back to back) and then the median over rounds:
+  // other work on a shared machine moves the runs of a round alike, but not different rounds.
+  const paired = (baseline: Mode, measure: (r: RunResult) => number) => {
+    const ratios = of(Mode.DASHBOARD).map((d, i) => measure(d) / measure(of(baseline)[i]));
+    return `${fmt(median(ratios), 3)} (${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)})`;
   };
-  const headless = summary(Mode.HEADLESS);
-  const dashboard = summary(Mode.DASHBOARD);
+  const [headless, silent, dashboard] = MODES.map(summary);
+  const rate = (r: RunResult) => r.loginsPerSecond;
+  const cpu = (r: RunResult) => r.cpuMsPerLogin;
+  const p99 = (r: RunResult) => r.p99Ms;
   console.log('');
   printTable(
-    ['measure', 'headless (baseline), median', 'dashboard in a pty, median', 'dashboard / headless, median of rounds', 'aim'],
+    ['measure (median of rounds)', 'headless, JSON at info', 'silent (server alone)', 'dashboard in a pty', 'dashboard / headless', 'dashboard / silent', 'aim'],
     [
-      ['logins/s', fmt(headless.rate), fmt(dashboard.rate), paired((r) => r.loginsPerSecond), '> 0.90'],
-      ['server CPU per login', `${fmt(headless.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, paired((r) => r.cpuMsPerLogin), '< 1.10'],
-      ['login latency p99', `${fmt(headless.p99, 0)} ms`, `${fmt(dashboard.p99, 0)} ms`, paired((r) => r.p99Ms), ''],
-      ['stdout / terminal output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', ''],
+      ['logins/s', fmt(headless.rate), fmt(silent.rate), fmt(dashboard.rate), paired(Mode.HEADLESS, rate), paired(Mode.SILENT, rate), '> 0.90'],
+      ['server CPU per login', `${fmt(headless.cpu, 2)} ms`, `${fmt(silent.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, paired(Mode.HEADLESS, cpu), paired(Mode.SILENT, cpu), '< 1.10'],
+      ['login latency p99', `${fmt(headless.p99, 0)} ms`, `${fmt(silent.p99, 0)} ms`, `${fmt(dashboard.p99, 0)} ms`, paired(Mode.HEADLESS, p99), paired(Mode.SILENT, p99), ''],
+      ['output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, '0', `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', '', ''],
     ],
   );
+  console.log('ratios: median over rounds of the ratio within each round (lowest-highest round in brackets)');
 } catch (err) {
   if (!interrupted) throw err;
   console.log('interrupted');

@@ -16,15 +16,19 @@ export abstract class Feed {
     private readonly minIntervalMs = 0,
   ) {}
 
-  /** Called by the render loop every frame. */
+  /**
+   * Called by the render loop every frame, with the (possibly injected) clock the pane shows.
+   * How often it may refresh is real elapsed time, whatever that clock says.
+   */
   flush(now: number): void {
     if (!this.dirty) return;
-    if (now - this.refreshedAt < this.minIntervalMs) {
+    const elapsed = performance.now();
+    if (elapsed - this.refreshedAt < this.minIntervalMs) {
       this.requestFrame(); // still dirty: try again next frame
       return;
     }
     this.dirty = false;
-    this.refreshedAt = now;
+    this.refreshedAt = elapsed;
     this.refresh(now);
   }
 
