@@ -134,7 +134,10 @@ export class ServerCore extends EventEmitter<ServerEvents> {
 
     conn.on('message', (message) => this.dispatch(session, message));
     conn.on('invalid', (error, fatal) => this.onInvalid(session, error, fatal));
-    conn.on('drain', () => conn.resume());
+    conn.on('drain', () => {
+      conn.resume();
+      if (session.presenceStale && session.isOnline) this.presence.resync(session);
+    });
     conn.on('close', (err) => this.onClose(session, err));
     session.send({
       t: 'hello',
@@ -154,6 +157,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.udp.register(session);
     const previous = this.presence.add(session);
     if (previous) previous.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
+    // The list can exceed one frame: the first batch rides in welcome, the rest follow (section 4.5).
+    const [first, ...rest] = this.presence.batches();
     session.send({
       t: 'welcome',
       re,
@@ -162,8 +167,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       registered,
       serverTime: this.now(),
       udp: { port: this.udp.port, sid: udp.channel.sid.toString('base64url'), key: udp.channel.key.toString('base64url') },
-      users: this.presence.list(),
+      users: first,
     });
+    for (const joined of rest) session.send({ t: 'presence', joined, left: [] });
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
   }
