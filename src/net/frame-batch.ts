@@ -32,8 +32,13 @@ export class FrameBatcher<Out extends { t: string }> {
   /** Encode one message into the current batch; throws E_FRAME_TOO_LARGE and queues nothing. */
   add(message: Out): void {
     const json = JSON.stringify(message);
-    const worst = FRAME_HEADER_BYTES + json.length * MAX_UTF8_BYTES_PER_UNIT;
-    if (this.slab.length - this.end < worst) this.nextSlab(worst);
+    const room = this.slab.length - this.end;
+    // Count bytes only when the worst case does not fit: large messages (16 KiB chat text
+    // would "need" 48 KiB) must not each open a fresh slab.
+    if (room < FRAME_HEADER_BYTES + json.length * MAX_UTF8_BYTES_PER_UNIT) {
+      const need = FRAME_HEADER_BYTES + Buffer.byteLength(json, 'utf8');
+      if (room < need) this.nextSlab(need);
+    }
     const written = this.slab.write(json, this.end + FRAME_HEADER_BYTES, 'utf8');
     if (written > this.maxFrameBytes) {
       throw new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `frame of ${written} bytes exceeds ${this.maxFrameBytes}`);
