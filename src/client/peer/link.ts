@@ -23,7 +23,7 @@ import { ErrorCode, isErrorCode, ProtocolError } from '../../net/errors.ts';
 import { FrameBatcher } from '../../net/frame-batch.ts';
 import { peerMessages, type MessageOf, type PeerMessage } from '../../net/messages.ts';
 import { linkSecurity, verificationCode, type LinkSecurity } from '../../net/peer-tls.ts';
-import { needsSanitizing, sanitizeText } from '../../net/sanitize.ts';
+import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
 import { int, lit, obj, str } from '../../net/schema.ts';
 
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
@@ -256,7 +256,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         if (m.n === this.pingCount && this.pingSentAt > 0) this.rttMs = Date.now() - this.pingSentAt;
         return;
       case 'bye':
-        this.closeInfo ??= { reason: m.reason || 'the peer left', code: null, byPeer: true };
+        this.closeInfo ??= { reason: sanitizeLine(m.reason) || 'the peer left', code: null, byPeer: true };
         this.state = PeerLinkState.CLOSING;
         this.conn.end();
         return;
@@ -270,7 +270,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** Section 6.3: the first message each way is hello; its user must be the one the server named. */
   private onHello(m: Inbound): void {
     if (m.t === 'error') {
-      return this.fail(new ProtocolError(isErrorCode(m.code) ? m.code : ErrorCode.PEER_HANDSHAKE, m.message), true);
+      return this.fail(new ProtocolError(isErrorCode(m.code) ? m.code : ErrorCode.PEER_HANDSHAKE, sanitizeLine(m.message)), true);
     }
     if (m.t !== 'hello') return this.fail(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `expected hello, got ${m.t}`), false);
     if (m.proto !== PROTOCOL_VERSION) {
@@ -309,7 +309,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   }
 
   private onPeerError(m: Extract<Inbound, { t: 'error' }>): void {
-    const error = new ProtocolError(isErrorCode(m.code) ? m.code : ErrorCode.INTERNAL, sanitizeText(m.message));
+    const error = new ProtocolError(isErrorCode(m.code) ? m.code : ErrorCode.INTERNAL, sanitizeLine(m.message));
     if (m.ref !== undefined && m.ref <= this.lastSentId) this.emit('rejected', { id: m.ref, error });
     else this.emit('warning', error);
   }
