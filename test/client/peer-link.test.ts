@@ -51,7 +51,7 @@ test('message over the limit: refused on receipt with E_MESSAGE_TOO_LARGE naming
     assert.equal(link.state, PeerLinkState.OPEN);
   } finally {
     raw.socket.destroy();
-    await listener.close();
+    listener.close();
   }
 });
 
@@ -109,7 +109,7 @@ test('messages out of order are a protocol error that ends the link', async () =
     assert.ok(raw.inbox.some((m) => m.t === 'error' && m.code === ErrorCode.BAD_MESSAGE), 'told why');
   } finally {
     raw.socket.destroy();
-    await listener.close();
+    listener.close();
   }
 });
 

@@ -51,7 +51,7 @@ test('a replayed secret is refused; a wrong key or unknown identity is refused w
     assert.equal(links[0].state, 'open', 'the first session is untouched');
   } finally {
     for (const l of links) l.close();
-    await listener.close();
+    listener.close();
   }
 });
 
@@ -66,7 +66,7 @@ test('an expired secret is refused', async () => {
     await refusedWith(dialWith(listener, grant.reqId, grant.secret), ErrorCode.PEER_HANDSHAKE);
     assert.equal((await refused)[0].reason, 'expired');
   } finally {
-    await listener.close();
+    listener.close();
   }
 });
 
@@ -78,7 +78,7 @@ test('the peer must be the user the server named', async () => {
     // Right key, wrong name (a requester that lies about who it is).
     await refusedWith(dialWith(listener, grant.reqId, grant.secret, 'mallory', 'alice'), ErrorCode.PEER_HANDSHAKE);
   } finally {
-    await listener.close();
+    listener.close();
   }
 });
 
@@ -104,7 +104,7 @@ test('raw TCP, plain TLS and silent sockets are refused and closed quickly', asy
     const silent = await closedWithin(() => netConnect(listener.port, '127.0.0.1'));
     assert.ok(silent >= 250 && silent < 300 + QUICK_MS, `silent socket closed after ${silent} ms`);
   } finally {
-    await listener.close();
+    listener.close();
   }
 });
 

@@ -81,7 +81,7 @@ export async function linkPair(
     async close() {
       dialer.close();
       link.close();
-      await listener.close();
+      listener.close();
     },
   };
 }

@@ -56,6 +56,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly spent = new Map<string, RefusalReason>();
   /** The identity each socket presented, from the PSK callback to the end of the handshake. */
   private readonly identities = new WeakMap<TLSSocket, { reqId: string; refusal?: RefusalReason }>();
+  /** Links past TLS, waiting for the peer's hello. */
+  private readonly greeting = new Set<PeerLink>();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -117,11 +119,17 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     this.grants.delete(reqId);
   }
 
-  /** Stop accepting; open links are the manager's to close. */
-  close(): Promise<void> {
+  /**
+   * Stop accepting and cut links still saying hello. Open links are their owner's to close;
+   * they would keep server.close()'s callback waiting, so it is not awaited. A TLS handshake
+   * in progress ends by itself within the handshake timeout.
+   */
+  close(): void {
     for (const grant of this.grants.values()) clearTimeout(grant.timer);
     this.grants.clear();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    for (const link of this.greeting) link.socket.destroy();
+    this.greeting.clear();
+    this.server.close();
   }
 
   /** PSK callback: the key for a live grant, else null (the handshake then fails). */
@@ -166,9 +174,16 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       peerUser: grant.peerUser,
       peerIp: grant.peerIp,
     });
+    this.greeting.add(link);
     link.ready().then(
-      () => this.emit('link', link),
-      (err: Error) => this.emit('refused', { address, reason: 'handshake', detail: err.message, reqId }),
+      () => {
+        this.greeting.delete(link);
+        this.emit('link', link);
+      },
+      (err: Error) => {
+        this.greeting.delete(link);
+        this.emit('refused', { address, reason: 'handshake', detail: err.message, reqId });
+      },
     );
   }
 

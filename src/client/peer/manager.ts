@@ -160,7 +160,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
       }),
     );
     await Promise.all(closing);
-    await this.listener?.close();
+    this.listener?.close();
     this.listener = null;
   }
 
