@@ -9,7 +9,6 @@ import { EventEmitter } from 'eventemitter3';
 import { FramedConnection } from '../../net/connection.ts';
 import {
   MAX_CHAT_TEXT_BYTES,
-  MAX_FRAME_BYTES,
   MAX_INVALID_PEER_FRAMES,
   MAX_PEER_OUTBOUND_BYTES,
   PEER_DEAD_AFTER_MS,
@@ -21,29 +20,16 @@ import {
 } from '../../net/constants.ts';
 import { ErrorCode, isErrorCode, ProtocolError } from '../../net/errors.ts';
 import { FrameBatcher } from '../../net/frame-batch.ts';
-import { peerMessages, type MessageOf, type PeerMessage } from '../../net/messages.ts';
+import type { PeerMessage } from '../../net/messages.ts';
 import { linkSecurity, verificationCode, type LinkSecurity } from '../../net/peer-tls.ts';
 import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
-import { int, lit, obj, str } from '../../net/schema.ts';
+import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
 
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
 export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
 export type PeerRole = 'requester' | 'target';
 
-/**
- * Inbound `msg` accepts text up to the frame limit so that an oversized one can be refused
- * with its own code and id (E_MESSAGE_TOO_LARGE, `ref`) instead of a generic E_BAD_MESSAGE.
- */
-const inboundPeerMessages = {
-  ...peerMessages,
-  msg: obj({
-    t: lit('msg'),
-    id: int(1, Number.MAX_SAFE_INTEGER),
-    text: str({ min: 1, maxBytes: MAX_FRAME_BYTES }),
-    ts: int(0, Number.MAX_SAFE_INTEGER),
-  }),
-};
-type Inbound = MessageOf<typeof inboundPeerMessages>;
+type Inbound = InboundPeerMessage;
 
 export interface PeerChatMessage {
   id: number;
