@@ -42,6 +42,8 @@ export interface PeerListenerEvents {
   refused: [{ address: string; reason: RefusalReason; detail: string; reqId?: string }];
   /** A grant nobody used in time. */
   expired: [string];
+  /** The listening socket failed (accept errors such as EMFILE); it keeps listening if it can. */
+  error: [Error];
 }
 
 interface Grant extends PeerGrant {
@@ -93,6 +95,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       });
     });
     self = new PeerListener(server, (server.address() as { port: number }).port, options);
+    const listener = self;
+    server.on('error', (err) => listener.emit('error', err));
     return self;
   }
 

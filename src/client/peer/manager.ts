@@ -49,6 +49,8 @@ export interface PeerManagerEvents {
   session_closed: [PeerLink, PeerLinkClose];
   /** The listener turned a connection away. */
   refused: PeerListenerEvents['refused'];
+  /** The listener's socket reported an error (it keeps listening if it can). */
+  listener_error: [Error];
 }
 
 interface Waiter<T> {
@@ -81,6 +83,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     const listener = await PeerListener.start({ ...this.options, link: this.options.link });
     listener.on('link', (link) => this.onIncomingLink(link));
     listener.on('refused', (info) => this.emit('refused', info));
+    listener.on('error', (err) => this.emit('listener_error', err));
     listener.on('expired', (reqId) => this.settleIncoming(reqId, new ProtocolError(ErrorCode.TIMEOUT, 'the requester never connected')));
     this.listener = listener;
     this.client.peerPort = listener.port;
@@ -128,7 +131,11 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     await this.client.request({ t: 'connect_cancel', reqId });
   }
 
-  /** Accept a prompt; resolves when the requester has connected and said hello. */
+  /**
+   * Accept a prompt; resolves with the open link once the requester has connected and said
+   * hello. Rejects if the request ended first (E_TIMEOUT, E_PEER_OFFLINE, ...), or with
+   * E_TIMEOUT if the requester never connects within PEER_SECRET_TTL_MS.
+   */
   async accept(reqId: string): Promise<PeerLink> {
     if (!this.prompts.has(reqId)) throw new ProtocolError(ErrorCode.PEER_UNKNOWN_REQUEST, 'no such prompt');
     // Wait before answering: the requester may dial the moment the server tells it.
