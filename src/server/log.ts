@@ -27,6 +27,8 @@ export const SERVER_EVENT_LEVELS: { readonly [E in keyof ServerEvents]: LogLevel
   protocol_error: 'warn',
   udp_drop: 'debug',
   server_error: 'error',
+  peer_request: 'info',
+  peer_result: 'info',
 };
 
 export type ServerEventName = keyof typeof SERVER_EVENT_LEVELS;

@@ -156,3 +156,26 @@ test('Tab moves the focus between panes and PgDn scrolls the focused one', async
     { rows: 30 },
   );
 });
+
+test('peer requests and their outcome show in the event log', async () => {
+  await withDashboard(
+    async ({ server, term }) => {
+      const alice = await server.client();
+      await alice.register('alice', 'alices password');
+      const bob = await server.client();
+      bob.peerPort = 40_000; // advertised only: the server introduces, it never dials
+      const prompts: string[] = [];
+      bob.on('message', (m) => {
+        if (m.t === 'connect_prompt') prompts.push(m.reqId);
+      });
+      await bob.register('bob', 'bobs password');
+      assert.equal((await alice.request({ t: 'connect', user: 'bob' })).t, 'connect_pending');
+      await term.waitFor('peer request alice (127.0.0.1) -> bob (127.0.0.1)');
+      const reqId = await waitFor(() => prompts[0], { what: "bob's prompt" });
+      await bob.request({ t: 'connect_answer', reqId, accept: false });
+      await term.waitFor('peer request alice -> bob: declined');
+      assert.doesNotMatch(term.text(), new RegExp(reqId), 'never the request id');
+    },
+    { cols: 160 },
+  );
+});
