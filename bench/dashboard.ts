@@ -30,6 +30,11 @@ const SERVER_BIN = join(here, '../bin/p2p-server');
 const PASSWORD = 'bench-password';
 const LOAD_PROCESSES = 2;
 const READY_TIMEOUT_MS = 30_000;
+/** How long each run first measures the server idle (the dashboard's clock ticks, no clients). */
+const IDLE_SAMPLE_MS = 3_000;
+/** Text of the dashboard's footer: once drawn, the dashboard is set up. */
+const DASHBOARD_STARTED_MARK = 'SHA-256';
+const STARTED_MARK_WINDOW = 4096;
 /** Another process may take the free port (TCP or UDP) before the server binds it. */
 const START_ATTEMPTS = 3;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -51,6 +56,8 @@ const MODES = [Mode.HEADLESS, Mode.SILENT, Mode.DASHBOARD] as const;
 
 interface RunResult {
   mode: Mode;
+  /** CPU the server used while idle (no clients), ms per second. */
+  idleCpuMsPerSecond: number;
   loginsPerSecond: number;
   cpuMsPerLogin: number;
   outputBytes: number;
@@ -62,6 +69,8 @@ interface RunResult {
 interface RunningServer {
   pid: number;
   outputBytes: () => number;
+  /** Resolves once the program has shown that it is up (the dashboard's first full frame). */
+  started: Promise<void>;
   exited: Promise<number | null>;
   stop(): void;
   kill(): void;
@@ -100,6 +109,7 @@ function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
     return {
       pid: child.pid as number,
       outputBytes: () => bytes,
+      started: Promise.resolve(), // headless is up once it accepts connections
       exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
       stop: () => child.kill('SIGTERM'),
       kill: () => {
@@ -114,11 +124,26 @@ function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
     rows: args.rows,
     env: serverEnv({ TERM: 'xterm-256color' }),
   });
-  term.onData((data) => (bytes += Buffer.byteLength(data)));
+  // The dashboard is created after the listeners open; its setup (terminfo, first frame) must
+  // not fall into the measured window, so wait for the footer of its first frame.
+  let seen = '';
+  let isStarted = false;
+  let markStarted = () => {};
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
+  term.onData((data) => {
+    bytes += Buffer.byteLength(data);
+    if (isStarted) return;
+    seen = (seen + data).slice(-STARTED_MARK_WINDOW);
+    if (seen.includes(DASHBOARD_STARTED_MARK)) {
+      isStarted = true;
+      markStarted();
+    }
+  });
   let running = true;
   return {
     pid: term.pid,
     outputBytes: () => bytes,
+    started,
     exited: new Promise((resolve) =>
       term.onExit(({ exitCode }) => {
         running = false;
@@ -154,7 +179,8 @@ async function startReady(mode: Mode, dataDir: string): Promise<{ server: Runnin
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const server = startServer(mode, dataDir, port);
-    const outcome = await Promise.race([waitReady(port).then(() => 'ready' as const), server.exited.then(() => 'exited' as const)]);
+    const ready = waitReady(port).then(() => server.started);
+    const outcome = await Promise.race([ready.then(() => 'ready' as const), server.exited.then(() => 'exited' as const)]);
     if (outcome === 'ready') return { server, port };
     server.kill();
     if (attempt >= START_ATTEMPTS) throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts)`);
@@ -167,6 +193,9 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
     for (const file of ['users.csv', 'server-key.pem', 'server-cert.pem']) await copyFile(join(template, file), join(dataDir, file));
     const { server, port } = await startReady(mode, dataDir);
     try {
+      const idleFrom = await cpuMs(server.pid);
+      await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
+      const idleCpuMsPerSecond = ((await cpuMs(server.pid)) - idleFrom) / (IDLE_SAMPLE_MS / 1000);
       const cpuBefore = await cpuMs(server.pid);
       const outputBefore = server.outputBytes();
       const started = performance.now();
@@ -191,7 +220,7 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
       server.stop();
       const code = await server.exited;
       if (code !== 0) throw new Error(`${mode} server exited with ${code}`);
-      return { mode, loginsPerSecond: times.length / seconds, cpuMsPerLogin: cpu / Math.max(1, times.length), outputBytes, seconds, p99Ms: percentile(times, 99), errors };
+      return { mode, idleCpuMsPerSecond, loginsPerSecond: times.length / seconds, cpuMsPerLogin: cpu / Math.max(1, times.length), outputBytes, seconds, p99Ms: percentile(times, 99), errors };
     } finally {
       server.kill();
     }
@@ -246,6 +275,7 @@ try {
       rate: median(runs.map((r) => r.loginsPerSecond)),
       cpu: median(runs.map((r) => r.cpuMsPerLogin)),
       p99: median(runs.map((r) => r.p99Ms)),
+      idle: median(runs.map((r) => r.idleCpuMsPerSecond)),
       outputPerSecond: median(runs.map((r) => r.outputBytes / r.seconds)),
     };
   };
@@ -266,6 +296,7 @@ try {
       ['logins/s', fmt(headless.rate), fmt(silent.rate), fmt(dashboard.rate), paired(Mode.HEADLESS, rate), paired(Mode.SILENT, rate), '> 0.90'],
       ['server CPU per login', `${fmt(headless.cpu, 2)} ms`, `${fmt(silent.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, paired(Mode.HEADLESS, cpu), paired(Mode.SILENT, cpu), '< 1.10'],
       ['login latency p99', `${fmt(headless.p99, 0)} ms`, `${fmt(silent.p99, 0)} ms`, `${fmt(dashboard.p99, 0)} ms`, paired(Mode.HEADLESS, p99), paired(Mode.SILENT, p99), ''],
+      ['server CPU idle', `${fmt(headless.idle, 0)} ms/s`, `${fmt(silent.idle, 0)} ms/s`, `${fmt(dashboard.idle, 0)} ms/s`, '', '', ''],
       ['output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, '0', `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', '', ''],
     ],
   );

@@ -114,10 +114,6 @@ export class ConnectionsFeed extends Feed {
     };
   }
 
-  get counts(): ConnectionCounts {
-    return this.current;
-  }
-
   override tick(now: number): void {
     const last = this.samples[this.samples.length - 1];
     if (now - last.at >= CHART_SAMPLE_MS) {

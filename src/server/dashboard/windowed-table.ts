@@ -32,15 +32,6 @@ export class WindowedTable<T> implements Scrollable {
     return Math.max(1, (this.table.height as number) - TABLE_CHROME_ROWS);
   }
 
-  get length(): number {
-    return this.rows.length;
-  }
-
-  /** Index of the selected row among all rows. */
-  get selection(): number {
-    return this.selected;
-  }
-
   setRows(rows: readonly T[]): void {
     this.rows = rows;
     this.draw();

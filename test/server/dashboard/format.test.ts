@@ -5,7 +5,7 @@ import { wrapWords } from '../../../src/server/dashboard/connections-feed.ts';
 import { EVENT_PREFIX_CHARS, eventLine, eventText } from '../../../src/server/dashboard/event-text.ts';
 import { formatAgo, formatBytes, formatUptime, safeText, truncate } from '../../../src/server/dashboard/format.ts';
 import { KEY_BINDINGS, actionFor, helpLines } from '../../../src/server/dashboard/keys.ts';
-import { RenderLoop } from '../../../src/server/dashboard/render-loop.ts';
+import { FRAME_INTERVAL_MS, MAX_DRAW_SHARE, RenderLoop } from '../../../src/server/dashboard/render-loop.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 test('big numbers are BIG_DIGIT_LINES lines of half blocks, digits one column apart', () => {
@@ -68,4 +68,22 @@ test('the render loop draws one frame for any number of requests within an inter
   }
   loop.request();
   assert.equal(frames, 2, 'a stopped loop draws nothing');
+});
+
+test('a costly frame pushes the next one out, so drawing stays under MAX_DRAW_SHARE of the time', async () => {
+  let clock = 0;
+  const frameCostMs = 40;
+  let frames = 0;
+  // The clock is advanced by the frame itself: as if drawing took frameCostMs.
+  const loop = new RenderLoop(() => ((clock += frameCostMs), (frames += 1)), FRAME_INTERVAL_MS, () => clock);
+  try {
+    assert.equal(loop.gapMs, FRAME_INTERVAL_MS, 'a cheap (unknown) frame: the plain interval');
+    loop.request();
+    await waitFor(() => frames === 1, { what: 'the first frame' });
+    assert.equal(loop.frameCostMs, frameCostMs);
+    assert.equal(loop.gapMs, frameCostMs / MAX_DRAW_SHARE);
+    assert.ok(loop.gapMs > FRAME_INTERVAL_MS);
+  } finally {
+    loop.stop();
+  }
 });
