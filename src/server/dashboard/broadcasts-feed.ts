@@ -68,7 +68,7 @@ export class BroadcastsFeed extends Feed {
     requestFrame: () => void,
     private readonly now: () => number,
   ) {
-    super(requestFrame);
+    super(requestFrame, [table]);
     this.rows = new WindowedTable(table, BROADCAST_COLUMNS, (b) => broadcastCells(b, this.now()));
     queue?.changes?.on('change', this.onChange);
   }

@@ -102,7 +102,7 @@ export class ConnectionsFeed extends Feed {
     requestFrame: () => void,
     now: number,
   ) {
-    super(requestFrame);
+    super(requestFrame, [number, chart]);
     this.chartDrawn = renderCanvasOnlyAfterDraw(chart);
     this.current = countConnections(core);
     this.samples.push({ at: now, ...this.current });

@@ -92,6 +92,8 @@ class ServerDashboard implements Dashboard {
   private destroyed: Promise<void> | null = null;
   skippedFrames = 0;
   private framesDrawn = 0;
+  /** Set by whatever changes more than a pane's content (keys, overlays, focus, resize). */
+  private fullFramePending = true;
 
   constructor(private readonly options: DashboardOptions) {
     this.now = options.now ?? Date.now;
@@ -160,7 +162,7 @@ class ServerDashboard implements Dashboard {
     this.layout.confirm.setLabel(' Stopping ');
     this.layout.confirm.setContent('\nTelling clients, saving state, closing listeners...');
     this.layout.confirm.show();
-    this.loop.request();
+    this.requestFullFrame();
   }
 
   destroy(): Promise<void> {
@@ -179,7 +181,11 @@ class ServerDashboard implements Dashboard {
     for (const feed of this.feeds) feed.tick(now);
   }
 
-  /** One frame: only dirty feeds touch their widgets, then blessed writes the changed cells. */
+  /**
+   * One frame: only dirty feeds touch their widgets. Usually only those widgets are rendered
+   * and only their lines written (the once-a-second footer is a few lines, not the screen);
+   * anything that changes more than a pane's content asks for a full frame instead.
+   */
   private frame(): void {
     if (this.destroyed) return;
     if (isBacklogged(this.output)) {
@@ -189,17 +195,41 @@ class ServerDashboard implements Dashboard {
         this.waitingForDrain = true;
         this.output.once('drain', () => {
           this.waitingForDrain = false;
-          this.loop.request();
+          this.requestFullFrame();
         });
       }
       return;
     }
-    if (!this.tooSmall) {
-      const now = this.now();
-      for (const feed of this.feeds) feed.flush(now);
+    const changed = this.tooSmall ? [] : this.feeds.filter((feed) => feed.isDirty);
+    const now = this.now();
+    for (const feed of changed) feed.flush(now);
+    if (this.fullFramePending || this.tooSmall || this.mode !== DashboardMode.NORMAL) {
+      this.fullFramePending = false;
+      this.screen.render();
+    } else {
+      this.renderOnly(changed.flatMap((feed) => feed.widgets));
     }
-    this.screen.render();
     this.framesDrawn += 1;
+  }
+
+  /** Render these widgets and write out just their lines; nothing overlaps them in NORMAL mode. */
+  private renderOnly(widgets: readonly Widgets.BlessedElement[]): void {
+    let top = Infinity;
+    let bottom = -Infinity;
+    for (const widget of widgets) {
+      widget.render();
+      // Where it was drawn; not render()'s return value, which contrib's widgets drop.
+      const coords = widget.lpos;
+      if (!coords) continue;
+      top = Math.min(top, coords.yi);
+      bottom = Math.max(bottom, coords.yl - 1);
+    }
+    if (bottom >= top) this.screen.draw(top, bottom);
+  }
+
+  private requestFullFrame(): void {
+    this.fullFramePending = true;
+    this.loop.request();
   }
 
   private onResize(): void {
@@ -230,7 +260,7 @@ class ServerDashboard implements Dashboard {
       l.chart.emit('attach');
       for (const feed of this.feeds) feed.invalidate();
     }
-    this.loop.request();
+    this.requestFullFrame();
   }
 
   private onKey(name: string): void {
@@ -241,7 +271,7 @@ class ServerDashboard implements Dashboard {
       case DashboardMode.HELP:
         this.layout.help.hide();
         this.mode = DashboardMode.NORMAL;
-        this.loop.request();
+        this.requestFullFrame();
         return;
       case DashboardMode.CONFIRM:
         if ((CONFIRM_KEYS as readonly string[]).includes(name)) {
@@ -250,7 +280,7 @@ class ServerDashboard implements Dashboard {
         } else if ((CANCEL_KEYS as readonly string[]).includes(name)) {
           this.layout.confirm.hide();
           this.mode = DashboardMode.NORMAL;
-          this.loop.request();
+          this.requestFullFrame();
         }
         return;
       case DashboardMode.NORMAL:
@@ -298,7 +328,7 @@ class ServerDashboard implements Dashboard {
       default:
         return;
     }
-    this.loop.request();
+    this.requestFullFrame();
   }
 
   private focusPane(index: number): void {
@@ -333,8 +363,8 @@ class ServerDashboard implements Dashboard {
       box.hide();
       this.mode = DashboardMode.NORMAL;
       this.focusPane(this.focusIndex);
-      this.loop.request();
+      this.requestFullFrame();
     });
-    this.loop.request();
+    this.requestFullFrame();
   }
 }

@@ -51,7 +51,7 @@ export class EventLogFeed extends Feed implements Scrollable {
     requestFrame: () => void,
     private readonly now: () => number = Date.now,
   ) {
-    super(requestFrame);
+    super(requestFrame, [box]);
   }
 
   /** Bound, to be handed out as a LogSink. */

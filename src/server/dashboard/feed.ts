@@ -1,20 +1,29 @@
 /**
  * What every pane's feed shares: it listens to the server and marks itself dirty; the
  * dashboard's render loop calls flush() once a frame, and only a dirty feed touches its
- * widget. Feeds hold no server logic: they read state and format it.
+ * widgets. Feeds hold no server logic: they read state and format it.
  */
+import type { Widgets } from 'blessed';
+
 export abstract class Feed {
   private dirty = true;
   private refreshedAt = -Infinity;
 
   /**
+   * @param widgets what this feed draws into: a frame in which only some feeds changed
+   *   renders only their widgets.
    * @param minIntervalMs a pane that is costly to rebuild (a sort over every account)
    *   refreshes at most this often, however often it is marked dirty.
    */
   constructor(
     private readonly requestFrame: () => void,
+    readonly widgets: readonly Widgets.BlessedElement[],
     private readonly minIntervalMs = 0,
   ) {}
+
+  get isDirty(): boolean {
+    return this.dirty;
+  }
 
   /**
    * Called by the render loop every frame, with the (possibly injected) clock the pane shows.

@@ -33,7 +33,7 @@ export class FooterFeed extends Feed {
     requestFrame: () => void,
     now: number,
   ) {
-    super(requestFrame);
+    super(requestFrame, [box]);
     this.loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
     this.loopDelay.enable();
     this.windowStartedAt = now;

@@ -82,7 +82,7 @@ export class UsersFeed extends Feed {
     requestFrame: () => void,
     private readonly now: () => number,
   ) {
-    super(requestFrame, USERS_MIN_REFRESH_MS);
+    super(requestFrame, [table], USERS_MIN_REFRESH_MS);
     this.rows = new WindowedTable(table, USER_COLUMNS, (entry) => userCells(entry, this.now()));
     const changed = () => this.markDirty();
     const events = ['register', 'login', 'logout', 'udp_path'] as const;

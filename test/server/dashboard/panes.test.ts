@@ -103,3 +103,22 @@ test('a terminal that stops reading costs the server nothing: frames are skipped
     await term.waitFor(/Users 1/);
   });
 });
+
+test('the footer keeps time (drawn on its own between full frames)', async () => {
+  let clock = Date.parse('2025-01-01T12:00:00Z');
+  await withDashboard(
+    async ({ term, dashboard }) => {
+      await term.waitFor(/Up 0:00:00/);
+      const frames = dashboard.frames;
+      clock += 65_000;
+      await term.waitFor(/Up 0:01:05/);
+      assert.ok(dashboard.frames > frames);
+      clock += 3_600_000;
+      await term.waitFor(/Up 1:01:05/);
+      // The rest of the screen is intact around the footer's lines.
+      assert.match(term.text(), /Users 0/);
+      assert.match(term.text(), /Listening 127\.0\.0\.1/);
+    },
+    { now: () => clock },
+  );
+});
