@@ -66,6 +66,9 @@ interface RunResult {
   errors: number;
 }
 
+/** The last thing a server that failed to start said, for the error when every attempt failed. */
+let lastError = '';
+
 interface RunningServer {
   pid: number;
   outputBytes: () => number;
@@ -104,8 +107,10 @@ function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
   let bytes = 0;
   if (mode !== Mode.DASHBOARD) {
     const quiet = mode === Mode.SILENT ? ['--log-level', 'error'] : [];
-    const child = spawn(process.execPath, [...serverArgs, '--headless', ...quiet], { env: serverEnv({}), stdio: ['ignore', 'pipe', 'inherit'] });
+    // stderr is kept, not shown: a start that lost its port to another process is retried.
+    const child = spawn(process.execPath, [...serverArgs, '--headless', ...quiet], { env: serverEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    child.stderr.on('data', (chunk: Buffer) => (lastError = chunk.toString().trim()));
     return {
       pid: child.pid as number,
       outputBytes: () => bytes,
@@ -183,7 +188,7 @@ async function startReady(mode: Mode, dataDir: string): Promise<{ server: Runnin
     const outcome = await Promise.race([ready.then(() => 'ready' as const), server.exited.then(() => 'exited' as const)]);
     if (outcome === 'ready') return { server, port };
     server.kill();
-    if (attempt >= START_ATTEMPTS) throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts)`);
+    if (attempt >= START_ATTEMPTS) throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts; last: ${lastError})`);
   }
 }
 
