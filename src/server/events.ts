@@ -17,4 +17,12 @@ export interface ServerEvents {
   protocol_error: [{ conn: number; ip: string; code: string; message: string }];
   udp_drop: [{ reason: DropReason; address: string }];
   server_error: [{ where: string; message: string }];
+  // Broadcasts (PROTOCOL.md section 7). The text itself is never logged, only a short preview.
+  broadcast_created: [{ bid: string; from: string; preview: string; bytes: number; createdAt: number; expiresAt: number; pending: number }];
+  broadcast_refused: [{ user: string; code: string }];
+  /** The first send to every online user is done (retransmissions may follow). */
+  broadcast_fanout: [{ bid: string; recipients: number; udp: number; tcp: number; ms: number }];
+  /** Every user registered now has acknowledged it (it stays live for users who register later). */
+  broadcast_delivered: [{ bid: string; acked: number; registered: number }];
+  broadcast_expired: [{ bid: string; from: string; acked: number; registered: number }];
 }
