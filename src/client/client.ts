@@ -10,7 +10,7 @@ import type { ClientMessage, Msg, ServerMessage, UdpClientMessage, UdpServerMess
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { ServerLink, type TrustDecider } from './server-link.ts';
-import { UdpLink, UdpState } from './udp-link.ts';
+import { newDropCounters, UdpLink, UdpState } from './udp-link.ts';
 
 export const ClientState = {
   IDLE: 'idle',
@@ -75,6 +75,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   /** Port of this client's peer listener, advertised at login (set by the peer module). */
   peerPort: number | undefined;
   readonly knownHosts: KnownHosts;
+  /** UDP datagrams dropped since this client was made, by reason (section 5.2). */
+  readonly udpDrops = newDropCounters();
   private link: ServerLink | null = null;
   private udpLink: UdpLink | null = null;
   private readonly users = new Map<string, UserEntry>();
@@ -215,6 +217,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       key: Buffer.from(grant.key, 'base64url'),
       keepaliveMs: this.options.udpKeepaliveMs,
       deadAfterMs: this.options.udpDeadAfterMs,
+      drops: this.udpDrops,
     });
     udp.on('state', (state) => this.emit('udp', state));
     udp.on('message', (message) => this.emit('udpMessage', message));
