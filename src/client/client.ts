@@ -82,6 +82,12 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   private readonly users = new Map<string, UserEntry>();
   private credentials: Credentials | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /**
+   * Messages that arrive while a login is answered. The server sends presence pages and the
+   * broadcast backlog right behind `welcome`, often in the same TCP read, so they are handled
+   * before the login's promise continues; held here, they follow the 'online' event instead.
+   */
+  private early: ServerMessage[] | null = null;
   private reconnectAttempt = 0;
 
   constructor(readonly options: ClientOptions) {
@@ -185,13 +191,18 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     const link = this.link as ServerLink;
     this.setState(ClientState.AUTHENTICATING);
     let reply: ServerMessage;
+    this.early = [];
     try {
       reply = await link.request({ t: kind, proto: PROTOCOL_VERSION, user, pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
     } catch (err) {
+      this.releaseEarly();
       if (this.state === ClientState.AUTHENTICATING) this.setState(link.isOpen ? ClientState.CONNECTED : ClientState.IDLE);
       throw err;
     }
-    if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+    if (reply.t !== 'welcome') {
+      this.releaseEarly();
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+    }
     this.credentials = { user: reply.user, pass };
     this.reconnectAttempt = 0;
     this.goOnline(link, reply);
@@ -205,6 +216,13 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     this.startUdp(welcome.udp);
     this.setState(ClientState.ONLINE);
     this.emit('online', this.session);
+    this.releaseEarly();
+  }
+
+  private releaseEarly(): void {
+    const early = this.early;
+    this.early = null;
+    for (const message of early ?? []) this.onMessage(message);
   }
 
   private startUdp(grant: Msg<ServerMessage, 'welcome'>['udp']): void {
@@ -233,6 +251,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   }
 
   private onMessage(message: ServerMessage): void {
+    if (this.early) {
+      this.early.push(message);
+      return;
+    }
     if (message.t === 'presence') {
       for (const name of message.left) this.users.delete(name.toLowerCase());
       for (const entry of message.joined) this.users.set(entry.user.toLowerCase(), entry);
@@ -283,11 +305,13 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       });
       if (this.isClosed) return link.close();
       this.attach(link);
+      this.early = [];
       const reply = await link.request({ t: 'login', proto: PROTOCOL_VERSION, user: credentials.user, pass: credentials.pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
       if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
       this.reconnectAttempt = 0;
       this.goOnline(link, reply);
     } catch (err) {
+      this.early = null; // from a link that failed: nothing in them applies any more
       const error = err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.UNREACHABLE, String(err));
       this.link?.close();
       this.link = null;
