@@ -165,12 +165,17 @@ export class BroadcastQueue {
     return gone;
   }
 
+  /** Resolves once every ack and add made so far is durable (or its write failed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
   /** Write what is pending, compact, and stop. Further adds fail with E_STORAGE. */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
-    while (this.writing) await this.writing;
+    await this.flush();
     if (wasOpen) {
       // The snapshot holds every ack in memory, written or not.
       this.expire();
@@ -198,7 +203,10 @@ export class BroadcastQueue {
 
   /** Group commit: one write in flight; everything that arrives meanwhile goes in the next. */
   private async drain(): Promise<void> {
-    while (this.commits.length > 0 || this.unwrittenAcks.size > 0) {
+    // After a failed write, acks wait for the next kick rather than spin on a broken disk;
+    // adds are each tried (and answered) at once.
+    let failed = false;
+    while (this.commits.length > 0 || (this.unwrittenAcks.size > 0 && !failed)) {
       const batch = this.commits;
       this.commits = [];
       const ackRecords = this.takeAckRecords();
@@ -212,7 +220,8 @@ export class BroadcastQueue {
         for (const c of batch) c.reject(err);
         this.requeueAcks(ackRecords);
         this.onError(err as Error);
-        break; // retried with the next ack or add, not in a tight loop
+        failed = true;
+        continue;
       }
       if (this.needsCompaction()) {
         try {
