@@ -18,7 +18,8 @@ export interface ServerEvents {
   udp_drop: [{ reason: DropReason; address: string }];
   server_error: [{ where: string; message: string }];
   // Broadcasts (PROTOCOL.md section 7). The text itself is never logged, only a short preview.
-  broadcast_created: [{ bid: string; from: string; preview: string; bytes: number; createdAt: number; expiresAt: number; pending: number }];
+  /** `durableMs`: how long making it durable took (the disk's fsync, mostly). */
+  broadcast_created: [{ bid: string; from: string; preview: string; bytes: number; createdAt: number; expiresAt: number; pending: number; durableMs: number }];
   broadcast_refused: [{ user: string; code: string }];
   /** The first send to every online user is done (retransmissions may follow). */
   broadcast_fanout: [{ bid: string; recipients: number; udp: number; tcp: number; ms: number }];

@@ -99,7 +99,9 @@ export class Broadcasts {
       if (err instanceof ProtocolError) this.core.emit('broadcast_refused', { user, code: err.code });
       throw err;
     }
+    const started = process.hrtime.bigint();
     const pending = await this.queue.add(user, text);
+    const durableMs = Number(process.hrtime.bigint() - started) / 1e6;
     const { item } = pending;
     this.core.emit('broadcast_created', {
       bid: item.bid,
@@ -109,6 +111,7 @@ export class Broadcasts {
       createdAt: item.createdAt,
       expiresAt: item.expiresAt,
       pending: this.queue.size,
+      durableMs: Math.round(durableMs * 100) / 100,
     });
     accepted?.(pending);
     this.delivery.fanOut(pending);
