@@ -16,8 +16,9 @@ export interface ServerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnServer(args: string[]): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, ['bin/p2p-server', '--headless', '--host', '127.0.0.1', ...args], {
+/** `nodeArgs` go to node itself (a profiler, for instance). */
+export async function spawnServer(args: string[], nodeArgs: string[] = []): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, [...nodeArgs, 'bin/p2p-server', '--headless', '--host', '127.0.0.1', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     // The server reads P2P_* variables as options (yargs .env): keep the runner's (P2P_TEST) out.
