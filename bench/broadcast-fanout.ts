@@ -23,6 +23,7 @@ import { spawnServer, type ServerProcess } from '../test/helpers/server-process.
 import type { WorkerCommand, WorkerReport } from './lib/fanout-receiver.ts';
 import { ensureMosquitto, startMosquitto } from './lib/mosquitto.ts';
 import * as mqtt from './lib/mqtt.ts';
+import { fmt, percentile, printTable } from './lib/table.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -69,7 +70,9 @@ interface Sample {
 
 interface ServerTimes {
   durableMs: number;
+  /** Wall time from the first send to the last; `cpuMs` the CPU those sends took. */
   loopMs: number;
+  cpuMs: number;
 }
 
 interface Row {
@@ -184,7 +187,7 @@ async function benchP2P(rows: Row[]): Promise<void> {
       for (let i = 0; i < 100; i++) {
         const created = server.lines.find((l) => l.event === 'broadcast_created' && l.bid === bid);
         const fanout = server.lines.find((l) => l.event === 'broadcast_fanout' && l.bid === bid);
-        if (created && fanout) return { durableMs: created.durableMs as number, loopMs: fanout.ms as number };
+        if (created && fanout) return { durableMs: created.durableMs as number, loopMs: fanout.ms as number, cpuMs: fanout.cpuMs as number };
         await sleep(10);
       }
       return null;
@@ -219,6 +222,7 @@ async function benchP2P(rows: Row[]): Promise<void> {
       }
       rows.push(clean);
       log(`${n}: ${clean.samples.map((s) => s.lastMs.toFixed(0)).join(' ')} ms`);
+      if (process.env.BENCH_DEBUG) for (const s of clean.samples) log(`  first ${s.latencies[0].toFixed(1)} p50 ${percentile(s.latencies, 50).toFixed(1)} last ${s.lastMs.toFixed(1)} durable ${s.server?.durableMs} loop ${s.server?.loopMs} cpu ${s.server?.cpuMs}`);
       for (const w of workers) w.command({ cmd: 'loss', rate: LOSS });
       const lossy: Row = { n, system: `p2p-broadcast, ${LOSS * 100}% datagrams lost each way`, samples: [] };
       for (let i = 0; i < LOSS_BROADCASTS; i++) {
@@ -294,36 +298,39 @@ async function benchMqtt(rows: Row[], notes: string[]): Promise<void> {
   }
 }
 
-/** Nearest-rank percentile of an ascending list. */
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-function table(rows: Row[]): string {
-  const f = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 1 : 0) : '-');
-  const lines = [
-    '| N receivers | system | broadcasts | time to last, p50 | p99 | per recipient, p50 | p99 | of which durable (fsync), p50 | server send loop, p50 | delivered | via TCP |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ];
-  for (const { n, system, samples } of rows) {
+function tableRows(rows: Row[]): string[][] {
+  const ms = (v: number) => (Number.isFinite(v) ? `${fmt(v, v < 10 ? 1 : 0)} ms` : '-');
+  return rows.map(({ n, system, samples }) => {
     const last = samples.map((s) => s.lastMs).sort((a, b) => a - b);
     const all = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
     const times = samples.map((s) => s.server).filter((v): v is ServerTimes => v !== null);
     const loops = times.map((t) => t.loopMs).sort((a, b) => a - b);
     const durable = times.map((t) => t.durableMs).sort((a, b) => a - b);
+    const cpu = times.map((t) => t.cpuMs).sort((a, b) => a - b);
     const got = samples.reduce((a, s) => a + s.received, 0);
     const want = samples.reduce((a, s) => a + s.expected, 0);
     const tcp = samples.reduce((a, s) => a + s.viaTcp, 0);
-    lines.push(
-      `| ${n.toLocaleString('en')} | ${system} | ${samples.length} | ${f(pct(last, 50))} ms | ${f(pct(last, 99))} ms | ` +
-        `${f(pct(all, 50))} ms | ${f(pct(all, 99))} ms | ${durable.length ? `${f(pct(durable, 50))} ms` : '-'} | ` +
-        `${loops.length ? `${f(pct(loops, 50))} ms` : '-'} | ` +
-        `${((100 * got) / want).toFixed(got === want ? 0 : 2)}% | ${system.startsWith('mosquitto') ? '-' : tcp} |`,
-    );
-  }
-  return lines.join('\n');
+    return [
+      n.toLocaleString('en'),
+      system,
+      String(samples.length),
+      ms(percentile(last, 50)),
+      ms(percentile(last, 99)),
+      ms(percentile(all, 50)),
+      ms(percentile(all, 99)),
+      ms(percentile(durable, 50)),
+      ms(percentile(loops, 50)),
+      ms(percentile(cpu, 50)),
+      `${((100 * got) / want).toFixed(got === want ? 0 : 2)}%`,
+      system.startsWith('mosquitto') ? '-' : String(tcp),
+    ];
+  });
 }
+
+const HEADERS = [
+  'N receivers', 'system', 'broadcasts', 'time to last, p50', 'p99', 'per recipient, p50', 'p99',
+  'of which durable (fsync), p50', 'server send loop, p50', 'its CPU time, p50', 'delivered', 'via TCP',
+];
 
 function machine(): string {
   const shell = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout.trim();
@@ -346,7 +353,8 @@ async function main(): Promise<void> {
   const order = (r: Row) => r.n * 10 + (r.system.startsWith('mosquitto') ? 2 : r.system.includes('lost') ? 1 : 0);
   rows.sort((a, b) => order(a) - order(b));
   process.stdout.write(`\nBroadcast fan-out: one ${TEXT_BYTES}-byte broadcast to N online receivers (+ the sender)\n${header}\n\n`);
-  process.stdout.write(`${table(rows)}\n\n`);
+  printTable(HEADERS, tableRows(rows));
+  process.stdout.write('\n');
   for (const note of notes) process.stdout.write(`- ${note}\n`);
   process.stdout.write(
     `- time to last: from the sender's request until the last receiver has it (percentiles over the broadcasts; with 10, p99 is the worst)\n` +
