@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1000,10000' },
     broadcasts: { type: 'string', default: '10' },
-    'loss-broadcasts': { type: 'string', default: '3' },
+    'loss-broadcasts': { type: 'string', default: '2' },
     loss: { type: 'string', default: '0.05' },
     workers: { type: 'string', default: '4' },
     'scrypt-cost': { type: 'string', default: '10' },
@@ -46,9 +46,9 @@ const SCRYPT_COST = Number(args['scrypt-cost']);
 const TEXT_BYTES = 100;
 /** Logins in flight per worker: under the server's 512 queued password checks in all. */
 const LOGIN_CONCURRENCY = 64;
-/** Long enough for the TCP fallback (3.5 s) with lost datagrams; short so that old broadcasts
+/** Long enough for the TCP fallback (7 s) with lost datagrams; short so that old broadcasts
  * do not ride along as login backlog when the next size logs in. */
-const BROADCAST_TTL = '15s';
+const BROADCAST_TTL = '20s';
 const COMPLETE_TIMEOUT_MS = 15_000;
 const SETTLE_MS = 300;
 const PASSWORD = 'bench password';

@@ -6,7 +6,7 @@ import type { UdpProxy } from './udp-proxy.ts';
 import { waitFor } from './wait.ts';
 
 export const PASSWORD = 'correct horse battery';
-/** Tests ack quickly; the default spreads acks over 100 ms for large fan-outs. */
+/** Tests ack quickly; the default spreads acks over 500 ms for large fan-outs (section 7.2). */
 export const TEST_ACK_DELAY_MS = 10;
 
 export interface User {
