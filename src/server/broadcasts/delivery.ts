@@ -36,6 +36,11 @@ import type { BroadcastQueue, PendingBroadcast } from './queue.ts';
 export const DELIVERY_TICK_MS = 50;
 /** Recipients served per turn of the event loop during a fan-out (about 10-20 ms of work). */
 export const FANOUT_SLICE = 1024;
+/**
+ * Retransmissions and TCP sends one tick may make; the rest wait for the next tick, by when
+ * their acks may have been read. Bounds what a late ack burst can make the server resend.
+ */
+export const MAX_SENDS_PER_TICK = 1024;
 
 export interface DeliveryOptions {
   retransmitBaseMs?: number;
@@ -111,6 +116,7 @@ export class BroadcastDelivery {
   private readonly tickMs: number;
   private readonly slice: number;
   private timer: NodeJS.Timeout | null = null;
+  private lastTickAt = 0;
   private running = false;
   private readonly onOnline = (session: ClientSession) => this.login(session);
   private readonly onOffline = (session: ClientSession) => this.logout(session);
@@ -274,31 +280,46 @@ export class BroadcastDelivery {
         this.core.emit('broadcast_expired', { bid: item.bid, from: item.from, acked: acked.size, registered: this.core.store.size });
       }
     }
+    // A tick that comes late means the server is behind on its input (its CPU is starved or
+    // the loop was blocked), and unread acks may be waiting in the socket: resending now
+    // would only bring more of them. Wait for a tick on time.
+    const at = performance.now();
+    const late = this.lastTickAt > 0 && at - this.lastTickAt > 2 * this.tickMs;
+    this.lastTickAt = at;
+    if (late) return;
     const now = this.core.now();
+    let budget = MAX_SENDS_PER_TICK;
     for (const r of this.active) {
+      if (budget <= 0) break;
       if (r.session.isClosed) {
         this.active.delete(r);
         continue;
       }
-      this.retransmit(r, now);
+      budget -= this.retransmit(r, now, budget);
       for (const bid of r.owed) {
+        if (budget <= 0) break;
         const pending = this.queue.get(bid);
         if (!pending) r.owed.delete(bid);
         else if (!this.sendTcp(r, bid, this.encode(pending))) break;
+        else budget -= 1;
       }
       if (r.idle) this.active.delete(r);
     }
   }
 
-  private retransmit(r: Recipient, now: number): void {
+  /** Resend what is due for one recipient, at most `budget` sends; returns how many it made. */
+  private retransmit(r: Recipient, now: number, budget: number): number {
     const alive = r.session.udp?.state === UdpPathState.ALIVE;
+    let sends = 0;
     for (const [bid, flight] of r.udp) {
+      if (sends >= budget) break;
       if (flight.nextAt > now) continue;
       const pending = this.queue.get(bid);
       if (!pending) {
         r.udp.delete(bid);
         continue;
       }
+      sends += 1;
       const enc = this.encode(pending);
       if (alive && flight.tries < this.udpTries && enc.udp && this.core.udp.sendPayload(r.session, enc.udp)) {
         // Back-off: base, 2 x base, 4 x base ... after the first send (section 7.2).
@@ -311,6 +332,7 @@ export class BroadcastDelivery {
       this.stats.tcpFallbacks += 1;
       this.sendTcp(r, bid, enc);
     }
+    return sends;
   }
 
   private encode(pending: PendingBroadcast): Encoded {
