@@ -50,8 +50,9 @@ const WORKERS = Number(args.workers);
 const SCRYPT_COST = Number(args['scrypt-cost']);
 /** Broadcast text size; the MQTT payload is the same size. */
 const TEXT_BYTES = 100;
-/** Logins in flight per worker: under the server's 512 queued password checks in all. */
-const LOGIN_CONCURRENCY = 64;
+/** Logins in flight per worker: well under the server's 512 queued password checks, and few enough
+ * that none waits past its 30 s login timeout on a busy machine. */
+const LOGIN_CONCURRENCY = 32;
 /** Long enough for the TCP fallback (7 s) with lost datagrams; short so that old broadcasts
  * do not ride along as login backlog when the next size logs in. */
 const BROADCAST_TTL = '20s';

@@ -117,6 +117,7 @@ export class BroadcastDelivery {
   private readonly slice: number;
   private timer: NodeJS.Timeout | null = null;
   private lastTickAt = 0;
+  private skippedLastTick = false;
   private running = false;
   private readonly onOnline = (session: ClientSession) => this.login(session);
   private readonly onOffline = (session: ClientSession) => this.logout(session);
@@ -282,11 +283,16 @@ export class BroadcastDelivery {
     }
     // A tick that comes late means the server is behind on its input (its CPU is starved or
     // the loop was blocked), and unread acks may be waiting in the socket: resending now
-    // would only bring more of them. Wait for a tick on time.
+    // would only bring more of them. Skip it, but never two in a row, so a server that is
+    // always behind still retransmits and falls back, at half the pace.
     const at = performance.now();
     const late = this.lastTickAt > 0 && at - this.lastTickAt > 2 * this.tickMs;
     this.lastTickAt = at;
-    if (late) return;
+    if (late && !this.skippedLastTick) {
+      this.skippedLastTick = true;
+      return;
+    }
+    this.skippedLastTick = false;
     const now = this.core.now();
     let budget = MAX_SENDS_PER_TICK;
     for (const r of this.active) {
