@@ -3,6 +3,7 @@
  * key: names, addresses and codes only.
  */
 import type { DropReason } from '../net/datagram.ts';
+import type { PeerOutcome } from './peers/broker.ts';
 import type { UdpPathState } from './session.ts';
 
 export interface ServerEvents {
@@ -29,4 +30,8 @@ export interface ServerEvents {
   /** Every user registered now has acknowledged it (it stays live for users who register later). */
   broadcast_delivered: [{ bid: string; acked: number; registered: number }];
   broadcast_expired: [{ bid: string; from: string; acked: number; registered: number }];
+  /** A peer request reached its target (section 6.1). Never the reqId or the secret. */
+  peer_request: [{ from: string; fromIp: string; to: string; toIp: string }];
+  /** A peer request ended. */
+  peer_result: [{ from: string; fromIp: string; to: string; toIp: string; outcome: PeerOutcome }];
 }

@@ -11,7 +11,7 @@ import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
 
 const SERVER_EVENTS = [
   'connection', 'disconnect', 'refused', 'register', 'login', 'login_failed', 'logout',
-  'udp_path', 'protocol_error', 'udp_drop', 'server_error',
+  'udp_path', 'protocol_error', 'udp_drop', 'server_error', 'peer_request', 'peer_result',
   'broadcast_created', 'broadcast_refused', 'broadcast_fanout', 'broadcast_delivered', 'broadcast_expired',
 ] as const;
 

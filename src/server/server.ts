@@ -25,6 +25,7 @@ import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ServerEvents } from './events.ts';
 import { handleUdpBroadcastAck } from './handlers/broadcast.ts';
 import { handlers } from './handlers/index.ts';
+import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
 import { Presence } from './presence.ts';
 import { FailureBackoff, WindowLimiter, type Clock } from './rate-limit.ts';
 import { ClientSession, MAX_INVALID_MESSAGES, SessionState, UdpPathState } from './session.ts';
@@ -48,6 +49,8 @@ export interface ServerCoreOptions {
   udpDeadAfterMs?: number;
   presenceFlushMs?: number;
   registrationsPerMinutePerIp?: number;
+  /** Peer brokering limits and timeout (section 6.1). */
+  peers?: PeerBrokerOptions;
   now?: Clock;
   /** The broadcast queue's durable store (section 7.3); in memory if not given. */
   broadcastStore?: BroadcastStore;
@@ -77,10 +80,19 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   readonly ipFailures: FailureBackoff;
   readonly registrations: WindowLimiter;
   readonly broadcasts: Broadcasts;
+  readonly peers: PeerBroker;
   readonly options: Required<
     Omit<
       ServerCoreOptions,
-      'store' | 'hasher' | 'now' | 'broadcastStore' | 'broadcastTtlMs' | 'broadcastsPerMinute' | 'maxPendingBroadcasts' | 'broadcastRetransmitBaseMs'
+      | 'store'
+      | 'hasher'
+      | 'now'
+      | 'peers'
+      | 'broadcastStore'
+      | 'broadcastTtlMs'
+      | 'broadcastsPerMinute'
+      | 'maxPendingBroadcasts'
+      | 'broadcastRetransmitBaseMs'
     >
   >;
   private readonly sessions = new Set<ClientSession>();
@@ -115,6 +127,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       retransmitBaseMs: options.broadcastRetransmitBaseMs,
     });
     this.udp.on('bcast_ack', (session, message) => handleUdpBroadcastAck(this, session, message));
+    this.peers = new PeerBroker(this, options.peers);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }

@@ -7,6 +7,7 @@ import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
 import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
+import { handleConnect, handleConnectAnswer, handleConnectCancel } from './peers.ts';
 import { handleListUsers, handleLogout, handlePing } from './session-control.ts';
 
 export interface HandlerEntry<T extends ClientMessage['t']> {
@@ -24,4 +25,7 @@ export const handlers: HandlerTable = {
   logout: { auth: true, handle: handleLogout },
   broadcast: { auth: true, handle: handleBroadcast },
   broadcast_ack: { auth: true, handle: handleBroadcastAck },
+  connect: { auth: true, handle: handleConnect },
+  connect_answer: { auth: true, handle: handleConnectAnswer },
+  connect_cancel: { auth: true, handle: handleConnectCancel },
 };
