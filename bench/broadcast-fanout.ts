@@ -258,7 +258,7 @@ async function benchP2P(rows: Row[]): Promise<void> {
         await settle();
       }
       for (const w of workers) w.command({ cmd: 'loss', rate: 0 });
-      rows.push(lossy);
+      if (lossy.samples.length > 0) rows.push(lossy);
     }
   } finally {
     await sender.close().catch(() => {});

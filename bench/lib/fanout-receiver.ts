@@ -25,6 +25,12 @@ import * as mqtt from './mqtt.ts';
 
 /** Keepalives well inside the server's 45 s idle and UDP-dead limits (sections 3.1, 5.3). */
 const KEEPALIVE_MS = 10_000;
+/**
+ * Keepalives go out a slice at a time over the interval, as real clients' do (each starts at
+ * its own moment): 10,000 pings in one burst would cost the server ~0.5 s at once, and a
+ * broadcast that fell into it would measure the burst, not the fan-out.
+ */
+const KEEPALIVE_SLICES = 100;
 const UDP_HELLO_RETRY_MS = 1_000;
 const LOGIN_RETRY_MS = 500;
 /** A login attempt with no welcome by then is abandoned and retried. */
@@ -222,9 +228,12 @@ function subscriber(port: number, clientId: string, topic: string): Promise<Sock
   });
 }
 
+let keepaliveSlice = 0;
 function keepalive(): void {
   if (closing) return;
-  for (const r of receivers) {
+  const slice = keepaliveSlice++ % KEEPALIVE_SLICES;
+  for (let i = slice; i < receivers.length; i += KEEPALIVE_SLICES) {
+    const r = receivers[i];
     sendFrame(r.tls, { t: 'ping', id: 2 });
     const ping: UdpClientMessage = { t: 'ping', n: ++r.pings };
     if (r.channel && r.alive) r.udp.send(r.channel.seal(ping), r.udpPort, host);
@@ -236,7 +245,7 @@ function helloAgain(): void {
   for (const r of receivers) if (!r.alive && r.channel) r.udp.send(r.channel.seal({ t: 'hello' }), r.udpPort, host);
 }
 
-setInterval(keepalive, KEEPALIVE_MS).unref();
+setInterval(keepalive, KEEPALIVE_MS / KEEPALIVE_SLICES).unref();
 setInterval(helloAgain, UDP_HELLO_RETRY_MS).unref();
 
 process.on('message', (command: WorkerCommand) => {
