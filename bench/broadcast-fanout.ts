@@ -10,6 +10,7 @@
  * broadcast (p50/p99 over several broadcasts), per-recipient latency, the server's send loop,
  * and the same with datagrams dropped both ways. Beside it, in the same run, the same
  * fan-out through mosquitto (MQTT QoS 1), installed from Debian's packages if missing.
+ * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -250,7 +251,6 @@ async function benchP2P(rows: Row[]): Promise<void> {
       }
       rows.push(clean);
       log(`${n}: ${clean.samples.map((s) => s.lastMs.toFixed(0)).join(' ')} ms`);
-      if (process.env.BENCH_DEBUG) for (const s of clean.samples) log(`  first ${s.latencies[0].toFixed(1)} p50 ${percentile(s.latencies, 50).toFixed(1)} last ${s.lastMs.toFixed(1)} durable ${s.server?.durableMs} loop ${s.server?.loopMs} cpu ${s.server?.cpuMs}`);
       for (const w of workers) w.command({ cmd: 'loss', rate: LOSS });
       const lossy: Row = { n, system: `p2p-broadcast, ${LOSS * 100}% datagrams lost each way`, samples: [] };
       for (let i = 0; i < LOSS_BROADCASTS; i++) {
