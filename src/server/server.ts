@@ -165,7 +165,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.emit('connection', { conn: session.id, ip, connections: this.sessions.size });
 
     conn.on('message', (message) => this.dispatch(session, message));
-    conn.on('invalid', (error, fatal) => this.onInvalid(session, error, fatal));
+    conn.on('invalid', (error, fatal, re) => this.onInvalid(session, error, fatal, re));
     conn.on('drain', () => {
       conn.resume();
       if (session.presenceStale && session.isOnline) this.presence.resync(session);
@@ -247,7 +247,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       });
   }
 
-  private onInvalid(session: ClientSession, error: ProtocolError, fatal: boolean): void {
+  private onInvalid(session: ClientSession, error: ProtocolError, fatal: boolean, re: number | undefined): void {
     this.emit('protocol_error', { conn: session.id, ip: session.ip, code: error.code, message: error.message });
     session.invalidMessages += 1;
     if (fatal || session.invalidMessages > MAX_INVALID_MESSAGES) {
@@ -255,7 +255,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       session.closeWith(error.code, fatal ? error.message : 'too many invalid messages');
       return;
     }
-    session.sendError(error);
+    session.sendError(error, re);
   }
 
   private onClose(session: ClientSession, err: Error | undefined): void {
