@@ -2,7 +2,7 @@
  * Messages <-> frames (PROTOCOL.md section 2). A payload is one UTF-8 JSON object whose `t`
  * names its type; it is validated against that type's schema before anyone sees it.
  */
-import { MAX_FRAME_BYTES } from './constants.ts';
+import { MAX_FRAME_BYTES, MAX_REQUEST_ID } from './constants.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
 import { encodeFrame, FrameDecoder } from './framing.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
@@ -12,7 +12,16 @@ export function encodeMessage<M extends { t: string }>(message: M, maxFrameBytes
   return encodeFrame(Buffer.from(JSON.stringify(message), 'utf8'), maxFrameBytes);
 }
 
-export type Decoded<M> = { ok: true; message: M } | { ok: false; error: ProtocolError; fatal: boolean };
+/**
+ * `re` is the request id of a rejected message, when it had a valid one: the reply to a
+ * malformed request still names it, so the sender's request fails at once instead of timing out.
+ */
+export type Decoded<M> = { ok: true; message: M } | { ok: false; error: ProtocolError; fatal: boolean; re?: number };
+
+function requestIdOf(value: object): number | undefined {
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= MAX_REQUEST_ID ? id : undefined;
+}
 
 /** Validate one parsed payload against a message set; never throws. */
 export function parsePayload<S extends MessageSet>(set: S, payload: Buffer): Decoded<MessageOf<S>> {
@@ -32,13 +41,15 @@ export function validateMessage<S extends MessageSet>(set: S, value: unknown): D
   const tag = (value as { t?: unknown }).t;
   if (typeof tag !== 'string' || !Object.hasOwn(set, tag)) {
     const shown = typeof tag === 'string' ? JSON.stringify(tag.slice(0, 32)) : typeof tag;
-    return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown message type ${shown}`) };
+    const error = new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown message type ${shown}`);
+    return { ok: false, fatal: false, error, re: requestIdOf(value) };
   }
   try {
     return { ok: true, message: set[tag](value) as MessageOf<S> };
   } catch (err) {
     const detail = err instanceof SchemaError ? err.message : 'invalid';
-    return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.BAD_MESSAGE, `${tag}: ${detail}`, { cause: err }) };
+    const error = new ProtocolError(ErrorCode.BAD_MESSAGE, `${tag}: ${detail}`, { cause: err });
+    return { ok: false, fatal: false, error, re: requestIdOf(value) };
   }
 }
 

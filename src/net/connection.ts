@@ -19,7 +19,7 @@ export const MAX_CORKED_BYTES = 16 * 1024;
 export interface ConnectionEvents<M> {
   message: [M];
   /** A frame that did not validate; `fatal` means the stream is unusable and will be closed. */
-  invalid: [ProtocolError, boolean];
+  invalid: [ProtocolError, boolean, number | undefined];
   drain: [];
   close: [Error | undefined];
 }
@@ -111,7 +111,7 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
       if (this.closed) return;
       if (result.ok) this.emit('message', result.message);
       else {
-        this.emit('invalid', result.error, result.fatal);
+        this.emit('invalid', result.error, result.fatal, result.re);
         if (result.fatal) this.destroy(result.error);
       }
     });

@@ -29,6 +29,12 @@ export const SERVER_EVENT_LEVELS: { readonly [E in keyof ServerEvents]: LogLevel
   server_error: 'error',
   peer_request: 'info',
   peer_result: 'info',
+  broadcast_created: 'info',
+  /** Over the rate or the queue's cap: the sender is told; an operator rarely needs it. */
+  broadcast_refused: 'debug',
+  broadcast_fanout: 'info',
+  broadcast_delivered: 'info',
+  broadcast_expired: 'info',
 };
 
 export type ServerEventName = keyof typeof SERVER_EVENT_LEVELS;

@@ -124,6 +124,11 @@ describe('hostile input', () => {
         c.errors().map((e) => e.code),
         [ErrorCode.BAD_FRAME, ErrorCode.BAD_FRAME, ErrorCode.BAD_FRAME, ErrorCode.BAD_MESSAGE, ErrorCode.UNKNOWN_TYPE],
       );
+      // A rejected request that had a valid id is answered under that id, so it fails at once.
+      assert.deepEqual(
+        c.errors().map((e) => e.re),
+        [undefined, undefined, undefined, 1, 1],
+      );
       assert.equal(c.closed, false);
       for (let i = 0; i < MAX_INVALID_MESSAGES; i++) c.sendBytes(rawFrame('not json'));
       await c.waitClosed();
