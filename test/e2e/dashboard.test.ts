@@ -96,3 +96,38 @@ test('dashboard in a pty: resize to a small terminal shows a message, and back',
     await data.remove();
   }
 });
+
+test('dashboard in a pty: a broadcast appears in the queue with a countdown and leaves after its ttl', async () => {
+  const data = await tempDir('dash-e2e-broadcast');
+  const config = await tempDir('dash-e2e-broadcast-client');
+  const server = spawnInPty(
+    [SERVER_BIN, '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N), '--broadcast-ttl', '5s'],
+    { cols: 180, rows: 45 },
+  );
+  let client: P2PClient | null = null;
+  try {
+    const listening = /Listening 127\.0\.0\.1 +TCP (\d+)/;
+    const port = Number(listening.exec(await server.waitFor(listening, 'the footer with the port'))?.[1]);
+    client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnect: false });
+    await client.register('carol', 'carols password');
+    const reply = await client.request({ t: 'broadcast', text: 'the server restarts at noon' });
+    assert.equal(reply.t, 'broadcast_ok');
+    const bid = (reply as { bid: string }).bid.slice(0, 8);
+    // Acknowledged n of the 1 registered user; the countdown starts from the 5 s ttl.
+    await server.waitFor(new RegExp(`${bid} +carol +00:0[0-5] +[01]/1 +the server restarts at noon`), 'the row');
+    await server.waitFor(/Pending broadcasts 1/);
+    await server.waitFor(new RegExp(`broadcast ${bid} from carol: "the server restarts at noon"`));
+    await server.waitFor(/Pending broadcasts 0/, 'the row gone after its ttl');
+    assert.doesNotMatch(server.text(), new RegExp(`${bid} +carol +\\d\\d:\\d\\d`));
+    await server.waitFor(new RegExp(`broadcast ${bid} from carol expired`));
+    server.press('q');
+    await server.waitFor('Stop the server?');
+    server.press('y');
+    assert.equal(await server.exited, 0);
+  } finally {
+    await client?.close().catch(() => {});
+    server.kill();
+    await data.remove();
+    await config.remove();
+  }
+});

@@ -24,6 +24,7 @@ test('stdout not a terminal: JSON lines that parse and carry the events; SIGTERM
     };
     const frank = connect();
     await frank.register('frank', PASSWORD);
+    assert.equal((await frank.request({ t: 'broadcast', text: 'hello everyone' })).t, 'broadcast_ok');
     await frank.close();
     await assert.rejects(connect().login('frank', WRONG_PASSWORD), /wrong username or password/);
 
@@ -32,6 +33,9 @@ test('stdout not a terminal: JSON lines that parse and carry the events; SIGTERM
     assert.equal(registered.level, 'info');
     await server.waitForEvent('login', (r) => r.user === 'frank');
     await server.waitForEvent('logout', (r) => r.user === 'frank');
+    const created = await server.waitForEvent('broadcast_created');
+    assert.deepEqual([created.from, created.preview, created.level], ['frank', 'hello everyone', 'info']);
+    assert.match(String(created.bid), /^[0-9a-f]+$/);
     const failed = await server.waitForEvent('login_failed');
     assert.deepEqual([failed.user, failed.ip, failed.code, failed.level], ['frank', '127.0.0.1', 'E_AUTH_FAILED', 'warn']);
     // The default level is info: connection-level debug events stay out.

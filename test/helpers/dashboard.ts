@@ -1,4 +1,5 @@
 /** A real in-process server with the dashboard drawn on a virtual terminal. */
+import type { ServerAppOptions } from '../../src/server/app.ts';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../src/server/dashboard/dashboard.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { createVirtualTerminal, type VirtualTerminal } from './terminal.ts';
@@ -13,15 +14,20 @@ export interface DashboardHarness {
 
 export async function withDashboard(
   run: (h: DashboardHarness) => Promise<void>,
-  options: Partial<Omit<DashboardOptions, 'app' | 'input' | 'output' | 'onQuit'>> & { cols?: number; rows?: number } = {},
+  options: Partial<Omit<DashboardOptions, 'app' | 'input' | 'output' | 'onQuit'>> & {
+    cols?: number;
+    rows?: number;
+    server?: Partial<ServerAppOptions>;
+  } = {},
 ): Promise<void> {
-  const server = await startTestServer();
+  const { server: serverOptions, ...dashboardOptions } = options;
+  const server = await startTestServer(serverOptions);
   const term = createVirtualTerminal(options.cols ?? 120, options.rows ?? 40);
   let dashboard: Dashboard | null = null;
   try {
     const harness = { server, term, quits: 0 } as DashboardHarness;
     dashboard = createDashboard({
-      ...options,
+      ...dashboardOptions,
       app: server.app,
       input: term.input,
       output: term.output,

@@ -7,7 +7,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type contrib from 'blessed-contrib';
 import { formatCountdown } from '../../util/duration.ts';
 import { Feed } from './feed.ts';
-import { safeText, truncate } from './format.ts';
+import { safeText, shortId, truncate } from './format.ts';
 import { WindowedTable } from './windowed-table.ts';
 
 /** What the pane needs to know about one pending broadcast. */
@@ -36,8 +36,6 @@ export const PREVIEW_CHARS = 60;
  * never cuts an escape sequence in half; the pane's own edge clips what does not fit.
  */
 export const BROADCAST_COLUMN_WIDTHS = [8, 12, 7, 7, PREVIEW_CHARS * 8];
-/** A prefix, as git's short hashes: enough to tell broadcasts apart at a glance. */
-const ID_CHARS = 8;
 
 /** Broadcasts still pending at `now`, soonest to expire first. */
 export function pendingAt(queue: BroadcastQueueView, now: number): PendingBroadcastInfo[] {
@@ -50,7 +48,7 @@ export function pendingAt(queue: BroadcastQueueView, now: number): PendingBroadc
 /** One table row; values are escaped (the table parses tags; the text is anyone's). */
 export function broadcastCells(b: PendingBroadcastInfo, now: number): string[] {
   return [
-    b.id.slice(0, ID_CHARS),
+    shortId(b.id),
     b.sender,
     formatCountdown(b.expiresAt - now),
     `${b.acked}/${b.recipients}`,
@@ -63,31 +61,25 @@ export class BroadcastsFeed extends Feed {
   private readonly onChange = () => this.markDirty();
 
   constructor(
-    private readonly queue: BroadcastQueueView | null,
+    private readonly queue: BroadcastQueueView,
     private readonly table: contrib.Widgets.TableElement,
     requestFrame: () => void,
     private readonly now: () => number,
   ) {
     super(requestFrame, [table]);
     this.rows = new WindowedTable(table, BROADCAST_COLUMNS, (b) => broadcastCells(b, this.now()));
-    queue?.changes?.on('change', this.onChange);
+    queue.changes?.on('change', this.onChange);
   }
 
   override tick(): void {
-    // Countdowns move every second; a missing queue has nothing to count.
-    if (this.queue) this.markDirty();
+    this.markDirty(); // countdowns move every second, and acks move the counts
   }
 
   override dispose(): void {
-    this.queue?.changes?.off('change', this.onChange);
+    this.queue.changes?.off('change', this.onChange);
   }
 
   protected refresh(now: number): void {
-    if (!this.queue) {
-      this.table.setLabel(' Pending broadcasts: no queue in this build ');
-      this.rows.setRows([]);
-      return;
-    }
     const pending = pendingAt(this.queue, now);
     this.rows.setRows(pending);
     this.table.setLabel(` Pending broadcasts ${pending.length} `);

@@ -9,6 +9,7 @@ import type { Widgets } from 'blessed';
 import type contrib from 'blessed-contrib';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
+import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
 import { BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
 import { ConnectionsFeed } from './connections-feed.ts';
 import { captureConsole } from './console-capture.ts';
@@ -44,8 +45,8 @@ export interface DashboardOptions {
   terminal?: string;
   /** The event pane shows events at this level and above (same meaning as --log-level). */
   logLevel?: LogLevel;
-  /** The broadcast queue, or null while this server has none. */
-  broadcasts?: BroadcastQueueView | null;
+  /** What the broadcasts pane shows; default: the server's own queue. */
+  broadcasts?: BroadcastQueueView;
   /** Route console.* into the event pane while the dashboard is up (main.ts; not in tests). */
   captureConsole?: boolean;
   /** The operator confirmed `q`: stop the server. */
@@ -87,6 +88,7 @@ class ServerDashboard implements Dashboard {
   private tooSmall = false;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly unfollow: () => void;
+  private serverQueue: ServerBroadcastQueueView | null = null;
   private readonly output: NodeJS.WritableStream;
   private waitingForDrain = false;
   private destroyed: Promise<void> | null = null;
@@ -117,7 +119,8 @@ class ServerDashboard implements Dashboard {
     const l = this.layout;
     this.users = new UsersFeed(core, l.users, request, this.now);
     this.eventLog = new EventLogFeed(l.events, options.logLevel ?? 'info', request, this.now);
-    const broadcasts = new BroadcastsFeed(options.broadcasts ?? null, l.broadcasts, request, this.now);
+    if (!options.broadcasts) this.serverQueue = new ServerBroadcastQueueView(core);
+    const broadcasts = new BroadcastsFeed(options.broadcasts ?? (this.serverQueue as ServerBroadcastQueueView), l.broadcasts, request, this.now);
     this.feeds = [
       new ConnectionsFeed(core, l.connections, l.chart, request, now),
       this.users,
@@ -171,6 +174,7 @@ class ServerDashboard implements Dashboard {
     clearInterval(this.tickTimer);
     this.unfollow();
     for (const feed of this.feeds) feed.dispose();
+    this.serverQueue?.dispose();
     this.screen.destroy();
     this.destroyed = flushed(this.output);
     return this.destroyed;

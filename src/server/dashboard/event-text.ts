@@ -6,12 +6,13 @@
 import blessed from 'blessed';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { LogLevel } from '../log.ts';
-import { formatClock, truncate } from './format.ts';
+import { formatClock, shortId, truncate } from './format.ts';
 
 type Fields = Record<string, unknown>;
 type Formatter = (f: Fields) => string;
 
 const s = (value: unknown): string => sanitizeLine(String(value));
+const id = (value: unknown): string => shortId(s(value));
 
 /** Wording for the events we know; anything else (a feature's new event) gets the generic form. */
 const EVENT_TEXT: Record<string, Formatter> = {
@@ -29,6 +30,11 @@ const EVENT_TEXT: Record<string, Formatter> = {
   server_error: (f) => `error in ${s(f.where)}: ${s(f.message)}`,
   peer_request: (f) => `peer request ${s(f.from)} (${s(f.fromIp)}) -> ${s(f.to)} (${s(f.toIp)})`,
   peer_result: (f) => `peer request ${s(f.from)} -> ${s(f.to)}: ${s(f.outcome)}`,
+  broadcast_created: (f) => `broadcast ${id(f.bid)} from ${s(f.from)}: "${s(f.preview)}" (${s(f.bytes)} B, ${s(f.pending)} pending)`,
+  broadcast_refused: (f) => `broadcast from ${s(f.user)} refused (${s(f.code)})`,
+  broadcast_fanout: (f) => `broadcast ${id(f.bid)} sent to ${s(f.recipients)} online (UDP ${s(f.udp)}, TCP ${s(f.tcp)}) in ${s(f.ms)} ms`,
+  broadcast_delivered: (f) => `broadcast ${id(f.bid)} acknowledged by all ${s(f.registered)} users`,
+  broadcast_expired: (f) => `broadcast ${id(f.bid)} from ${s(f.from)} expired, acknowledged by ${s(f.acked)} of ${s(f.registered)}`,
   shutdown: (f) => `shutting down (${s(f.by ?? 'request')})`,
   console: (f) => `console.${s(f.method)}: ${s(f.text)}`,
   process_warning: (f) => `${s(f.name)}: ${s(f.message)}`,

@@ -15,6 +15,10 @@ export function safeText(value: unknown): string {
   return blessed.escape(sanitizeLine(String(value)));
 }
 
+/** Hex ids (broadcasts) as a prefix, as git's short hashes: enough to tell them apart at a glance. */
+export const SHORT_ID_CHARS = 8;
+export const shortId = (id: string): string => id.slice(0, SHORT_ID_CHARS);
+
 /** Cut to `max` characters (code points, so an emoji is never split), marking the cut. */
 export function truncate(text: string, max: number): string {
   const chars = [...text];

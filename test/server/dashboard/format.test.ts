@@ -38,7 +38,7 @@ test('untrusted text cannot inject escapes or blessed tags', () => {
   assert.equal(text, 'failed login for "{bold}eve" from 10.0.0.1 (E_AUTH_FAILED)');
   assert.match(eventLine(0, 'warn', text), /\{yellow-fg\}WARN \{\/yellow-fg\} failed login for "\{open\}bold\{close\}eve" from/);
   // An event this pane has no wording for still shows, with its fields.
-  assert.equal(eventText('broadcast_created', { id: 'ab12', from: 'alice' }), 'broadcast_created id=ab12 from=alice');
+  assert.equal(eventText('future_event', { id: 'ab12', from: 'alice' }), 'future_event id=ab12 from=alice');
   // Cut to fit one row: the prefix plus what is left of the width.
   assert.match(eventLine(0, 'info', 'x'.repeat(100), EVENT_PREFIX_CHARS + 10), / x{9}…$/);
 });

@@ -6,11 +6,12 @@ import { EVENT_LOG_LINES } from '../../../src/server/dashboard/event-log-feed.ts
 import { MAX_PENDING_OUTPUT_BYTES } from '../../../src/server/dashboard/terminal-output.ts';
 import { paneBorderColor, withDashboard } from '../../helpers/dashboard.ts';
 import { KEY } from '../../helpers/terminal.ts';
+import { onlineUser, received } from '../../helpers/broadcast.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 /**
- * The pane's input contract, filled by hand: the broadcast queue (issue 4) is not on this
- * branch yet. test/e2e covers the pane against the real queue once it is.
+ * The pane's input contract filled by hand, with an injected clock: countdowns and expiry
+ * are checked in milliseconds. The test below runs the same pane on the server's own queue.
  */
 class FixedQueue implements BroadcastQueueView {
   items: PendingBroadcastInfo[] = [];
@@ -48,10 +49,27 @@ test('pending broadcasts: id, sender, mm:ss countdown, acked n/N, preview; rows 
   );
 });
 
-test('without a queue the pane says so instead of showing rows', async () => {
-  await withDashboard(async ({ term }) => {
-    await term.waitFor('Pending broadcasts: no queue in this build');
-  });
+test("the server's queue: a broadcast appears with its countdown and acks, and leaves when its ttl is up", async () => {
+  const ttlMs = 4_000;
+  await withDashboard(
+    async ({ server, term }) => {
+      const alice = await onlineUser(server, 'alice');
+      const bob = await onlineUser(server, 'bob');
+      const reply = await alice.client.request({ t: 'broadcast', text: 'fire drill at {noon}\nbring a coat' });
+      assert.equal(reply.t, 'broadcast_ok');
+      const bid = (reply as { bid: string }).bid.slice(0, 8);
+      // Both are online with live UDP paths: both acknowledge, 2 of the 2 registered.
+      await received(bob, (reply as { bid: string }).bid);
+      const row = new RegExp(`${bid} +alice +00:0[0-4] +2/2 +fire drill at \\{noon\\} bring a coat`);
+      await term.waitFor(row, 'the row with countdown and acks');
+      await term.waitFor(new RegExp(`broadcast ${bid} from alice: "fire drill at \\{noon\\} bring a coat"`));
+      await term.waitFor(new RegExp(`broadcast ${bid} acknowledged by all 2 users`));
+      await term.waitFor(/Pending broadcasts 0/, 'the row gone after the ttl', ttlMs + 10_000);
+      assert.doesNotMatch(term.text(), new RegExp(`${bid} +alice +\\d\\d:\\d\\d`));
+      await term.waitFor(new RegExp(`broadcast ${bid} from alice expired, acknowledged by 2 of 2`));
+    },
+    { cols: 200, server: { broadcastTtlMs: ttlMs } },
+  );
 });
 
 test('the event pane keeps the last EVENT_LOG_LINES lines and counts all', async () => {
