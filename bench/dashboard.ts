@@ -28,6 +28,10 @@ const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).defau
 const here = new URL('.', import.meta.url).pathname;
 const SERVER_BIN = join(here, '../bin/p2p-server');
 const PASSWORD = 'bench-password';
+/** The account that broadcasts; not one of the churn's, so no login replaces its session. */
+const SENDER = 'announcer';
+/** The sender's rate is the bench's to choose, not the server's default limit of 10 a minute. */
+const BENCH_BROADCASTS_PER_MINUTE = 1_000_000;
 const LOAD_PROCESSES = 2;
 const READY_TIMEOUT_MS = 30_000;
 /** How long each run first measures the server idle (the dashboard's clock ticks, no clients). */
@@ -44,6 +48,8 @@ const args = await yargs(hideBin(process.argv))
   .option('parallel', { type: 'number', default: 40, describe: 'logins in flight' })
   .option('users', { type: 'number', default: 1_000, describe: 'accounts in users.csv (the users table draws them)' })
   .option('rounds', { type: 'number', default: 3, describe: 'rounds of one run in each mode, order rotating' })
+  .option('broadcasts', { type: 'number', default: 5, describe: 'broadcasts a second during the churn (0: login load only)' })
+  .option('broadcast-ttl', { type: 'string', default: '10s', describe: 'their ttl: short, so the pending pane holds broadcasts/s x ttl rows' })
   .option('scrypt-cost', { type: 'number', default: 10, describe: 'logN of the accounts: low, so the event loop (not scrypt) is the limit' })
   .option('cols', { type: 'number', default: 160 })
   .option('rows', { type: 'number', default: 50 })
@@ -56,6 +62,8 @@ const MODES = [Mode.HEADLESS, Mode.SILENT, Mode.DASHBOARD] as const;
 
 interface RunResult {
   mode: Mode;
+  /** Broadcasts the server accepted (broadcast_ok) a second during the churn. */
+  broadcastsPerSecond: number;
   /** CPU the server used while idle (no clients), ms per second. */
   idleCpuMsPerSecond: number;
   loginsPerSecond: number;
@@ -103,7 +111,14 @@ function serverEnv(extra: Record<string, string>): Record<string, string> {
 }
 
 function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
-  const serverArgs = [SERVER_BIN, '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir];
+  const serverArgs = [
+    SERVER_BIN,
+    '--host', '127.0.0.1',
+    '--port', String(port),
+    '--data-dir', dataDir,
+    '--broadcast-ttl', args['broadcast-ttl'],
+    '--broadcasts-per-minute', String(BENCH_BROADCASTS_PER_MINUTE),
+  ];
   let bytes = 0;
   if (mode !== Mode.DASHBOARD) {
     const quiet = mode === Mode.SILENT ? ['--log-level', 'error'] : [];
@@ -201,6 +216,9 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
       const idleFrom = await cpuMs(server.pid);
       await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
       const idleCpuMsPerSecond = ((await cpuMs(server.pid)) - idleFrom) / (IDLE_SAMPLE_MS / 1000);
+      if (args.broadcasts > 0) {
+        await loaders[0].call('broadcastStart', { port, user: SENDER, pass: PASSWORD, perSecond: args.broadcasts });
+      }
       const cpuBefore = await cpuMs(server.pid);
       const outputBefore = server.outputBytes();
       const started = performance.now();
@@ -218,6 +236,8 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
       );
       const seconds = (performance.now() - started) / 1000;
       const cpu = (await cpuMs(server.pid)) - cpuBefore;
+      const sent = await loaders[0].call<{ sent: number; accepted: number; refused: number }>('broadcastStop');
+      if (sent.refused) console.log(`${mode}: ${sent.refused} broadcasts refused`);
       const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
       const errors = results.reduce((n, r) => n + r.errorCount, 0);
       if (errors) console.log(`${mode}: ${errors} errors (${results.flatMap((r) => r.errors).slice(0, 3).join('; ')})`);
@@ -225,7 +245,7 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
       server.stop();
       const code = await server.exited;
       if (code !== 0) throw new Error(`${mode} server exited with ${code}`);
-      return { mode, idleCpuMsPerSecond, loginsPerSecond: times.length / seconds, cpuMsPerLogin: cpu / Math.max(1, times.length), outputBytes, seconds, p99Ms: percentile(times, 99), errors };
+      return { mode, broadcastsPerSecond: sent.accepted / seconds, idleCpuMsPerSecond, loginsPerSecond: times.length / seconds, cpuMsPerLogin: cpu / Math.max(1, times.length), outputBytes, seconds, p99Ms: percentile(times, 99), errors };
     } finally {
       server.kill();
     }
@@ -251,13 +271,15 @@ try {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
   console.log(
     `load: ${args.logins} logins a run (connect, login, close), ${args.parallel} in flight, ${args.users} accounts at scrypt logN ${args['scrypt-cost']}; ` +
-      `${args.rounds} rounds of headless, silent and dashboard (${args.cols}x${args.rows} pty), order rotating. Broadcast load: none (no broadcast queue in this build).`,
+      `${args.rounds} rounds of headless, silent and dashboard (${args.cols}x${args.rows} pty), order rotating. ` +
+      (args.broadcasts > 0 ? `Broadcasts: ${args.broadcasts}/s from one sender, ttl ${args['broadcast-ttl']}.` : 'Broadcasts: none.'),
   );
   const hash = Buffer.from(await Scrypt.kdf(PASSWORD, { logN: args['scrypt-cost'], r: 8, p: 1 })).toString('base64');
   const created = new Date().toISOString();
   const users = Array.from({ length: args.users }, (_, i) => `bench${i}`);
   await mkdir(template, { recursive: true });
-  await writeFile(join(template, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...users.map((u) => [u, hash, created, ''])]));
+  const accounts = [...users, SENDER].map((u) => [u, hash, created, '']);
+  await writeFile(join(template, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...accounts]));
   const { key, cert } = await createSelfSigned();
   await writeFile(join(template, 'server-key.pem'), key, { mode: 0o600 });
   await writeFile(join(template, 'server-cert.pem'), cert);
@@ -270,7 +292,10 @@ try {
     for (const mode of order) {
       const r = await run(mode, template, loaders, users);
       results.push(r);
-      console.log(`round ${round + 1} ${mode.padEnd(9)} ${fmt(r.loginsPerSecond)} logins/s, ${fmt(r.cpuMsPerLogin, 2)} ms CPU a login, ${fmt(r.outputBytes / 1024)} KiB output`);
+      console.log(
+        `round ${round + 1} ${mode.padEnd(9)} ${fmt(r.loginsPerSecond)} logins/s, ${fmt(r.broadcastsPerSecond)} broadcasts/s, ` +
+          `${fmt(r.cpuMsPerLogin, 2)} ms CPU a login, ${fmt(r.outputBytes / 1024)} KiB output`,
+      );
     }
   }
   const of = (mode: Mode) => results.filter((r) => r.mode === mode);
@@ -280,6 +305,7 @@ try {
       rate: median(runs.map((r) => r.loginsPerSecond)),
       cpu: median(runs.map((r) => r.cpuMsPerLogin)),
       p99: median(runs.map((r) => r.p99Ms)),
+      broadcasts: median(runs.map((r) => r.broadcastsPerSecond)),
       idle: median(runs.map((r) => r.idleCpuMsPerSecond)),
       outputPerSecond: median(runs.map((r) => r.outputBytes / r.seconds)),
     };
@@ -299,7 +325,8 @@ try {
     ['measure (median of rounds)', 'headless, JSON at info', 'silent (server alone)', 'dashboard in a pty', 'dashboard / headless', 'dashboard / silent', 'aim'],
     [
       ['logins/s', fmt(headless.rate), fmt(silent.rate), fmt(dashboard.rate), paired(Mode.HEADLESS, rate), paired(Mode.SILENT, rate), '> 0.90'],
-      ['server CPU per login', `${fmt(headless.cpu, 2)} ms`, `${fmt(silent.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, paired(Mode.HEADLESS, cpu), paired(Mode.SILENT, cpu), '< 1.10'],
+      ['broadcasts/s accepted', fmt(headless.broadcasts), fmt(silent.broadcasts), fmt(dashboard.broadcasts), paired(Mode.HEADLESS, (r) => r.broadcastsPerSecond), paired(Mode.SILENT, (r) => r.broadcastsPerSecond), ''],
+      ['server CPU per login (all its work)', `${fmt(headless.cpu, 2)} ms`, `${fmt(silent.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, paired(Mode.HEADLESS, cpu), paired(Mode.SILENT, cpu), '< 1.10'],
       ['login latency p99', `${fmt(headless.p99, 0)} ms`, `${fmt(silent.p99, 0)} ms`, `${fmt(dashboard.p99, 0)} ms`, paired(Mode.HEADLESS, p99), paired(Mode.SILENT, p99), ''],
       ['server CPU idle', `${fmt(headless.idle, 0)} ms/s`, `${fmt(silent.idle, 0)} ms/s`, `${fmt(dashboard.idle, 0)} ms/s`, '', '', ''],
       ['output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, '0', `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', '', ''],
