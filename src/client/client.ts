@@ -152,9 +152,16 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     return true;
   }
 
+  /** Fetch the whole list again, page by page (section 4.5). */
   async refreshUsers(): Promise<UserEntry[]> {
-    const reply = await this.request({ t: 'list_users' });
-    if (reply.t === 'user_list') this.replaceUsers(reply.users);
+    const all: UserEntry[] = [];
+    for (;;) {
+      const reply = await this.request({ t: 'list_users', offset: all.length });
+      if (reply.t !== 'user_list') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected user_list, got ${reply.t}`);
+      all.push(...reply.users);
+      if (reply.users.length === 0 || all.length >= reply.total) break;
+    }
+    this.replaceUsers(all);
     return this.onlineUsers;
   }
 

@@ -8,7 +8,7 @@ import { encodeFrame, FrameDecoder } from './framing.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
 import { SchemaError } from './schema.ts';
 
-export function encodeMessage(message: { t: string }, maxFrameBytes = MAX_FRAME_BYTES): Buffer {
+export function encodeMessage<M extends { t: string }>(message: M, maxFrameBytes = MAX_FRAME_BYTES): Buffer {
   return encodeFrame(Buffer.from(JSON.stringify(message), 'utf8'), maxFrameBytes);
 }
 

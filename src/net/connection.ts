@@ -9,6 +9,13 @@ import { encodeMessage, MessageDecoder } from './codec.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
 import type { ProtocolError } from './errors.ts';
 
+/**
+ * Flush a corked batch once it holds this much. Measured: a TLS socket keeps native buffers
+ * sized by its largest write for as long as it lives, so unbounded batches cost every idle
+ * connection memory (docs/BENCHMARKS.md, "memory per idle session").
+ */
+export const MAX_CORKED_BYTES = 16 * 1024;
+
 export interface ConnectionEvents<M> {
   message: [M];
   /** A frame that did not validate; `fatal` means the stream is unusable and will be closed. */
@@ -22,6 +29,7 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
 > {
   private readonly decoder: MessageDecoder<In>;
   private corked = false;
+  private corkedBytes = 0;
   private closed = false;
   private closeError: Error | undefined;
 
@@ -58,15 +66,21 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
   /** Send a frame encoded once for many recipients (presence, broadcasts). */
   sendFrame(frame: Buffer): boolean {
     if (!this.isOpen) return false;
+    if (this.corkedBytes >= MAX_CORKED_BYTES) this.flush();
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
+      process.nextTick(() => this.flush());
     }
+    this.corkedBytes += frame.length;
     return this.stream.write(frame);
+  }
+
+  private flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.corkedBytes = 0;
+    this.stream.uncork();
   }
 
   /** Send a last message, then close our side once it is flushed. */

@@ -26,7 +26,11 @@ export const MAX_OUTBOUND_BUFFER_BYTES = 1024 * 1024;
 /** Reading from a client pauses while its pending output is above this. */
 export const OUTBOUND_HIGH_WATER_BYTES = 256 * 1024;
 export const PRESENCE_FLUSH_MS = 250;
-export const MAX_PRESENCE_BATCH = 1000;
+/**
+ * Users per welcome/presence/user_list message. A worst-case entry (32-byte name, 45-byte
+ * IPv6 text) is under 100 bytes of JSON, so 500 keep a message well inside MAX_FRAME_BYTES.
+ */
+export const MAX_PRESENCE_BATCH = 500;
 
 // Login rate limiting (section 4.4)
 export const FREE_FAILURES_PER_USER = 3;

@@ -6,6 +6,8 @@
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './constants.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
 
+const EMPTY = Buffer.alloc(0);
+
 export function encodeFrame(payload: Buffer, maxFrameBytes = MAX_FRAME_BYTES): Buffer {
   if (payload.length > maxFrameBytes) {
     throw new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `frame of ${payload.length} bytes exceeds ${maxFrameBytes}`);
@@ -65,6 +67,8 @@ export class FrameDecoder {
 
   /** Take exactly n bytes from the front, copying only when they span chunks. */
   private consume(n: number): Buffer {
+    // A zero-length frame may end the input: there is then no chunk left to take from.
+    if (n === 0) return EMPTY;
     this.buffered -= n;
     const first = this.chunks[0];
     if (first.length > n) {

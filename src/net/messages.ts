@@ -13,7 +13,6 @@ import {
 import { arr, bool, int, lit, obj, oneOf, opt, str, type Infer, type Validator } from './schema.ts';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const MAX_USERS_IN_LIST = 20_000;
 
 export const requestId = int(0, MAX_REQUEST_ID);
 export const username = str({ min: 1, maxBytes: 32, pattern: USERNAME_PATTERN });
@@ -45,7 +44,7 @@ export const clientMessages = {
   login: obj({ t: lit('login'), id: requestId, proto: int(1, 65535), user: loginName, pass: password, peerPort: opt(port) }),
   register: obj({ t: lit('register'), id: requestId, proto: int(1, 65535), user: loginName, pass: password, peerPort: opt(port) }),
   ping: obj({ t: lit('ping'), id: requestId }),
-  list_users: obj({ t: lit('list_users'), id: requestId }),
+  list_users: obj({ t: lit('list_users'), id: requestId, offset: opt(int(0, MAX_SAFE)) }),
   logout: obj({ t: lit('logout'), id: requestId }),
   connect: obj({ t: lit('connect'), id: requestId, user: opt(loginName), ip: opt(ipText) }),
   connect_answer: obj({ t: lit('connect_answer'), id: requestId, reqId: hexId, accept: bool }),
@@ -72,7 +71,8 @@ export const serverMessages = {
     registered: bool,
     serverTime: timeMs,
     udp: udpGrant,
-    users: arr(userEntry, MAX_USERS_IN_LIST),
+    /** The first MAX_PRESENCE_BATCH online users; the rest follow at once as `presence` batches. */
+    users: arr(userEntry, MAX_PRESENCE_BATCH),
   }),
   error: obj({
     t: lit('error'),
@@ -84,7 +84,7 @@ export const serverMessages = {
   }),
   ok: obj({ t: lit('ok'), re: requestId }),
   pong: obj({ t: lit('pong'), re: requestId, serverTime: timeMs }),
-  user_list: obj({ t: lit('user_list'), re: requestId, users: arr(userEntry, MAX_USERS_IN_LIST) }),
+  user_list: obj({ t: lit('user_list'), re: requestId, users: arr(userEntry, MAX_PRESENCE_BATCH), offset: int(0, MAX_SAFE), total: int(0, MAX_SAFE) }),
   presence: obj({ t: lit('presence'), joined: arr(userEntry, MAX_PRESENCE_BATCH), left: arr(username, MAX_PRESENCE_BATCH) }),
   connect_ambiguous: obj({ t: lit('connect_ambiguous'), re: requestId, ip: ipText, candidates: arr(userEntry, 256) }),
   connect_pending: obj({ t: lit('connect_pending'), re: requestId, reqId: hexId, user: username, ip: ipText, expiresInMs: timeMs }),

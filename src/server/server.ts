@@ -13,6 +13,7 @@ import {
   IDLE_TIMEOUT_MS,
   KEEPALIVE_INTERVAL_MS,
   LOGIN_TIMEOUT_MS,
+  MAX_PRESENCE_BATCH,
   OUTBOUND_HIGH_WATER_BYTES,
   PRESENCE_FLUSH_MS,
   PROTOCOL_VERSION,
@@ -149,6 +150,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.udp.register(session);
     const previous = this.presence.add(session);
     if (previous) previous.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
+    // The list can exceed one frame: the first batch rides in welcome, the rest follow (section 4.5).
+    const everyone = this.presence.list();
     session.send({
       t: 'welcome',
       re,
@@ -157,8 +160,11 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       registered,
       serverTime: this.now(),
       udp: { port: this.udp.port, sid: udp.channel.sid.toString('base64url'), key: udp.channel.key.toString('base64url') },
-      users: this.presence.list(),
+      users: everyone.slice(0, MAX_PRESENCE_BATCH),
     });
+    for (let i = MAX_PRESENCE_BATCH; i < everyone.length; i += MAX_PRESENCE_BATCH) {
+      session.send({ t: 'presence', joined: everyone.slice(i, i + MAX_PRESENCE_BATCH), left: [] });
+    }
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
   }

@@ -1,5 +1,5 @@
 /** A real server on 127.0.0.1 with OS-chosen ports and a temp data dir, and clients for it. */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { P2PClient, type ClientOptions } from '../../src/client/client.ts';
@@ -13,13 +13,19 @@ export async function tempDir(prefix: string): Promise<{ path: string; remove():
 }
 
 export interface TestServer {
-  app: ServerApp;
-  port: number;
-  dataDir: string;
+  /** The running server (a new one after `restart`). */
+  readonly app: ServerApp;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly usersCsv: string;
   /** A connected (not logged-in) client with its own temp config dir. */
   client(options?: Partial<ClientOptions>): Promise<P2PClient>;
+  /** A client that has not connected yet (for tests of connect() itself). */
+  newClient(options?: Partial<ClientOptions>): Promise<P2PClient>;
   /** Stop the server (not the clients) but keep the data dir. */
   stopServer(): Promise<void>;
+  /** Stop the server if running, then start a new one on the same ports and data dir. */
+  restart(options?: Partial<ServerAppOptions>): Promise<void>;
   /** Stop everything and remove every temp dir. */
   close(): Promise<void>;
 }
@@ -27,39 +33,68 @@ export interface TestServer {
 export async function startTestServer(options: Partial<ServerAppOptions> = {}): Promise<TestServer> {
   const data = options.dataDir ? null : await tempDir('data');
   const dataDir = options.dataDir ?? (data as { path: string }).path;
-  const app = await startServer({
+  const base: ServerAppOptions = {
     host: '127.0.0.1',
     port: 0,
     scryptLogN: TEST_SCRYPT_LOG_N,
     registrationsPerMinutePerIp: 100_000,
     ...options,
     dataDir,
-  });
+  };
+  let app: ServerApp;
+  try {
+    app = await startServer(base);
+  } catch (err) {
+    await data?.remove();
+    throw err;
+  }
+  const port = app.listening.tcpPort;
+  const udpPort = app.listening.udpPort;
   const clients: P2PClient[] = [];
   const dirs: Array<{ remove(): Promise<void> }> = [];
   let serverStopped = false;
+
+  const newClient = async (clientOptions: Partial<ClientOptions> = {}) => {
+    const config = await tempDir('client');
+    dirs.push(config);
+    const client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnectBaseMs: 50, ...clientOptions });
+    clients.push(client);
+    return client;
+  };
+  const stopServer = async () => {
+    if (serverStopped) return;
+    serverStopped = true;
+    await app.stop();
+  };
+
   return {
-    app,
-    port: app.listening.tcpPort,
+    get app() {
+      return app;
+    },
+    port,
     dataDir,
+    usersCsv: join(dataDir, 'users.csv'),
+    newClient,
     async client(clientOptions = {}) {
-      const config = await tempDir('client');
-      dirs.push(config);
-      const client = new P2PClient({ host: '127.0.0.1', port: app.listening.tcpPort, configDir: config.path, reconnectBaseMs: 50, ...clientOptions });
-      clients.push(client);
+      const client = await newClient(clientOptions);
       await client.connect();
       return client;
     },
-    async stopServer() {
-      if (serverStopped) return;
-      serverStopped = true;
-      await app.stop();
+    stopServer,
+    async restart(restartOptions = {}) {
+      await stopServer();
+      app = await startServer({ ...base, ...restartOptions, port, udpPort });
+      serverStopped = false;
     },
     async close() {
       await Promise.all(clients.map((c) => c.close().catch(() => {})));
-      if (!serverStopped) await app.stop();
+      await stopServer();
       await Promise.all(dirs.map((d) => d.remove()));
       await data?.remove();
     },
   };
+}
+
+export function readUsersCsv(server: TestServer): Promise<Buffer> {
+  return readFile(server.usersCsv);
 }

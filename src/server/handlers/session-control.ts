@@ -1,4 +1,5 @@
 /** ping, list_users, logout (PROTOCOL.md section 3.2 and 4.5). */
+import { MAX_PRESENCE_BATCH } from '../../net/constants.ts';
 import type { ClientMessage, Msg } from '../../net/messages.ts';
 import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
@@ -8,7 +9,9 @@ export function handlePing(server: ServerCore, session: ClientSession, message: 
 }
 
 export function handleListUsers(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'list_users'>): void {
-  session.send({ t: 'user_list', re: message.id, users: server.presence.list() });
+  const everyone = server.presence.list();
+  const offset = Math.min(message.offset ?? 0, everyone.length);
+  session.send({ t: 'user_list', re: message.id, users: everyone.slice(offset, offset + MAX_PRESENCE_BATCH), offset, total: everyone.length });
 }
 
 export function handleLogout(_server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'logout'>): void {

@@ -1,0 +1,62 @@
+/**
+ * Runs one server for a benchmark in its own process: either the real p2p-broadcast server
+ * (`real`) or a bare Node TLS server that only holds connections (`bare`, the baseline).
+ * Answers IPC calls for memory, event-loop delay and counters.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createServer, type TLSSocket } from 'node:tls';
+import { startServer } from '../../src/server/app.ts';
+import { serveCalls } from './ipc.ts';
+
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+const loop = monitorEventLoopDelay({ resolution: 1 });
+/** Connections (bare) or online sessions (real) held right now. */
+let held = (): number => 0;
+
+async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return process.memoryUsage();
+}
+
+serveCalls({
+  async start(args: { kind: 'real' | 'bare'; dataDir: string; key?: string; cert?: string; scryptLogN: number; maxConnections: number }) {
+    if (args.kind === 'bare') {
+      const sockets = new Set<TLSSocket>();
+      const server = createServer({ key: args.key, cert: args.cert }, (socket) => {
+        sockets.add(socket);
+        socket.on('data', () => {});
+        socket.on('error', () => {});
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+      held = () => sockets.size;
+      return { port: (server.address() as { port: number }).port };
+    }
+    const app = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: args.dataDir,
+      scryptLogN: args.scryptLogN,
+      maxConnections: args.maxConnections,
+      registrationsPerMinutePerIp: 1_000_000,
+    });
+    held = () => app.core.presence.size;
+    return { port: app.listening.tcpPort, key: app.identity.key, cert: app.identity.cert };
+  },
+  memory: () => settledMemory(),
+  count: () => held(),
+  loopStart() {
+    loop.reset();
+    loop.enable();
+    return true;
+  },
+  loopStop() {
+    loop.disable();
+    return { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 };
+  },
+});
+
+process.on('SIGTERM', () => process.exit(0));

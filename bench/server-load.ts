@@ -1,0 +1,153 @@
+/**
+ * Issue 2 benchmark: sessions held, memory per idle session against a bare TLS socket,
+ * login throughput against the scrypt limit, event-loop delay during a login storm.
+ * Run: npm run bench -- server-load   (flags: --sessions N --storm N --scrypt-cost N)
+ */
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { stringify } from 'csv-stringify/sync';
+import * as ScryptTyped from 'scrypt-kdf';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { createSelfSigned } from '../src/server/identity.ts';
+import { USERS_CSV_COLUMNS } from '../src/server/users/csv-store.ts';
+import { DEFAULT_SCRYPT_LOG_N } from '../src/server/users/passwords.ts';
+import { forkChild, type Child } from './lib/ipc.ts';
+import { fmt, percentile, printTable } from './lib/table.ts';
+
+const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
+const here = new URL('.', import.meta.url).pathname;
+const PASSWORD = 'bench-password';
+const LOAD_PROCESSES = 2;
+
+const args = await yargs(hideBin(process.argv))
+  .option('sessions', { type: 'number', default: 10_000, describe: 'idle sessions to open and hold' })
+  .option('storm', { type: 'number', default: 200, describe: 'simultaneous logins in the storm' })
+  .option('scrypt-cost', { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'logN of the storm users (the server default)' })
+  .option('session-scrypt-cost', { type: 'number', default: 10, describe: 'logN of the idle-session users (lowered to open many quickly)' })
+  .strict()
+  .parseAsync();
+
+interface MemoryUsage {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+async function timeHash(logN: number, samples: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const t = performance.now();
+    await Scrypt.kdf(PASSWORD, { logN, r: 8, p: 1 });
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+}
+
+async function openSpread(loaders: Child[], port: number, count: number, prefix: string, pass: string | null, parallel: number) {
+  const per = Math.ceil(count / loaders.length);
+  const started = performance.now();
+  const results = await Promise.all(
+    loaders.map((loader, i) =>
+      loader.call<{ times: number[]; errors: string[]; errorCount: number }>('openMany', {
+        port,
+        first: i * per,
+        count: Math.max(0, Math.min(per, count - i * per)),
+        parallel,
+        prefix,
+        pass,
+      }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
+  const errorCount = results.reduce((n, r) => n + r.errorCount, 0);
+  return { seconds, times, errorCount, errors: results.flatMap((r) => r.errors).slice(0, 3) };
+}
+
+const perConnectionKb = (before: MemoryUsage, after: MemoryUsage, n: number) => (after.rss - before.rss) / 1024 / Math.max(1, n);
+
+const dir = await mkdtemp(join(tmpdir(), 'p2p-bench-'));
+const children: Child[] = [];
+try {
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(`scrypt: storm users at logN ${args['scrypt-cost']} (server default ${DEFAULT_SCRYPT_LOG_N}); idle-session users LOWERED to logN ${args['session-scrypt-cost']} so ${args.sessions} can log in quickly`);
+
+  // Accounts, written straight into users.csv (one hash per cost: every bench user has the same password).
+  const [sessionHash, stormHash] = await Promise.all([
+    Scrypt.kdf(PASSWORD, { logN: args['session-scrypt-cost'], r: 8, p: 1 }),
+    Scrypt.kdf(PASSWORD, { logN: args['scrypt-cost'], r: 8, p: 1 }),
+  ]);
+  const now = new Date().toISOString();
+  const rows = [
+    ...Array.from({ length: args.sessions }, (_, i) => [`idle${i}`, Buffer.from(sessionHash).toString('base64'), now, '']),
+    ...Array.from({ length: args.storm }, (_, i) => [`storm${i}`, Buffer.from(stormHash).toString('base64'), now, '']),
+  ];
+  await writeFile(join(dir, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...rows]));
+  const { key, cert } = await createSelfSigned();
+
+  const loaders = Array.from({ length: LOAD_PROCESSES }, () => forkChild(join(here, 'lib/load-child.ts')));
+  children.push(...loaders);
+
+  // Baseline: a bare Node TLS server holding the same number of idle connections.
+  const bare = forkChild(join(here, 'lib/server-child.ts'));
+  children.push(bare);
+  const barePort = (await bare.call<{ port: number }>('start', { kind: 'bare', key, cert })).port;
+  const bareBefore = await bare.call<MemoryUsage>('memory');
+  const bareOpen = await openSpread(loaders, barePort, args.sessions, '', null, 100);
+  const bareHeld = await bare.call<number>('count');
+  const bareAfter = await bare.call<MemoryUsage>('memory');
+  await Promise.all(loaders.map((l) => l.call('closeAll')));
+  await bare.stop();
+
+  // The real server: idle sessions logged in and held.
+  const server = forkChild(join(here, 'lib/server-child.ts'));
+  children.push(server);
+  const { port } = await server.call<{ port: number }>('start', {
+    kind: 'real',
+    dataDir: dir,
+    scryptLogN: args['scrypt-cost'],
+    maxConnections: args.sessions + args.storm + 100,
+  });
+  const before = await server.call<MemoryUsage>('memory');
+  const held = await openSpread(loaders, port, args.sessions, 'idle', PASSWORD, 100);
+  const heldCount = await server.call<number>('count');
+  const after = await server.call<MemoryUsage>('memory');
+  await Promise.all(loaders.map((l) => l.call('closeAll')));
+  for (let i = 0; i < 600 && (await server.call<number>('count')) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+
+  // Login storm on an idle server, at the real password cost.
+  const hashMs = await timeHash(args['scrypt-cost'], 5);
+  const cores = availableParallelism();
+  const scryptLimit = cores / (hashMs / 1000);
+  await server.call('loopStart');
+  const storm = await openSpread(loaders, port, args.storm, 'storm', PASSWORD, args.storm);
+  const loop = await server.call<{ p50: number; p99: number; max: number }>('loopStop');
+  await Promise.all(loaders.map((l) => l.call('closeAll')));
+
+  const ourKb = perConnectionKb(before, after, heldCount);
+  const bareKb = perConnectionKb(bareBefore, bareAfter, bareHeld);
+  const stormRate = (args.storm - storm.errorCount) / storm.seconds;
+  console.log('');
+  printTable(
+    ['measure', 'p2p-server', 'baseline (same run)', 'ratio', 'aim'],
+    [
+      ['sessions logged in and held', `${heldCount} of ${args.sessions} (${fmt(held.seconds)} s to open, ${held.errorCount} errors)`, `bare TLS: ${bareHeld} held`, fmt(heldCount / Math.max(1, bareHeld), 2), '10,000'],
+      ['memory per idle session (RSS)', `${fmt(ourKb)} KB`, `bare TLS socket: ${fmt(bareKb)} KB`, `${fmt(ourKb / bareKb, 2)}x`, '< 2x'],
+      [`logins/s, storm of ${args.storm} at logN ${args['scrypt-cost']}`, fmt(stormRate), `scrypt limit ${cores} cores / ${fmt(hashMs)} ms = ${fmt(scryptLimit)}`, fmt(stormRate / scryptLimit, 2), '~1'],
+      [`login latency in the storm p50 / p99`, `${fmt(percentile(storm.times, 50), 0)} / ${fmt(percentile(storm.times, 99), 0)} ms`, '', '', ''],
+      [`event-loop delay p99 during the storm`, `${fmt(loop.p99)} ms (p50 ${fmt(loop.p50)}, max ${fmt(loop.max)})`, '', '', '< 20 ms'],
+    ],
+  );
+  const kb = (a: number, b: number, n: number) => fmt((b - a) / 1024 / Math.max(1, n));
+  console.log(
+    `per-session breakdown: heap ${kb(before.heapUsed, after.heapUsed, heldCount)} KB, external ${kb(before.external, after.external, heldCount)} KB; ` +
+      `bare: heap ${kb(bareBefore.heapUsed, bareAfter.heapUsed, bareHeld)} KB, external ${kb(bareBefore.external, bareAfter.external, bareHeld)} KB`,
+  );
+  if (held.errorCount || storm.errorCount) console.log(`errors: ${[...held.errors, ...storm.errors].join('; ')}`);
+} finally {
+  await Promise.all(children.map((c) => c.stop()));
+  await rm(dir, { recursive: true, force: true });
+}

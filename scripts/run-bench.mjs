@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Runs every bench/*.ts in turn (or those whose name contains an argument): each prints its
+// own table beside a baseline measured in the same run.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+const scripts = readdirSync(join(root, 'bench'))
+  .filter((name) => name.endsWith('.ts'))
+  .filter((name) => only.length === 0 || only.some((o) => name.includes(o)))
+  .sort();
+if (scripts.length === 0) {
+  console.error('run-bench: no benchmark matched');
+  process.exit(1);
+}
+let failed = 0;
+for (const name of scripts) {
+  console.log(`\n=== bench/${name} ===`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join('bench', name), ...passThrough], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) failed += 1;
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,34 @@
+/**
+ * 200 clients connected and logged in at once (the original C++ project promised 50), each a
+ * full client core with its own TLS connection, UDP path and known_hosts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ClientState } from '../../src/client/client.ts';
+import { startTestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const CLIENTS = 200;
+
+test(`${CLIENTS} simultaneous clients register, are all online, and all see each other`, async () => {
+  const server = await startTestServer();
+  try {
+    const clients = await Promise.all(Array.from({ length: CLIENTS }, () => server.client()));
+    assert.equal(server.app.core.connectionCount, CLIENTS);
+    const sessions = await Promise.all(clients.map((c, i) => c.register(`load${i}`, `password-${i}`)));
+    assert.deepEqual(new Set(sessions.map((s) => s.user)).size, CLIENTS);
+    assert.ok(clients.every((c) => c.state === ClientState.ONLINE));
+    assert.equal(server.app.core.presence.size, CLIENTS);
+    assert.equal(server.app.core.store.size, CLIENTS);
+    await waitFor(() => clients.every((c) => c.onlineUsers.length === CLIENTS), {
+      what: `every client to list ${CLIENTS} users`,
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
+    const listed = await clients[CLIENTS - 1].refreshUsers();
+    assert.equal(listed.length, CLIENTS);
+    await waitFor(() => clients.every((c) => c.udpState === 'alive'), { what: 'every UDP path alive', timeoutMs: 60_000, intervalMs: 50 });
+  } finally {
+    await server.close();
+  }
+});

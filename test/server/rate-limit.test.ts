@@ -1,0 +1,150 @@
+/**
+ * Failed-login back-off and registration limits (PROTOCOL.md section 4.4). The server takes
+ * an injected clock, so lockouts are tested without waiting for them.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, FAILURE_MEMORY_MS, FREE_FAILURES_PER_IP, FREE_FAILURES_PER_USER } from '../../src/net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
+import { FailureBackoff, WindowLimiter } from '../../src/server/rate-limit.ts';
+import { startTestServer } from '../helpers/server.ts';
+
+function manualClock(start = 1_800_000_000_000) {
+  let t = start;
+  return { now: () => t, advance: (ms: number) => void (t += ms) };
+}
+
+function rateLimited(err: unknown): number {
+  assert.ok(err instanceof ProtocolError, String(err));
+  assert.equal(err.code, ErrorCode.RATE_LIMITED, err.message);
+  assert.ok(typeof err.retryAfterMs === 'number' && err.retryAfterMs > 0, 'retryAfterMs is set');
+  return err.retryAfterMs;
+}
+
+const authFailed = (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.AUTH_FAILED;
+
+describe('FailureBackoff', () => {
+  test('free failures, then a wait that doubles up to the cap', () => {
+    const clock = manualClock();
+    const b = new FailureBackoff(2, clock.now);
+    b.recordFailure('k');
+    b.recordFailure('k');
+    assert.equal(b.retryAfter('k'), 0);
+    const waits: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      b.recordFailure('k');
+      waits.push(b.retryAfter('k'));
+      clock.advance(b.retryAfter('k'));
+    }
+    assert.deepEqual(waits.slice(0, 4), [BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS, 8 * BACKOFF_BASE_MS]);
+    assert.equal(Math.max(...waits), BACKOFF_MAX_MS);
+  });
+
+  test('the wait counts down with the clock; success clears it; keys are separate', () => {
+    const clock = manualClock();
+    const b = new FailureBackoff(0, clock.now);
+    b.recordFailure('a');
+    clock.advance(400);
+    assert.equal(b.retryAfter('a'), BACKOFF_BASE_MS - 400);
+    assert.equal(b.retryAfter('b'), 0);
+    b.recordSuccess('a');
+    assert.equal(b.retryAfter('a'), 0);
+  });
+
+  test('failures are forgotten after FAILURE_MEMORY_MS', () => {
+    const clock = manualClock();
+    const b = new FailureBackoff(1, clock.now);
+    b.recordFailure('k');
+    clock.advance(FAILURE_MEMORY_MS + 1);
+    b.recordFailure('k');
+    assert.equal(b.retryAfter('k'), 0, 'the first failure no longer counts');
+  });
+});
+
+describe('WindowLimiter', () => {
+  test('at most `limit` events per window, and how long until the next', () => {
+    const clock = manualClock();
+    const w = new WindowLimiter(2, 60_000, clock.now);
+    assert.equal(w.take('ip'), 0);
+    clock.advance(10_000);
+    assert.equal(w.take('ip'), 0);
+    assert.equal(w.take('ip'), 50_000);
+    assert.equal(w.take('other'), 0);
+    clock.advance(50_000);
+    assert.equal(w.take('ip'), 0);
+  });
+});
+
+describe('login rate limiting over loopback', () => {
+  test('repeated wrong passwords lock the name, even against the right password, until the wait is over', async () => {
+    const clock = manualClock();
+    const server = await startTestServer({ now: clock.now });
+    try {
+      await (await server.client()).register('grace', 'grace-password');
+      const attacker = await server.client();
+      for (let i = 0; i <= FREE_FAILURES_PER_USER; i++) await assert.rejects(attacker.login('grace', `guess ${i}`), authFailed);
+      const wait = rateLimited(await attacker.login('grace', 'guess again').catch((e: unknown) => e));
+      assert.equal(wait, BACKOFF_BASE_MS);
+      // The real user, from another connection, with the right password: still locked.
+      const owner = await server.client();
+      assert.equal(rateLimited(await owner.login('GRACE', 'grace-password').catch((e: unknown) => e)), BACKOFF_BASE_MS);
+      clock.advance(wait);
+      const session = await owner.login('grace', 'grace-password');
+      assert.equal(session.user, 'grace');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('the back-off grows with every failure after the lockout', async () => {
+    const clock = manualClock();
+    const server = await startTestServer({ now: clock.now });
+    try {
+      await (await server.client()).register('heidi', 'heidi-password');
+      const attacker = await server.client();
+      const waits: number[] = [];
+      for (let i = 0; i < FREE_FAILURES_PER_USER; i++) await assert.rejects(attacker.login('heidi', 'wrong password'), authFailed);
+      for (let round = 0; round < 3; round++) {
+        await assert.rejects(attacker.login('heidi', 'wrong password'), authFailed);
+        const wait = rateLimited(await attacker.login('heidi', 'wrong password').catch((e: unknown) => e));
+        waits.push(wait);
+        clock.advance(wait);
+      }
+      assert.deepEqual(waits, [BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('many failures from one IP across names lock that IP out for every name', async () => {
+    const clock = manualClock();
+    const server = await startTestServer({ now: clock.now });
+    try {
+      await (await server.client()).register('ivan', 'ivan-password');
+      const sprayer = await server.client();
+      for (let i = 0; i <= FREE_FAILURES_PER_IP; i++) await assert.rejects(sprayer.login(`victim${i}`, 'Password1'), authFailed);
+      rateLimited(await sprayer.login('someone-else', 'Password1').catch((e: unknown) => e));
+      const sameIp = await server.client();
+      rateLimited(await sameIp.login('ivan', 'ivan-password').catch((e: unknown) => e));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('registrations per IP per minute are limited', async () => {
+    const clock = manualClock();
+    const server = await startTestServer({ now: clock.now, registrationsPerMinutePerIp: 2 });
+    try {
+      await (await server.client()).register('reg1', 'password-1');
+      await (await server.client()).register('reg2', 'password-2');
+      const third = await server.client();
+      const wait = rateLimited(await third.register('reg3', 'password-3').catch((e: unknown) => e));
+      assert.equal(wait, 60_000);
+      assert.equal(server.app.core.store.size, 2);
+      clock.advance(wait);
+      await third.register('reg3', 'password-3');
+    } finally {
+      await server.close();
+    }
+  });
+});

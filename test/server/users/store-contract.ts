@@ -1,0 +1,135 @@
+/**
+ * The UserStore contract (src/server/users/store.ts): every backend runs this suite. A
+ * backend that persists passes `reopen` so the suite can check that state survives.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ErrorCode, ProtocolError } from '../../../src/net/errors.ts';
+import type { UserRecord, UserStore } from '../../../src/server/users/store.ts';
+
+export interface StoreFixture {
+  /** A new, opened, empty store. */
+  store: UserStore;
+  /** Close the store and open a new instance on the same storage (persistent backends only). */
+  reopen?: () => Promise<UserStore>;
+  /** Remove everything the fixture created. */
+  cleanup(): Promise<void>;
+}
+
+/** A syntactically valid scrypt-kdf hash (the CSV store checks the format, not the password). */
+export const SAMPLE_HASH = Buffer.concat([Buffer.from('scrypt'), Buffer.alloc(90, 7)]).toString('base64');
+
+const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+
+function user(username: string, createdAt = T0): Omit<UserRecord, 'lastSeenAt'> {
+  return { username, passwordHash: SAMPLE_HASH, createdAt };
+}
+
+function isTaken(err: unknown): boolean {
+  return err instanceof ProtocolError && err.code === ErrorCode.USERNAME_TAKEN;
+}
+
+export function userStoreContract(name: string, makeFixture: () => Promise<StoreFixture>): void {
+  describe(`UserStore contract: ${name}`, () => {
+    async function withStore(fn: (fx: StoreFixture) => Promise<void>): Promise<void> {
+      const fx = await makeFixture();
+      try {
+        await fn(fx);
+      } finally {
+        await fx.cleanup();
+      }
+    }
+
+    test('a new store is empty', () =>
+      withStore(async ({ store }) => {
+        assert.equal(store.size, 0);
+        assert.deepEqual(store.list(), []);
+        assert.equal(store.get('alice'), undefined);
+        assert.equal(store.has('alice'), false);
+      }));
+
+    test('create, then get and has ignore case and keep the name as typed', () =>
+      withStore(async ({ store }) => {
+        const record = await store.create(user('Alice.B'));
+        assert.deepEqual(record, { ...user('Alice.B'), lastSeenAt: null });
+        assert.equal(store.size, 1);
+        assert.equal(store.has('alice.b'), true);
+        assert.equal(store.has('ALICE.B'), true);
+        assert.deepEqual(store.get('aLiCe.b'), record);
+        assert.deepEqual(store.list(), [record]);
+      }));
+
+    test('a name is taken whatever its case', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('bob'));
+        await assert.rejects(store.create(user('BOB')), isTaken);
+        await assert.rejects(store.create(user('bob')), isTaken);
+        assert.equal(store.size, 1);
+        assert.equal(store.get('bob')?.username, 'bob');
+      }));
+
+    test('a name being created counts as taken before the create resolves', () =>
+      withStore(async ({ store }) => {
+        const pending = store.create(user('carol'));
+        assert.equal(store.has('Carol'), true);
+        await pending;
+        assert.equal(store.has('carol'), true);
+      }));
+
+    test('concurrent creates of one name: exactly one wins', () =>
+      withStore(async ({ store }) => {
+        const spellings = ['dave', 'Dave', 'DAVE', 'dAve', 'daVe', 'davE', 'DaVe', 'dave', 'DAVe', 'dAVE'];
+        const results = await Promise.allSettled(spellings.map((n) => store.create(user(n))));
+        const won = results.filter((r) => r.status === 'fulfilled');
+        assert.equal(won.length, 1);
+        for (const r of results) if (r.status === 'rejected') assert.ok(isTaken(r.reason), String(r.reason));
+        assert.equal(store.size, 1);
+        assert.equal(store.list().length, 1);
+      }));
+
+    test('concurrent creates of different names all succeed', () =>
+      withStore(async ({ store }) => {
+        const names = Array.from({ length: 50 }, (_, i) => `user${i}`);
+        await Promise.all(names.map((n, i) => store.create(user(n, T0 + i))));
+        assert.equal(store.size, 50);
+        assert.deepEqual(store.list().map((u) => u.username).sort(), [...names].sort());
+        for (const [i, n] of names.entries()) assert.equal(store.get(n)?.createdAt, T0 + i);
+      }));
+
+    test('touch records last seen; unknown names are ignored', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('erin'));
+        store.touch('ERIN', T0 + 1000);
+        store.touch('nobody', T0);
+        assert.equal(store.get('erin')?.lastSeenAt, T0 + 1000);
+        assert.equal(store.has('nobody'), false);
+      }));
+
+    test('close resolves, and twice is harmless', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('frank'));
+        await store.close();
+        await store.close();
+      }));
+
+    test('persistent backends keep users, times and last seen across a reopen', async (t) => {
+      const fx = await makeFixture();
+      try {
+        if (!fx.reopen) {
+          t.skip('not a persistent backend');
+          return;
+        }
+        await fx.store.create(user('Grace', T0));
+        await fx.store.create(user('heidi', T0 + 1));
+        fx.store.touch('grace', T0 + 5000);
+        const again = await fx.reopen();
+        assert.equal(again.size, 2);
+        assert.deepEqual(again.get('grace'), { username: 'Grace', passwordHash: SAMPLE_HASH, createdAt: T0, lastSeenAt: T0 + 5000 });
+        assert.deepEqual(again.get('heidi'), { username: 'heidi', passwordHash: SAMPLE_HASH, createdAt: T0 + 1, lastSeenAt: null });
+        await assert.rejects(again.create(user('GRACE')), isTaken);
+      } finally {
+        await fx.cleanup();
+      }
+    });
+  });
+}
