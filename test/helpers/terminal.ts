@@ -130,3 +130,19 @@ export const Keys = {
   CTRL_W: '\x17',
   alt: (ch: string) => `\x1b${ch}`,
 } as const;
+
+/** A blessed screen drawn into a VirtualTerminal for the length of `fn`, then torn down. */
+export async function withScreen<T>(
+  size: { cols: number; rows: number },
+  fn: (screen: import('blessed').Widgets.Screen, vt: VirtualTerminal) => Promise<T> | T,
+): Promise<T> {
+  const { createScreen } = await import('../../src/client/tui/screen.ts');
+  const vt = new VirtualTerminal(size.cols, size.rows);
+  const screen = createScreen({ input: vt.input, output: vt.output });
+  try {
+    return await fn(screen, vt);
+  } finally {
+    screen.destroy();
+    vt.dispose();
+  }
+}

@@ -2,6 +2,7 @@
 import blessed from 'blessed';
 import { LAYOUT } from '../layout.ts';
 import { plainLine, plural, shortFingerprint } from '../text.ts';
+import { textWidth } from '../unicode-width.ts';
 
 export const LinkState = { CONNECTED: 'connected', RECONNECTING: 'reconnecting', DOWN: 'down' } as const;
 export type LinkState = (typeof LinkState)[keyof typeof LinkState];
@@ -23,18 +24,29 @@ const COLOR: Record<LinkState, string> = {
   [LinkState.DOWN]: 'red',
 };
 
-export function statusText(s: StatusInfo): string {
-  const link = (name: string, state: LinkState) => `${name} {${COLOR[state]}-fg}${state}{/${COLOR[state]}-fg}`;
-  const parts = [
-    `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`,
+/** Segments in the order shown; those that do not fit the width are dropped from the end. */
+export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): string {
+  const link = (name: string, state: LinkState): [string, string] => [`${name} ${state}`, `${name} {${COLOR[state]}-fg}${state}{/${COLOR[state]}-fg}`];
+  const who = `${s.user} @ ${s.server}`;
+  const segments: Array<[plain: string, tagged: string]> = [
+    [who, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`],
     link('TCP', s.tcp),
     link('UDP', s.udp),
-    `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`,
-    plural(s.sessions, 'chat'),
   ];
-  if (s.note) parts.push(`{yellow-fg}${plainLine(s.note)}{/yellow-fg}`);
-  else parts.push('F1 help');
-  return ` ${parts.join(' │ ')}`;
+  if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
+  segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
+  const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
+  segments.push([fp, fp], ['F1 help', 'F1 help']);
+  const SEPARATOR = ' │ ';
+  let used = 1;
+  const shown: string[] = [];
+  for (const [plain, tagged] of segments) {
+    const cost = textWidth(plain) + (shown.length ? SEPARATOR.length : 0);
+    if (used + cost > width && shown.length > 0) break;
+    used += cost;
+    shown.push(tagged);
+  }
+  return ` ${shown.join(SEPARATOR)}`;
 }
 
 export class StatusBar {
@@ -45,6 +57,6 @@ export class StatusBar {
   }
 
   update(info: StatusInfo): void {
-    this.box.setContent(statusText(info));
+    this.box.setContent(statusText(info, this.box.width as number));
   }
 }
