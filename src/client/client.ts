@@ -231,6 +231,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   private onMessage(message: ServerMessage): void {
     if (message.t === 'presence') {
+      if (message.reset) this.users.clear();
       for (const name of message.left) this.users.delete(name.toLowerCase());
       for (const entry of message.joined) this.users.set(entry.user.toLowerCase(), entry);
       this.emit('presence', { joined: message.joined, left: message.left });

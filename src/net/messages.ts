@@ -85,7 +85,13 @@ export const serverMessages = {
   ok: obj({ t: lit('ok'), re: requestId }),
   pong: obj({ t: lit('pong'), re: requestId, serverTime: timeMs }),
   user_list: obj({ t: lit('user_list'), re: requestId, users: arr(userEntry, MAX_PRESENCE_BATCH), offset: int(0, MAX_SAFE), total: int(0, MAX_SAFE) }),
-  presence: obj({ t: lit('presence'), joined: arr(userEntry, MAX_PRESENCE_BATCH), left: arr(username, MAX_PRESENCE_BATCH) }),
+  presence: obj({
+    t: lit('presence'),
+    /** The receiver drops its list before applying this batch (a resync after a backlog). */
+    reset: opt(bool),
+    joined: arr(userEntry, MAX_PRESENCE_BATCH),
+    left: arr(username, MAX_PRESENCE_BATCH),
+  }),
   connect_ambiguous: obj({ t: lit('connect_ambiguous'), re: requestId, ip: ipText, candidates: arr(userEntry, 256) }),
   connect_pending: obj({ t: lit('connect_pending'), re: requestId, reqId: hexId, user: username, ip: ipText, expiresInMs: timeMs }),
   connect_prompt: obj({ t: lit('connect_prompt'), reqId: hexId, from: userEntry, expiresInMs: timeMs }),

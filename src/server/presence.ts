@@ -9,6 +9,13 @@ import type { ServerMessage, UserEntry } from '../net/messages.ts';
 import type { ClientSession } from './session.ts';
 import { userKey } from './users/store.ts';
 
+/**
+ * A session with more than this queued for it is not sent deltas; it is marked stale and
+ * gets the whole list again (`reset`) once its output drains (section 4.5). Bounds what a
+ * slow reader costs during a login storm, when every batch goes to every client.
+ */
+export const PRESENCE_BACKLOG_BYTES = 64 * 1024;
+
 export class Presence {
   private readonly online = new Map<string, ClientSession>();
   /** user key -> latest entry (joined) or display name (left), in change order. */
@@ -31,6 +38,20 @@ export class Presence {
 
   list(): UserEntry[] {
     return [...this.online.values()].map((s) => ({ user: s.user as string, ip: s.ip }));
+  }
+
+  /** The list in batches that each fit a frame (at least one, maybe empty). */
+  batches(): UserEntry[][] {
+    const all = this.list();
+    const out: UserEntry[][] = [];
+    for (let i = 0; i < all.length || i === 0; i += MAX_PRESENCE_BATCH) out.push(all.slice(i, i + MAX_PRESENCE_BATCH));
+    return out;
+  }
+
+  /** Send a stale session the whole list, replacing what it has. */
+  resync(session: ClientSession): void {
+    session.presenceStale = false;
+    this.batches().forEach((joined, i) => session.send({ t: 'presence', joined, left: [], ...(i === 0 ? { reset: true } : {}) }));
   }
 
   /** Add a session; returns the session it replaces for the same user, if any. */
@@ -77,7 +98,11 @@ export class Presence {
       }
       const batch: ServerMessage = { t: 'presence', joined, left };
       const frame = encodeMessage(batch);
-      for (const session of this.online.values()) session.sendFrame(frame);
+      for (const session of this.online.values()) {
+        if (session.presenceStale) continue;
+        if (session.conn.pendingOutputBytes > PRESENCE_BACKLOG_BYTES) session.presenceStale = true;
+        else session.sendFrame(frame);
+      }
     }
   }
 }

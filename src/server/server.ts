@@ -13,7 +13,6 @@ import {
   IDLE_TIMEOUT_MS,
   KEEPALIVE_INTERVAL_MS,
   LOGIN_TIMEOUT_MS,
-  MAX_PRESENCE_BATCH,
   OUTBOUND_HIGH_WATER_BYTES,
   PRESENCE_FLUSH_MS,
   PROTOCOL_VERSION,
@@ -130,7 +129,10 @@ export class ServerCore extends EventEmitter<ServerEvents> {
 
     conn.on('message', (message) => this.dispatch(session, message));
     conn.on('invalid', (error, fatal) => this.onInvalid(session, error, fatal));
-    conn.on('drain', () => conn.resume());
+    conn.on('drain', () => {
+      conn.resume();
+      if (session.presenceStale && session.isOnline) this.presence.resync(session);
+    });
     conn.on('close', (err) => this.onClose(session, err));
     session.send({
       t: 'hello',
@@ -151,7 +153,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const previous = this.presence.add(session);
     if (previous) previous.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
     // The list can exceed one frame: the first batch rides in welcome, the rest follow (section 4.5).
-    const everyone = this.presence.list();
+    const [first, ...rest] = this.presence.batches();
     session.send({
       t: 'welcome',
       re,
@@ -160,11 +162,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       registered,
       serverTime: this.now(),
       udp: { port: this.udp.port, sid: udp.channel.sid.toString('base64url'), key: udp.channel.key.toString('base64url') },
-      users: everyone.slice(0, MAX_PRESENCE_BATCH),
+      users: first,
     });
-    for (let i = MAX_PRESENCE_BATCH; i < everyone.length; i += MAX_PRESENCE_BATCH) {
-      session.send({ t: 'presence', joined: everyone.slice(i, i + MAX_PRESENCE_BATCH), left: [] });
-    }
+    for (const joined of rest) session.send({ t: 'presence', joined, left: [] });
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
   }

@@ -44,6 +44,8 @@ export class ClientSession {
   readonly connectedAt: number;
   lastHeardAt: number;
   invalidMessages = 0;
+  /** Skipped presence deltas while backed up; gets a full `reset` list on drain. */
+  presenceStale = false;
   closeReason: string | null = null;
   private tokens = MESSAGE_BURST;
   private tokensAt: number;
