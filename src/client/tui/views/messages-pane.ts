@@ -39,6 +39,7 @@ export function paneTitle(tab: Tab): string {
 
 export class MessagesPane {
   readonly box: blessed.Widgets.BoxElement;
+  private shown = '';
 
   constructor(parent: blessed.Widgets.Node) {
     this.box = blessed.box({ parent, ...LAYOUT.messages, border: 'line', tags: true, scrollable: true, wrap: true });
@@ -57,7 +58,11 @@ export class MessagesPane {
       lines.push(tab.session ? '{gray-fg}No messages yet. Type below and press Enter.{/gray-fg}' : '{gray-fg}No broadcasts yet. Ctrl-B or /broadcast <text> sends one to everyone.{/gray-fg}');
     }
     if (tab.scroll > 0) lines.push(`{gray-fg}-- ${tab.scroll} newer below: PgDn --{/gray-fg}`);
-    this.box.setContent(lines.join('\n'));
+    const content = lines.join('\n');
+    // blessed re-parses and re-wraps on every setContent; a keypress in the input line must not pay for that.
+    if (content === this.shown && this.box.getScrollHeight() > 0) return;
+    this.shown = content;
+    this.box.setContent(content);
     // Wrapped lines may overflow the rows: show the bottom, where the newest are.
     this.box.setScrollPerc(100);
   }
