@@ -72,9 +72,13 @@ export class RawClient {
     return waitFor(() => this.received.find(match) as T | undefined, { what, timeoutMs });
   }
 
-  /** The error reply to request `re`, or the reply itself. */
-  reply(re: number, timeoutMs?: number): Promise<ServerMessage> {
-    return this.waitFor((m) => 're' in m && m.re === re, `reply to request ${re}`, timeoutMs);
+  /** The reply to request `re` (an error or the answer); rejects at once if the connection closes first. */
+  async reply(re: number, timeoutMs?: number): Promise<ServerMessage> {
+    const find = () => this.received.find((m) => 're' in m && m.re === re);
+    await waitFor(() => find() !== undefined || this.closed, { what: `reply to request ${re}`, timeoutMs });
+    const reply = find();
+    if (!reply) throw new Error(`connection closed before the reply to request ${re}`);
+    return reply;
   }
 
   errors(): ServerError[] {
