@@ -15,7 +15,6 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .command('$0 [host] [port]', false)
     .positional('host', { type: 'string', describe: 'server IP address or host name (P2P_HOST)' })
     .positional('port', { type: 'number', describe: 'server TCP port (P2P_PORT)' })
-    .env('P2P')
     .option('config-dir', { type: 'string', describe: 'where known_hosts is kept (P2P_CONFIG_DIR)' })
     .check((a) => {
       if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)) throw new Error('port must be 1-65535');
@@ -28,13 +27,14 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .parseAsync();
 
   if (!process.stdin.isTTY || !process.stdout.isTTY) throw new Error('p2p-client needs a terminal (stdin and stdout must be a TTY)');
+  // The P2P_ variables are read one by one: yargs' .env('P2P') would take any other P2P_* (such as P2P_TEST) as an unknown flag.
   const host = args.host ?? process.env.P2P_HOST;
   const port = args.port ?? (process.env.P2P_PORT ? Number(process.env.P2P_PORT) : DEFAULT_PORT);
   const app = createApp({
     // A host given (argument or environment): connect at once; otherwise the TUI asks.
     host,
     port: host === undefined ? undefined : port,
-    configDir: args['config-dir'],
+    configDir: args['config-dir'] ?? process.env.P2P_CONFIG_DIR,
     features: buildFeatures,
   });
   await app.done;
