@@ -222,7 +222,8 @@ export class MainScreen {
   private updateTyping(): void {
     const session = this.tabs.current.session;
     const typing = this.editor.value !== '' && !this.editor.value.startsWith('/');
-    if (!session?.setTyping || typing === this.typingSent || this.tabs.current.ended) return;
+    // The session rate-limits what goes on the wire; it only needs every keystroke and the end.
+    if (!session?.setTyping || (!typing && !this.typingSent) || this.tabs.current.ended) return;
     this.typingSent = typing;
     session.setTyping(typing);
   }
@@ -301,6 +302,7 @@ export class MainScreen {
     }
     if (peers) {
       for (const s of peers.sessions()) this.addSession(s, false);
+      for (const r of peers.requests()) this.requests.add(r);
       this.listen(peers, 'request', (r: IncomingRequest) => this.requests.add(r));
       this.listen(peers, 'requestEnded', (id: string) => this.requests.remove(id));
       this.listen(peers, 'session', (s: ChatSessionView) => this.addSession(s, true));

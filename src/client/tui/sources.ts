@@ -49,6 +49,7 @@ export interface ChatSessionView extends Listenable<ChatSessionEvents> {
   history(): ChatEntry[];
   /** Rejects with a ProtocolError (E_MESSAGE_TOO_LARGE, E_DISCONNECTED, ...). */
   send(text: string): Promise<void> | void;
+  /** Called on every edit while the user types in this tab (true) and once when the line is emptied or sent (false). */
   setTyping?(on: boolean): void;
   close(): void;
 }
@@ -77,6 +78,8 @@ export interface PeerSource extends Listenable<PeerSourceEvents> {
   connect(target: { user: string } | { ip: string }): Promise<ConnectOutcome>;
   answer(requestId: string, accept: boolean): Promise<void>;
   sessions(): ChatSessionView[];
+  /** Requests that arrived before the TUI subscribed (a prompt can come right after login). */
+  requests(): IncomingRequest[];
   /** Users with a request pending either way (for the user list marks). */
   pendingWith(): string[];
 }
