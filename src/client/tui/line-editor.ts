@@ -18,13 +18,20 @@ export class LineEditor {
   private chars: string[] = [];
   private cursor = 0;
   private pendingHigh = '';
+  /** `value` joined once per change, not once per read (a long line is read on every keypress). */
+  private joined: string | null = '';
 
   constructor(initial = '') {
     this.set(initial);
   }
 
   get value(): string {
-    return this.chars.join('');
+    this.joined ??= this.chars.join('');
+    return this.joined;
+  }
+
+  get isEmpty(): boolean {
+    return this.chars.length === 0;
   }
 
   /** Cursor position in code points. */
@@ -37,6 +44,7 @@ export class LineEditor {
   }
 
   set(value: string): void {
+    this.joined = null;
     this.chars = [...value];
     this.cursor = this.chars.length;
     this.pendingHigh = '';
@@ -48,6 +56,12 @@ export class LineEditor {
 
   /** Apply one keypress; returns true when it changed the text or the cursor. */
   handle(ch: string | undefined, key: EditKey): boolean {
+    const changed = this.apply(ch, key);
+    if (changed) this.joined = null;
+    return changed;
+  }
+
+  private apply(ch: string | undefined, key: EditKey): boolean {
     switch (key.full ?? key.name) {
       case 'backspace':
         if (this.cursor === 0) return false;
@@ -82,6 +96,7 @@ export class LineEditor {
   }
 
   insert(text: string): boolean {
+    this.joined = null;
     let s = this.pendingHigh + text;
     this.pendingHigh = '';
     const last = s.charCodeAt(s.length - 1);

@@ -144,7 +144,7 @@ export class MainScreen {
       return;
     }
     const global = actionFor('global', name);
-    const typing = this.focus === FocusPane.INPUT && this.editor.value !== '';
+    const typing = this.focus === FocusPane.INPUT && !this.editor.isEmpty;
     if (global && !(name === '?' && typing)) return this.runGlobal(global, name);
     if (this.focus === FocusPane.USERS) {
       const action = actionFor('users', name);
@@ -221,7 +221,7 @@ export class MainScreen {
 
   private updateTyping(): void {
     const session = this.tabs.current.session;
-    const typing = this.editor.value !== '' && !this.editor.value.startsWith('/');
+    const typing = !this.editor.isEmpty && this.editor.codePoints[0] !== '/';
     // The session rate-limits what goes on the wire; it only needs every keystroke and the end.
     if (!session?.setTyping || (!typing && !this.typingSent) || this.tabs.current.ended) return;
     this.typingSent = typing;

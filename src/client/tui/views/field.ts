@@ -1,4 +1,8 @@
-/** How a LineEditor looks in one row: a window of the text around the cursor, the cursor in reverse video. */
+/**
+ * How a LineEditor looks in one row: a window of the text around the cursor, the cursor in
+ * reverse video. The window is found by walking out from the cursor, so drawing costs the
+ * width of the field, not the length of the text (a pasted 16 KiB line stays responsive).
+ */
 import { escapeTags } from '../text.ts';
 import { textWidth } from '../unicode-width.ts';
 import type { LineEditor } from '../line-editor.ts';
@@ -6,17 +10,22 @@ import type { LineEditor } from '../line-editor.ts';
 export const MASK_CHAR = '•';
 
 export function renderEditor(editor: LineEditor, width: number, options: { masked?: boolean; focused?: boolean } = {}): string {
-  const points = options.masked ? editor.codePoints.map(() => MASK_CHAR) : [...editor.codePoints];
+  const points = editor.codePoints;
+  const at = (i: number) => (options.masked ? MASK_CHAR : points[i]);
   const cursor = editor.position;
-  // Slide the window so the cursor (one cell) stays visible.
-  let start = 0;
-  const widthOf = (from: number, to: number) => textWidth(points.slice(from, to).join(''));
-  while (start < cursor && widthOf(start, cursor) + 1 > width) start += 1;
-  let end = start;
-  while (end < points.length && widthOf(start, end + 1) + (end + 1 > cursor ? 0 : 1) <= width) end += 1;
-  const before = escapeTags(points.slice(start, cursor).join(''));
-  if (!options.focused) return escapeTags(points.slice(start, end).join(''));
-  const at = cursor < points.length ? escapeTags(points[cursor]) : ' ';
-  const after = escapeTags(points.slice(cursor + 1, Math.max(end, cursor + 1)).join(''));
-  return `${before}{inverse}${at}{/inverse}${after}`;
+  // The cursor takes one cell when focused; the text before it fills what is left, then the text after.
+  let used = options.focused ? 1 : 0;
+  let start = cursor;
+  while (start > 0 && used + textWidth(at(start - 1)) <= width) used += textWidth(at(--start));
+  let end = options.focused ? Math.min(cursor + 1, points.length) : cursor;
+  if (options.focused && cursor < points.length) used += textWidth(at(cursor)) - 1;
+  while (end < points.length && used + textWidth(at(end)) <= width) used += textWidth(at(end++));
+  const slice = (from: number, to: number) => {
+    let s = '';
+    for (let i = from; i < to; i++) s += at(i);
+    return escapeTags(s);
+  };
+  if (!options.focused) return slice(start, end);
+  const under = cursor < points.length ? escapeTags(at(cursor)) : ' ';
+  return `${slice(start, cursor)}{inverse}${under}{/inverse}${slice(cursor + 1, end)}`;
 }
