@@ -13,25 +13,46 @@ const SERVER_EVENTS = [
   'udp_path', 'protocol_error', 'udp_drop', 'server_error',
 ] as const;
 
-export async function main(argv = hideBin(process.argv)): Promise<void> {
+/** Every option; each can also come from the environment as P2P_<NAME> (README "Server"). */
+const OPTIONS = {
+  host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on (P2P_HOST)' },
+  port: { type: 'number', default: DEFAULT_PORT, describe: 'TCP and UDP port; 0 picks free ones (P2P_PORT)' },
+  'data-dir': { type: 'string', default: './data', describe: 'users.csv, broadcast queue, TLS key (P2P_DATA_DIR)' },
+  'max-connections': { type: 'number', default: DEFAULT_MAX_CONNECTIONS, describe: 'connections beyond this are refused' },
+  headless: { type: 'boolean', default: false, describe: 'no dashboard: JSON log lines on stdout' },
+  'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged in headless mode' },
+  'tls-cert': { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' },
+  'tls-key': { type: 'string', describe: 'PEM private key for --tls-cert' },
+  'scrypt-cost': { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'scrypt logN for new password hashes (10-20)' },
+  'max-registrations-per-minute': {
+    type: 'number',
+    default: REGISTRATIONS_PER_IP_PER_MINUTE,
+    describe: 'registrations accepted from one IP per minute',
+  },
+} as const;
+
+const ENV_PREFIX = 'P2P_';
+
+/**
+ * The P2P_* variables that name a server option. yargs' own .env('P2P') would take every
+ * P2P_* variable as an option, and strict mode then refuses to start on any other one
+ * (P2P_CONFIG_DIR is the client's, P2P_TEST the test runner's).
+ */
+export function optionsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const name of Object.keys(OPTIONS)) {
+    const value = env[ENV_PREFIX + name.toUpperCase().replace(/-/g, '_')];
+    if (value !== undefined) found[name] = value;
+  }
+  return found;
+}
+
+export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const args = await yargs(argv)
     .scriptName('p2p-server')
     .usage('$0 [options]\n\nRuns the p2p-broadcast server on TCP (TLS) and UDP.')
-    .env('P2P')
-    .option('host', { type: 'string', default: '0.0.0.0', describe: 'address to listen on (P2P_HOST)' })
-    .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP and UDP port; 0 picks free ones (P2P_PORT)' })
-    .option('data-dir', { type: 'string', default: './data', describe: 'users.csv, broadcast queue, TLS key (P2P_DATA_DIR)' })
-    .option('max-connections', { type: 'number', default: DEFAULT_MAX_CONNECTIONS, describe: 'connections beyond this are refused' })
-    .option('headless', { type: 'boolean', default: false, describe: 'no dashboard: JSON log lines on stdout' })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged in headless mode' })
-    .option('tls-cert', { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' })
-    .option('tls-key', { type: 'string', describe: 'PEM private key for --tls-cert' })
-    .option('scrypt-cost', { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'scrypt logN for new password hashes (10-20)' })
-    .option('max-registrations-per-minute', {
-      type: 'number',
-      default: REGISTRATIONS_PER_IP_PER_MINUTE,
-      describe: 'registrations accepted from one IP per minute',
-    })
+    .options(OPTIONS)
+    .config(optionsFromEnv(env))
     .check((a) => {
       if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error('--port must be 0-65535');
       if (!Number.isInteger(a['max-connections']) || a['max-connections'] < 1) throw new Error('--max-connections must be a positive integer');
