@@ -4,7 +4,7 @@
  * (tabs, focus, the request queue); sessions, requests and broadcasts live in the core.
  */
 import type blessed from 'blessed';
-import { ClientState, UdpState, type P2PClient } from '../client.ts';
+import type { P2PClient } from '../client.ts';
 import type { ProtocolError } from '../../net/errors.ts';
 import { Actions } from './actions.ts';
 import { parseCommand } from './commands.ts';
@@ -21,7 +21,7 @@ import { InputLine } from './views/input-line.ts';
 import { MenuView } from './views/menu.ts';
 import { MessagesPane } from './views/messages-pane.ts';
 import { RequestModal } from './views/request-modal.ts';
-import { LinkState, StatusBar } from './views/status-bar.ts';
+import { StatusBar, tcpState, udpState } from './views/status-bar.ts';
 import { TabBar } from './views/tab-bar.ts';
 import { UsersPane } from './views/users-pane.ts';
 
@@ -362,7 +362,7 @@ export class MainScreen {
       user: this.client.session?.user ?? '-',
       server: `${this.client.options.host}:${this.client.options.port}`,
       tcp: tcpState(this.client.state),
-      udp: this.client.state === ClientState.ONLINE ? udpState(this.client.udpState) : LinkState.DOWN,
+      udp: udpState(this.client.state, this.client.udpState),
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
       note: this.statusNote,
@@ -387,15 +387,4 @@ export class MainScreen {
       return { user: u.user, ip: u.ip, self: u.user.toLowerCase() === self, hasTab: !!tab, pending: pending.has(u.user.toLowerCase()), unread: tab?.unread ?? 0 };
     });
   }
-}
-
-function tcpState(state: ClientState): LinkState {
-  if (state === ClientState.ONLINE) return LinkState.CONNECTED;
-  if (state === ClientState.IDLE || state === ClientState.CLOSED) return LinkState.DOWN;
-  return LinkState.RECONNECTING;
-}
-
-function udpState(state: UdpState): LinkState {
-  if (state === UdpState.ALIVE) return LinkState.CONNECTED;
-  return state === UdpState.CONNECTING ? LinkState.RECONNECTING : LinkState.DOWN;
 }

@@ -1,5 +1,6 @@
 /** Bottom row: who and where we are, the state of the TCP and UDP paths, the server's fingerprint, open chats. */
 import blessed from 'blessed';
+import { ClientState, UdpState } from '../../client.ts';
 import { LAYOUT } from '../layout.ts';
 import { plainLine, plural, shortFingerprint } from '../text.ts';
 import { textWidth } from '../unicode-width.ts';
@@ -59,4 +60,17 @@ export class StatusBar {
   update(info: StatusInfo): void {
     this.box.setContent(statusText(info, this.box.width as number));
   }
+}
+
+export function tcpState(state: ClientState): LinkState {
+  if (state === ClientState.ONLINE) return LinkState.CONNECTED;
+  if (state === ClientState.IDLE || state === ClientState.CLOSED) return LinkState.DOWN;
+  return LinkState.RECONNECTING;
+}
+
+/** The UDP path only counts while logged in: its keys die with the TCP session. */
+export function udpState(client: ClientState, udp: UdpState): LinkState {
+  if (client !== ClientState.ONLINE) return LinkState.DOWN;
+  if (udp === UdpState.ALIVE) return LinkState.CONNECTED;
+  return udp === UdpState.CONNECTING ? LinkState.RECONNECTING : LinkState.DOWN;
 }
