@@ -7,7 +7,8 @@ import { Delivery, type ChatSessionEvents, type ChatSessionView } from '../../..
 import { LineKind, TabsModel } from '../../../src/client/tui/tabs.ts';
 import { InputLine } from '../../../src/client/tui/views/input-line.ts';
 import { MessagesPane } from '../../../src/client/tui/views/messages-pane.ts';
-import { LinkState, StatusBar } from '../../../src/client/tui/views/status-bar.ts';
+import { ClientState, UdpState } from '../../../src/client/client.ts';
+import { LinkState, StatusBar, tcpState, udpState } from '../../../src/client/tui/views/status-bar.ts';
 import { TabBar } from '../../../src/client/tui/views/tab-bar.ts';
 import { UsersPane } from '../../../src/client/tui/views/users-pane.ts';
 import { withScreen } from '../../helpers/terminal.ts';
@@ -132,4 +133,15 @@ test('status bar: user, server, TCP and UDP state, fingerprint, chats, note', as
     screen.render();
     await vt.waitForText(/TCP connected │ UDP connected │ 1 chat │ fp 00:01…1E:1F │ F1 help/);
   });
+});
+
+test('status bar: client states map to connected / reconnecting / down', () => {
+  assert.equal(tcpState(ClientState.ONLINE), LinkState.CONNECTED);
+  assert.equal(tcpState(ClientState.RECONNECTING), LinkState.RECONNECTING);
+  assert.equal(tcpState(ClientState.AUTHENTICATING), LinkState.RECONNECTING);
+  assert.equal(tcpState(ClientState.IDLE), LinkState.DOWN);
+  assert.equal(udpState(ClientState.ONLINE, UdpState.ALIVE), LinkState.CONNECTED);
+  assert.equal(udpState(ClientState.ONLINE, UdpState.CONNECTING), LinkState.RECONNECTING);
+  assert.equal(udpState(ClientState.ONLINE, UdpState.DEAD), LinkState.DOWN);
+  assert.equal(udpState(ClientState.RECONNECTING, UdpState.ALIVE), LinkState.DOWN);
 });
