@@ -59,8 +59,28 @@ export const PEER_SECRET_BYTES = 32;
 export const PEER_SECRET_TTL_MS = 60_000;
 export const PEER_REQUESTS_PER_MINUTE = 10;
 export const MAX_PENDING_PEER_REQUESTS = 5;
+/** Prompts waiting for one target's answer; beyond this new requests get E_PEER_BUSY. */
+export const MAX_PENDING_PEER_PROMPTS = 10;
+/** reqId: random bytes, sent as lower-case hex (also the TLS-PSK identity, section 6.3). */
+export const PEER_REQ_ID_BYTES = 16;
 export const MAX_CHAT_TEXT_BYTES = 16 * 1024;
+/** TLS handshake plus the `hello` exchange must finish within this (section 6.3). */
 export const PEER_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The requester retries a refused handshake: the target may learn the secret a moment later. */
+export const PEER_DIAL_ATTEMPTS = 5;
+export const PEER_DIAL_RETRY_BASE_MS = 50;
+/** Peer link keepalive (section 6.5): ping after this much silence, dead after 3 silent intervals. */
+export const PEER_KEEPALIVE_INTERVAL_MS = 15_000;
+export const PEER_DEAD_AFTER_MS = 3 * PEER_KEEPALIVE_INTERVAL_MS;
+/** Typing indicator (section 6.5): refresh `typing on` this often; the receiver forgets it after the expiry. */
+export const PEER_TYPING_REFRESH_MS = 3_000;
+export const PEER_TYPING_EXPIRY_MS = 2 * PEER_TYPING_REFRESH_MS;
+/** Unsent peer output beyond this makes `send` fail with E_RATE_LIMITED (the peer is not reading). */
+export const MAX_PEER_OUTBOUND_BYTES = 4 * 1024 * 1024;
+/** Invalid frames tolerated from a peer before the link is closed. */
+export const MAX_INVALID_PEER_FRAMES = 10;
+/** Connections a peer listener holds at once (sessions plus handshakes in progress). */
+export const MAX_PEER_CONNECTIONS = 256;
 
 // Broadcasts (section 7)
 export const DEFAULT_BROADCAST_TTL_MS = 30 * 60_000;

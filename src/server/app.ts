@@ -18,6 +18,7 @@ export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'has
   tlsCert?: string;
   tlsKey?: string;
   scryptLogN?: number;
+  handshakeTimeoutMs?: number;
 }
 
 export interface ServerApp {
@@ -43,6 +44,7 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       udpPort: options.udpPort,
       key: identity.key,
       cert: identity.cert,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
     });
     let stopping: Promise<void> | null = null;
     const stop = () =>

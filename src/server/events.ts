@@ -3,6 +3,7 @@
  * key: names, addresses and codes only.
  */
 import type { DropReason } from '../net/datagram.ts';
+import type { PeerOutcome } from './peers/broker.ts';
 import type { UdpPathState } from './session.ts';
 
 export interface ServerEvents {
@@ -17,4 +18,8 @@ export interface ServerEvents {
   protocol_error: [{ conn: number; ip: string; code: string; message: string }];
   udp_drop: [{ reason: DropReason; address: string }];
   server_error: [{ where: string; message: string }];
+  /** A peer request reached its target (section 6.1). Never the reqId or the secret. */
+  peer_request: [{ from: string; fromIp: string; to: string; toIp: string }];
+  /** A peer request ended. */
+  peer_result: [{ from: string; fromIp: string; to: string; toIp: string; outcome: PeerOutcome }];
 }

@@ -7,6 +7,7 @@ import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls
 import type { ServerCore } from './server.ts';
 
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 const CLOSE_GRACE_MS = 3_000;
 
 export interface ListenOptions {
@@ -17,6 +18,8 @@ export interface ListenOptions {
   udpPort?: number;
   key: string;
   cert: string;
+  /** For tests; default TLS_HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
 }
 
 export interface Listening {
@@ -30,7 +33,7 @@ export interface Listening {
 export async function listen(core: ServerCore, options: ListenOptions): Promise<Listening> {
   const sockets = new Set<TLSSocket>();
   const tls = createServer(
-    { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS },
+    { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS },
     (socket) => {
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
@@ -39,6 +42,9 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
   );
   tls.on('tlsClientError', (err, socket) => {
     core.emit('refused', { ip: socket.remoteAddress ?? '?', reason: `TLS handshake failed: ${err.message}` });
+    // Node reports a handshake timeout here but leaves the socket open: a silent TCP
+    // connection would otherwise hold a descriptor forever.
+    socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     tls.once('error', reject);

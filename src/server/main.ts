@@ -10,7 +10,7 @@ import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
 
 const SERVER_EVENTS = [
   'connection', 'disconnect', 'refused', 'register', 'login', 'login_failed', 'logout',
-  'udp_path', 'protocol_error', 'udp_drop', 'server_error',
+  'udp_path', 'protocol_error', 'udp_drop', 'server_error', 'peer_request', 'peer_result',
 ] as const;
 
 /** Every option; each can also come from the environment as P2P_<NAME> (README "Server"). */

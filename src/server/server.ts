@@ -22,6 +22,7 @@ import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import { clientMessages, type ClientMessage, type ServerMessage } from '../net/messages.ts';
 import type { ServerEvents } from './events.ts';
 import { handlers } from './handlers/index.ts';
+import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
 import { Presence } from './presence.ts';
 import { FailureBackoff, WindowLimiter, type Clock } from './rate-limit.ts';
 import { ClientSession, MAX_INVALID_MESSAGES, SessionState, UdpPathState } from './session.ts';
@@ -45,6 +46,8 @@ export interface ServerCoreOptions {
   udpDeadAfterMs?: number;
   presenceFlushMs?: number;
   registrationsPerMinutePerIp?: number;
+  /** Peer brokering limits and timeout (section 6.1). */
+  peers?: PeerBrokerOptions;
   now?: Clock;
 }
 
@@ -66,7 +69,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   readonly userFailures: FailureBackoff;
   readonly ipFailures: FailureBackoff;
   readonly registrations: WindowLimiter;
-  readonly options: Required<Omit<ServerCoreOptions, 'store' | 'hasher' | 'now'>>;
+  readonly peers: PeerBroker;
+  readonly options: Required<Omit<ServerCoreOptions, 'store' | 'hasher' | 'now' | 'peers'>>;
   private readonly sessions = new Set<ClientSession>();
   private nextConnId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -91,6 +95,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.userFailures = new FailureBackoff(FREE_FAILURES_PER_USER, this.now);
     this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now);
     this.registrations = new WindowLimiter(this.options.registrationsPerMinutePerIp, 60_000, this.now);
+    this.peers = new PeerBroker(this, options.peers);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }

@@ -1,0 +1,77 @@
+/**
+ * The requester's side of a peer link (PROTOCOL.md section 6.3): dial the target's listener
+ * with the PSK derived from the session secret, then run the hello exchange.
+ *
+ * The server sends connect_result to the target first, but the target's copy and our dial
+ * race over different paths, so the target may not know the secret yet when our handshake
+ * arrives. A refused handshake costs the target nothing (the secret is spent only by a
+ * completed one), so it is retried a few times with a short back-off.
+ */
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { PEER_DIAL_ATTEMPTS, PEER_DIAL_RETRY_BASE_MS, PEER_HANDSHAKE_TIMEOUT_MS } from '../../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import { assertPskSession, derivePeerKey, peerClientOptions } from '../../net/peer-tls.ts';
+import { PeerLink, type PeerLinkTimers } from './link.ts';
+
+export interface DialOptions extends PeerLinkTimers {
+  host: string;
+  port: number;
+  reqId: string;
+  /** The 32-byte secret from connect_result. */
+  secret: Buffer;
+  selfUser: string;
+  peerUser: string;
+  attempts?: number;
+  retryBaseMs?: number;
+}
+
+export async function dialPeer(options: DialOptions): Promise<PeerLink> {
+  const key = derivePeerKey(options.secret, options.reqId);
+  const attempts = options.attempts ?? PEER_DIAL_ATTEMPTS;
+  const baseMs = options.retryBaseMs ?? PEER_DIAL_RETRY_BASE_MS;
+  const timeoutMs = options.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
+  let lastError: ProtocolError | null = null;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, baseMs * 2 ** (attempt - 1)));
+    let socket: TLSSocket;
+    try {
+      socket = await connectPsk(options.host, options.port, options.reqId, key, timeoutMs);
+    } catch (err) {
+      lastError = err as ProtocolError;
+      continue;
+    }
+    // Past the TLS handshake nothing is retried: the secret is spent.
+    try {
+      assertPskSession(socket);
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    const link = new PeerLink(socket, { ...options, role: 'requester', peerIp: options.host });
+    await link.ready();
+    return link;
+  }
+  throw lastError ?? new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach ${options.peerUser}`);
+}
+
+function connectPsk(host: string, port: number, reqId: string, key: Buffer, timeoutMs: number): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(peerClientOptions(host, port, reqId, key));
+    const timer = setTimeout(() => fail(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (err: Error & { code?: string }) => {
+      clearTimeout(timer);
+      socket.destroy();
+      // TLS alerts mean we reached a listener that refused our key; anything else, no listener.
+      const tls = typeof err.code === 'string' && err.code.startsWith('ERR_SSL');
+      const code = tls ? ErrorCode.PEER_HANDSHAKE : ErrorCode.UNREACHABLE;
+      const what = tls ? 'refused the session key' : 'is unreachable';
+      reject(new ProtocolError(code, `peer at ${host}:${port} ${what}: ${err.message}`, { cause: err }));
+    };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      resolve(socket);
+    });
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * The target's side of peer links (PROTOCOL.md section 6.3): a TLS 1.3 server with no
+ * certificate that completes a handshake only for a PSK identity (reqId) the server told us
+ * about in connect_result, once, before the secret expires. Everything else fails inside the
+ * TLS handshake (unknown identity, wrong key, plain TLS, garbage) and is closed at once; a
+ * silent socket is cut after the handshake timeout. Started before login so its port can be
+ * advertised (section 3.2, `peerPort`).
+ */
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { EventEmitter } from 'eventemitter3';
+import { normalizeIp } from '../../net/address.ts';
+import { MAX_PEER_CONNECTIONS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_SECRET_TTL_MS } from '../../net/constants.ts';
+import { assertPskSession, derivePeerKey, peerServerOptions } from '../../net/peer-tls.ts';
+import { PeerLink, type PeerLinkTimers } from './link.ts';
+
+export interface PeerGrant {
+  reqId: string;
+  /** The 32-byte secret from connect_result. */
+  secret: Buffer;
+  selfUser: string;
+  peerUser: string;
+  peerIp: string;
+}
+
+export interface PeerListenerOptions {
+  /** Address to bind; default all interfaces. */
+  host?: string;
+  /** 0 (the default) lets the OS choose. */
+  port?: number;
+  secretTtlMs?: number;
+  /** Timers for the links this listener accepts (handshakeTimeoutMs also bounds the TLS handshake). */
+  link?: PeerLinkTimers;
+  now?: () => number;
+}
+
+export type RefusalReason = 'unknown' | 'replayed' | 'expired' | 'handshake';
+
+export interface PeerListenerEvents {
+  /** A session whose TLS handshake and hello both checked out. */
+  link: [PeerLink];
+  /** A connection that was turned away. `reqId` is set once the identity was known. */
+  refused: [{ address: string; reason: RefusalReason; detail: string; reqId?: string }];
+  /** A grant nobody used in time. */
+  expired: [string];
+  /** The listening socket failed (accept errors such as EMFILE); it keeps listening if it can. */
+  error: [Error];
+}
+
+interface Grant extends PeerGrant {
+  key: Buffer;
+  expiresAt: number;
+  timer: NodeJS.Timeout;
+}
+
+export class PeerListener extends EventEmitter<PeerListenerEvents> {
+  private readonly grants = new Map<string, Grant>();
+  /** Spent or expired identities, remembered for a TTL so a replay is reported as one. */
+  private readonly spent = new Map<string, RefusalReason>();
+  /** The identity each socket presented, from the PSK callback to the end of the handshake. */
+  private readonly identities = new WeakMap<TLSSocket, { reqId: string; refusal?: RefusalReason }>();
+  /** Links past TLS, waiting for the peer's hello. */
+  private readonly greeting = new Set<PeerLink>();
+  private readonly ttlMs: number;
+  private readonly now: () => number;
+
+  private constructor(private readonly server: Server, readonly port: number, private readonly options: PeerListenerOptions) {
+    super();
+    this.ttlMs = options.secretTtlMs ?? PEER_SECRET_TTL_MS;
+    this.now = options.now ?? Date.now;
+    server.on('secureConnection', (socket: TLSSocket) => this.onSecure(socket));
+    server.on('tlsClientError', (err, socket) => {
+      // Node closes sockets that fail the handshake, but not one that hit the handshake
+      // timeout (it only reports it): cut every refused socket here, at once.
+      socket.destroy();
+      const seen = this.identities.get(socket);
+      this.emit('refused', {
+        address: normalizeIp(socket.remoteAddress),
+        reason: seen?.refusal ?? 'handshake',
+        detail: err.message,
+        ...(seen ? { reqId: seen.reqId } : {}),
+      });
+    });
+  }
+
+  static async start(options: PeerListenerOptions = {}): Promise<PeerListener> {
+    const handshakeTimeoutMs = options.link?.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
+    let self: PeerListener | null = null;
+    const server = createServer(peerServerOptions((socket, identity) => (self ? self.lookup(socket, identity) : null), handshakeTimeoutMs));
+    server.maxConnections = MAX_PEER_CONNECTIONS;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    self = new PeerListener(server, (server.address() as { port: number }).port, options);
+    const listener = self;
+    server.on('error', (err) => listener.emit('error', err));
+    return self;
+  }
+
+  get pendingGrants(): number {
+    return this.grants.size;
+  }
+
+  /** The server accepted a request for us (connect_result as target): let that one peer in. */
+  expect(grant: PeerGrant): void {
+    this.forget(grant.reqId);
+    const timer = setTimeout(() => {
+      if (!this.grants.delete(grant.reqId)) return;
+      this.remember(grant.reqId, 'expired');
+      this.emit('expired', grant.reqId);
+    }, this.ttlMs);
+    timer.unref();
+    const key = derivePeerKey(grant.secret, grant.reqId);
+    this.grants.set(grant.reqId, { ...grant, key, expiresAt: this.now() + this.ttlMs, timer });
+  }
+
+  forget(reqId: string): void {
+    const grant = this.grants.get(reqId);
+    if (grant) clearTimeout(grant.timer);
+    this.grants.delete(reqId);
+  }
+
+  /**
+   * Stop accepting and cut links still saying hello. Open links are their owner's to close;
+   * they would keep server.close()'s callback waiting, so it is not awaited. A TLS handshake
+   * in progress ends by itself within the handshake timeout.
+   */
+  close(): void {
+    for (const grant of this.grants.values()) clearTimeout(grant.timer);
+    this.grants.clear();
+    for (const link of this.greeting) link.socket.destroy();
+    this.greeting.clear();
+    this.server.close();
+  }
+
+  /** PSK callback: the key for a live grant, else null (the handshake then fails). */
+  private lookup(socket: TLSSocket, reqId: string): Buffer | null {
+    const grant = this.grants.get(reqId);
+    if (grant && this.now() <= grant.expiresAt) {
+      this.identities.set(socket, { reqId });
+      return grant.key;
+    }
+    this.identities.set(socket, { reqId, refusal: grant ? 'expired' : this.spent.get(reqId) ?? 'unknown' });
+    return null;
+  }
+
+  /**
+   * The handshake proved the dialer holds the key. The grant is spent here, not in the PSK
+   * callback, so that someone who saw the identity on the wire cannot burn it with a
+   * handshake he cannot finish; of two finished handshakes for one grant, the second is cut.
+   */
+  private onSecure(socket: TLSSocket): void {
+    const reqId = this.identities.get(socket)?.reqId;
+    const grant = reqId === undefined ? undefined : this.grants.get(reqId);
+    const address = normalizeIp(socket.remoteAddress);
+    if (!grant || reqId === undefined) {
+      this.emit('refused', { address, reason: 'replayed', detail: 'the session secret was already used', ...(reqId ? { reqId } : {}) });
+      socket.destroy();
+      return;
+    }
+    this.forget(reqId);
+    this.remember(reqId, 'replayed');
+    try {
+      assertPskSession(socket);
+    } catch (err) {
+      this.emit('refused', { address, reason: 'handshake', detail: (err as Error).message, reqId });
+      socket.destroy();
+      return;
+    }
+    const link = new PeerLink(socket, {
+      ...this.options.link,
+      reqId,
+      role: 'target',
+      selfUser: grant.selfUser,
+      peerUser: grant.peerUser,
+      peerIp: grant.peerIp,
+    });
+    this.greeting.add(link);
+    link.ready().then(
+      () => {
+        this.greeting.delete(link);
+        this.emit('link', link);
+      },
+      (err: Error) => {
+        this.greeting.delete(link);
+        this.emit('refused', { address, reason: 'handshake', detail: err.message, reqId });
+      },
+    );
+  }
+
+  private remember(reqId: string, reason: RefusalReason): void {
+    this.spent.set(reqId, reason);
+    setTimeout(() => this.spent.delete(reqId), this.ttlMs).unref();
+  }
+}

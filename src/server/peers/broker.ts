@@ -1,0 +1,240 @@
+/**
+ * Peer request brokering (PROTOCOL.md section 6.1). The server introduces two online clients
+ * and hands each the one-time secret for their direct link; it never carries peer chat. A
+ * request lives from `connect` until one `connect_result` goes to both sides: accepted,
+ * declined, timed out, a side went offline, or cancelled. Requests belong to sessions, not
+ * names, so a replaced login ends its requests like a disconnect does.
+ */
+import { randomBytes } from 'node:crypto';
+import { normalizeIp } from '../../net/address.ts';
+import {
+  MAX_PENDING_PEER_PROMPTS,
+  MAX_PENDING_PEER_REQUESTS,
+  PEER_REQ_ID_BYTES,
+  PEER_REQUEST_TIMEOUT_MS,
+  PEER_REQUESTS_PER_MINUTE,
+  PEER_SECRET_BYTES,
+} from '../../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import type { ClientMessage, Msg, ServerMessage, UserEntry } from '../../net/messages.ts';
+import { WindowLimiter } from '../rate-limit.ts';
+import type { ServerCore } from '../server.ts';
+import type { ClientSession } from '../session.ts';
+import { userKey } from '../users/store.ts';
+
+const RATE_WINDOW_MS = 60_000;
+
+export interface PeerBrokerOptions {
+  /** No answer within this counts as declined (`timeout`). Tests shorten it. */
+  requestTimeoutMs?: number;
+  requestsPerMinute?: number;
+  maxPendingPerRequester?: number;
+  maxPromptsPerTarget?: number;
+}
+
+export const PeerOutcome = {
+  ACCEPTED: 'accepted',
+  DECLINED: 'declined',
+  TIMEOUT: 'timeout',
+  OFFLINE: 'offline',
+  CANCELLED: 'cancelled',
+} as const;
+export type PeerOutcome = (typeof PeerOutcome)[keyof typeof PeerOutcome];
+
+interface PeerRequest {
+  readonly reqId: string;
+  readonly requester: ClientSession;
+  readonly target: ClientSession;
+  readonly expiresAt: number;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class PeerBroker {
+  private readonly requests = new Map<string, PeerRequest>();
+  /** Every pending request a session is part of, in either role. */
+  private readonly bySession = new Map<ClientSession, Set<PeerRequest>>();
+  private readonly limiter: WindowLimiter;
+  private readonly timeoutMs: number;
+  private readonly maxPendingPerRequester: number;
+  private readonly maxPromptsPerTarget: number;
+
+  constructor(private readonly core: ServerCore, options: PeerBrokerOptions = {}) {
+    this.timeoutMs = options.requestTimeoutMs ?? PEER_REQUEST_TIMEOUT_MS;
+    this.maxPendingPerRequester = options.maxPendingPerRequester ?? MAX_PENDING_PEER_REQUESTS;
+    this.maxPromptsPerTarget = options.maxPromptsPerTarget ?? MAX_PENDING_PEER_PROMPTS;
+    this.limiter = new WindowLimiter(options.requestsPerMinute ?? PEER_REQUESTS_PER_MINUTE, RATE_WINDOW_MS, core.now);
+    core.hooks.on('offline', (session) => this.onOffline(session));
+  }
+
+  get pendingCount(): number {
+    return this.requests.size;
+  }
+
+  /** `connect` (section 6.1 steps 1-3): refuse, report ambiguity, or prompt the target. */
+  request(session: ClientSession, message: Msg<ClientMessage, 'connect'>): void {
+    const target = this.resolveTarget(session, message);
+    if (!target) return; // answered with connect_ambiguous
+    if (target.peerPort === null) {
+      throw new ProtocolError(ErrorCode.PEER_NO_LISTENER, `${target.user} cannot take direct connections (no peer listener)`);
+    }
+    const mine = this.bySession.get(session);
+    if (mine) {
+      for (const req of mine) {
+        if (req.target === target || req.requester === target) {
+          throw new ProtocolError(ErrorCode.PEER_ALREADY_REQUESTED, `a request between you and ${target.user} is already pending`);
+        }
+      }
+      let pending = 0;
+      for (const req of mine) if (req.requester === session) pending += 1;
+      if (pending >= this.maxPendingPerRequester) {
+        throw new ProtocolError(ErrorCode.RATE_LIMITED, `you already have ${pending} requests waiting for an answer`, { retryAfterMs: 1_000 });
+      }
+    }
+    let prompts = 0;
+    for (const req of this.bySession.get(target) ?? []) if (req.target === target) prompts += 1;
+    if (prompts >= this.maxPromptsPerTarget) {
+      throw new ProtocolError(ErrorCode.PEER_BUSY, `${target.user} has too many requests waiting; try again later`);
+    }
+    // Counted last, so refusals above do not use up the allowance (section 6.1 step 2).
+    const wait = this.limiter.take(userKeyOf(session));
+    if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many peer requests; try again later', { retryAfterMs: wait });
+
+    const reqId = randomBytes(PEER_REQ_ID_BYTES).toString('hex');
+    const timer = setTimeout(() => this.expire(reqId), this.timeoutMs);
+    timer.unref();
+    const req: PeerRequest = { reqId, requester: session, target, expiresAt: this.core.now() + this.timeoutMs, timer };
+    this.requests.set(reqId, req);
+    this.index(session, req);
+    this.index(target, req);
+    session.send({ t: 'connect_pending', re: message.id, reqId, user: nameOf(target), ip: target.ip, expiresInMs: this.timeoutMs });
+    deliver(target, { t: 'connect_prompt', reqId, from: entryOf(session), expiresInMs: this.timeoutMs });
+    this.core.emit('peer_request', { from: nameOf(session), fromIp: session.ip, to: nameOf(target), toIp: target.ip });
+  }
+
+  /** `connect_answer` (step 4): only the target may answer. */
+  answer(session: ClientSession, message: Msg<ClientMessage, 'connect_answer'>): void {
+    const req = this.requests.get(message.reqId);
+    if (!req || req.target !== session) throw unknownRequest();
+    session.send({ t: 'ok', re: message.id });
+    if (message.accept) this.finish(req, PeerOutcome.ACCEPTED, `${nameOf(session)} accepted`);
+    else this.finish(req, PeerOutcome.DECLINED, `${nameOf(session)} declined`);
+  }
+
+  /** `connect_cancel` (step 4): either side may withdraw while it is pending. */
+  cancel(session: ClientSession, message: Msg<ClientMessage, 'connect_cancel'>): void {
+    const req = this.requests.get(message.reqId);
+    if (!req || (req.target !== session && req.requester !== session)) throw unknownRequest();
+    session.send({ t: 'ok', re: message.id });
+    this.finish(req, PeerOutcome.CANCELLED, `${nameOf(session)} cancelled the request`);
+  }
+
+  /** Drop every pending request without telling anyone (the server is stopping). */
+  stop(): void {
+    for (const req of this.requests.values()) clearTimeout(req.timer);
+    this.requests.clear();
+    this.bySession.clear();
+  }
+
+  /**
+   * By user: that online user. By IP (normalised as the server sees addresses): the one other
+   * online user there, or connect_ambiguous with all of them; the server never guesses.
+   */
+  private resolveTarget(session: ClientSession, message: Msg<ClientMessage, 'connect'>): ClientSession | null {
+    if ((message.user === undefined) === (message.ip === undefined)) {
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'connect needs exactly one of "user" or "ip"');
+    }
+    if (message.user !== undefined) {
+      const target = this.core.presence.get(message.user);
+      if (!target) throw new ProtocolError(ErrorCode.PEER_OFFLINE, `${message.user} is not online`);
+      if (target === session) throw new ProtocolError(ErrorCode.PEER_SELF, 'you cannot connect to yourself');
+      return target;
+    }
+    const ip = normalizeIp(message.ip);
+    const others: ClientSession[] = [];
+    let self = false;
+    for (const candidate of this.core.presence.sessions()) {
+      if (candidate.ip !== ip) continue;
+      if (candidate === session) self = true;
+      else others.push(candidate);
+    }
+    if (others.length === 1) return others[0];
+    if (others.length === 0) {
+      if (self) throw new ProtocolError(ErrorCode.PEER_SELF, `the only user at ${ip} is you`);
+      throw new ProtocolError(ErrorCode.PEER_OFFLINE, `nobody is online at ${ip}`);
+    }
+    const candidates = others.map(entryOf).sort((a, b) => a.user.localeCompare(b.user));
+    session.send({ t: 'connect_ambiguous', re: message.id, ip, candidates });
+    return null;
+  }
+
+  private expire(reqId: string): void {
+    const req = this.requests.get(reqId);
+    if (req) this.finish(req, PeerOutcome.TIMEOUT, `${nameOf(req.target)} did not answer within ${Math.round(this.timeoutMs / 1000)} s`);
+  }
+
+  private onOffline(session: ClientSession): void {
+    const mine = this.bySession.get(session);
+    if (!mine) return;
+    for (const req of [...mine]) this.finish(req, PeerOutcome.OFFLINE, `${nameOf(session)} went offline`);
+  }
+
+  /** Step 5: one connect_result to each side still online, then forget the request. */
+  private finish(req: PeerRequest, outcome: PeerOutcome, reason: string): void {
+    clearTimeout(req.timer);
+    this.requests.delete(req.reqId);
+    this.unindex(req.requester, req);
+    this.unindex(req.target, req);
+    // A fresh secret per accepted request; both sides get the same one (section 6.3).
+    const secret = outcome === PeerOutcome.ACCEPTED ? randomBytes(PEER_SECRET_BYTES).toString('base64url') : undefined;
+    const base = { t: 'connect_result', reqId: req.reqId, outcome, reason, ...(secret ? { secret } : {}) } as const;
+    // The target first: it must know the secret before the requester's handshake arrives.
+    deliver(req.target, { ...base, role: 'target', peer: entryOf(req.requester) });
+    deliver(req.requester, {
+      ...base,
+      role: 'requester',
+      peer: entryOf(req.target),
+      ...(secret && req.target.peerPort !== null ? { port: req.target.peerPort } : {}),
+    });
+    this.core.emit('peer_result', {
+      from: nameOf(req.requester),
+      fromIp: req.requester.ip,
+      to: nameOf(req.target),
+      toIp: req.target.ip,
+      outcome,
+    });
+  }
+
+  private index(session: ClientSession, req: PeerRequest): void {
+    let set = this.bySession.get(session);
+    if (!set) this.bySession.set(session, (set = new Set()));
+    set.add(req);
+  }
+
+  private unindex(session: ClientSession, req: PeerRequest): void {
+    const set = this.bySession.get(session);
+    if (!set) return;
+    set.delete(req);
+    if (set.size === 0) this.bySession.delete(session);
+  }
+}
+
+/** Send only to a session that is online and not already closing (a write after end() fails). */
+function deliver(session: ClientSession, message: ServerMessage): void {
+  if (session.isOnline && !session.conn.stream.writableEnded) session.send(message);
+}
+
+function nameOf(session: ClientSession): string {
+  return session.user as string;
+}
+
+function entryOf(session: ClientSession): UserEntry {
+  return { user: nameOf(session), ip: session.ip };
+}
+
+function userKeyOf(session: ClientSession): string {
+  return userKey(nameOf(session));
+}
+
+function unknownRequest(): ProtocolError {
+  return new ProtocolError(ErrorCode.PEER_UNKNOWN_REQUEST, 'no such pending request for you (it may have ended)');
+}

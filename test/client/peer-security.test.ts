@@ -1,0 +1,132 @@
+/**
+ * Who may complete a peer handshake (PROTOCOL.md section 6.3): only the holder of a live,
+ * unused grant's key, and only as the user the server named. Everything else is refused and
+ * the socket closed quickly. Real loopback sockets throughout.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect as netConnect } from 'node:net';
+import { test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { dialPeer } from '../../src/client/peer/dial.ts';
+import type { PeerLink } from '../../src/client/peer/link.ts';
+import { PeerListener, type PeerListenerEvents } from '../../src/client/peer/listener.ts';
+import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
+import { connectPair, makeGrant, startPeerBed } from '../helpers/peers.ts';
+import { nextEvent, waitFor } from '../helpers/wait.ts';
+
+type Refusal = PeerListenerEvents['refused'][0];
+/** "Closed quickly": well under the handshake timeout in every case but the silent socket. */
+const QUICK_MS = 1_000;
+
+function dialWith(listener: PeerListener, reqId: string, secret: Buffer, selfUser = 'bob', peerUser = 'alice') {
+  return dialPeer({ host: '127.0.0.1', port: listener.port, reqId, secret, selfUser, peerUser, attempts: 1 });
+}
+
+async function refusedWith(promise: Promise<unknown>, code: string): Promise<void> {
+  const err = (await promise.then(() => assert.fail(`expected ${code}`), (e: unknown) => e)) as ProtocolError;
+  assert.equal(err.code, code, err.message);
+}
+
+test('a replayed secret is refused; a wrong key or unknown identity is refused without burning the grant', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1' });
+  const refusals: Refusal[] = [];
+  listener.on('refused', (r) => refusals.push(r));
+  const links: PeerLink[] = [];
+  try {
+    const grant = makeGrant('alice', 'bob');
+    listener.expect(grant);
+    // Someone who saw the identity on the wire but has no key.
+    await refusedWith(dialWith(listener, grant.reqId, randomBytes(32)), ErrorCode.PEER_HANDSHAKE);
+    await refusedWith(dialWith(listener, randomBytes(16).toString('hex'), grant.secret), ErrorCode.PEER_HANDSHAKE);
+    // The real peer still gets in.
+    links.push(await dialWith(listener, grant.reqId, grant.secret));
+    // The same secret again: the TLS handshake may finish, the link does not.
+    await refusedWith(dialWith(listener, grant.reqId, grant.secret), ErrorCode.PEER_HANDSHAKE);
+    await waitFor(() => refusals.length === 3, { what: 'three refusals' });
+    assert.deepEqual(
+      refusals.map((r) => r.reason),
+      ['handshake', 'unknown', 'replayed'],
+    );
+    assert.equal(links[0].state, 'open', 'the first session is untouched');
+  } finally {
+    for (const l of links) l.close();
+    listener.close();
+  }
+});
+
+test('an expired secret is refused', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1', secretTtlMs: 100 });
+  try {
+    const grant = makeGrant('alice', 'bob');
+    const expired = nextEvent<[string]>(listener, 'expired');
+    listener.expect(grant);
+    assert.equal((await expired)[0], grant.reqId);
+    const refused = nextEvent<[Refusal]>(listener, 'refused');
+    await refusedWith(dialWith(listener, grant.reqId, grant.secret), ErrorCode.PEER_HANDSHAKE);
+    assert.equal((await refused)[0].reason, 'expired');
+  } finally {
+    listener.close();
+  }
+});
+
+test('the peer must be the user the server named', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1' });
+  try {
+    const grant = makeGrant('alice', 'bob');
+    listener.expect(grant);
+    // Right key, wrong name (a requester that lies about who it is).
+    await refusedWith(dialWith(listener, grant.reqId, grant.secret, 'mallory', 'alice'), ErrorCode.PEER_HANDSHAKE);
+  } finally {
+    listener.close();
+  }
+});
+
+test('raw TCP, plain TLS and silent sockets are refused and closed quickly', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1', link: { handshakeTimeoutMs: 300 } });
+  try {
+    const closedWithin = (open: () => { once(e: 'close', f: () => void): unknown; on(e: 'error', f: () => void): unknown }) =>
+      new Promise<number>((resolve) => {
+        const started = Date.now();
+        const socket = open();
+        socket.on('error', () => {});
+        socket.once('close', () => resolve(Date.now() - started));
+      });
+    const garbage = await closedWithin(() => {
+      const s = netConnect(listener.port, '127.0.0.1');
+      s.on('connect', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+      return s;
+    });
+    assert.ok(garbage < QUICK_MS, `garbage closed after ${garbage} ms`);
+    // A TLS client that offers no PSK (would accept any certificate): there is none to offer.
+    const plainTls = await closedWithin(() => tlsConnect({ port: listener.port, host: '127.0.0.1', rejectUnauthorized: false }));
+    assert.ok(plainTls < QUICK_MS, `plain TLS closed after ${plainTls} ms`);
+    const silent = await closedWithin(() => netConnect(listener.port, '127.0.0.1'));
+    assert.ok(silent >= 250 && silent < 300 + QUICK_MS, `silent socket closed after ${silent} ms`);
+  } finally {
+    listener.close();
+  }
+});
+
+test('a third client dialing a peer port is refused; the session it tried to join goes on', async () => {
+  const bed = await startPeerBed();
+  try {
+    const alice = await bed.join('alice');
+    const bob = await bed.join('bob');
+    const carol = await bed.join('carol');
+    const refused = nextEvent<[Refusal]>(bob.peers, 'refused');
+    const { ab, ba } = await connectPair(alice, bob);
+    // Carol knows bob's port and even the session's reqId, but not its secret.
+    await refusedWith(
+      dialPeer({ host: '127.0.0.1', port: bob.peers.port as number, reqId: ab.reqId, secret: randomBytes(32), selfUser: 'carol', peerUser: 'bob', attempts: 1 }),
+      ErrorCode.PEER_HANDSHAKE,
+    );
+    assert.equal((await refused)[0].address, '127.0.0.1');
+    assert.equal(carol.peers.sessions.size, 0);
+    ab.send('still here?');
+    await waitFor(() => ab.lastDeliveredId === 1, { what: 'delivery after the intrusion' });
+    assert.equal(ba.lastReceivedId, 1);
+  } finally {
+    await bed.close();
+  }
+});
