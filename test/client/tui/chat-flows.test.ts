@@ -166,3 +166,29 @@ test('a chat carries on while the server is down; the status bar shows it', asyn
     await server.close();
   }
 });
+
+test('as requester: a decline is reported; an accept opens the tab; typing shows in the title', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    bob.peers.once('prompt', (p) => void bob.peers.decline(p.reqId));
+    alice.vt.type('/connect bob\r');
+    await alice.vt.waitForText('No chat with bob (127.0.0.1): they declined.');
+    const linked = new Promise<import('../../../src/client/peer/link.ts').PeerLink>((resolve) =>
+      bob.peers.once('prompt', (p) => void bob.peers.accept(p.reqId).then(resolve)),
+    );
+    alice.vt.type('/connect bob\r');
+    const link = await linked;
+    await alice.vt.waitForText('Message to bob');
+    link.setTyping(true);
+    await alice.vt.waitForText('typing…');
+    link.send('done typing');
+    await alice.vt.waitForText('bob: done typing');
+    await alice.vt.waitForGone('typing…');
+  } finally {
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
