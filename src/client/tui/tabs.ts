@@ -21,7 +21,7 @@ export interface TabLine {
   delivery?: Delivery;
 }
 
-/** A ring of at most `limit` lines, with lookup by id for delivery updates. */
+/** A ring of at most `limit` lines, with lookup by id for delivery updates (own lines only: nothing else changes after it is shown). */
 export class Scrollback {
   private readonly lines: TabLine[] = [];
   private head = 0;
@@ -38,11 +38,11 @@ export class Scrollback {
       this.lines.push(line);
     } else {
       const dropped = this.lines[this.head];
-      if (dropped.id !== undefined) this.byId.delete(dropped.id);
+      if (dropped.id !== undefined && dropped.delivery !== undefined) this.byId.delete(dropped.id);
       this.lines[this.head] = line;
       this.head = (this.head + 1) % this.limit;
     }
-    if (line.id !== undefined) this.byId.set(line.id, line);
+    if (line.id !== undefined && line.delivery !== undefined) this.byId.set(line.id, line);
   }
 
   /** Line `i`, 0 = oldest kept. */

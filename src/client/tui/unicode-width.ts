@@ -71,10 +71,15 @@ function rangeSource(start: number, end: number): string[] {
   return parts;
 }
 
+let unicodeModule: BlessedUnicode | null = null;
+
 /** Patch blessed's width tables once per process. Idempotent. */
-export function patchBlessedWidths(): void {
+export function patchBlessedWidths(): BlessedUnicode {
+  // Kept: require() resolves the path on every call, which showed up in the bench profile.
+  if (unicodeModule) return unicodeModule;
   const unicode = require('blessed/lib/unicode') as BlessedUnicode;
-  if (unicode.__p2pPatched) return;
+  unicodeModule = unicode;
+  if (unicode.__p2pPatched) return unicode;
   unicode.__p2pPatched = true;
   const original = unicode.charWidth.bind(unicode);
   unicode.charWidth = (str: string | number, i = 0): number => {
@@ -84,10 +89,10 @@ export function patchBlessedWidths(): void {
   };
   const extra = WIDE_RANGES.flatMap(([s, e]) => rangeSource(s, e)).join('|');
   unicode.chars.all = new RegExp(`(${unicode.chars.all.source.slice(1, -1)}|${extra})`, 'g');
+  return unicode;
 }
 
 /** Cells a string takes on the terminal, as blessed (patched) counts them. */
 export function textWidth(text: string): number {
-  patchBlessedWidths();
-  return (require('blessed/lib/unicode') as BlessedUnicode).strWidth(text);
+  return (unicodeModule ?? patchBlessedWidths()).strWidth(text);
 }

@@ -24,7 +24,7 @@ const line = (text: string, kind: LineKind = LineKind.PEER) => ({ kind, at: 0, f
 
 test('scrollback keeps the newest lines up to its limit, and ids of kept lines only', () => {
   const s = new Scrollback(3);
-  for (let i = 0; i < 5; i++) s.push({ ...line(`m${i}`), id: String(i) });
+  for (let i = 0; i < 5; i++) s.push({ ...line(`m${i}`, LineKind.OWN), id: String(i), delivery: 'sent' });
   assert.equal(s.length, 3);
   assert.deepEqual(s.slice(0, 3).map((l) => l.text), ['m2', 'm3', 'm4']);
   assert.equal(s.get('1'), undefined);
