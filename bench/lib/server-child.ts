@@ -60,3 +60,4 @@ serveCalls({
 });
 
 process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
