@@ -10,7 +10,7 @@ import type { ClientMessage, Msg, ServerMessage, UdpClientMessage, UdpServerMess
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { ServerLink, type TrustDecider } from './server-link.ts';
-import { UdpLink, UdpState } from './udp-link.ts';
+import { newDropCounters, UdpLink, UdpState } from './udp-link.ts';
 
 export const ClientState = {
   IDLE: 'idle',
@@ -75,11 +75,19 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   /** Port of this client's peer listener, advertised at login (set by the peer module). */
   peerPort: number | undefined;
   readonly knownHosts: KnownHosts;
+  /** UDP datagrams dropped since this client was made, by reason (section 5.2). */
+  readonly udpDrops = newDropCounters();
   private link: ServerLink | null = null;
   private udpLink: UdpLink | null = null;
   private readonly users = new Map<string, UserEntry>();
   private credentials: Credentials | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  /**
+   * Messages that arrive while a login is answered. The server sends presence pages and the
+   * broadcast backlog right behind `welcome`, often in the same TCP read, so they are handled
+   * before the login's promise continues; held here, they follow the 'online' event instead.
+   */
+  private early: ServerMessage[] | null = null;
   private reconnectAttempt = 0;
 
   constructor(readonly options: ClientOptions) {
@@ -183,13 +191,18 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     const link = this.link as ServerLink;
     this.setState(ClientState.AUTHENTICATING);
     let reply: ServerMessage;
+    this.early = [];
     try {
       reply = await link.request({ t: kind, proto: PROTOCOL_VERSION, user, pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
     } catch (err) {
+      this.releaseEarly();
       if (this.state === ClientState.AUTHENTICATING) this.setState(link.isOpen ? ClientState.CONNECTED : ClientState.IDLE);
       throw err;
     }
-    if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+    if (reply.t !== 'welcome') {
+      this.releaseEarly();
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+    }
     this.credentials = { user: reply.user, pass };
     this.reconnectAttempt = 0;
     this.goOnline(link, reply);
@@ -203,6 +216,13 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     this.startUdp(welcome.udp);
     this.setState(ClientState.ONLINE);
     this.emit('online', this.session);
+    this.releaseEarly();
+  }
+
+  private releaseEarly(): void {
+    const early = this.early;
+    this.early = null;
+    for (const message of early ?? []) this.onMessage(message);
   }
 
   private startUdp(grant: Msg<ServerMessage, 'welcome'>['udp']): void {
@@ -215,6 +235,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       key: Buffer.from(grant.key, 'base64url'),
       keepaliveMs: this.options.udpKeepaliveMs,
       deadAfterMs: this.options.udpDeadAfterMs,
+      drops: this.udpDrops,
     });
     udp.on('state', (state) => this.emit('udp', state));
     udp.on('message', (message) => this.emit('udpMessage', message));
@@ -230,6 +251,10 @@ export class P2PClient extends EventEmitter<ClientEvents> {
   }
 
   private onMessage(message: ServerMessage): void {
+    if (this.early) {
+      this.early.push(message);
+      return;
+    }
     if (message.t === 'presence') {
       if (message.reset) this.users.clear();
       for (const name of message.left) this.users.delete(name.toLowerCase());
@@ -281,11 +306,13 @@ export class P2PClient extends EventEmitter<ClientEvents> {
       });
       if (this.isClosed) return link.close();
       this.attach(link);
+      this.early = [];
       const reply = await link.request({ t: 'login', proto: PROTOCOL_VERSION, user: credentials.user, pass: credentials.pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
       if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
       this.reconnectAttempt = 0;
       this.goOnline(link, reply);
     } catch (err) {
+      this.early = null; // from a link that failed: nothing in them applies any more
       const error = err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.UNREACHABLE, String(err));
       this.link?.close();
       this.link = null;

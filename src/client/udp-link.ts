@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { UDP_DEAD_AFTER_MS, UDP_KEEPALIVE_INTERVAL_MS } from '../net/constants.ts';
-import { Direction } from '../net/datagram.ts';
+import { Direction, type DropReason } from '../net/datagram.ts';
 import { udpServerMessages, type UdpClientMessage, type UdpServerMessage } from '../net/messages.ts';
 import { readHeader, UdpChannel } from '../net/udp-channel.ts';
 
@@ -22,6 +22,12 @@ export interface UdpLinkOptions {
   key: Buffer;
   keepaliveMs?: number;
   deadAfterMs?: number;
+  /** Counters to add drops to, by reason (section 5.2); the client keeps one set across logins. */
+  drops?: Record<DropReason, number>;
+}
+
+export function newDropCounters(): Record<DropReason, number> {
+  return { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };
 }
 
 export interface UdpLinkEvents {
@@ -33,6 +39,7 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
   state: UdpState = UdpState.CONNECTING;
   /** Datagrams that failed authentication, replay or schema checks. */
   dropped = 0;
+  readonly drops: Record<DropReason, number>;
   private readonly channel: UdpChannel<typeof udpServerMessages>;
   private readonly socket: Socket;
   private timer: NodeJS.Timeout | null = null;
@@ -46,6 +53,7 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     super();
     this.keepaliveMs = options.keepaliveMs ?? UDP_KEEPALIVE_INTERVAL_MS;
     this.deadAfterMs = options.deadAfterMs ?? UDP_DEAD_AFTER_MS;
+    this.drops = options.drops ?? newDropCounters();
     this.channel = new UdpChannel(options.key, options.sid, Direction.CLIENT_TO_SERVER, udpServerMessages);
     this.socket = createSocket(isIP(options.host) === 6 ? 'udp6' : 'udp4');
     this.socket.on('message', (datagram) => this.receive(datagram));
@@ -96,21 +104,21 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
 
   private receive(datagram: Buffer): void {
     const header = readHeader(datagram);
-    if (!header || !header.sid.equals(this.options.sid)) {
-      this.dropped += 1;
-      return;
-    }
+    if (!header) return this.drop('malformed');
+    if (!header.sid.equals(this.options.sid)) return this.drop('unknown_session');
     const opened = this.channel.open(datagram, header);
-    if (!opened.ok) {
-      this.dropped += 1;
-      return;
-    }
+    if (!opened.ok) return this.drop(opened.reason);
     this.lastHeardAt = Date.now();
     if (this.state !== UdpState.ALIVE) {
       this.setState(UdpState.ALIVE);
       this.schedule(() => this.tick(), this.keepaliveMs);
     }
     if (opened.message.t !== 'welcome' && opened.message.t !== 'pong') this.emit('message', opened.message);
+  }
+
+  private drop(reason: DropReason): void {
+    this.dropped += 1;
+    this.drops[reason] += 1;
   }
 
   private setState(state: UdpState): void {

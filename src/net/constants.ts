@@ -85,7 +85,28 @@ export const MAX_PEER_CONNECTIONS = 256;
 // Broadcasts (section 7)
 export const DEFAULT_BROADCAST_TTL_MS = 30 * 60_000;
 export const MAX_BROADCAST_TEXT_BYTES = 4 * 1024;
+/** Per sender, sliding window of one minute (section 7.4). */
 export const BROADCASTS_PER_MINUTE = 10;
 export const MAX_PENDING_BROADCASTS = 1000;
+export const BROADCAST_ID_BYTES = 8;
+/** Ids per acknowledgement: a `bcast_ack` datagram / a `broadcast_ack` frame (section 7.2). */
+export const MAX_BROADCAST_ACK_IDS_UDP = 64;
+export const MAX_BROADCAST_ACK_IDS_TCP = 256;
+/**
+ * A client waits a random 0..this before acknowledging over UDP, so that 10,000 recipients
+ * do not all answer at once (ack implosion): their acks reach the server at about 20,000 a
+ * second, which one core handles, instead of 100,000. Acks for several broadcasts then share
+ * a datagram too (section 7.2).
+ */
+export const BROADCAST_ACK_DELAY_MAX_MS = 500;
+/**
+ * First retransmission after this (the ack delay plus a round trip, with room; RFC 6298's
+ * minimum RTO); each further one waits twice as long (section 7.2).
+ */
+export const BROADCAST_RETRANSMIT_BASE_MS = 1_000;
+/** UDP sends of one broadcast to one recipient before the server falls back to TCP. */
+export const BROADCAST_UDP_TRIES = 3;
+/** Unacknowledged UDP broadcasts per recipient; beyond this new ones go over TCP. */
+export const MAX_BROADCASTS_IN_FLIGHT_UDP = 32;
 
 export const MAX_REQUEST_ID = 2 ** 31 - 1;

@@ -3,7 +3,10 @@
  * docs/PROTOCOL.md sections 3-7 describe each one; keep the two in step.
  */
 import {
+  MAX_BROADCAST_ACK_IDS_TCP,
+  MAX_BROADCAST_ACK_IDS_UDP,
   MAX_BROADCAST_TEXT_BYTES,
+  MAX_FRAME_BYTES,
   MAX_CHAT_TEXT_BYTES,
   MAX_PASSWORD_BYTES,
   MAX_PRESENCE_BATCH,
@@ -49,8 +52,12 @@ export const clientMessages = {
   connect: obj({ t: lit('connect'), id: requestId, user: opt(loginName), ip: opt(ipText) }),
   connect_answer: obj({ t: lit('connect_answer'), id: requestId, reqId: hexId, accept: bool }),
   connect_cancel: obj({ t: lit('connect_cancel'), id: requestId, reqId: hexId }),
-  broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_BROADCAST_TEXT_BYTES }) }),
-  broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, 256) }),
+  /**
+   * The text may be up to a frame here: the handler checks MAX_BROADCAST_TEXT_BYTES itself so
+   * that an over-long text gets its own code, E_BROADCAST_TOO_LARGE (section 7.4).
+   */
+  broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_FRAME_BYTES }) }),
+  broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, MAX_BROADCAST_ACK_IDS_TCP) }),
 } satisfies Record<string, Validator<{ t: string }>>;
 
 // ---- TCP, server -> client ----
@@ -115,7 +122,7 @@ export const serverMessages = {
 export const udpClientMessages = {
   hello: obj({ t: lit('hello') }),
   ping: obj({ t: lit('ping'), n: int(0, MAX_SAFE) }),
-  bcast_ack: obj({ t: lit('bcast_ack'), bids: arr(hexId, 64) }),
+  bcast_ack: obj({ t: lit('bcast_ack'), bids: arr(hexId, MAX_BROADCAST_ACK_IDS_UDP) }),
 } satisfies Record<string, Validator<{ t: string }>>;
 
 export const udpServerMessages = {

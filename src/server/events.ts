@@ -18,6 +18,18 @@ export interface ServerEvents {
   protocol_error: [{ conn: number; ip: string; code: string; message: string }];
   udp_drop: [{ reason: DropReason; address: string }];
   server_error: [{ where: string; message: string }];
+  // Broadcasts (PROTOCOL.md section 7). The text itself is never logged, only a short preview.
+  /** `durableMs`: how long making it durable took (the disk's fsync, mostly). */
+  broadcast_created: [{ bid: string; from: string; preview: string; bytes: number; createdAt: number; expiresAt: number; pending: number; durableMs: number }];
+  broadcast_refused: [{ user: string; code: string }];
+  /**
+   * The first send to every online user is done (retransmissions may follow): `ms` from the
+   * start to the last send, `cpuMs` the CPU time the sends took (robust on a busy machine).
+   */
+  broadcast_fanout: [{ bid: string; recipients: number; udp: number; tcp: number; ms: number; cpuMs: number }];
+  /** Every user registered now has acknowledged it (it stays live for users who register later). */
+  broadcast_delivered: [{ bid: string; acked: number; registered: number }];
+  broadcast_expired: [{ bid: string; from: string; acked: number; registered: number }];
   /** A peer request reached its target (section 6.1). Never the reqId or the secret. */
   peer_request: [{ from: string; fromIp: string; to: string; toIp: string }];
   /** A peer request ended. */

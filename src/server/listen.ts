@@ -9,6 +9,13 @@ import type { ServerCore } from './server.ts';
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const CLOSE_GRACE_MS = 3_000;
+/**
+ * Kernel buffers of the UDP socket. A broadcast to 10,000 users brings 10,000 acks back
+ * within a few hundred ms (PROTOCOL.md section 7.2); the default ~200 KiB holds a few hundred
+ * small datagrams, and the rest would be dropped and cost retransmissions. Linux caps the
+ * value at net.core.rmem_max / wmem_max, so asking for more is harmless.
+ */
+export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
 export interface ListenOptions {
   host: string;
@@ -89,6 +96,12 @@ function bindUdp(host: string, port: number): Promise<UdpSocket> {
     });
     socket.bind(port, host, () => {
       socket.removeAllListeners('error');
+      try {
+        socket.setRecvBufferSize(UDP_SOCKET_BUFFER_BYTES);
+        socket.setSendBufferSize(UDP_SOCKET_BUFFER_BYTES);
+      } catch {
+        // Some systems refuse; the defaults still work, with more retransmissions under load.
+      }
       resolve(socket);
     });
   });

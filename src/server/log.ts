@@ -17,6 +17,7 @@ export const EVENT_LEVELS: Record<string, LogLevel> = {
   protocol_error: 'warn',
   refused: 'warn',
   server_error: 'error',
+  broadcast_refused: 'debug',
 };
 
 export class JsonLog {

@@ -2,7 +2,8 @@
 import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DEFAULT_PORT } from '../net/constants.ts';
+import { BROADCASTS_PER_MINUTE, DEFAULT_BROADCAST_TTL_MS, DEFAULT_PORT } from '../net/constants.ts';
+import { parseDuration } from '../util/duration.ts';
 import { startServer } from './app.ts';
 import { JsonLog, LOG_LEVELS, type LogLevel } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
@@ -11,6 +12,7 @@ import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
 const SERVER_EVENTS = [
   'connection', 'disconnect', 'refused', 'register', 'login', 'login_failed', 'logout',
   'udp_path', 'protocol_error', 'udp_drop', 'server_error', 'peer_request', 'peer_result',
+  'broadcast_created', 'broadcast_refused', 'broadcast_fanout', 'broadcast_delivered', 'broadcast_expired',
 ] as const;
 
 /** Every option; each can also come from the environment as P2P_<NAME> (README "Server"). */
@@ -29,6 +31,12 @@ const OPTIONS = {
     default: REGISTRATIONS_PER_IP_PER_MINUTE,
     describe: 'registrations accepted from one IP per minute',
   },
+  'broadcast-ttl': {
+    type: 'string',
+    default: `${DEFAULT_BROADCAST_TTL_MS / 60_000}m`,
+    describe: 'how long a broadcast waits for users to log in: 30m, 90s, 1h (PROTOCOL.md section 7)',
+  },
+  'broadcasts-per-minute': { type: 'number', default: BROADCASTS_PER_MINUTE, describe: 'broadcasts one user may send per minute' },
 } as const;
 
 const ENV_PREFIX = 'P2P_';
@@ -54,6 +62,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     .options(OPTIONS)
     .config(optionsFromEnv(env))
     .check((a) => {
+      if (parseDuration(a['broadcast-ttl']) <= 0) throw new Error('--broadcast-ttl must be longer than 0');
+      if (!Number.isInteger(a['broadcasts-per-minute']) || a['broadcasts-per-minute'] < 1) throw new Error('--broadcasts-per-minute must be a positive integer');
       if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error('--port must be 0-65535');
       if (!Number.isInteger(a['max-connections']) || a['max-connections'] < 1) throw new Error('--max-connections must be a positive integer');
       return true;
@@ -74,6 +84,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     tlsKey: args['tls-key'],
     scryptLogN: args['scrypt-cost'],
     registrationsPerMinutePerIp: args['max-registrations-per-minute'],
+    broadcastTtlMs: parseDuration(args['broadcast-ttl']),
+    broadcastsPerMinute: args['broadcasts-per-minute'],
   });
   log.follow(app.core as never, SERVER_EVENTS);
   log.write('info', 'listening', {
@@ -84,6 +96,9 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     fingerprint: app.identity.fingerprint,
     certificateCreated: app.identity.created,
     users: app.core.store.size,
+    broadcastTtlMs: app.core.broadcasts.ttlMs,
+    broadcastsPending: app.queueLoaded.loaded,
+    broadcastsTorn: app.queueLoaded.tornRecords,
   });
 
   let signalled = false;

@@ -20,7 +20,10 @@ import {
 } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import { clientMessages, type ClientMessage, type ServerMessage } from '../net/messages.ts';
+import { Broadcasts } from './broadcasts/service.ts';
+import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ServerEvents } from './events.ts';
+import { handleUdpBroadcastAck } from './handlers/broadcast.ts';
 import { handlers } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
 import { Presence } from './presence.ts';
@@ -49,6 +52,13 @@ export interface ServerCoreOptions {
   /** Peer brokering limits and timeout (section 6.1). */
   peers?: PeerBrokerOptions;
   now?: Clock;
+  /** The broadcast queue's durable store (section 7.3); in memory if not given. */
+  broadcastStore?: BroadcastStore;
+  broadcastTtlMs?: number;
+  broadcastsPerMinute?: number;
+  maxPendingBroadcasts?: number;
+  /** First retransmission delay; tests shorten it (section 7.2). */
+  broadcastRetransmitBaseMs?: number;
 }
 
 /** In-process hooks for feature modules (peer broker, broadcasts); not for logging. */
@@ -69,8 +79,22 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   readonly userFailures: FailureBackoff;
   readonly ipFailures: FailureBackoff;
   readonly registrations: WindowLimiter;
+  readonly broadcasts: Broadcasts;
   readonly peers: PeerBroker;
-  readonly options: Required<Omit<ServerCoreOptions, 'store' | 'hasher' | 'now' | 'peers'>>;
+  readonly options: Required<
+    Omit<
+      ServerCoreOptions,
+      | 'store'
+      | 'hasher'
+      | 'now'
+      | 'peers'
+      | 'broadcastStore'
+      | 'broadcastTtlMs'
+      | 'broadcastsPerMinute'
+      | 'maxPendingBroadcasts'
+      | 'broadcastRetransmitBaseMs'
+    >
+  >;
   private readonly sessions = new Set<ClientSession>();
   private nextConnId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -95,6 +119,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.userFailures = new FailureBackoff(FREE_FAILURES_PER_USER, this.now);
     this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now);
     this.registrations = new WindowLimiter(this.options.registrationsPerMinutePerIp, 60_000, this.now);
+    this.broadcasts = new Broadcasts(this, {
+      store: options.broadcastStore,
+      ttlMs: options.broadcastTtlMs,
+      perMinute: options.broadcastsPerMinute,
+      maxPending: options.maxPendingBroadcasts,
+      retransmitBaseMs: options.broadcastRetransmitBaseMs,
+    });
+    this.udp.on('bcast_ack', (session, message) => handleUdpBroadcastAck(this, session, message));
     this.peers = new PeerBroker(this, options.peers);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -181,7 +213,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.presence.stop();
     for (const session of this.sessions) session.closeWith(ErrorCode.SERVER_SHUTDOWN, message);
-    await this.store.close();
+    await Promise.all([this.store.close(), this.broadcasts.close()]);
   }
 
   private dispatch(session: ClientSession, message: ClientMessage): void {

@@ -6,6 +6,7 @@ import type { ClientMessage, Msg } from '../../net/messages.ts';
 import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
 import { handleLogin, handleRegister } from './auth.ts';
+import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
 import { handleConnect, handleConnectAnswer, handleConnectCancel } from './peers.ts';
 import { handleListUsers, handleLogout, handlePing } from './session-control.ts';
 
@@ -22,6 +23,8 @@ export const handlers: HandlerTable = {
   ping: { auth: true, handle: handlePing },
   list_users: { auth: true, handle: handleListUsers },
   logout: { auth: true, handle: handleLogout },
+  broadcast: { auth: true, handle: handleBroadcast },
+  broadcast_ack: { auth: true, handle: handleBroadcastAck },
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },

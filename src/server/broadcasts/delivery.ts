@@ -1,0 +1,358 @@
+/**
+ * Getting each live broadcast to each online user exactly once as far as the server can tell
+ * (PROTOCOL.md section 7.2):
+ *
+ * - A new broadcast is serialised once (a `bcast` payload and a `broadcast` frame) and sealed
+ *   per recipient with that session's key; the loop runs in slices so the event loop stays
+ *   responsive while it reaches 10,000 users.
+ * - Over UDP it is retransmitted at base, 2 x base, 4 x base ... until acknowledged; after
+ *   BROADCAST_UDP_TRIES unacknowledged sends, or at once when the UDP path is not alive (never
+ *   registered, or dead), it goes over the TLS connection instead, which is reliable: a TCP
+ *   send is not repeated on the same connection.
+ * - At login every live broadcast the user has not acknowledged is delivered again (section
+ *   7.2 "late recipients"), including ones made before the user registered.
+ *
+ * Sends over TCP respect backpressure: what does not fit under OUTBOUND_HIGH_WATER_BYTES is
+ * owed and sent as the connection drains, so a backlog of 1,000 broadcasts never gets a slow
+ * client cut off.
+ */
+import {
+  BROADCAST_RETRANSMIT_BASE_MS,
+  BROADCAST_UDP_TRIES,
+  MAX_BROADCASTS_IN_FLIGHT_UDP,
+  MAX_DATAGRAM_BYTES,
+  OUTBOUND_HIGH_WATER_BYTES,
+  UDP_HEADER_BYTES,
+  UDP_TAG_BYTES,
+} from '../../net/constants.ts';
+import { encodeMessage } from '../../net/codec.ts';
+import type { ServerMessage, UdpServerMessage } from '../../net/messages.ts';
+import type { ServerCore } from '../server.ts';
+import { UdpPathState, type ClientSession } from '../session.ts';
+import { userKey } from '../users/store.ts';
+import type { BroadcastQueue, PendingBroadcast } from './queue.ts';
+
+/** How often retransmissions, TCP fallbacks and expiry are looked at. */
+export const DELIVERY_TICK_MS = 50;
+/** Recipients served per turn of the event loop during a fan-out (about 10-20 ms of work). */
+export const FANOUT_SLICE = 1024;
+/**
+ * Retransmissions and TCP sends one tick may make; the rest wait for the next tick, by when
+ * their acks may have been read. Bounds what a late ack burst can make the server resend.
+ */
+export const MAX_SENDS_PER_TICK = 1024;
+
+export interface DeliveryOptions {
+  retransmitBaseMs?: number;
+  udpTries?: number;
+  maxUdpInFlight?: number;
+  tickMs?: number;
+  fanoutSlice?: number;
+}
+
+export interface DeliveryStats {
+  fanouts: number;
+  /** First sends over UDP. */
+  udpSent: number;
+  retransmits: number;
+  /** Sends over TCP: paths that were not alive, fallbacks and login backlogs. */
+  tcpSent: number;
+  /** Of tcpSent: broadcasts that went unacknowledged over UDP first. */
+  tcpFallbacks: number;
+  acks: number;
+  lastFanoutMs: number;
+}
+
+interface InFlight {
+  tries: number;
+  nextAt: number;
+}
+
+/** What the server has sent one online session and is waiting to hear back about. */
+class Recipient {
+  readonly key: string;
+  readonly udp = new Map<string, InFlight>();
+  /** Sent over this TLS connection; waiting for its ack, never resent on this connection. */
+  readonly tcp = new Set<string>();
+  /** To be sent over TCP once the connection has room (creation order). */
+  readonly owed = new Set<string>();
+
+  constructor(readonly session: ClientSession) {
+    this.key = userKey(session.user as string);
+  }
+
+  has(bid: string): boolean {
+    return this.udp.has(bid) || this.tcp.has(bid) || this.owed.has(bid);
+  }
+
+  forget(bid: string): void {
+    this.udp.delete(bid);
+    this.tcp.delete(bid);
+    this.owed.delete(bid);
+  }
+
+  get idle(): boolean {
+    return this.udp.size === 0 && this.owed.size === 0;
+  }
+}
+
+interface Encoded {
+  /** The `bcast` payload, or null if sealed it would not fit a datagram (then TCP only). */
+  udp: Buffer | null;
+  tcp: Buffer;
+}
+
+export class BroadcastDelivery {
+  readonly stats: DeliveryStats = { fanouts: 0, udpSent: 0, retransmits: 0, tcpSent: 0, tcpFallbacks: 0, acks: 0, lastFanoutMs: 0 };
+  private readonly recipients = new Map<ClientSession, Recipient>();
+  /** Recipients with UDP sends in flight or TCP sends owed: the ones a tick looks at. */
+  private readonly active = new Set<Recipient>();
+  private readonly encoded = new Map<string, Encoded>();
+  /** Broadcasts every registered user has acknowledged (reported once). */
+  private readonly complete = new Set<string>();
+  private readonly baseMs: number;
+  private readonly udpTries: number;
+  private readonly maxUdpInFlight: number;
+  private readonly tickMs: number;
+  private readonly slice: number;
+  private timer: NodeJS.Timeout | null = null;
+  private lastTickAt = 0;
+  private skippedLastTick = false;
+  private running = false;
+  private readonly onOnline = (session: ClientSession) => this.login(session);
+  private readonly onOffline = (session: ClientSession) => this.logout(session);
+
+  constructor(private readonly core: ServerCore, private readonly queue: BroadcastQueue, options: DeliveryOptions = {}) {
+    this.baseMs = options.retransmitBaseMs ?? BROADCAST_RETRANSMIT_BASE_MS;
+    this.udpTries = options.udpTries ?? BROADCAST_UDP_TRIES;
+    this.maxUdpInFlight = options.maxUdpInFlight ?? MAX_BROADCASTS_IN_FLIGHT_UDP;
+    this.tickMs = options.tickMs ?? DELIVERY_TICK_MS;
+    this.slice = options.fanoutSlice ?? FANOUT_SLICE;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.core.hooks.on('online', this.onOnline);
+    this.core.hooks.on('offline', this.onOffline);
+    // Sessions that came online before start (none in practice: the queue opens before listening).
+    for (const session of this.core.presence.sessions()) this.login(session);
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.core.hooks.off('online', this.onOnline);
+    this.core.hooks.off('offline', this.onOffline);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.recipients.clear();
+    this.active.clear();
+  }
+
+  /** Online sessions that still wait for an ack or a TCP send, for the dashboard. */
+  get busyRecipients(): number {
+    return this.active.size;
+  }
+
+  /** Send a new broadcast to every online user (section 7.2), in slices. */
+  fanOut(pending: PendingBroadcast): void {
+    if (!this.running) return;
+    const bid = pending.item.bid;
+    const started = process.hrtime.bigint();
+    const targets = [...this.recipients.values()];
+    const enc = this.encode(pending);
+    const counts = { udp: 0, tcp: 0 };
+    let cpuMicros = 0;
+    let i = 0;
+    const step = () => {
+      if (!this.running || !this.queue.get(bid)) return;
+      const cpuBefore = process.cpuUsage();
+      const end = Math.min(i + this.slice, targets.length);
+      const now = this.core.now();
+      for (; i < end; i++) {
+        const r = targets[i];
+        if (r.session.isClosed || pending.acked.has(r.key) || r.has(bid)) continue;
+        if (this.deliver(r, pending, enc, now) === 'udp') counts.udp += 1;
+        else counts.tcp += 1;
+      }
+      // dgram resolves the address on process.nextTick and sends there: account after those.
+      process.nextTick(() => {
+        const cpu = process.cpuUsage(cpuBefore);
+        cpuMicros += cpu.user + cpu.system;
+        if (i < targets.length) {
+          setImmediate(step);
+          return;
+        }
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        this.stats.fanouts += 1;
+        this.stats.lastFanoutMs = ms;
+        this.core.emit('broadcast_fanout', {
+          bid,
+          recipients: counts.udp + counts.tcp,
+          udp: counts.udp,
+          tcp: counts.tcp,
+          ms: Math.round(ms * 100) / 100,
+          cpuMs: Math.round(cpuMicros / 10) / 100,
+        });
+      });
+    };
+    step();
+  }
+
+  /** Acknowledgements from a client, over either path (section 7.2). */
+  ack(session: ClientSession, bids: readonly string[]): void {
+    const r = this.recipients.get(session);
+    const user = session.user;
+    if (!user) return;
+    for (const bid of bids) {
+      r?.forget(bid);
+      const pending = this.queue.get(bid);
+      if (!pending || !this.queue.ack(bid, user)) continue;
+      this.stats.acks += 1;
+      if (!this.complete.has(bid) && pending.acked.size >= this.core.store.size) {
+        this.complete.add(bid);
+        this.core.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered: this.core.store.size });
+      }
+    }
+  }
+
+  /** Drop everything about broadcasts that left the queue. */
+  forgetBroadcasts(bids: readonly string[]): void {
+    for (const bid of bids) {
+      this.encoded.delete(bid);
+      this.complete.delete(bid);
+    }
+    for (const r of this.recipients.values()) for (const bid of bids) r.forget(bid);
+  }
+
+  /** A user came online: deliver every live broadcast it has not acknowledged, oldest first. */
+  private login(session: ClientSession): void {
+    if (!this.running || !session.user) return;
+    const r = new Recipient(session);
+    this.recipients.set(session, r);
+    const now = this.core.now();
+    for (const pending of this.queue.live()) {
+      if (pending.acked.has(r.key)) continue;
+      this.deliver(r, pending, this.encode(pending), now);
+    }
+  }
+
+  private logout(session: ClientSession): void {
+    const r = this.recipients.get(session);
+    if (!r) return;
+    this.recipients.delete(session);
+    this.active.delete(r);
+  }
+
+  private deliver(r: Recipient, pending: PendingBroadcast, enc: Encoded, now: number): 'udp' | 'tcp' {
+    const bid = pending.item.bid;
+    const path = r.session.udp;
+    if (enc.udp && path?.state === UdpPathState.ALIVE && r.udp.size < this.maxUdpInFlight && this.core.udp.sendPayload(r.session, enc.udp)) {
+      r.udp.set(bid, { tries: 1, nextAt: now + this.baseMs });
+      this.active.add(r);
+      this.stats.udpSent += 1;
+      return 'udp';
+    }
+    this.sendTcp(r, bid, enc);
+    return 'tcp';
+  }
+
+  /** Send over the TLS connection now, or owe it if the connection is backed up (section 3.3). */
+  private sendTcp(r: Recipient, bid: string, enc: Encoded): boolean {
+    if (r.session.conn.pendingOutputBytes + enc.tcp.length > OUTBOUND_HIGH_WATER_BYTES) {
+      r.owed.add(bid);
+      this.active.add(r);
+      return false;
+    }
+    r.owed.delete(bid);
+    r.tcp.add(bid);
+    r.session.sendFrame(enc.tcp);
+    this.stats.tcpSent += 1;
+    return true;
+  }
+
+  private tick(): void {
+    const expired = this.queue.expire();
+    if (expired.length > 0) {
+      this.forgetBroadcasts(expired.map((p) => p.item.bid));
+      for (const { item, acked } of expired) {
+        this.core.emit('broadcast_expired', { bid: item.bid, from: item.from, acked: acked.size, registered: this.core.store.size });
+      }
+    }
+    // A tick that comes late means the server is behind on its input (its CPU is starved or
+    // the loop was blocked), and unread acks may be waiting in the socket: resending now
+    // would only bring more of them. Skip it, but never two in a row, so a server that is
+    // always behind still retransmits and falls back, at half the pace.
+    const at = performance.now();
+    const late = this.lastTickAt > 0 && at - this.lastTickAt > 2 * this.tickMs;
+    this.lastTickAt = at;
+    if (late && !this.skippedLastTick) {
+      this.skippedLastTick = true;
+      return;
+    }
+    this.skippedLastTick = false;
+    const now = this.core.now();
+    let budget = MAX_SENDS_PER_TICK;
+    for (const r of this.active) {
+      if (budget <= 0) break;
+      if (r.session.isClosed) {
+        this.active.delete(r);
+        continue;
+      }
+      budget -= this.retransmit(r, now, budget);
+      for (const bid of r.owed) {
+        if (budget <= 0) break;
+        const pending = this.queue.get(bid);
+        if (!pending) r.owed.delete(bid);
+        else if (!this.sendTcp(r, bid, this.encode(pending))) break;
+        else budget -= 1;
+      }
+      if (r.idle) this.active.delete(r);
+    }
+  }
+
+  /** Resend what is due for one recipient, at most `budget` sends; returns how many it made. */
+  private retransmit(r: Recipient, now: number, budget: number): number {
+    const alive = r.session.udp?.state === UdpPathState.ALIVE;
+    let sends = 0;
+    for (const [bid, flight] of r.udp) {
+      if (sends >= budget) break;
+      if (flight.nextAt > now) continue;
+      const pending = this.queue.get(bid);
+      if (!pending) {
+        r.udp.delete(bid);
+        continue;
+      }
+      sends += 1;
+      const enc = this.encode(pending);
+      if (alive && flight.tries < this.udpTries && enc.udp && this.core.udp.sendPayload(r.session, enc.udp)) {
+        // Back-off: base, 2 x base, 4 x base ... after the first send (section 7.2).
+        flight.nextAt = now + this.baseMs * 2 ** flight.tries;
+        flight.tries += 1;
+        this.stats.retransmits += 1;
+        continue;
+      }
+      r.udp.delete(bid);
+      this.stats.tcpFallbacks += 1;
+      this.sendTcp(r, bid, enc);
+    }
+    return sends;
+  }
+
+  private encode(pending: PendingBroadcast): Encoded {
+    const bid = pending.item.bid;
+    let enc = this.encoded.get(bid);
+    if (!enc) {
+      const datagram: UdpServerMessage = { t: 'bcast', b: pending.item };
+      const frame: ServerMessage = { t: 'broadcast', b: pending.item };
+      const udp = Buffer.from(JSON.stringify(datagram), 'utf8');
+      // JSON escapes can make a 4 KiB text much longer than 4 KiB: such a one goes by TCP only.
+      const fits = UDP_HEADER_BYTES + udp.length + UDP_TAG_BYTES <= MAX_DATAGRAM_BYTES;
+      enc = { udp: fits ? udp : null, tcp: encodeMessage(frame) };
+      this.encoded.set(bid, enc);
+    }
+    return enc;
+  }
+}

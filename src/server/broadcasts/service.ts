@@ -1,0 +1,156 @@
+/**
+ * Broadcasts as the rest of the server sees them (`core.broadcasts`): the request rules of
+ * PROTOCOL.md sections 7.1 and 7.4 (size, per-sender rate, queue cap), the queue, the
+ * delivery engine, and a read-only view for the dashboard.
+ */
+import {
+  BROADCASTS_PER_MINUTE,
+  DEFAULT_BROADCAST_TTL_MS,
+  MAX_BROADCAST_TEXT_BYTES,
+  MAX_PENDING_BROADCASTS,
+} from '../../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import { sanitizeLine } from '../../net/sanitize.ts';
+import { WindowLimiter } from '../rate-limit.ts';
+import type { ServerCore } from '../server.ts';
+import type { ClientSession } from '../session.ts';
+import { userKey } from '../users/store.ts';
+import { BroadcastDelivery, type DeliveryOptions, type DeliveryStats } from './delivery.ts';
+import { BroadcastQueue, type PendingBroadcast } from './queue.ts';
+import { MemoryBroadcastStore, type BroadcastStore } from './store.ts';
+
+/** Characters of text shown in a dashboard row or a log line. */
+export const PREVIEW_CHARS = 60;
+const RATE_WINDOW_MS = 60_000;
+
+export interface BroadcastOptions extends DeliveryOptions {
+  /** Where the queue lives; default in memory (app.ts passes the data dir's log). */
+  store?: BroadcastStore;
+  ttlMs?: number;
+  maxPending?: number;
+  perMinute?: number;
+}
+
+/** One row of the dashboard's broadcast pane. No secrets: the text is public to every user anyway. */
+export interface BroadcastSummary {
+  bid: string;
+  from: string;
+  /** The first PREVIEW_CHARS characters, made safe for a terminal. */
+  preview: string;
+  bytes: number;
+  createdAt: number;
+  expiresAt: number;
+  timeLeftMs: number;
+  /** Users who acknowledged it, of `registered` users now. */
+  acked: number;
+  registered: number;
+}
+
+export class Broadcasts {
+  readonly queue: BroadcastQueue;
+  readonly delivery: BroadcastDelivery;
+  readonly perMinute: number;
+  private readonly limiter: WindowLimiter;
+
+  constructor(private readonly core: ServerCore, options: BroadcastOptions = {}) {
+    this.queue = new BroadcastQueue(options.store ?? new MemoryBroadcastStore(), {
+      now: core.now,
+      ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
+      maxPending: options.maxPending ?? MAX_PENDING_BROADCASTS,
+      onError: (err) => core.emit('server_error', { where: 'broadcast queue', message: err.message }),
+    });
+    this.delivery = new BroadcastDelivery(core, this.queue, options);
+    this.perMinute = options.perMinute ?? BROADCASTS_PER_MINUTE;
+    this.limiter = new WindowLimiter(this.perMinute, RATE_WINDOW_MS, core.now);
+  }
+
+  get ttlMs(): number {
+    return this.queue.ttlMs;
+  }
+
+  /** Load the queue from its store and start delivering. Call before accepting connections. */
+  async open(): Promise<{ loaded: number; expired: number; tornRecords: number }> {
+    const result = await this.queue.open();
+    this.delivery.start();
+    return result;
+  }
+
+  /**
+   * A user's broadcast request (section 7.1). Checks, then makes it durable; `accepted` runs
+   * as soon as it is (the handler answers `broadcast_ok` there), then the fan-out starts.
+   */
+  async create(session: ClientSession, text: string, accepted?: (pending: PendingBroadcast) => void): Promise<PendingBroadcast> {
+    const user = session.user as string;
+    try {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > MAX_BROADCAST_TEXT_BYTES) {
+        throw new ProtocolError(ErrorCode.BROADCAST_TOO_LARGE, `a broadcast is at most ${MAX_BROADCAST_TEXT_BYTES} bytes; this one has ${bytes}`);
+      }
+      this.queue.assertRoom();
+      const wait = this.limiter.take(`user:${userKey(user)}`);
+      if (wait > 0) {
+        throw new ProtocolError(
+          ErrorCode.RATE_LIMITED,
+          `at most ${this.perMinute} broadcasts a minute; try again in ${Math.ceil(wait / 1000)} s`,
+          { retryAfterMs: wait },
+        );
+      }
+    } catch (err) {
+      if (err instanceof ProtocolError) this.core.emit('broadcast_refused', { user, code: err.code });
+      throw err;
+    }
+    const started = process.hrtime.bigint();
+    const pending = await this.queue.add(user, text);
+    const durableMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const { item } = pending;
+    this.core.emit('broadcast_created', {
+      bid: item.bid,
+      from: item.from,
+      preview: preview(item.text),
+      bytes: Buffer.byteLength(item.text, 'utf8'),
+      createdAt: item.createdAt,
+      expiresAt: item.expiresAt,
+      pending: this.queue.size,
+      durableMs: Math.round(durableMs * 100) / 100,
+    });
+    accepted?.(pending);
+    this.delivery.fanOut(pending);
+    return pending;
+  }
+
+  ack(session: ClientSession, bids: readonly string[]): void {
+    this.delivery.ack(session, bids);
+  }
+
+  /** Every live broadcast, oldest first, for the dashboard. */
+  pending(): BroadcastSummary[] {
+    const now = this.core.now();
+    const registered = this.core.store.size;
+    return this.queue.live().map(({ item, acked }) => ({
+      bid: item.bid,
+      from: item.from,
+      preview: preview(item.text),
+      bytes: Buffer.byteLength(item.text, 'utf8'),
+      createdAt: item.createdAt,
+      expiresAt: item.expiresAt,
+      timeLeftMs: Math.max(0, item.expiresAt - now),
+      acked: acked.size,
+      registered,
+    }));
+  }
+
+  stats(): DeliveryStats & { pending: number; busyRecipients: number } {
+    return { ...this.delivery.stats, pending: this.queue.size, busyRecipients: this.delivery.busyRecipients };
+  }
+
+  async close(): Promise<void> {
+    this.delivery.stop();
+    await this.queue.close();
+  }
+}
+
+function preview(text: string): string {
+  // Only the start matters; sanitising 4 KiB for 60 characters would be waste.
+  const chars = [...sanitizeLine(text.slice(0, PREVIEW_CHARS * 8))];
+  return chars.length <= PREVIEW_CHARS ? chars.join('') : `${chars.slice(0, PREVIEW_CHARS - 1).join('')}…`;
+}
