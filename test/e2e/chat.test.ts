@@ -1,7 +1,8 @@
 /**
  * Peer chats and broadcasts end to end: real p2p-client processes in pseudo-terminals, a
  * real server on loopback. Request -> modal with countdown -> accept -> chat both ways with
- * delivery marks -> escape sequences from a peer shown harmlessly -> close.
+ * delivery marks -> escape sequences from a peer shown harmlessly -> close; a broadcast seen
+ * by a user online and by one who logs in later.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -63,6 +64,35 @@ test('e2e: request, modal with countdown, accept, chat both ways, escape sequenc
     await alice.waitForText('The chat with bob ended');
     alice.type(Keys.CTRL_W);
     await alice.waitForText(/Broadcasts: \/broadcast/);
+  } finally {
+    for (const c of clients) await c.kill();
+    await server.close();
+  }
+});
+
+test('e2e: a broadcast reaches a user online and one who logs in later', async () => {
+  const server = await startTestServer();
+  const clients: ClientProcess[] = [];
+  try {
+    const alice = await registered(server, 'alice', clients);
+    const bob = await registered(server, 'bob', clients);
+    const carol = await registered(server, 'carol', clients);
+    carol.type(Keys.F10);
+    assert.equal(await carol.waitForExit(), 0);
+    alice.type(Keys.CTRL_B);
+    await alice.waitForText('> /broadcast');
+    alice.type('lunch is ready 🍕\r');
+    await alice.waitForText('Broadcast sent');
+    await bob.waitForText('alice: lunch is ready 🍕');
+    await bob.waitForText(/1 Broadcasts/);
+
+    const later = await ClientProcess.spawn(['127.0.0.1', String(server.port)], { configDir: carol.configDir });
+    clients.push(later);
+    await later.waitForText('[l] Login', START_MS);
+    later.type('l');
+    await later.waitForText('Password:');
+    later.type('carol\rcarol password\r');
+    await later.waitForText('alice: lunch is ready 🍕');
   } finally {
     for (const c of clients) await c.kill();
     await server.close();

@@ -1,11 +1,12 @@
 /**
- * The app in-process with the real feature modules (PeerManager), against a
+ * The app in-process with the real feature modules (PeerManager, BroadcastInbox), against a
  * real server, with headless peers on the far side: decline, the IP picker, unread marks and
  * the bell, over-long messages, quitting with a chat open, chats that outlive the server.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { P2PClient } from '../../../src/client/client.ts';
+import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
 import { PeerManager } from '../../../src/client/peer/manager.ts';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { buildFeatures } from '../../../src/client/tui/adapters/index.ts';
@@ -44,13 +45,14 @@ async function tui(server: TestServer, user: string): Promise<Tui> {
   };
 }
 
-/** A headless user with the real peer module. */
-async function headless(server: TestServer, user: string): Promise<{ client: P2PClient; peers: PeerManager }> {
+/** A headless user with the real peer module and inbox. */
+async function headless(server: TestServer, user: string): Promise<{ client: P2PClient; peers: PeerManager; inbox: BroadcastInbox }> {
   const client = await server.client();
   const peers = new PeerManager(client);
   await peers.start();
+  const inbox = new BroadcastInbox(client);
   await client.register(user, `${user} password`);
-  return { client, peers };
+  return { client, peers, inbox };
 }
 
 test('decline with n; Esc declines too; the requester is told', async () => {
@@ -187,6 +189,27 @@ test('as requester: a decline is reported; an accept opens the tab; typing shows
     await alice.vt.waitForText('bob: done typing');
     await alice.vt.waitForGone('typing…');
   } finally {
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
+
+test('broadcasts: sent from the TUI, received by a headless user; received ones land in the inbox', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    const got = new Promise<string>((resolve) => bob.inbox.once('broadcast', (b) => resolve(b.text)));
+    alice.vt.type('/broadcast hello everyone\r');
+    assert.equal(await got, 'hello everyone');
+    await alice.vt.waitForText('alice: hello everyone');
+    await bob.inbox.send('\x1b[2Jhi {bold}all{/bold}');
+    await alice.vt.waitForText('bob: hi {bold}all{/bold}');
+    alice.vt.type('/broadcast ' + 'y'.repeat(4097) + '\r');
+    await alice.vt.waitForText('Not sent: the broadcast is 4097 bytes');
+  } finally {
+    bob.inbox.close();
     await bob.peers.close();
     await alice.close();
     await server.close();
