@@ -5,7 +5,8 @@
  *
  * The whole list goes to every client that logs in, so during a storm it is sent N times:
  * it is kept in join order and encoded once per batch of MAX_PRESENCE_BATCH users, and a
- * batch's frame is reused until that batch changes (appends only touch the last one).
+ * batch's frame is reused until that batch changes (appends only touch the last one). The
+ * same frames serve `welcome`'s follow-up and a resync, so neither encodes anything.
  */
 import { MAX_PRESENCE_BATCH, PRESENCE_FLUSH_MS } from '../net/constants.ts';
 import { encodeMessage } from '../net/codec.ts';
@@ -20,6 +21,13 @@ import { userKey } from './users/store.ts';
  */
 export const PRESENCE_BACKLOG_BYTES = 64 * 1024;
 
+/**
+ * Each flush is one write to every online client, and a TLS write has a fixed cost (about
+ * 30 us here, measured in bench/server-load.ts profiles) whatever its size: with many users
+ * online, batches are spaced so flushes stay under this many writes a second.
+ */
+export const PRESENCE_WRITES_PER_SECOND = 20_000;
+
 type Change = UserEntry | { left: string };
 
 /** What a backed-up session missed: the changes, or 'resync' when they were too many. */
@@ -32,7 +40,7 @@ export class Presence {
   private timer: NodeJS.Timeout | null = null;
   /** The list in join order, built on demand and extended in place by appends. */
   private entries: UserEntry[] | null = null;
-  /** Encoded `presence` frame of list batch i (i >= 1; batch 0 rides in welcome). */
+  /** Encoded `presence` frame of list batch i (batch 0 carries `reset`). */
   private readonly batchFrames = new Map<number, Buffer>();
 
   constructor(
@@ -58,25 +66,29 @@ export class Presence {
     return this.entries;
   }
 
-  /** Batch 0 of the list, for `welcome` (possibly empty). */
-  firstBatch(): UserEntry[] {
-    return this.list().slice(0, MAX_PRESENCE_BATCH);
-  }
-
-  /** Frames carrying batches 1.. of the list, each encoded once and reused. */
-  restFrames(): Buffer[] {
+  /**
+   * The whole list as `presence` frames, the first with `reset` (section 4.5): what a client
+   * gets right after `welcome` and when it must resync. Each batch is encoded once and
+   * reused until it changes.
+   */
+  listFrames(): Buffer[] {
     const all = this.list();
     const frames: Buffer[] = [];
-    for (let i = 1; i * MAX_PRESENCE_BATCH < all.length; i++) {
+    for (let i = 0; i === 0 || i * MAX_PRESENCE_BATCH < all.length; i++) {
       let frame = this.batchFrames.get(i);
       if (!frame) {
         const joined = all.slice(i * MAX_PRESENCE_BATCH, (i + 1) * MAX_PRESENCE_BATCH);
-        frame = encodeMessage<ServerMessage>({ t: 'presence', joined, left: [] });
+        frame = encodeMessage<ServerMessage>({ t: 'presence', joined, left: [], ...(i === 0 ? { reset: true } : {}) });
         this.batchFrames.set(i, frame);
       }
       frames.push(frame);
     }
     return frames;
+  }
+
+  /** Send a session the whole list (after welcome, or to resync it). */
+  sendList(session: ClientSession): void {
+    for (const frame of this.listFrames()) session.sendFrame(frame);
   }
 
   /** Add a session; returns the session it replaces for the same user, if any. */
@@ -110,11 +122,7 @@ export class Presence {
     const missed = session.presenceBacklog;
     session.presenceBacklog = null;
     if (missed === null) return;
-    if (missed === 'resync') {
-      session.send({ t: 'presence', joined: this.firstBatch(), left: [], reset: true });
-      for (const frame of this.restFrames()) session.sendFrame(frame);
-      return;
-    }
+    if (missed === 'resync') return this.sendList(session);
     session.sendFrame(encodeBatch(missed.values()));
   }
 
@@ -146,6 +154,11 @@ export class Presence {
     }
   }
 
+  /** PRESENCE_FLUSH_MS, or longer when a flush would write to very many clients. */
+  private flushInterval(): number {
+    return Math.max(this.flushMs, Math.ceil((this.online.size * 1000) / PRESENCE_WRITES_PER_SECOND));
+  }
+
   private invalidateList(): void {
     this.entries = null;
     this.batchFrames.clear();
@@ -154,7 +167,7 @@ export class Presence {
   private change(key: string, change: Change): void {
     this.changes.delete(key); // re-insert so the batch keeps change order
     this.changes.set(key, change);
-    this.timer ??= setTimeout(() => this.flush(), this.flushMs);
+    this.timer ??= setTimeout(() => this.flush(), this.flushInterval());
   }
 }
 

@@ -192,7 +192,6 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.udp.register(session);
     const previous = this.presence.add(session);
     if (previous) previous.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
-    // The list can exceed one frame: the first batch rides in welcome, the rest follow (section 4.5).
     session.send({
       t: 'welcome',
       re,
@@ -201,9 +200,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       registered,
       serverTime: this.now(),
       udp: { port: this.udp.port, sid: udp.channel.sid.toString('base64url'), key: udp.channel.key.toString('base64url') },
-      users: this.presence.firstBatch(),
     });
-    for (const frame of this.presence.restFrames()) session.sendFrame(frame);
+    // The list follows as presence batches, the first with reset (section 4.5).
+    this.presence.sendList(session);
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
   }

@@ -61,10 +61,8 @@ export class MemoryClient {
   users(): Map<string, string> {
     const list = new Map<string, string>();
     for (const m of this.received) {
-      if (m.t === 'welcome') {
-        list.clear();
-        for (const u of m.users) list.set(u.user, u.ip);
-      } else if (m.t === 'presence') {
+      if (m.t === 'welcome') list.clear();
+      else if (m.t === 'presence') {
         if (m.reset) list.clear();
         for (const name of m.left) list.delete(name);
         for (const u of m.joined) list.set(u.user, u.ip);
