@@ -114,6 +114,7 @@ try {
   const before = await server.call<MemoryUsage>('memory');
   const held = await openSpread(loaders, port, args.sessions, 'idle', PASSWORD, 100);
   const heldCount = await server.call<number>('count');
+  const lost = await server.call<Record<string, number>>('closeReasons');
   const after = await server.call<MemoryUsage>('memory');
   await Promise.all(loaders.map((l) => l.call('closeAll')));
   for (let i = 0; i < 600 && (await server.call<number>('count')) > 0; i++) await new Promise((r) => setTimeout(r, 50));
@@ -146,6 +147,7 @@ try {
     `per-session breakdown: heap ${kb(before.heapUsed, after.heapUsed, heldCount)} KB, external ${kb(before.external, after.external, heldCount)} KB; ` +
       `bare: heap ${kb(bareBefore.heapUsed, bareAfter.heapUsed, bareHeld)} KB, external ${kb(bareBefore.external, bareAfter.external, bareHeld)} KB`,
   );
+  if (heldCount < args.sessions) console.log(`sessions the server closed during the ramp, by reason: ${JSON.stringify(lost)}`);
   if (held.errorCount || storm.errorCount) console.log(`errors: ${[...held.errors, ...storm.errors].join('; ')}`);
 } finally {
   await Promise.all(children.map((c) => c.stop()));

@@ -66,10 +66,11 @@ async function openMany(args: { port: number; first: number; count: number; para
       }
     }
   };
-  await Promise.all(Array.from({ length: args.parallel }, worker));
+  // Keepalive from the start: a slow ramp must not let the first sessions hit the idle timeout.
   pingTimer ??= setInterval(() => {
     for (const s of sessions) if (!s.destroyed) s.write(encodeMessage({ t: 'ping', id: 2 }));
   }, KEEPALIVE_MS);
+  await Promise.all(Array.from({ length: args.parallel }, worker));
   return { times, errors: errors.slice(0, 5), errorCount: errors.length };
 }
 

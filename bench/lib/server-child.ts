@@ -12,6 +12,8 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const loop = monitorEventLoopDelay({ resolution: 1 });
 /** Connections (bare) or online sessions (real) held right now. */
 let held = (): number => 0;
+/** Why sessions of the real server closed, counted (a bench that loses sessions says why). */
+const closeReasons: Record<string, number> = {};
 
 async function settledMemory(): Promise<NodeJS.MemoryUsage> {
   for (let i = 0; i < 3; i++) {
@@ -44,10 +46,14 @@ serveCalls({
       registrationsPerMinutePerIp: 1_000_000,
     });
     held = () => app.core.presence.size;
+    app.core.on('disconnect', ({ reason }) => {
+      closeReasons[reason] = (closeReasons[reason] ?? 0) + 1;
+    });
     return { port: app.listening.tcpPort, key: app.identity.key, cert: app.identity.cert };
   },
   memory: () => settledMemory(),
   count: () => held(),
+  closeReasons: () => closeReasons,
   loopStart() {
     loop.reset();
     loop.enable();

@@ -211,7 +211,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   private goOnline(link: ServerLink, welcome: Msg<ServerMessage, 'welcome'>): void {
     this.session = { user: welcome.user, ip: welcome.ip, registered: welcome.registered, fingerprint: link.fingerprint };
-    this.replaceUsers(welcome.users);
+    this.replaceUsers([]); // the list follows welcome as presence batches (section 4.5)
     link.startKeepalive(Math.min(this.options.keepaliveMs ?? KEEPALIVE_INTERVAL_MS, link.hello.keepaliveMs));
     this.startUdp(welcome.udp);
     this.setState(ClientState.ONLINE);

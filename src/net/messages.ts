@@ -78,8 +78,6 @@ export const serverMessages = {
     registered: bool,
     serverTime: timeMs,
     udp: udpGrant,
-    /** The first MAX_PRESENCE_BATCH online users; the rest follow at once as `presence` batches. */
-    users: arr(userEntry, MAX_PRESENCE_BATCH),
   }),
   error: obj({
     t: lit('error'),

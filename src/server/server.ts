@@ -26,7 +26,7 @@ import type { ServerEvents } from './events.ts';
 import { handleUdpBroadcastAck } from './handlers/broadcast.ts';
 import { handlers } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
-import { Presence } from './presence.ts';
+import { Presence, PRESENCE_BACKLOG_BYTES } from './presence.ts';
 import { FailureBackoff, WindowLimiter, type Clock } from './rate-limit.ts';
 import { ClientSession, MAX_INVALID_MESSAGES, SessionState, UdpPathState } from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
@@ -48,6 +48,8 @@ export interface ServerCoreOptions {
   keepaliveMs?: number;
   udpDeadAfterMs?: number;
   presenceFlushMs?: number;
+  /** Output queued for a client above which it gets presence as a backlog (tests lower it). */
+  presenceBacklogBytes?: number;
   registrationsPerMinutePerIp?: number;
   /** Peer brokering limits and timeout (section 6.1). */
   peers?: PeerBrokerOptions;
@@ -112,9 +114,10 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       keepaliveMs: options.keepaliveMs ?? KEEPALIVE_INTERVAL_MS,
       udpDeadAfterMs: options.udpDeadAfterMs ?? UDP_DEAD_AFTER_MS,
       presenceFlushMs: options.presenceFlushMs ?? PRESENCE_FLUSH_MS,
+      presenceBacklogBytes: options.presenceBacklogBytes ?? PRESENCE_BACKLOG_BYTES,
       registrationsPerMinutePerIp: options.registrationsPerMinutePerIp ?? REGISTRATIONS_PER_IP_PER_MINUTE,
     };
-    this.presence = new Presence(this.options.presenceFlushMs);
+    this.presence = new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
     this.udp = new UdpEndpoint(this);
     this.userFailures = new FailureBackoff(FREE_FAILURES_PER_USER, this.now);
     this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now);
@@ -168,7 +171,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     conn.on('invalid', (error, fatal, re) => this.onInvalid(session, error, fatal, re));
     conn.on('drain', () => {
       conn.resume();
-      if (session.presenceStale && session.isOnline) this.presence.resync(session);
+      if (session.isOnline) this.presence.catchUp(session);
     });
     conn.on('close', (err) => this.onClose(session, err));
     session.send({
@@ -189,8 +192,6 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.udp.register(session);
     const previous = this.presence.add(session);
     if (previous) previous.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
-    // The list can exceed one frame: the first batch rides in welcome, the rest follow (section 4.5).
-    const [first, ...rest] = this.presence.batches();
     session.send({
       t: 'welcome',
       re,
@@ -199,9 +200,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       registered,
       serverTime: this.now(),
       udp: { port: this.udp.port, sid: udp.channel.sid.toString('base64url'), key: udp.channel.key.toString('base64url') },
-      users: first,
     });
-    for (const joined of rest) session.send({ t: 'presence', joined, left: [] });
+    // The list follows as presence batches, the first with reset (section 4.5).
+    this.presence.sendList(session);
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
   }

@@ -10,6 +10,7 @@ import { Direction } from '../net/datagram.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import { clientMessages, udpClientMessages, type ServerMessage } from '../net/messages.ts';
 import { UdpChannel } from '../net/udp-channel.ts';
+import type { PresenceBacklog } from './presence.ts';
 
 export const SessionState = {
   AWAIT_AUTH: 'await_auth',
@@ -44,8 +45,8 @@ export class ClientSession {
   readonly connectedAt: number;
   lastHeardAt: number;
   invalidMessages = 0;
-  /** Skipped presence deltas while backed up; gets a full `reset` list on drain. */
-  presenceStale = false;
+  /** Presence changes missed while its output was backed up; sent on drain (presence.ts). */
+  presenceBacklog: PresenceBacklog | null = null;
   closeReason: string | null = null;
   private tokens = MESSAGE_BURST;
   private tokensAt: number;

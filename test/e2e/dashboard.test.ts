@@ -10,7 +10,7 @@ import { P2PClient } from '../../src/client/client.ts';
 import { ErrorCode } from '../../src/net/errors.ts';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
 import { userRow } from '../helpers/dashboard.ts';
-import { SERVER_BIN, spawnInPty } from '../helpers/pty.ts';
+import { ServerInPty } from '../helpers/server-pty.ts';
 import { TEST_SCRYPT_LOG_N, tempDir } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -20,49 +20,48 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
   const data = await tempDir('dash-e2e');
   const config = await tempDir('dash-e2e-client');
   // Wide enough that no event line wraps in the event pane.
-  const server = spawnInPty(
-    [SERVER_BIN, '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N)],
+  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N)],
     { cols: 160, rows: 45 },
   );
   const clients: P2PClient[] = [];
   try {
     const listening = /Listening 127\.0\.0\.1 +TCP (\d+)/;
-    const port = Number(listening.exec(await server.waitFor(listening, 'the footer with the port'))?.[1]);
+    const port = Number(listening.exec(await server.waitForText(listening))?.[1]);
     const connect = () => {
       const client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnect: false });
       clients.push(client);
       return client;
     };
-    await server.waitFor('TCP 0  online 0  UDP alive 0');
+    await server.waitForText('TCP 0  online 0  UDP alive 0');
 
     // Up: a registered user, then a connection that has not logged in.
     const alice = connect();
     await alice.register('alice', 'alices password');
-    await server.waitFor(/TCP 1  online 1/);
-    await server.waitFor(/registered alice from 127\.0\.0\.1/);
-    const screen = await server.waitFor(/alice .*online +127\.0\.0\.1 +online/, 'alice online in the users table');
+    await server.waitForText(/TCP 1  online 1/);
+    await server.waitForText(/registered alice from 127\.0\.0\.1/);
+    const screen = await server.waitForText(/alice .*online +127\.0\.0\.1 +online/);
     assert.ok(userRow(screen, 'alice'));
     const lurker = connect();
     await lurker.connect();
-    await server.waitFor(/TCP 2  online 1/);
+    await server.waitForText(/TCP 2  online 1/);
 
     // Down: the lurker leaves.
     await lurker.close();
-    await server.waitFor(/TCP 1  online 1/);
+    await server.waitForText(/TCP 1  online 1/);
 
     // A failed login: username and IP in the log, never the password.
     const guesser = connect();
     await assert.rejects(guesser.login('alice', WRONG_PASSWORD), /wrong username or password/);
-    await server.waitFor(/failed login for "alice" from 127\.0\.0\.1 \(E_AUTH_FAILED\)/);
+    await server.waitForText(/failed login for "alice" from 127\.0\.0\.1 \(E_AUTH_FAILED\)/);
     assert.ok(!server.text().includes(WRONG_PASSWORD));
     await guesser.close();
-    await server.waitFor(/TCP 1  online 1/);
+    await server.waitForText(/TCP 1  online 1/);
 
     // q asks first; y stops: alice is told, the CSV is flushed, exit code 0.
     const told = new Promise<string>((resolve) => alice.on('disconnected', ({ error }) => resolve(error.code)));
-    server.press('q');
-    await server.waitFor('Stop the server?');
-    server.press('y');
+    server.type('q');
+    await server.waitForText('Stop the server?');
+    server.type('y');
     assert.equal(await server.exited, 0);
     await waitFor(() => server.bufferType() === 'normal', { what: 'the terminal given back (normal screen buffer)' });
     assert.equal(await told, ErrorCode.SERVER_SHUTDOWN);
@@ -79,17 +78,17 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
 
 test('dashboard in a pty: resize to a small terminal shows a message, and back', async () => {
   const data = await tempDir('dash-e2e-resize');
-  const server = spawnInPty([SERVER_BIN, '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 100, rows: 30 });
+  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 100, rows: 30 });
   try {
-    await server.waitFor(/TCP \d+/);
+    await server.waitForText(/TCP \d+/);
     assert.equal(server.bufferType(), 'alternate', 'the dashboard takes the alternate screen');
     server.resize(50, 15);
-    await server.waitFor(/Terminal too small for the dashboard\s+50x15 here/);
+    await server.waitForText(/Terminal too small for the dashboard\s+50x15 here/);
     server.resize(120, 40);
-    await server.waitFor(/Users 0/);
-    server.press('\x03'); // Ctrl-C asks too, and a second one confirms
-    await server.waitFor('Stop the server?');
-    server.press('\x03');
+    await server.waitForText(/Users 0/);
+    server.type('\x03'); // Ctrl-C asks too, and a second one confirms
+    await server.waitForText('Stop the server?');
+    server.type('\x03');
     assert.equal(await server.exited, 0);
   } finally {
     server.kill();
@@ -100,29 +99,28 @@ test('dashboard in a pty: resize to a small terminal shows a message, and back',
 test('dashboard in a pty: a broadcast appears in the queue with a countdown and leaves after its ttl', async () => {
   const data = await tempDir('dash-e2e-broadcast');
   const config = await tempDir('dash-e2e-broadcast-client');
-  const server = spawnInPty(
-    [SERVER_BIN, '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N), '--broadcast-ttl', '5s'],
+  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N), '--broadcast-ttl', '5s'],
     { cols: 180, rows: 45 },
   );
   let client: P2PClient | null = null;
   try {
     const listening = /Listening 127\.0\.0\.1 +TCP (\d+)/;
-    const port = Number(listening.exec(await server.waitFor(listening, 'the footer with the port'))?.[1]);
+    const port = Number(listening.exec(await server.waitForText(listening))?.[1]);
     client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnect: false });
     await client.register('carol', 'carols password');
     const reply = await client.request({ t: 'broadcast', text: 'the server restarts at noon' });
     assert.equal(reply.t, 'broadcast_ok');
     const bid = (reply as { bid: string }).bid.slice(0, 8);
     // Acknowledged n of the 1 registered user; the countdown starts from the 5 s ttl.
-    await server.waitFor(new RegExp(`${bid} +carol +00:0[0-5] +[01]/1 +the server restarts at noon`), 'the row');
-    await server.waitFor(/Pending broadcasts 1/);
-    await server.waitFor(new RegExp(`broadcast ${bid} from carol: "the server restarts at noon"`));
-    await server.waitFor(/Pending broadcasts 0/, 'the row gone after its ttl');
+    await server.waitForText(new RegExp(`${bid} +carol +00:0[0-5] +[01]/1 +the server restarts at noon`));
+    await server.waitForText(/Pending broadcasts 1/);
+    await server.waitForText(new RegExp(`broadcast ${bid} from carol: "the server restarts at noon"`));
+    await server.waitForText(/Pending broadcasts 0/);
     assert.doesNotMatch(server.text(), new RegExp(`${bid} +carol +\\d\\d:\\d\\d`));
-    await server.waitFor(new RegExp(`broadcast ${bid} from carol expired`));
-    server.press('q');
-    await server.waitFor('Stop the server?');
-    server.press('y');
+    await server.waitForText(new RegExp(`broadcast ${bid} from carol expired`));
+    server.type('q');
+    await server.waitForText('Stop the server?');
+    server.type('y');
     assert.equal(await server.exited, 0);
   } finally {
     await client?.close().catch(() => {});

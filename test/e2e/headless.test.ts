@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { P2PClient } from '../../src/client/client.ts';
 import { freePort, spawnHeadless } from '../helpers/headless.ts';
-import { SERVER_BIN, spawnInPty } from '../helpers/pty.ts';
+import { ServerInPty } from '../helpers/server-pty.ts';
 import { TEST_SCRYPT_LOG_N, tempDir } from '../helpers/server.ts';
 
 const PASSWORD = 'frank-secret-password';
@@ -94,9 +94,9 @@ test('--headless --log-level warn logs only warnings and errors', async () => {
 
 test('--headless in a terminal still writes JSON lines, not the dashboard', async () => {
   const data = await tempDir('headless-tty');
-  const server = spawnInPty([SERVER_BIN, '--headless', '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 200 });
+  const server = ServerInPty.spawn(['--headless', '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 200 });
   try {
-    await server.waitFor(/\{"time":"[^"]+","level":"info","event":"listening"/);
+    await server.waitForText(/\{"time":"[^"]+","level":"info","event":"listening"/);
     assert.doesNotMatch(server.text(), /Connections|Pending broadcasts/);
   } finally {
     server.kill();

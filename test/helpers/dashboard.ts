@@ -2,7 +2,7 @@
 import type { ServerAppOptions } from '../../src/server/app.ts';
 import { createDashboard, type Dashboard, type DashboardOptions } from '../../src/server/dashboard/dashboard.ts';
 import { startTestServer, type TestServer } from './server.ts';
-import { createVirtualTerminal, type VirtualTerminal } from './terminal.ts';
+import { VirtualTerminal } from './terminal.ts';
 
 export interface DashboardHarness {
   server: TestServer;
@@ -22,7 +22,7 @@ export async function withDashboard(
 ): Promise<void> {
   const { server: serverOptions, ...dashboardOptions } = options;
   const server = await startTestServer(serverOptions);
-  const term = createVirtualTerminal(options.cols ?? 120, options.rows ?? 40);
+  const term = new VirtualTerminal(options.cols ?? 120, options.rows ?? 40);
   let dashboard: Dashboard | null = null;
   try {
     const harness = { server, term, quits: 0 } as DashboardHarness;
@@ -37,7 +37,7 @@ export async function withDashboard(
       },
     });
     harness.dashboard = dashboard;
-    await term.waitFor(/TCP \d+/, 'the footer');
+    await term.waitForText(/TCP \d+/);
     await run(harness);
   } finally {
     await dashboard?.destroy();

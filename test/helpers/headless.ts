@@ -1,7 +1,7 @@
 /** Run the real p2p-server with stdout on a pipe (not a terminal) and read its JSON log lines. */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { ROOT, SERVER_BIN, serverEnv } from './pty.ts';
+import { ROOT, SERVER_BIN, serverEnv } from './server-pty.ts';
 import { waitFor } from './wait.ts';
 
 export interface LogRecord {

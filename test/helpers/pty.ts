@@ -1,84 +1,82 @@
 /**
- * Run a real program in a pseudo-terminal (node-pty) and read its screen through
- * @xterm/headless: what an operator would see, byte for byte.
+ * The real bin/p2p-client in a pseudo-terminal (node-pty), its screen read back through
+ * @xterm/headless. Each process gets its own temp config dir (P2P_CONFIG_DIR), removed on kill.
  */
-import { fileURLToPath } from 'node:url';
-import xterm from '@xterm/headless';
 import pty from 'node-pty';
-import { matches, screenLines } from './terminal.ts';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from './server.ts';
+import { ScreenReader } from './terminal.ts';
 import { waitFor } from './wait.ts';
 
-const { Terminal } = xterm;
+const CLIENT_BIN = fileURLToPath(new URL('../../bin/p2p-client', import.meta.url));
+export const DEFAULT_COLS = 100;
+export const DEFAULT_ROWS = 30;
+const EXIT_WAIT_MS = 10_000;
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const SERVER_BIN = `${ROOT}bin/p2p-server`;
+export class ClientProcess extends ScreenReader {
+  exitCode: number | null = null;
+  private pending: Promise<void> = Promise.resolve();
 
-/**
- * The environment for a server under test: without P2P_* variables, so that a developer's
- * P2P_PORT or P2P_DATA_DIR cannot change the server the test talks to.
- */
-export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
-  return { ...env, ...extra };
-}
-
-export interface PtyProcess {
-  readonly pid: number;
-  /** Resolves with the exit code once the program ends. */
-  readonly exited: Promise<number>;
-  text(): string;
-  /** 'alternate' while a full-screen program owns the terminal, 'normal' once it gave it back. */
-  bufferType(): string;
-  waitFor(pattern: RegExp | string, what?: string, timeoutMs?: number): Promise<string>;
-  press(keys: string): void;
-  resize(cols: number, rows: number): void;
-  /** Kill it if it still runs (SIGKILL), and free the terminal. */
-  kill(): void;
-}
-
-export function spawnInPty(args: string[], options: { cols?: number; rows?: number; cwd?: string } = {}): PtyProcess {
-  const cols = options.cols ?? 120;
-  const rows = options.rows ?? 40;
-  const term = new Terminal({ cols, rows, allowProposedApi: true });
-  const child = pty.spawn(process.execPath, args, {
-    name: 'xterm-256color',
-    cols,
-    rows,
-    cwd: options.cwd ?? ROOT,
-    env: serverEnv({ TERM: 'xterm-256color' }),
-  });
-  let running = true;
-  child.onData((data) => term.write(data));
-  const exited = new Promise<number>((resolve) => {
-    child.onExit(({ exitCode }) => {
-      running = false;
-      resolve(exitCode);
+  private constructor(
+    private readonly proc: pty.IPty,
+    cols: number,
+    rows: number,
+    private readonly removeConfig: () => Promise<void>,
+    readonly configDir: string,
+  ) {
+    super(cols, rows);
+    proc.onData((data) => {
+      this.pending = this.pending.then(() => this.write(data));
     });
-  });
-  const text = () => screenLines(term).join('\n');
-  return {
-    pid: child.pid,
-    exited,
-    text,
-    bufferType: () => term.buffer.active.type,
-    waitFor(pattern, what, timeoutMs = 30_000) {
-      return waitFor(() => (matches(text(), pattern) ? text() : null), { what: String(what ?? pattern), timeoutMs, intervalMs: 50 }).catch(
-        (err: Error) => {
-          throw new Error(`${err.message}; screen now:\n${text()}`);
-        },
-      );
-    },
-    press(keys) {
-      if (running) child.write(keys);
-    },
-    resize(newCols, newRows) {
-      child.resize(newCols, newRows);
-      term.resize(newCols, newRows);
-    },
-    kill() {
-      if (running) child.kill('SIGKILL');
-      term.dispose();
-    },
-  };
+    proc.onExit(({ exitCode }) => {
+      this.exitCode = exitCode;
+    });
+    this.term.onData((data) => {
+      if (this.exitCode === null) proc.write(data);
+    });
+  }
+
+  static async spawn(args: string[], options: { cols?: number; rows?: number; configDir?: string; env?: Record<string, string> } = {}): Promise<ClientProcess> {
+    const cols = options.cols ?? DEFAULT_COLS;
+    const rows = options.rows ?? DEFAULT_ROWS;
+    const own = options.configDir ? null : await tempDir('tui-config');
+    const configDir = options.configDir ?? (own as { path: string }).path;
+    const proc = pty.spawn(process.execPath, [CLIENT_BIN, ...args], {
+      name: 'xterm-256color',
+      cols,
+      rows,
+      cwd: process.cwd(),
+      env: { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', P2P_CONFIG_DIR: configDir, ...options.env } as Record<string, string>,
+    });
+    return new ClientProcess(proc, cols, rows, async () => await own?.remove(), configDir);
+  }
+
+  type(keys: string): void {
+    this.proc.write(keys);
+  }
+
+  /** Type text then Enter, once `ready` is on screen (keys sent before a screen is drawn can be lost). */
+  async enter(text: string): Promise<void> {
+    this.type(text);
+    this.type('\r');
+  }
+
+  override resize(cols: number, rows: number): void {
+    super.resize(cols, rows);
+    this.proc.resize(cols, rows);
+  }
+
+  async waitForExit(timeoutMs = EXIT_WAIT_MS): Promise<number> {
+    return waitFor(() => (this.exitCode === null ? null : { code: this.exitCode }), { timeoutMs, what: 'client exit' }).then((r) => r.code);
+  }
+
+  /** Kill the process (if still running) and remove its config dir. */
+  async kill(): Promise<void> {
+    if (this.exitCode === null) {
+      this.proc.kill('SIGKILL');
+      await this.waitForExit().catch(() => {});
+    }
+    this.dispose();
+    await this.removeConfig();
+  }
 }

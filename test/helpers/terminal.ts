@@ -1,110 +1,176 @@
 /**
- * A terminal for in-process UI tests: fake TTY streams for blessed, rendered by @xterm/headless,
- * read back as text. The terminal's answers to queries go back into the input, as a real one.
+ * Reading a TUI back as a person would see it: output goes into an @xterm/headless terminal
+ * (with Unicode 11 widths, as current terminals draw emoji), and the test polls its screen
+ * text with a deadline. Used by the in-process view tests and by the e2e tests.
  */
-import { PassThrough, Writable } from 'node:stream';
 import xterm from '@xterm/headless';
+import unicode11 from '@xterm/addon-unicode11';
+import { PassThrough, Writable } from 'node:stream';
 import { waitFor } from './wait.ts';
 
 const { Terminal } = xterm;
+const { Unicode11Addon } = unicode11 as unknown as { Unicode11Addon: new () => import('@xterm/addon-unicode11').Unicode11Addon };
+export const SCREEN_WAIT_MS = 20_000;
 
-export interface VirtualTerminal {
-  input: NodeJS.ReadableStream;
-  output: NodeJS.WritableStream;
-  /** The screen as lines of text (trailing spaces trimmed). */
-  lines(): string[];
-  text(): string;
-  /** Wait until the screen matches, with a deadline; returns the screen text. */
-  waitFor(pattern: RegExp | string, what?: string, timeoutMs?: number): Promise<string>;
+export class ScreenReader {
+  readonly term: InstanceType<typeof Terminal>;
+
+  constructor(cols: number, rows: number) {
+    this.term = new Terminal({ cols, rows, allowProposedApi: true, scrollback: 0 });
+    this.term.loadAddon(new Unicode11Addon());
+    this.term.unicode.activeVersion = '11';
+  }
+
+  write(data: string | Uint8Array): Promise<void> {
+    return new Promise((resolve) => this.term.write(data, resolve));
+  }
+
+  /** Row y as text (wide characters once, as typed). */
+  line(y: number): string {
+    return this.term.buffer.active.getLine(y)?.translateToString(true) ?? '';
+  }
+
+  lines(): string[] {
+    return Array.from({ length: this.term.rows }, (_, y) => this.line(y));
+  }
+
+  text(): string {
+    return this.lines().join('\n');
+  }
+
+  /** Terminal cells of row y, each with its text and width (0 for the right half of a wide character). */
+  cells(y: number): Array<{ chars: string; width: number }> {
+    const row = this.term.buffer.active.getLine(y);
+    const out: Array<{ chars: string; width: number }> = [];
+    for (let x = 0; x < this.term.cols; x++) {
+      const cell = row?.getCell(x);
+      out.push({ chars: cell?.getChars() ?? '', width: cell?.getWidth() ?? 1 });
+    }
+    return out;
+  }
+
+  async waitForText(what: string | RegExp, timeoutMs = SCREEN_WAIT_MS): Promise<string> {
+    const match = (t: string) => (typeof what === 'string' ? t.includes(what) : what.test(t));
+    try {
+      return await waitFor(() => (match(this.text()) ? this.text() : null), { timeoutMs, what: String(what), intervalMs: 20 });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`);
+    }
+  }
+
+  async waitForGone(what: string | RegExp, timeoutMs = SCREEN_WAIT_MS): Promise<void> {
+    const match = (t: string) => (typeof what === 'string' ? t.includes(what) : what.test(t));
+    try {
+      await waitFor(() => !match(this.text()), { timeoutMs, what: `${String(what)} to go away`, intervalMs: 20 });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`);
+    }
+  }
+
   /** Foreground palette colour of the cell at column x, row y (-1 for the default colour). */
-  fgColor(x: number, y: number): number;
-  /** Stop reading the program's output (as a stalled ssh link), or read again. */
-  stall(): void;
-  unstall(): void;
-  /** Type keys (raw bytes: '\t', '\x1b[A', 'q'). */
-  press(keys: string): void;
-  resize(cols: number, rows: number): void;
-  dispose(): void;
+  fgColor(x: number, y: number): number {
+    const cell = this.term.buffer.active.getLine(y)?.getCell(x);
+    return cell && !cell.isFgDefault() ? cell.getFgColor() : -1;
+  }
+
+  /** 'alternate' while a full-screen program owns the terminal, 'normal' once it gave it back. */
+  bufferType(): string {
+    return this.term.buffer.active.type;
+  }
+
+  resize(cols: number, rows: number): void {
+    this.term.resize(cols, rows);
+  }
+
+  dispose(): void {
+    this.term.dispose();
+  }
 }
 
-/** Bytes of the keys tests press. */
-export const KEY = {
-  tab: '\t',
-  shiftTab: '\x1b[Z',
-  up: '\x1b[A',
-  down: '\x1b[B',
-  pageUp: '\x1b[5~',
-  pageDown: '\x1b[6~',
-  enter: '\r',
-  escape: '\x1b',
-  ctrlC: '\x03',
-} as const;
+/** Terminal-like streams for an in-process blessed screen, wired to a ScreenReader. */
+export class VirtualTerminal extends ScreenReader {
+  readonly input: PassThrough & { isTTY: boolean; setRawMode(mode: boolean): void };
+  readonly output: Writable & { isTTY: boolean; columns: number; rows: number };
+  /** Writes held back while the terminal is stalled (see stall()). */
+  private held: Array<() => void> | null = null;
 
-export function matches(text: string, pattern: RegExp | string): boolean {
-  return typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text);
-}
-
-/** Read an xterm's visible screen. */
-export function screenLines(term: InstanceType<typeof Terminal>): string[] {
-  const buffer = term.buffer.active;
-  const lines: string[] = [];
-  for (let y = 0; y < term.rows; y++) lines.push(buffer.getLine(buffer.viewportY + y)?.translateToString(true) ?? '');
-  return lines;
-}
-
-export function createVirtualTerminal(cols = 120, rows = 40): VirtualTerminal {
-  const term = new Terminal({ cols, rows, allowProposedApi: true });
-  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => input });
-  let stalled: Array<() => void> | null = null;
-  const output = Object.assign(
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        const deliver = () => term.write(chunk, () => callback());
-        if (stalled) stalled.push(deliver);
+  constructor(cols = 100, rows = 30) {
+    super(cols, rows);
+    const input = new PassThrough() as PassThrough & { isTTY: boolean; setRawMode(mode: boolean): void };
+    input.isTTY = true;
+    input.setRawMode = () => {};
+    const output = new Writable({
+      write: (chunk, _enc, cb) => {
+        const deliver = () => this.term.write(chunk, () => cb());
+        if (this.held) this.held.push(deliver);
         else deliver();
       },
-    }),
-    { isTTY: true, columns: cols, rows },
-  );
-  const answer = term.onData((data) => input.write(data));
-  const lines = () => screenLines(term);
-  const text = () => lines().join('\n');
-  return {
-    input,
-    output,
-    lines,
-    text,
-    async waitFor(pattern, what, timeoutMs) {
-      return waitFor(() => (matches(text(), pattern) ? text() : null), { what: what ?? String(pattern), timeoutMs, intervalMs: 25 }).catch(
-        (err: Error) => {
-          throw new Error(`${err.message}; screen now:\n${text()}`);
-        },
-      );
-    },
-    fgColor(x, y) {
-      const cell = term.buffer.active.getLine(term.buffer.active.viewportY + y)?.getCell(x);
-      return cell && !cell.isFgDefault() ? cell.getFgColor() : -1;
-    },
-    stall() {
-      stalled ??= [];
-    },
-    unstall() {
-      const held = stalled ?? [];
-      stalled = null;
-      for (const deliver of held) deliver();
-    },
-    press(keys) {
-      input.write(keys);
-    },
-    resize(newCols, newRows) {
-      term.resize(newCols, newRows);
-      output.columns = newCols;
-      output.rows = newRows;
-      output.emit('resize');
-    },
-    dispose() {
-      answer.dispose();
-      term.dispose();
-    },
-  };
+    }) as Writable & { isTTY: boolean; columns: number; rows: number };
+    output.isTTY = true;
+    output.columns = cols;
+    output.rows = rows;
+    this.input = input;
+    this.output = output;
+    // Answer the terminal's replies (device attributes and such) as a real terminal would.
+    this.term.onData((data) => input.write(data));
+  }
+
+  /** Stop reading the program's output, as a stalled ssh link does; unstall() reads again. */
+  stall(): void {
+    this.held ??= [];
+  }
+
+  unstall(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const deliver of held) deliver();
+  }
+
+  /** Keys as a terminal sends them ('\r' Enter, '\x1b' Esc, '\x1b[A' Up ...). */
+  type(keys: string): void {
+    this.input.write(keys);
+  }
+
+  override resize(cols: number, rows: number): void {
+    super.resize(cols, rows);
+    this.output.columns = cols;
+    this.output.rows = rows;
+    this.output.emit('resize');
+  }
+}
+
+/** Key sequences, as an xterm sends them. */
+export const Keys = {
+  ENTER: '\r',
+  ESC: '\x1b',
+  TAB: '\t',
+  SHIFT_TAB: '\x1b[Z',
+  UP: '\x1b[A',
+  DOWN: '\x1b[B',
+  PAGE_UP: '\x1b[5~',
+  PAGE_DOWN: '\x1b[6~',
+  F1: '\x1bOP',
+  F10: '\x1b[21~',
+  CTRL_C: '\x03',
+  CTRL_B: '\x02',
+  CTRL_N: '\x0e',
+  CTRL_P: '\x10',
+  CTRL_W: '\x17',
+  alt: (ch: string) => `\x1b${ch}`,
+} as const;
+
+/** A blessed screen drawn into a VirtualTerminal for the length of `fn`, then torn down. */
+export async function withScreen<T>(
+  size: { cols: number; rows: number },
+  fn: (screen: import('blessed').Widgets.Screen, vt: VirtualTerminal) => Promise<T> | T,
+): Promise<T> {
+  const { createScreen } = await import('../../src/client/tui/screen.ts');
+  const vt = new VirtualTerminal(size.cols, size.rows);
+  const screen = createScreen({ input: vt.input, output: vt.output });
+  try {
+    return await fn(screen, vt);
+  } finally {
+    screen.destroy();
+    vt.dispose();
+  }
 }

@@ -77,7 +77,6 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
           registered: true,
           serverTime: 1_700_000_000_000,
           udp: { port: 4400, sid: SID, key: KEY },
-          users: [alice, bob6],
         },
       ],
       ['error', { t: 'error', re: 1, code: 'E_AUTH_FAILED', message: 'wrong username or password' }],

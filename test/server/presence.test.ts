@@ -1,67 +1,117 @@
-/** Presence (PROTOCOL.md section 4.5): who is online, username and IP only, pushed on every change. */
+/**
+ * Presence (PROTOCOL.md 4.5) over in-memory connections: lists larger than one batch, the
+ * cached list frames staying right through leaves and rejoins, and clients that stop
+ * reading getting what they missed (or a reset) once they drain.
+ */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import type { UserEntry } from '../../src/net/messages.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { describe, test } from 'node:test';
+import { MAX_PRESENCE_BATCH } from '../../src/net/constants.ts';
+import { PRESENCE_BACKLOG_BYTES } from '../../src/server/presence.ts';
+import { ServerCore } from '../../src/server/server.ts';
+import { MemoryUserStore } from '../../src/server/users/memory-store.ts';
+import { PasswordHasher } from '../../src/server/users/passwords.ts';
+import { asMap, MemoryClient } from '../helpers/memory-pair.ts';
+import { TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const names = (list: UserEntry[]) => list.map((u) => u.user).sort();
+function core(options: { presenceBacklogBytes?: number } = {}): ServerCore {
+  const server = new ServerCore({
+    store: new MemoryUserStore(),
+    hasher: new PasswordHasher({ logN: TEST_SCRYPT_LOG_N }),
+    presenceFlushMs: 5,
+    registrationsPerMinutePerIp: 100_000,
+    ...options,
+  });
+  // No UDP socket in these tests: welcome needs a port to name; datagrams are not under test.
+  server.attachUdp(() => {}, 4400);
+  return server;
+}
 
-test('presence updates across three clients: joins and leaves are seen by the others', async () => {
-  const server = await startTestServer({ presenceFlushMs: 20 });
-  try {
-    const alice = await server.client();
-    const bob = await server.client();
-    const carol = await server.client();
-    const seen = new Map<string, Array<{ joined: string[]; left: string[] }>>();
-    for (const [name, c] of [['alice', alice], ['bob', bob], ['carol', carol]] as const) {
-      seen.set(name, []);
-      c.on('presence', (p) => seen.get(name)?.push({ joined: names(p.joined), left: p.left }));
-    }
-
-    await alice.register('alice', 'alice-password');
-    assert.deepEqual(alice.onlineUsers, [{ user: 'alice', ip: '127.0.0.1' }]);
-    const bobSession = await bob.register('bob', 'bob-password');
-    assert.equal(bobSession.user, 'bob');
-    assert.deepEqual(names(bob.onlineUsers), ['alice', 'bob'], 'welcome carries who is already online');
-    await waitFor(() => names(alice.onlineUsers).join() === 'alice,bob', { what: 'alice sees bob join' });
-
-    await carol.register('carol', 'carol-password');
-    for (const c of [alice, bob, carol]) {
-      await waitFor(() => names(c.onlineUsers).join() === 'alice,bob,carol', { what: 'everyone sees three users' });
-      for (const entry of c.onlineUsers) assert.deepEqual(Object.keys(entry).sort(), ['ip', 'user'], 'only name and address');
-    }
-    assert.ok(seen.get('alice')?.some((p) => p.joined.includes('carol')));
-    assert.ok(seen.get('bob')?.some((p) => p.joined.includes('carol')));
-
-    await carol.close();
-    for (const c of [alice, bob]) await waitFor(() => names(c.onlineUsers).join() === 'alice,bob', { what: 'carol seen leaving' });
-    assert.ok(seen.get('alice')?.some((p) => p.left.includes('carol')));
-    assert.ok(seen.get('bob')?.some((p) => p.left.includes('carol')));
-
-    await bob.close();
-    await waitFor(() => names(alice.onlineUsers).join() === 'alice', { what: 'bob seen leaving' });
-    assert.deepEqual(await alice.refreshUsers(), [{ user: 'alice', ip: '127.0.0.1' }]);
-    assert.equal(server.app.core.presence.size, 1);
-  } finally {
-    await server.close();
+/** Register in waves that stay under the hasher's queue limit (MAX_QUEUED_HASHES). */
+async function registerMany(server: ServerCore, names: string[]): Promise<MemoryClient[]> {
+  const clients: MemoryClient[] = [];
+  for (let start = 0; start < names.length; start += 200) {
+    const wave = names.slice(start, start + 200).map(async (name, j) => {
+      const i = start + j;
+      const client = new MemoryClient(server, `10.0.${i >> 8}.${i & 255}`);
+      await client.register(name);
+      return client;
+    });
+    clients.push(...(await Promise.all(wave)));
   }
-});
+  return clients;
+}
 
-test('a client that connects but never logs in is not listed and gets no presence', async () => {
-  const server = await startTestServer({ presenceFlushMs: 20 });
-  try {
-    const lurker = await server.client();
-    let updates = 0;
-    lurker.on('presence', () => updates++);
-    const dan = await server.client();
-    await dan.register('dan', 'dan-password');
-    const eve = await server.client();
-    await eve.register('eve', 'eve-password');
-    await waitFor(() => dan.onlineUsers.length === 2, { what: 'dan sees eve' });
-    assert.equal(updates, 0);
-    assert.deepEqual(names(await dan.refreshUsers()), ['dan', 'eve']);
-  } finally {
-    await server.close();
-  }
+const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+describe('presence', () => {
+  test('a list longer than one batch reaches a late joiner whole, also after leaves and rejoins', async () => {
+    const server = core();
+    try {
+      const clients = await registerMany(server, names('u', MAX_PRESENCE_BATCH + 20));
+      // Leaves in the first batch and a rejoin shift the cached batches.
+      clients[3].stream.destroy();
+      clients[7].stream.destroy();
+      await waitFor(() => server.presence.size === MAX_PRESENCE_BATCH + 18, { what: 'two leaves' });
+      const [back] = await registerMany(server, ['latecomer']);
+      const expected = asMap(server.presence.list());
+      assert.equal(expected.size, MAX_PRESENCE_BATCH + 19);
+      await waitFor(() => back.users().size === expected.size, { what: 'latecomer has the whole list' });
+      assert.deepEqual(back.users(), expected);
+      // An early client saw every change as deltas and agrees.
+      await waitFor(() => clients[0].users().size === expected.size, { what: 'early client caught up' });
+      assert.deepEqual(clients[0].users(), expected);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  test('a client that stops reading gets the changes it missed in one batch when it drains', async () => {
+    const server = core();
+    try {
+      const [slow] = await registerMany(server, ['slow']);
+      const others = await registerMany(server, names('v', 30));
+      await waitFor(() => slow.users().size === 31, { what: 'slow client has the list' });
+      // It stops reading and piles up replies: well over the backlog threshold (64 KiB).
+      slow.hold();
+      for (let i = 0; i < 100; i++) slow.send({ t: 'list_users' });
+      await waitFor(() => (server.presence.get('slow')?.conn.pendingOutputBytes ?? 0) > PRESENCE_BACKLOG_BYTES, { what: 'backed up' });
+      await registerMany(server, names('late', 5));
+      others[0].stream.destroy();
+      await waitFor(() => server.presence.get('slow')?.presenceBacklog instanceof Map && server.presence.size === 35, {
+        what: 'changes kept as a backlog',
+      });
+      const receivedBefore = slow.received.length;
+      slow.release(); // the stream drains: the server sends what it missed
+      const expected = asMap(server.presence.list());
+      await waitFor(() => slow.users().size === expected.size && slow.users().has('late4'), { what: 'slow client caught up' });
+      assert.deepEqual(slow.users(), expected);
+      const batches = slow.received.slice(receivedBefore).filter((m) => m.t === 'presence');
+      assert.equal(batches.length, 1, 'the missed changes come as one batch');
+      assert.ok(!batches.some((m) => m.t === 'presence' && m.reset), 'no reset for a small backlog');
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  test('a client that missed more than a batch of changes gets the whole list with reset', async () => {
+    const server = core({ presenceBacklogBytes: 0 });
+    try {
+      const [slow] = await registerMany(server, ['slow']);
+      slow.hold();
+      slow.send({ t: 'list_users' }); // something queued: from now on it counts as backed up
+      await waitFor(() => (server.presence.get('slow')?.conn.pendingOutputBytes ?? 0) > 0, { what: 'output queued' });
+      await registerMany(server, names('w', MAX_PRESENCE_BATCH + 1));
+      await waitFor(() => server.presence.get('slow')?.presenceBacklog === 'resync', { what: 'backlog overflowed' });
+      slow.release();
+      // Under the threshold again, the next batch finds it drained and resyncs it first.
+      await registerMany(server, ['trigger']);
+      const expected = asMap(server.presence.list());
+      await waitFor(() => slow.users().size === expected.size, { what: 'slow client resynced' });
+      assert.deepEqual(slow.users(), expected);
+      assert.ok(slow.received.some((m) => m.t === 'presence' && m.reset === true), 'a reset batch was sent');
+    } finally {
+      await server.shutdown();
+    }
+  });
 });

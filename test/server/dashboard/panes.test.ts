@@ -5,7 +5,7 @@ import type { BroadcastQueueView, PendingBroadcastInfo } from '../../../src/serv
 import { EVENT_LOG_LINES } from '../../../src/server/dashboard/event-log-feed.ts';
 import { MAX_PENDING_OUTPUT_BYTES } from '../../../src/server/dashboard/terminal-output.ts';
 import { paneBorderColor, withDashboard } from '../../helpers/dashboard.ts';
-import { KEY } from '../../helpers/terminal.ts';
+import { Keys } from '../../helpers/terminal.ts';
 import { onlineUser, received } from '../../helpers/broadcast.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -26,23 +26,23 @@ test('pending broadcasts: id, sender, mm:ss countdown, acked n/N, preview; rows 
   const queue = new FixedQueue();
   await withDashboard(
     async ({ term }) => {
-      await term.waitFor(/Pending broadcasts 0/);
+      await term.waitForText(/Pending broadcasts 0/);
       queue.items = [
         { id: 'a1b2c3d4e5f6', sender: 'alice', text: 'server maintenance\nat noon {bold}', createdAt: clock, expiresAt: clock + 90_000, acked: 2, recipients: 5 },
         { id: 'ffee', sender: 'bob', text: 'short one', createdAt: clock, expiresAt: clock + 30_000, acked: 0, recipients: 5 },
       ];
       queue.changes.emit('change');
-      let screen = await term.waitFor(/ffee +bob +00:30 +0\/5 +short one/);
+      let screen = await term.waitForText(/ffee +bob +00:30 +0\/5 +short one/);
       assert.match(screen, /a1b2c3d4 +alice +01:30 +2\/5 +server maintenance at noon \{bold\}/, 'one line, tags shown as text');
       assert.match(screen, /Pending broadcasts 2/);
       // The soonest to expire comes first.
       assert.ok(screen.indexOf('ffee') < screen.indexOf('a1b2c3d4'));
 
       clock += 31_000; // the countdown moves on the next tick; bob's has run out
-      screen = await term.waitFor(/a1b2c3d4 +alice +00:59/);
+      screen = await term.waitForText(/a1b2c3d4 +alice +00:59/);
       assert.doesNotMatch(screen, /ffee +bob/);
       clock += 60_000;
-      await term.waitFor(/Pending broadcasts 0/);
+      await term.waitForText(/Pending broadcasts 0/);
       assert.doesNotMatch(term.text(), /a1b2c3d4/);
     },
     { broadcasts: queue, now: () => clock, cols: 200 }, // wide enough for the whole preview
@@ -61,12 +61,12 @@ test("the server's queue: a broadcast appears with its countdown and acks, and l
       // Both are online with live UDP paths: both acknowledge, 2 of the 2 registered.
       await received(bob, (reply as { bid: string }).bid);
       const row = new RegExp(`${bid} +alice +00:0[0-4] +2/2 +fire drill at \\{noon\\} bring a coat`);
-      await term.waitFor(row, 'the row with countdown and acks');
-      await term.waitFor(new RegExp(`broadcast ${bid} from alice: "fire drill at \\{noon\\} bring a coat"`));
-      await term.waitFor(new RegExp(`broadcast ${bid} acknowledged by all 2 users`));
-      await term.waitFor(/Pending broadcasts 0/, 'the row gone after the ttl', ttlMs + 10_000);
+      await term.waitForText(row);
+      await term.waitForText(new RegExp(`broadcast ${bid} from alice: "fire drill at \\{noon\\} bring a coat"`));
+      await term.waitForText(new RegExp(`broadcast ${bid} acknowledged by all 2 users`));
+      await term.waitForText(/Pending broadcasts 0/, ttlMs + 10_000);
       assert.doesNotMatch(term.text(), new RegExp(`${bid} +alice +\\d\\d:\\d\\d`));
-      await term.waitFor(new RegExp(`broadcast ${bid} from alice expired, acknowledged by 2 of 2`));
+      await term.waitForText(new RegExp(`broadcast ${bid} from alice expired, acknowledged by 2 of 2`));
     },
     { cols: 200, server: { broadcastTtlMs: ttlMs } },
   );
@@ -77,14 +77,14 @@ test('the event pane keeps the last EVENT_LOG_LINES lines and counts all', async
     const dropped = 100;
     const total = EVENT_LOG_LINES + dropped;
     for (let i = 0; i < total; i++) dashboard.log('info', 'test_event', { n: i });
-    await term.waitFor(`Events ${total}`);
-    await term.waitFor(`test_event n=${total - 1}`);
+    await term.waitForText(`Events ${total}`);
+    await term.waitForText(`test_event n=${total - 1}`);
     assert.ok(dashboard.frames < total / 10, `${total} events drew ${dashboard.frames} frames`);
     // Scroll the event pane to its top: the oldest line kept is the first not dropped.
-    term.press(KEY.tab + KEY.tab);
+    term.type(Keys.TAB + Keys.TAB);
     await waitFor(() => paneBorderColor(term, 'Events') === paneBorderColor(term, 'Users') ? null : true, { what: 'events focused' });
-    for (let i = 0; i < EVENT_LOG_LINES; i += 5) term.press(KEY.pageUp);
-    const top = await term.waitFor(new RegExp(`test_event n=${dropped}\\b`), 'the oldest kept line');
+    for (let i = 0; i < EVENT_LOG_LINES; i += 5) term.type(Keys.PAGE_UP);
+    const top = await term.waitForText(new RegExp(`test_event n=${dropped}\\b`));
     assert.doesNotMatch(top, new RegExp(`test_event n=${dropped - 1}\\b`));
   });
 });
@@ -96,9 +96,9 @@ test('console output and process warnings go to the event pane while the dashboa
     async ({ term }) => {
       assert.notEqual(console.log, original);
       console.log('stray %s from a module', 'output');
-      await term.waitFor('console.log: stray output from a module');
+      await term.waitForText('console.log: stray output from a module');
       process.emitWarning('something odd', 'OddWarning');
-      await term.waitFor('OddWarning: something odd');
+      await term.waitForText('OddWarning: something odd');
     },
     { captureConsole: true },
   );
@@ -117,8 +117,8 @@ test('a terminal that stops reading costs the server nothing: frames are skipped
     await waitFor(() => dashboard.skippedFrames > 0, { what: 'a skipped frame' });
     assert.equal(dashboard.frames, framesBefore, 'nothing drawn while the terminal is stalled');
     term.unstall();
-    await term.waitFor(/registered grace from 127\.0\.0\.1/);
-    await term.waitFor(/Users 1/);
+    await term.waitForText(/registered grace from 127\.0\.0\.1/);
+    await term.waitForText(/Users 1/);
   });
 });
 
@@ -126,13 +126,13 @@ test('the footer keeps time (drawn on its own between full frames)', async () =>
   let clock = Date.parse('2025-01-01T12:00:00Z');
   await withDashboard(
     async ({ term, dashboard }) => {
-      await term.waitFor(/Up 0:00:00/);
+      await term.waitForText(/Up 0:00:00/);
       const frames = dashboard.frames;
       clock += 65_000;
-      await term.waitFor(/Up 0:01:05/);
+      await term.waitForText(/Up 0:01:05/);
       assert.ok(dashboard.frames > frames);
       clock += 3_600_000;
-      await term.waitFor(/Up 1:01:05/);
+      await term.waitForText(/Up 1:01:05/);
       // The rest of the screen is intact around the footer's lines.
       assert.match(term.text(), /Users 0/);
       assert.match(term.text(), /Listening 127\.0\.0\.1/);

@@ -1,0 +1,42 @@
+/** p2p-client command line (README "Client"): parse arguments, then run the TUI on this terminal. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { DEFAULT_PORT } from '../net/constants.ts';
+import { createApp } from './tui/app.ts';
+import { buildFeatures } from './tui/adapters/index.ts';
+
+export async function main(argv = hideBin(process.argv)): Promise<void> {
+  const args = await yargs(argv)
+    .scriptName('p2p-client')
+    .usage(
+      '$0 [host] [port]\n\nThe p2p-broadcast chat client (a terminal UI). Without a host it asks for the server, ' +
+        'with 127.0.0.1 and 4400 filled in.',
+    )
+    .command('$0 [host] [port]', false)
+    .positional('host', { type: 'string', describe: 'server IP address or host name (P2P_HOST)' })
+    .positional('port', { type: 'number', describe: 'server TCP port (P2P_PORT)' })
+    .option('config-dir', { type: 'string', describe: 'where known_hosts is kept (P2P_CONFIG_DIR)' })
+    .check((a) => {
+      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)) throw new Error('port must be 1-65535');
+      return true;
+    })
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .parseAsync();
+
+  if (!process.stdin.isTTY || !process.stdout.isTTY) throw new Error('p2p-client needs a terminal (stdin and stdout must be a TTY)');
+  // The P2P_ variables are read one by one: yargs' .env('P2P') would take any other P2P_* (such as P2P_TEST) as an unknown flag.
+  const host = args.host ?? process.env.P2P_HOST;
+  const port = args.port ?? (process.env.P2P_PORT ? Number(process.env.P2P_PORT) : DEFAULT_PORT);
+  const app = createApp({
+    // A host given (argument or environment): connect at once; otherwise the TUI asks.
+    host,
+    port: host === undefined ? undefined : port,
+    configDir: args['config-dir'] ?? process.env.P2P_CONFIG_DIR,
+    features: buildFeatures,
+  });
+  await app.done;
+  process.exit(0);
+}

@@ -1,0 +1,148 @@
+/**
+ * What the input line's commands do, in terms of the client core and the feature sources.
+ * The results are lines in a tab (the current one, unless said otherwise) in plain words.
+ * Limits are checked before anything is sent: an over-long message is refused, never cut.
+ */
+import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from '../../net/constants.ts';
+import type { P2PClient } from '../client.ts';
+import type { Command } from './commands.ts';
+import { describeError } from './errors-text.ts';
+import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
+import { LineKind, type Tab, type TabsModel } from './tabs.ts';
+
+export const UNAVAILABLE_PEERS = 'Direct chats are not available in this build of p2p-client.';
+export const UNAVAILABLE_BROADCASTS = 'Broadcasts are not available in this build of p2p-client.';
+
+export interface ActionHost {
+  readonly client: P2PClient;
+  readonly features: Features;
+  readonly tabs: TabsModel;
+  now(): number;
+  showHelp(): void;
+  requestQuit(): void;
+  focusUsers(): void;
+  /** An IP shared by several users: let the user pick one. */
+  pickCandidate(ip: string, candidates: PeerIdentity[]): void;
+}
+
+/** What the input line keeps after Enter: '' (sent or handled) or the text to leave in place. */
+export type Kept = string;
+
+export class Actions {
+  constructor(private readonly host: ActionHost) {}
+
+  note(text: string, tab: Tab = this.host.tabs.current): void {
+    this.host.tabs.append(tab, { kind: LineKind.SYSTEM, at: this.host.now(), from: '', text });
+  }
+
+  /** Run one parsed input line. Returns the text to keep in the input (when refused). */
+  async run(command: Command, line: string): Promise<Kept> {
+    switch (command.kind) {
+      case 'empty':
+        return '';
+      case 'error':
+        this.note(command.message);
+        return line;
+      case 'message':
+        return this.sendToCurrent(command.text, line);
+      case 'broadcast':
+        return this.broadcast(command.text, line);
+      case 'connect':
+        await this.connect(command.target);
+        return '';
+      case 'close':
+        this.closeCurrent();
+        return '';
+      case 'peers':
+        this.host.focusUsers();
+        await this.host.client.refreshUsers().catch((err: unknown) => this.note(describeError(err)));
+        return '';
+      case 'help':
+        this.host.showHelp();
+        return '';
+      case 'quit':
+        this.host.requestQuit();
+        return '';
+    }
+  }
+
+  async connect(target: { user: string } | { ip: string }): Promise<void> {
+    const peers = this.host.features.peers;
+    if (!peers) return this.note(UNAVAILABLE_PEERS);
+    const self = this.host.client.session?.user.toLowerCase();
+    if ('user' in target) {
+      if (target.user.toLowerCase() === self) return this.note('That is you: pick another user.');
+      const open = this.host.tabs.tabForUser(target.user);
+      if (open) {
+        this.host.tabs.selectTab(open);
+        return;
+      }
+    }
+    let outcome: ConnectOutcome;
+    try {
+      outcome = await peers.connect(target);
+    } catch (err) {
+      return this.note(describeError(err));
+    }
+    if (outcome.kind === 'ambiguous') {
+      this.host.pickCandidate(outcome.ip, outcome.candidates);
+      return;
+    }
+    const seconds = Math.max(1, Math.round((outcome.expiresAt - this.host.now()) / 1000));
+    this.note(`Asked ${outcome.peer.user} (${outcome.peer.ip}) for a chat; waiting up to ${seconds} s for an answer.`);
+  }
+
+  closeCurrent(): void {
+    const tab = this.host.tabs.current;
+    if (!tab.session) return this.note('The Broadcasts tab is always there; it cannot be closed.');
+    if (!tab.ended) tab.session.close();
+    this.host.tabs.remove(tab);
+  }
+
+  private async sendToCurrent(text: string, line: string): Promise<Kept> {
+    const tab = this.host.tabs.current;
+    if (!tab.session) {
+      this.note('This is the Broadcasts tab. To send to everyone use /broadcast <text> (or Ctrl-B); to chat, pick a user and press Enter.');
+      return line;
+    }
+    if (tab.ended) {
+      this.note('This chat has ended. /close closes the tab; /connect asks again.');
+      return line;
+    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_CHAT_TEXT_BYTES) {
+      this.note(`Not sent: the message is ${bytes} bytes and a chat message holds at most ${MAX_CHAT_TEXT_BYTES}. Shorten it or split it.`);
+      return line;
+    }
+    try {
+      await tab.session.send(text);
+    } catch (err) {
+      this.note(`Not sent: ${describeError(err)}`, tab);
+      return line;
+    }
+    return '';
+  }
+
+  private async broadcast(text: string, line: string): Promise<Kept> {
+    const inbox = this.host.features.inbox;
+    if (!inbox) {
+      this.note(UNAVAILABLE_BROADCASTS);
+      return line;
+    }
+    const bytes = Buffer.byteLength(text);
+    if (bytes > MAX_BROADCAST_TEXT_BYTES) {
+      this.note(`Not sent: the broadcast is ${bytes} bytes and one holds at most ${MAX_BROADCAST_TEXT_BYTES}. Shorten it.`);
+      return line;
+    }
+    let expiresAt: number;
+    try {
+      ({ expiresAt } = await inbox.send(text));
+    } catch (err) {
+      this.note(`Broadcast not sent: ${describeError(err)}`);
+      return line;
+    }
+    const minutes = Math.max(1, Math.round((expiresAt - this.host.now()) / 60_000));
+    this.note(`Broadcast sent: everyone online gets it now, and whoever logs in within ${minutes} min gets it then.`);
+    return '';
+  }
+}

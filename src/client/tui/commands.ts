@@ -1,0 +1,67 @@
+/**
+ * The slash commands of the input line. Parsing only: what a command does is up to the
+ * main screen. Anything that does not start with "/" is a message for the current tab;
+ * "//text" sends "/text" literally.
+ */
+import { isIP } from 'node:net';
+
+export type Command =
+  | { kind: 'message'; text: string }
+  | { kind: 'connect'; target: { ip: string } | { user: string } }
+  | { kind: 'broadcast'; text: string }
+  | { kind: 'close' }
+  | { kind: 'peers' }
+  | { kind: 'help' }
+  | { kind: 'quit' }
+  | { kind: 'empty' }
+  | { kind: 'error'; message: string };
+
+export interface CommandHelp {
+  usage: string;
+  description: string;
+}
+
+/** Listed by the help overlay, in this order. */
+export const COMMANDS: readonly CommandHelp[] = [
+  { usage: '/connect <ip|username>', description: 'ask a user for a direct chat' },
+  { usage: '/broadcast <text>', description: 'send a broadcast to everyone' },
+  { usage: '/close', description: 'end the chat in the current tab' },
+  { usage: '/peers', description: 'refresh the user list and focus it' },
+  { usage: '/help', description: 'show keys and commands' },
+  { usage: '/quit', description: 'leave' },
+];
+
+export function parseCommand(line: string): Command {
+  if (line.trim() === '') return { kind: 'empty' };
+  if (!line.startsWith('/')) return { kind: 'message', text: line };
+  if (line.startsWith('//')) return { kind: 'message', text: line.slice(1) };
+  const match = /^\/(\S+)\s*([\s\S]*)$/.exec(line) as RegExpExecArray;
+  const name = match[1].toLowerCase();
+  const rest = match[2];
+  switch (name) {
+    case 'connect':
+    case 'c': {
+      const target = rest.trim();
+      if (!target || /\s/.test(target)) return { kind: 'error', message: 'Usage: /connect <ip|username>' };
+      return { kind: 'connect', target: isIP(target) ? { ip: target } : { user: target } };
+    }
+    case 'broadcast':
+    case 'b':
+      if (rest.trim() === '') return { kind: 'error', message: 'Usage: /broadcast <text>' };
+      return { kind: 'broadcast', text: rest };
+    case 'close':
+      return { kind: 'close' };
+    case 'peers':
+    case 'users':
+      return { kind: 'peers' };
+    case 'help':
+    case '?':
+      return { kind: 'help' };
+    case 'quit':
+    case 'exit':
+    case 'q':
+      return { kind: 'quit' };
+    default:
+      return { kind: 'error', message: `Unknown command /${name}. Type /help for the list.` };
+  }
+}

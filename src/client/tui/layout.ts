@@ -1,0 +1,38 @@
+/**
+ * Where the panes of the main screen sit. Sizes are fixed in cells or relative to the
+ * screen, so blessed re-lays them on resize without our help.
+ *
+ *   +- Users ------+ 1 Broadcasts | 2 bob (1) | 3 carol      <- tab bar
+ *   | * bob   ip   |+- bob 127.0.0.1 - code 1234-5678 ----+
+ *   |   carol ip   || 12:01 bob: hi                       |  <- messages
+ *   +--------------++-------------------------------------+
+ *   +- Message to bob ------------------------------------+
+ *   | > _                                                 |  <- input line
+ *   +-----------------------------------------------------+
+ *    alice @ 127.0.0.1:4400 | TCP connected | UDP ...       <- status bar
+ */
+export const USERS_WIDTH = 34;
+export const INPUT_HEIGHT = 3;
+export const STATUS_HEIGHT = 1;
+export const TAB_BAR_HEIGHT = 1;
+
+export const LAYOUT = {
+  users: { top: 0, left: 0, width: USERS_WIDTH, height: `100%-${INPUT_HEIGHT + STATUS_HEIGHT}` },
+  tabBar: { top: 0, left: USERS_WIDTH, width: `100%-${USERS_WIDTH}`, height: TAB_BAR_HEIGHT },
+  messages: {
+    top: TAB_BAR_HEIGHT,
+    left: USERS_WIDTH,
+    width: `100%-${USERS_WIDTH}`,
+    height: `100%-${TAB_BAR_HEIGHT + INPUT_HEIGHT + STATUS_HEIGHT}`,
+  },
+  input: { bottom: STATUS_HEIGHT, left: 0, width: '100%', height: INPUT_HEIGHT },
+  status: { bottom: 0, left: 0, width: '100%', height: STATUS_HEIGHT },
+} as const;
+
+export const FOCUS_BORDER = 'cyan';
+export const BLUR_BORDER = 'gray';
+
+/** The panes Tab cycles through, in order. */
+export const FocusPane = { USERS: 'users', MESSAGES: 'messages', INPUT: 'input' } as const;
+export type FocusPane = (typeof FocusPane)[keyof typeof FocusPane];
+export const FOCUS_ORDER: readonly FocusPane[] = [FocusPane.USERS, FocusPane.MESSAGES, FocusPane.INPUT];

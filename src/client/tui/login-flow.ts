@@ -1,0 +1,241 @@
+/**
+ * The screens before the main one: server address (unless given on the command line),
+ * first-contact fingerprint question, Login or Register, and the form for each. Errors are
+ * shown in plain words on the form, and the user can try again without restarting.
+ * The client core does the work (PROTOCOL.md 3.5 for trust, 4.3 for login/register).
+ */
+import type blessed from 'blessed';
+import { P2PClient, type ClientOptions, type Session } from '../client.ts';
+import type { TrustQuestion } from '../server-link.ts';
+import { DEFAULT_PORT } from '../../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import { describeError } from './errors-text.ts';
+import type { EditKey } from './line-editor.ts';
+import { DialogView } from './views/dialog.ts';
+import { FormView } from './views/form.ts';
+import { MenuView } from './views/menu.ts';
+
+export const DEFAULT_HOST = '127.0.0.1';
+const FORM_HINT = 'Enter: next field / submit   Esc: back   Ctrl-C: quit';
+const FINGERPRINT_BYTES_PER_LINE = 16;
+
+export interface LoginFlowOptions {
+  host?: string;
+  port?: number;
+  configDir?: string;
+  clientOptions?: Partial<ClientOptions>;
+  /** Called once per client before its first login (the peer module advertises its port then). */
+  prepare?: (client: P2PClient) => Promise<void>;
+}
+
+export interface LoginFlowEvents {
+  render(): void;
+  done(client: P2PClient, session: Session): void;
+}
+
+type AuthKind = 'login' | 'register';
+type Mode = { kind: 'server'; form: FormView } | { kind: 'menu'; menu: MenuView<AuthKind> } | { kind: AuthKind; form: FormView } | { kind: 'busy' };
+
+export class LoginFlow {
+  private mode: Mode = { kind: 'busy' };
+  private client: P2PClient | null = null;
+  private prepared = new WeakSet<P2PClient>();
+  private trust: { dialog: DialogView; resolve: (ok: boolean) => void } | null = null;
+  private host: string;
+  private port: number;
+
+  constructor(
+    private readonly parent: blessed.Widgets.Screen,
+    private readonly options: LoginFlowOptions,
+    private readonly events: LoginFlowEvents,
+  ) {
+    this.host = options.host ?? DEFAULT_HOST;
+    this.port = options.port ?? DEFAULT_PORT;
+  }
+
+  start(): void {
+    if (this.options.host !== undefined && this.options.port !== undefined) void this.connect();
+    else this.showServerForm('');
+  }
+
+  handleKey(ch: string | undefined, key: EditKey): void {
+    const name = key.full ?? key.name ?? '';
+    if (this.trust) {
+      const answer = DialogView.answer(ch, name);
+      if (answer === null) return;
+      const { dialog, resolve } = this.trust;
+      this.trust = null;
+      dialog.destroy();
+      resolve(answer);
+    } else if (this.mode.kind === 'server') {
+      if (this.mode.form.handleKey(ch, key) === 'submit') this.submitServer(this.mode.form);
+    } else if (this.mode.kind === 'menu') {
+      const result = this.mode.menu.handleKey(ch, key);
+      if (result === 'back') this.showServerForm('');
+      else if (result) this.showAuthForm(result.picked, '');
+    } else if (this.mode.kind === 'login' || this.mode.kind === 'register') {
+      const result = this.mode.form.handleKey(ch, key);
+      if (result === 'back') this.showMenu();
+      else if (result === 'submit') void this.submitAuth(this.mode.kind, this.mode.form);
+    }
+    this.events.render();
+  }
+
+  /** Stop the client if the flow is abandoned (quit before login). */
+  async dispose(): Promise<void> {
+    this.clear();
+    this.trust?.resolve(false);
+    await this.client?.close();
+  }
+
+  private clear(): void {
+    if (this.mode.kind === 'server' || this.mode.kind === 'login' || this.mode.kind === 'register') this.mode.form.destroy();
+    if (this.mode.kind === 'menu') this.mode.menu.destroy();
+    this.mode = { kind: 'busy' };
+  }
+
+  private showServerForm(error: string): void {
+    this.clear();
+    const form = new FormView(this.parent, {
+      title: 'p2p-client: server',
+      intro: ['Which server? Its IP address (or host name) and TCP port.'],
+      fields: [
+        { name: 'host', label: 'Server IP', value: this.host },
+        { name: 'port', label: 'Port', value: String(this.port) },
+      ],
+      hint: FORM_HINT,
+    });
+    form.setError(error);
+    this.mode = { kind: 'server', form };
+    this.events.render();
+  }
+
+  private submitServer(form: FormView): void {
+    const { host, port } = form.values();
+    const portNumber = Number(port);
+    if (host.trim() === '') return form.setError('Type the server\'s IP address or host name.');
+    if (!/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) {
+      form.focusField('port');
+      return form.setError('The port is a number from 1 to 65535.');
+    }
+    this.host = host.trim();
+    this.port = portNumber;
+    form.setBusy(`Connecting to ${this.host}:${this.port}…`);
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    await this.client?.close();
+    const client = new P2PClient({
+      ...this.options.clientOptions,
+      host: this.host,
+      port: this.port,
+      configDir: this.options.configDir,
+      trust: (q) => this.askTrust(q),
+    });
+    this.client = client;
+    try {
+      await client.connect();
+    } catch (err) {
+      if (this.client !== client) return;
+      this.client = null;
+      this.showServerForm(describeError(err));
+      return;
+    }
+    if (this.client === client) this.showMenu();
+  }
+
+  private askTrust(q: TrustQuestion): Promise<boolean> {
+    const bytes = q.fingerprint.split(':');
+    const rows: string[] = [];
+    for (let i = 0; i < bytes.length; i += FINGERPRINT_BYTES_PER_LINE) rows.push(`    ${bytes.slice(i, i + FINGERPRINT_BYTES_PER_LINE).join(':')}`);
+    return new Promise((resolve) => {
+      const dialog = new DialogView(this.parent, {
+        title: 'New server',
+        lines: [
+          `First connection to ${q.host}:${q.port}. Its fingerprint (SHA-256) is:`,
+          ...rows,
+          'Compare it with the one the operator gave you (the server logs it).',
+          'Once trusted it is remembered; a different one later is refused.',
+        ],
+        question: 'Trust this server?',
+      });
+      this.trust = { dialog, resolve };
+      this.events.render();
+    });
+  }
+
+  private showMenu(): void {
+    this.clear();
+    this.mode = {
+      kind: 'menu',
+      menu: new MenuView<AuthKind>(this.parent, {
+        title: `p2p-client: ${this.host}:${this.port}`,
+        intro: ['Log in to an account, or create one.'],
+        choices: [
+          { value: 'login', label: 'Login', hotkey: 'l' },
+          { value: 'register', label: 'Register', hotkey: 'r' },
+        ],
+        hint: 'l / r, or arrows and Enter   Esc: other server',
+      }),
+    };
+    this.events.render();
+  }
+
+  private showAuthForm(kind: AuthKind, error: string, keepUser = ''): void {
+    this.clear();
+    const fields = [
+      { name: 'user', label: 'Username', value: keepUser },
+      { name: 'pass', label: 'Password', masked: true },
+      ...(kind === 'register' ? [{ name: 'again', label: 'Password again', masked: true }] : []),
+    ];
+    const form = new FormView(this.parent, {
+      title: kind === 'login' ? 'Login' : 'Register',
+      intro: [kind === 'login' ? `Log in to ${this.host}:${this.port}.` : `Create an account on ${this.host}:${this.port}. Passwords: 8 characters or more.`],
+      fields,
+      hint: FORM_HINT,
+    });
+    form.setError(error);
+    if (keepUser) form.focusField('pass');
+    this.mode = { kind, form };
+    this.events.render();
+  }
+
+  private async submitAuth(kind: AuthKind, form: FormView): Promise<void> {
+    const { user, pass, again } = form.values();
+    if (user.trim() === '') {
+      form.focusField('user');
+      return form.setError('Type a username.');
+    }
+    if (pass === '') return form.setError('Type a password.');
+    if (kind === 'register' && pass !== again) {
+      form.focusField('pass', true);
+      form.focusField('again', true);
+      form.focusField('pass');
+      return form.setError('The two passwords differ. Type them again.');
+    }
+    const client = this.client;
+    if (!client) return this.showServerForm('');
+    form.setBusy(kind === 'login' ? 'Logging in…' : 'Creating the account…');
+    this.events.render();
+    try {
+      if (!this.prepared.has(client)) {
+        await this.options.prepare?.(client);
+        this.prepared.add(client);
+      }
+      const session = kind === 'login' ? await client.login(user.trim(), pass) : await client.register(user.trim(), pass);
+      this.clear();
+      this.events.done(client, session);
+    } catch (err) {
+      if (this.mode.kind !== kind || this.mode.form !== form) return;
+      form.setError(describeError(err));
+      if (err instanceof ProtocolError && err.code === ErrorCode.FINGERPRINT_CHANGED) return this.showServerForm(describeError(err));
+      if (err instanceof ProtocolError && (err.code === ErrorCode.AUTH_FAILED || err.code === ErrorCode.WEAK_PASSWORD)) {
+        form.focusField('pass', true);
+        if (kind === 'register') form.focusField('again', true), form.focusField('pass');
+      }
+      if (err instanceof ProtocolError && (err.code === ErrorCode.USERNAME_TAKEN || err.code === ErrorCode.BAD_USERNAME)) form.focusField('user');
+      this.events.render();
+    }
+  }
+}

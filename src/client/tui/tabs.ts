@@ -1,0 +1,180 @@
+/**
+ * The tabs of the main screen as data: the Broadcasts inbox (always first) and one tab per
+ * peer session, each with a bounded scrollback, an unread count and a scroll offset. No
+ * blessed here; the views draw it and the main screen feeds it.
+ */
+import { EventEmitter } from 'eventemitter3';
+import type { ChatSessionView, Delivery } from './sources.ts';
+
+/** Lines kept per tab; older ones are dropped (the bench fills a tab with 10,000). */
+export const MAX_TAB_LINES = 10_000;
+
+export const LineKind = { OWN: 'own', PEER: 'peer', SYSTEM: 'system', BROADCAST: 'broadcast' } as const;
+export type LineKind = (typeof LineKind)[keyof typeof LineKind];
+
+export interface TabLine {
+  kind: LineKind;
+  at: number;
+  from: string;
+  text: string;
+  id?: string;
+  delivery?: Delivery;
+}
+
+/** A ring of at most `limit` lines, with lookup by id for delivery updates (own lines only: nothing else changes after it is shown). */
+export class Scrollback {
+  private readonly lines: TabLine[] = [];
+  private head = 0;
+  private readonly byId = new Map<string, TabLine>();
+
+  constructor(readonly limit = MAX_TAB_LINES) {}
+
+  get length(): number {
+    return this.lines.length;
+  }
+
+  push(line: TabLine): void {
+    if (this.lines.length < this.limit) {
+      this.lines.push(line);
+    } else {
+      const dropped = this.lines[this.head];
+      if (dropped.id !== undefined && dropped.delivery !== undefined) this.byId.delete(dropped.id);
+      this.lines[this.head] = line;
+      this.head = (this.head + 1) % this.limit;
+    }
+    if (line.id !== undefined && line.delivery !== undefined) this.byId.set(line.id, line);
+  }
+
+  /** Line `i`, 0 = oldest kept. */
+  at(i: number): TabLine {
+    return this.lines[(this.head + i) % this.lines.length];
+  }
+
+  get(id: string): TabLine | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Lines [start, end) oldest first. */
+  slice(start: number, end: number): TabLine[] {
+    const out: TabLine[] = [];
+    for (let i = Math.max(0, start); i < Math.min(end, this.lines.length); i++) out.push(this.at(i));
+    return out;
+  }
+}
+
+export const TabKind = { INBOX: 'inbox', CHAT: 'chat' } as const;
+export type TabKind = (typeof TabKind)[keyof typeof TabKind];
+
+export interface Tab {
+  kind: TabKind;
+  title: string;
+  session: ChatSessionView | null;
+  lines: Scrollback;
+  unread: number;
+  peerTyping: boolean;
+  /** Why the session ended; the tab stays until closed so the chat can be read. */
+  ended: string | null;
+  /** Lines scrolled up from the bottom (0 = following new lines). */
+  scroll: number;
+}
+
+export interface TabsEvents {
+  changed: [];
+  /** A tab that was read got its first unread line. */
+  bell: [];
+}
+
+export class TabsModel extends EventEmitter<TabsEvents> {
+  readonly tabs: Tab[];
+  private currentIndex = 0;
+
+  constructor(private readonly lineLimit = MAX_TAB_LINES) {
+    super();
+    this.tabs = [this.makeTab(TabKind.INBOX, 'Broadcasts', null)];
+  }
+
+  get inbox(): Tab {
+    return this.tabs[0];
+  }
+
+  get current(): Tab {
+    return this.tabs[this.currentIndex];
+  }
+
+  get index(): number {
+    return this.currentIndex;
+  }
+
+  get openSessions(): number {
+    return this.tabs.filter((t) => t.session && !t.ended).length;
+  }
+
+  tabFor(session: ChatSessionView): Tab | undefined {
+    return this.tabs.find((t) => t.session === session);
+  }
+
+  /** The newest open tab with this peer. */
+  tabForUser(user: string): Tab | undefined {
+    const name = user.toLowerCase();
+    return [...this.tabs].reverse().find((t) => t.session && !t.ended && t.session.peer.user.toLowerCase() === name);
+  }
+
+  addSession(session: ChatSessionView): Tab {
+    const tab = this.makeTab(TabKind.CHAT, session.peer.user, session);
+    this.tabs.push(tab);
+    this.emit('changed');
+    return tab;
+  }
+
+  append(tab: Tab, line: TabLine): void {
+    tab.lines.push(line);
+    // Keep the view still while the user reads older lines.
+    if (tab.scroll > 0) tab.scroll = Math.min(tab.scroll + 1, tab.lines.length);
+    if (tab !== this.current && line.kind !== LineKind.OWN && line.kind !== LineKind.SYSTEM) {
+      tab.unread += 1;
+      if (tab.unread === 1) this.emit('bell');
+    }
+    this.emit('changed');
+  }
+
+  select(index: number): boolean {
+    if (index < 0 || index >= this.tabs.length || index === this.currentIndex) return false;
+    this.currentIndex = index;
+    this.current.unread = 0;
+    this.emit('changed');
+    return true;
+  }
+
+  selectTab(tab: Tab): boolean {
+    return this.select(this.tabs.indexOf(tab));
+  }
+
+  next(): boolean {
+    return this.select((this.currentIndex + 1) % this.tabs.length);
+  }
+
+  previous(): boolean {
+    return this.select((this.currentIndex - 1 + this.tabs.length) % this.tabs.length);
+  }
+
+  /** Remove a chat tab (the inbox stays). */
+  remove(tab: Tab): void {
+    const i = this.tabs.indexOf(tab);
+    if (i <= 0) return;
+    this.tabs.splice(i, 1);
+    if (this.currentIndex >= i) this.currentIndex = Math.max(0, this.currentIndex - 1);
+    this.current.unread = 0;
+    this.emit('changed');
+  }
+
+  scrollBy(tab: Tab, lines: number): void {
+    const next = Math.max(0, Math.min(tab.lines.length - 1, tab.scroll + lines));
+    if (next === tab.scroll) return;
+    tab.scroll = next;
+    this.emit('changed');
+  }
+
+  private makeTab(kind: TabKind, title: string, session: ChatSessionView | null): Tab {
+    return { kind, title, session, lines: new Scrollback(this.lineLimit), unread: 0, peerTyping: false, ended: null, scroll: 0 };
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Turning untrusted text into something safe to hand to blessed. Every widget that shows
+ * text from a peer, a broadcast or the server goes through `plain` / `plainLine`:
+ * sanitizeText drops escape sequences and control characters (so nothing can drive the
+ * terminal), and tag escaping stops a '{bold}' in a message from being read as markup.
+ */
+import { sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
+import { textWidth } from './unicode-width.ts';
+
+/** blessed's own escape (`blessed.escape`) is missing from @types/blessed; this is the same rule. */
+export function escapeTags(text: string): string {
+  return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
+}
+
+/** Multi-line untrusted text, safe for a `tags: true` widget. */
+export function plain(text: string): string {
+  return escapeTags(sanitizeText(text).replace(/\t/g, '  '));
+}
+
+/** One-line untrusted text (names, labels), safe for a `tags: true` widget. */
+export function plainLine(text: string): string {
+  return escapeTags(sanitizeLine(text));
+}
+
+/** Pad with spaces to `width` terminal cells (wide characters count two). */
+export function padCells(text: string, width: number): string {
+  const missing = width - textWidth(text);
+  return missing > 0 ? text + ' '.repeat(missing) : text;
+}
+
+/** Cut to at most `width` cells, marking the cut with an ellipsis. */
+export function fitCells(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (textWidth(text) <= width) return text;
+  let out = '';
+  for (const ch of text) {
+    if (textWidth(out + ch) > width - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** Local wall-clock time of a message, HH:MM. */
+export function clockTime(ms: number): string {
+  const d = new Date(ms);
+  return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+}
+
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A fingerprint shortened for the status bar: first and last two bytes. */
+export function shortFingerprint(fp: string): string {
+  const parts = fp.split(':');
+  return parts.length > 4 ? `${parts.slice(0, 2).join(':')}…${parts.slice(-2).join(':')}` : fp;
+}
+
+/** Rows a tagged text takes in a box `inner` cells wide, once blessed wraps it. */
+export function wrappedRows(lines: readonly string[], inner: number): number {
+  return lines.reduce((n, l) => n + Math.max(1, Math.ceil(textWidth(l.replace(/\{[^}]*\}/g, '')) / Math.max(1, inner))), 0);
+}

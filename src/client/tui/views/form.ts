@@ -1,0 +1,120 @@
+/**
+ * A centred form: a title, some lines of explanation, labelled fields and an error line.
+ * Used for the server address, login and register. Keys (keymap scope 'forms'): Enter moves
+ * to the next field and submits on the last, Esc goes to the previous field or back, Tab and
+ * the arrows move between fields.
+ */
+import blessed from 'blessed';
+import { Action, actionFor } from '../keymap.ts';
+import { LineEditor, type EditKey } from '../line-editor.ts';
+import { escapeTags, wrappedRows } from '../text.ts';
+import { renderEditor } from './field.ts';
+
+export const FORM_WIDTH = 64;
+const LABEL_WIDTH = 18;
+
+export interface FieldSpec {
+  name: string;
+  label: string;
+  value?: string;
+  masked?: boolean;
+}
+
+export type FormResult = 'submit' | 'back' | null;
+
+export class FormView {
+  readonly box: blessed.Widgets.BoxElement;
+  private readonly editors: LineEditor[];
+  private focus = 0;
+  private error = '';
+  private busy = '';
+
+  constructor(
+    parent: blessed.Widgets.Node,
+    private readonly spec: { title: string; intro: string[]; fields: FieldSpec[]; hint: string },
+  ) {
+    this.editors = spec.fields.map((f) => new LineEditor(f.value ?? ''));
+    this.box = blessed.box({
+      parent,
+      top: 'center',
+      left: 'center',
+      width: FORM_WIDTH,
+      height: 8,
+      border: 'line',
+      tags: true,
+      label: ` ${spec.title} `,
+      style: { border: { fg: 'cyan' } },
+    });
+    this.draw();
+  }
+
+  values(): Record<string, string> {
+    return Object.fromEntries(this.spec.fields.map((f, i) => [f.name, this.editors[i].value]));
+  }
+
+  get focusedField(): string {
+    return this.spec.fields[this.focus].name;
+  }
+
+  focusField(name: string, clear = false): void {
+    const i = this.spec.fields.findIndex((f) => f.name === name);
+    if (i < 0) return;
+    this.focus = i;
+    if (clear) this.editors[i].clear();
+    this.draw();
+  }
+
+  /** A plain-words error (not escaped yet); '' clears it. */
+  setError(text: string): void {
+    this.error = text;
+    this.busy = '';
+    this.draw();
+  }
+
+  setBusy(text: string): void {
+    this.busy = text;
+    this.error = '';
+    this.draw();
+  }
+
+  handleKey(ch: string | undefined, key: EditKey): FormResult {
+    const name = key.full ?? key.name ?? '';
+    const action = actionFor('forms', name);
+    if (action === Action.FORM_NEXT) {
+      if (this.focus === this.editors.length - 1) return 'submit';
+      this.focus += 1;
+    } else if (action === Action.FORM_BACK) {
+      if (this.focus === 0) return 'back';
+      this.focus -= 1;
+    } else if (name === 'tab' || name === 'down') {
+      this.focus = (this.focus + 1) % this.editors.length;
+    } else if (name === 'S-tab' || name === 'up') {
+      this.focus = (this.focus - 1 + this.editors.length) % this.editors.length;
+    } else if (!this.editors[this.focus].handle(ch, key)) {
+      return null;
+    }
+    this.draw();
+    return null;
+  }
+
+  destroy(): void {
+    this.box.destroy();
+  }
+
+  private draw(): void {
+    const inner = FORM_WIDTH - 4;
+    const lines: string[] = [...this.spec.intro.map(escapeTags), ''];
+    this.spec.fields.forEach((f, i) => {
+      const focused = i === this.focus;
+      const label = `${focused ? '>' : ' '} ${f.label}:`.padEnd(LABEL_WIDTH);
+      const value = renderEditor(this.editors[i], inner - LABEL_WIDTH - 1, { masked: f.masked, focused });
+      lines.push(`${focused ? '{bold}' : ''}${escapeTags(label)}${focused ? '{/bold}' : ''} ${value}`);
+    });
+    lines.push('');
+    if (this.error) lines.push(...this.error.split('\n').map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`));
+    else if (this.busy) lines.push(`{yellow-fg}${escapeTags(this.busy)}{/yellow-fg}`);
+    lines.push(`{gray-fg}${escapeTags(this.spec.hint)}{/gray-fg}`);
+    this.box.height = Math.min(wrappedRows(lines, FORM_WIDTH - 2) + 2, (this.box.screen.height as number) - 2);
+    this.box.setContent(lines.join('\n'));
+  }
+}

@@ -1,0 +1,65 @@
+/** The help overlay: every binding of the keymap table and every slash command. Up/Down/PgUp/PgDn scroll it; any other key closes it. */
+import blessed from 'blessed';
+import { COMMANDS } from '../commands.ts';
+import { KEYMAP, SCOPE_TITLES, type KeyScope } from '../keymap.ts';
+import { escapeTags } from '../text.ts';
+
+const KEY_COLUMN = 18;
+const SCROLL_KEYS: Record<string, number> = { up: -1, down: 1, pageup: -10, pagedown: 10 };
+
+export function helpLines(): string[] {
+  const lines: string[] = [];
+  const scopes = [...new Set(KEYMAP.map((b) => b.scope))] as KeyScope[];
+  for (const scope of scopes) {
+    lines.push(`{bold}{cyan-fg}${SCOPE_TITLES[scope]}{/cyan-fg}{/bold}`);
+    for (const b of KEYMAP.filter((k) => k.scope === scope)) {
+      lines.push(`  ${escapeTags(b.label.padEnd(KEY_COLUMN))}${escapeTags(b.description)}`);
+    }
+    lines.push('');
+  }
+  lines.push('{bold}{cyan-fg}Commands (in the input line){/cyan-fg}{/bold}');
+  for (const c of COMMANDS) lines.push(`  ${escapeTags(c.usage.padEnd(24))}${escapeTags(c.description)}`);
+  return lines;
+}
+
+export class HelpOverlay {
+  readonly box: blessed.Widgets.BoxElement;
+
+  constructor(parent: blessed.Widgets.Node) {
+    this.box = blessed.box({
+      parent,
+      top: 'center',
+      left: 'center',
+      width: 78,
+      height: '90%',
+      border: 'line',
+      tags: true,
+      scrollable: true,
+      label: ' Help: keys and commands (Esc closes, arrows scroll) ',
+      style: { border: { fg: 'cyan' } },
+      content: helpLines().join('\n'),
+      hidden: true,
+    });
+  }
+
+  get visible(): boolean {
+    return !this.box.hidden;
+  }
+
+  show(): void {
+    this.box.setScroll(0);
+    this.box.show();
+    this.box.setFront();
+  }
+
+  /** Returns true while the overlay stays open. */
+  handleKey(keyName: string): boolean {
+    const delta = SCROLL_KEYS[keyName];
+    if (delta !== undefined) {
+      this.box.scroll(delta);
+      return true;
+    }
+    this.box.hide();
+    return false;
+  }
+}

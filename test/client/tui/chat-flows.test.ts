@@ -1,0 +1,217 @@
+/**
+ * The app in-process with the real feature modules (PeerManager, BroadcastInbox), against a
+ * real server, with headless peers on the far side: decline, the IP picker, unread marks and
+ * the bell, over-long messages, quitting with a chat open, chats that outlive the server.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { P2PClient } from '../../../src/client/client.ts';
+import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
+import { PeerManager } from '../../../src/client/peer/manager.ts';
+import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
+import { buildFeatures } from '../../../src/client/tui/adapters/index.ts';
+import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
+import { Keys, VirtualTerminal } from '../../helpers/terminal.ts';
+
+interface Tui {
+  vt: VirtualTerminal;
+  app: TuiApp;
+  bells: () => number;
+  close(): Promise<void>;
+}
+
+async function tui(server: TestServer, user: string): Promise<Tui> {
+  const config = await tempDir('tui-chat');
+  const vt = new VirtualTerminal(100, 30);
+  let bells = 0;
+  vt.term.onBell(() => bells++);
+  const app = createApp({ input: vt.input, output: vt.output, configDir: config.path, host: '127.0.0.1', port: server.port, features: buildFeatures });
+  await vt.waitForText('Trust this server?');
+  vt.type('y');
+  await vt.waitForText('[r] Register');
+  vt.type('r');
+  await vt.waitForText('Password again');
+  vt.type(`${user}\r${user} password\r${user} password\r`);
+  await vt.waitForText(`Logged in as ${user}`);
+  return {
+    vt,
+    app,
+    bells: () => bells,
+    async close() {
+      await app.quit();
+      vt.dispose();
+      await config.remove();
+    },
+  };
+}
+
+/** A headless user with the real peer module and inbox. */
+async function headless(server: TestServer, user: string): Promise<{ client: P2PClient; peers: PeerManager; inbox: BroadcastInbox }> {
+  const client = await server.client();
+  const peers = new PeerManager(client);
+  await peers.start();
+  const inbox = new BroadcastInbox(client);
+  await client.register(user, `${user} password`);
+  return { client, peers, inbox };
+}
+
+test('decline with n; Esc declines too; the requester is told', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    const first = bob.peers.requestPeer({ user: 'alice' });
+    await alice.vt.waitForText('bob (127.0.0.1) wants to chat with you');
+    alice.vt.type('n');
+    assert.equal((await first).outcome, 'declined');
+    await alice.vt.waitForText('Declined the chat request from bob');
+    const second = bob.peers.requestPeer({ user: 'alice' });
+    await alice.vt.waitForText('wants to chat with you');
+    alice.vt.type(Keys.ESC);
+    assert.equal((await second).outcome, 'declined');
+    await alice.vt.waitForGone('Chat request');
+  } finally {
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
+
+test('an IP shared by several users asks which one; the request goes to the one picked', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  const carol = await headless(server, 'carol');
+  try {
+    const prompted = new Promise<string>((resolve) => carol.peers.once('prompt', (p) => resolve(p.from.user)));
+    alice.vt.type('/connect 127.0.0.1\r');
+    await alice.vt.waitForText('Several users are online at 127.0.0.1');
+    alice.vt.type(Keys.DOWN);
+    alice.vt.type('\r');
+    assert.equal(await prompted, 'alice');
+    await alice.vt.waitForText('Asked carol (127.0.0.1) for a chat');
+    await alice.vt.waitForText(/\?\s+carol/);
+  } finally {
+    await bob.peers.close();
+    await carol.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
+
+test('unread marks and one bell for a tab in the background; over-long messages refused; quit asks first', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    const asked = bob.peers.requestPeer({ user: 'alice' });
+    await alice.vt.waitForText('wants to chat with you');
+    alice.vt.type('y');
+    const result = await asked;
+    assert.equal(result.outcome, 'accepted');
+    if (result.outcome !== 'accepted') return;
+    await alice.vt.waitForText('Message to bob');
+    // Back to the Broadcasts tab; bob writes twice: one mark, one bell.
+    alice.vt.type(Keys.alt('1'));
+    await alice.vt.waitForText(/Broadcasts: \/broadcast/);
+    const bellsBefore = alice.bells();
+    result.link.send('one');
+    result.link.send('two');
+    await alice.vt.waitForText('2 bob (2)');
+    await alice.vt.waitForText(/●  2 bob/);
+    assert.equal(alice.bells() - bellsBefore, 1);
+    alice.vt.type(Keys.CTRL_N);
+    await alice.vt.waitForText('bob: two');
+    await alice.vt.waitForGone('2 bob (2)');
+    // Over the chat limit: refused with the numbers, kept in the input.
+    alice.vt.type('x'.repeat(16_385) + '\r');
+    await alice.vt.waitForText('Not sent: the message is 16385 bytes');
+    alice.vt.type('\x15');
+    // Quit with a chat open asks first; n stays.
+    alice.vt.type(Keys.CTRL_C);
+    await alice.vt.waitForText('1 direct chat is open');
+    alice.vt.type('n');
+    await alice.vt.waitForGone('1 direct chat is open');
+    const closed = new Promise((resolve) => result.link.once('close', resolve));
+    alice.vt.type(Keys.F10);
+    await alice.vt.waitForText('Quit p2p-client?');
+    alice.vt.type('y');
+    await alice.app.done;
+    await closed;
+  } finally {
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
+
+test('a chat carries on while the server is down; the status bar shows it', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    const asked = bob.peers.requestPeer({ user: 'alice' });
+    await alice.vt.waitForText('wants to chat with you');
+    alice.vt.type('y');
+    const result = await asked;
+    if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.outcome}`);
+    await alice.vt.waitForText('Message to bob');
+    await server.stopServer();
+    await alice.vt.waitForText(/TCP (reconnecting|down)/);
+    result.link.send('still here?');
+    await alice.vt.waitForText('bob: still here?');
+    alice.vt.type('yes\r');
+    await alice.vt.waitForText(/alice: yes {2}✓✓ delivered/);
+  } finally {
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
+
+test('as requester: a decline is reported; an accept opens the tab; typing shows in the title', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    bob.peers.once('prompt', (p) => void bob.peers.decline(p.reqId));
+    alice.vt.type('/connect bob\r');
+    await alice.vt.waitForText('No chat with bob (127.0.0.1): they declined.');
+    const linked = new Promise<import('../../../src/client/peer/link.ts').PeerLink>((resolve) =>
+      bob.peers.once('prompt', (p) => void bob.peers.accept(p.reqId).then(resolve)),
+    );
+    alice.vt.type('/connect bob\r');
+    const link = await linked;
+    await alice.vt.waitForText('Message to bob');
+    link.setTyping(true);
+    await alice.vt.waitForText('typing…');
+    link.send('done typing');
+    await alice.vt.waitForText('bob: done typing');
+    await alice.vt.waitForGone('typing…');
+  } finally {
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});
+
+test('broadcasts: sent from the TUI, received by a headless user; received ones land in the inbox', async () => {
+  const server = await startTestServer();
+  const alice = await tui(server, 'alice');
+  const bob = await headless(server, 'bob');
+  try {
+    const got = new Promise<string>((resolve) => bob.inbox.once('broadcast', (b) => resolve(b.text)));
+    alice.vt.type('/broadcast hello everyone\r');
+    assert.equal(await got, 'hello everyone');
+    await alice.vt.waitForText('alice: hello everyone');
+    await bob.inbox.send('\x1b[2Jhi {bold}all{/bold}');
+    await alice.vt.waitForText('bob: hi {bold}all{/bold}');
+    alice.vt.type('/broadcast ' + 'y'.repeat(4097) + '\r');
+    await alice.vt.waitForText('Not sent: the broadcast is 4097 bytes');
+  } finally {
+    bob.inbox.close();
+    await bob.peers.close();
+    await alice.close();
+    await server.close();
+  }
+});

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EventEmitter } from 'eventemitter3';
+import { LineKind, Scrollback, TabsModel } from '../../../src/client/tui/tabs.ts';
+import type { ChatSessionEvents, ChatSessionView } from '../../../src/client/tui/sources.ts';
+
+/** The smallest ChatSessionView the model needs: it only reads peer and identity. */
+class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessionView {
+  readonly verificationCode = '0000-0000';
+  isOpen = true;
+  constructor(readonly id: string, readonly peer = { user: id, ip: '10.0.0.1' }) {
+    super();
+  }
+  history() {
+    return [];
+  }
+  send() {}
+  close() {
+    this.isOpen = false;
+  }
+}
+
+const line = (text: string, kind: LineKind = LineKind.PEER) => ({ kind, at: 0, from: 'x', text });
+
+test('scrollback keeps the newest lines up to its limit, and ids of kept lines only', () => {
+  const s = new Scrollback(3);
+  for (let i = 0; i < 5; i++) s.push({ ...line(`m${i}`, LineKind.OWN), id: String(i), delivery: 'sent' });
+  assert.equal(s.length, 3);
+  assert.deepEqual(s.slice(0, 3).map((l) => l.text), ['m2', 'm3', 'm4']);
+  assert.equal(s.get('1'), undefined);
+  assert.equal(s.get('4')?.text, 'm4');
+});
+
+test('unread counts and one bell per tab that gets news', () => {
+  const model = new TabsModel();
+  let bells = 0;
+  model.on('bell', () => bells++);
+  const bob = model.addSession(new PlainSession('bob'));
+  model.append(bob, line('hi'));
+  model.append(bob, line('again'));
+  model.append(bob, line('note', LineKind.SYSTEM));
+  assert.equal(bob.unread, 2);
+  assert.equal(bells, 1);
+  model.selectTab(bob);
+  assert.equal(bob.unread, 0);
+  model.append(model.inbox, line('broadcast', LineKind.BROADCAST));
+  assert.equal(model.inbox.unread, 1);
+  assert.equal(bells, 2);
+});
+
+test('tab navigation wraps, the inbox cannot be removed', () => {
+  const model = new TabsModel();
+  const a = model.addSession(new PlainSession('a'));
+  model.addSession(new PlainSession('b'));
+  model.next();
+  assert.equal(model.current, a);
+  model.previous();
+  model.previous();
+  assert.equal(model.index, 2);
+  model.remove(model.inbox);
+  assert.equal(model.tabs.length, 3);
+  model.remove(model.current);
+  assert.equal(model.tabs.length, 2);
+  assert.equal(model.current, a);
+  assert.equal(model.openSessions, 1);
+  assert.equal(model.tabForUser('A'), a);
+});
+
+test('scrolling stays put while new lines arrive', () => {
+  const model = new TabsModel();
+  for (let i = 0; i < 50; i++) model.append(model.inbox, line(`m${i}`));
+  model.scrollBy(model.inbox, 10);
+  model.append(model.inbox, line('new'));
+  assert.equal(model.inbox.scroll, 11);
+  model.scrollBy(model.inbox, -100);
+  assert.equal(model.inbox.scroll, 0);
+});
