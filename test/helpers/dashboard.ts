@@ -46,11 +46,6 @@ export async function withDashboard(
   }
 }
 
-/** The first screen line that contains `text`, or undefined. */
-export function lineWith(screen: string, text: string): string | undefined {
-  return screen.split('\n').find((line) => line.includes(text));
-}
-
 /** The users-table row of `name` (a name followed by its created date), or undefined. */
 export function userRow(screen: string, name: string): string | undefined {
   const row = new RegExp(`\u2502 ${name} +\\d{4}-\\d{2}-\\d{2} `);
