@@ -1,40 +1,84 @@
 /**
- * Headless mode: every server event as one JSON object a line on stdout
- * ({"time","level","event",...fields}), for systemd, containers and jq.
+ * Server events as log records. Headless mode writes every event as one JSON object a line on
+ * stdout ({"time","level","event",...fields}), for systemd, containers and jq; the dashboard's
+ * event-log pane takes the very same records (followServerEvents), so the two never disagree
+ * about what happened or at which level.
  */
 import type { Writable } from 'node:stream';
 import type { EventEmitter } from 'eventemitter3';
+import type { ServerEvents } from './events.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export const EVENT_LEVELS: Record<string, LogLevel> = {
-  udp_drop: 'debug',
-  udp_path: 'debug',
+/**
+ * The level of every server event. A full record on purpose: an event added to ServerEvents
+ * without a level here fails the type-check, instead of silently missing from the log.
+ */
+export const SERVER_EVENT_LEVELS: { readonly [E in keyof ServerEvents]: LogLevel } = {
   connection: 'debug',
   disconnect: 'debug',
-  login_failed: 'warn',
-  protocol_error: 'warn',
   refused: 'warn',
+  register: 'info',
+  login: 'info',
+  login_failed: 'warn',
+  logout: 'info',
+  udp_path: 'debug',
+  protocol_error: 'warn',
+  udp_drop: 'debug',
   server_error: 'error',
+  peer_request: 'info',
+  peer_result: 'info',
+  broadcast_created: 'info',
+  /** Over the rate or the queue's cap: the sender is told; an operator rarely needs it. */
   broadcast_refused: 'debug',
+  broadcast_fanout: 'info',
+  broadcast_delivered: 'info',
+  broadcast_expired: 'info',
 };
 
+export type ServerEventName = keyof typeof SERVER_EVENT_LEVELS;
+export const SERVER_EVENT_NAMES = Object.keys(SERVER_EVENT_LEVELS) as ServerEventName[];
+
+/** Where log records go: the JSON log and the dashboard's event pane both implement it. */
+export type LogSink = (level: LogLevel, event: string, fields: object) => void;
+
+/** True when `level` is at or above `threshold`. */
+export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(level) >= LOG_LEVELS.indexOf(threshold);
+}
+
+/**
+ * Send every server event to `sink` at its level, skipping those below `threshold` before
+ * anything is formatted (a login storm at debug level costs nothing at info). Returns a
+ * function that unsubscribes.
+ */
+export function followServerEvents(core: EventEmitter<ServerEvents>, sink: LogSink, threshold: LogLevel = 'debug'): () => void {
+  const emitter = core as unknown as EventEmitter<Record<string, [object]>>;
+  const listeners: Array<[string, (fields: object) => void]> = [];
+  for (const event of SERVER_EVENT_NAMES) {
+    const level = SERVER_EVENT_LEVELS[event];
+    if (!levelEnabled(level, threshold)) continue;
+    const listener = (fields: object) => sink(level, event, fields ?? {});
+    emitter.on(event, listener);
+    listeners.push([event, listener]);
+  }
+  return () => {
+    for (const [event, listener] of listeners) emitter.off(event, listener);
+  };
+}
+
 export class JsonLog {
-  private readonly threshold: number;
-  constructor(private readonly out: Writable, level: LogLevel = 'info') {
-    this.threshold = LOG_LEVELS.indexOf(level);
-  }
+  constructor(private readonly out: Writable, readonly threshold: LogLevel = 'info') {}
 
-  write(level: LogLevel, event: string, fields: object = {}): void {
-    if (LOG_LEVELS.indexOf(level) < this.threshold) return;
+  /** Bound, so it can be passed as a LogSink. */
+  readonly write: LogSink = (level, event, fields = {}) => {
+    if (!levelEnabled(level, this.threshold)) return;
     this.out.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })}\n`);
-  }
+  };
 
-  /** Log every event an emitter reports, at the level EVENT_LEVELS gives it (info if none). */
-  follow(emitter: EventEmitter<Record<string, unknown[]>>, events: readonly string[]): void {
-    for (const event of events) {
-      emitter.on(event, (fields: unknown) => this.write(EVENT_LEVELS[event] ?? 'info', event, (fields ?? {}) as object));
-    }
+  /** Log every server event at its level. */
+  follow(core: EventEmitter<ServerEvents>): () => void {
+    return followServerEvents(core, this.write, this.threshold);
   }
 }

@@ -5,15 +5,10 @@ import { hideBin } from 'yargs/helpers';
 import { BROADCASTS_PER_MINUTE, DEFAULT_BROADCAST_TTL_MS, DEFAULT_PORT } from '../net/constants.ts';
 import { parseDuration } from '../util/duration.ts';
 import { startServer } from './app.ts';
-import { JsonLog, LOG_LEVELS, type LogLevel } from './log.ts';
+import { createDashboard, type Dashboard } from './dashboard/dashboard.ts';
+import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
 import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
-
-const SERVER_EVENTS = [
-  'connection', 'disconnect', 'refused', 'register', 'login', 'login_failed', 'logout',
-  'udp_path', 'protocol_error', 'udp_drop', 'server_error', 'peer_request', 'peer_result',
-  'broadcast_created', 'broadcast_refused', 'broadcast_fanout', 'broadcast_delivered', 'broadcast_expired',
-] as const;
 
 /** Every option; each can also come from the environment as P2P_<NAME> (README "Server"). */
 const OPTIONS = {
@@ -22,7 +17,7 @@ const OPTIONS = {
   'data-dir': { type: 'string', default: './data', describe: 'users.csv, broadcast queue, TLS key (P2P_DATA_DIR)' },
   'max-connections': { type: 'number', default: DEFAULT_MAX_CONNECTIONS, describe: 'connections beyond this are refused' },
   headless: { type: 'boolean', default: false, describe: 'no dashboard: JSON log lines on stdout' },
-  'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged in headless mode' },
+  'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged (JSON lines, or the dashboard\'s event pane)' },
   'tls-cert': { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' },
   'tls-key': { type: 'string', describe: 'PEM private key for --tls-cert' },
   'scrypt-cost': { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'scrypt logN for new password hashes (10-20)' },
@@ -74,7 +69,9 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     .version(false)
     .parseAsync();
 
-  const log = new JsonLog(process.stdout, args['log-level']);
+  // The dashboard needs a terminal for its screen and its keys; anything else gets JSON lines.
+  const headless = args.headless || !process.stdout.isTTY || !process.stdin.isTTY;
+  const logLevel = args['log-level'];
   const app = await startServer({
     host: args.host,
     port: args.port,
@@ -87,8 +84,18 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     broadcastTtlMs: parseDuration(args['broadcast-ttl']),
     broadcastsPerMinute: args['broadcasts-per-minute'],
   });
-  log.follow(app.core as never, SERVER_EVENTS);
-  log.write('info', 'listening', {
+
+  let dashboard: Dashboard | null = null;
+  let log: LogSink;
+  if (headless) {
+    const json = new JsonLog(process.stdout, logLevel);
+    json.follow(app.core);
+    log = json.write;
+  } else {
+    dashboard = createDashboard({ app, logLevel, captureConsole: true, onQuit: () => stop('dashboard') });
+    log = dashboard.log;
+  }
+  log('info', 'listening', {
     host: app.listening.host,
     tcpPort: app.listening.tcpPort,
     udpPort: app.listening.udpPort,
@@ -101,24 +108,32 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     broadcastsTorn: app.queueLoaded.tornRecords,
   });
 
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      process.exit(1); // a second Ctrl-C means now
+  let stopping = false;
+  /** Graceful stop, from a signal or the dashboard's confirmed `q`: clients told, state flushed. */
+  function stop(by: string): void {
+    if (stopping) {
+      // Asked twice (a second SIGINT): stop now, with the terminal given back as best we can.
+      void dashboard?.destroy().finally(() => process.exit(1));
+      return;
     }
-    signalled = true;
-    log.write('info', 'shutdown', { signal });
+    stopping = true;
+    log('info', 'shutdown', { by });
+    dashboard?.showStopping();
     app.stop().then(
-      () => {
-        log.write('info', 'stopped', {});
+      async () => {
+        await dashboard?.destroy(); // the terminal restored before we go
+        if (headless) log('info', 'stopped', {});
         process.exit(0);
       },
-      (err: Error) => {
-        log.write('error', 'server_error', { where: 'shutdown', message: err.message });
+      async (err: Error) => {
+        await dashboard?.destroy();
+        // After destroy() the terminal is ours again, so the error reaches the operator.
+        if (headless) log('error', 'server_error', { where: 'shutdown', message: err.message });
+        else process.stderr.write(`error while stopping: ${err.message}\n`);
         process.exit(1);
       },
     );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  }
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -67,6 +67,17 @@ export class ScreenReader {
     }
   }
 
+  /** Foreground palette colour of the cell at column x, row y (-1 for the default colour). */
+  fgColor(x: number, y: number): number {
+    const cell = this.term.buffer.active.getLine(y)?.getCell(x);
+    return cell && !cell.isFgDefault() ? cell.getFgColor() : -1;
+  }
+
+  /** 'alternate' while a full-screen program owns the terminal, 'normal' once it gave it back. */
+  bufferType(): string {
+    return this.term.buffer.active.type;
+  }
+
   resize(cols: number, rows: number): void {
     this.term.resize(cols, rows);
   }
@@ -80,6 +91,8 @@ export class ScreenReader {
 export class VirtualTerminal extends ScreenReader {
   readonly input: PassThrough & { isTTY: boolean; setRawMode(mode: boolean): void };
   readonly output: Writable & { isTTY: boolean; columns: number; rows: number };
+  /** Writes held back while the terminal is stalled (see stall()). */
+  private held: Array<() => void> | null = null;
 
   constructor(cols = 100, rows = 30) {
     super(cols, rows);
@@ -87,7 +100,11 @@ export class VirtualTerminal extends ScreenReader {
     input.isTTY = true;
     input.setRawMode = () => {};
     const output = new Writable({
-      write: (chunk, _enc, cb) => this.term.write(chunk, () => cb()),
+      write: (chunk, _enc, cb) => {
+        const deliver = () => this.term.write(chunk, () => cb());
+        if (this.held) this.held.push(deliver);
+        else deliver();
+      },
     }) as Writable & { isTTY: boolean; columns: number; rows: number };
     output.isTTY = true;
     output.columns = cols;
@@ -96,6 +113,17 @@ export class VirtualTerminal extends ScreenReader {
     this.output = output;
     // Answer the terminal's replies (device attributes and such) as a real terminal would.
     this.term.onData((data) => input.write(data));
+  }
+
+  /** Stop reading the program's output, as a stalled ssh link does; unstall() reads again. */
+  stall(): void {
+    this.held ??= [];
+  }
+
+  unstall(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const deliver of held) deliver();
   }
 
   /** Keys as a terminal sends them ('\r' Enter, '\x1b' Esc, '\x1b[A' Up ...). */

@@ -1,0 +1,374 @@
+/**
+ * The server ops dashboard: a view over a running server's state and events. It creates the
+ * screen on the streams it is given (a real terminal from main.ts; fake TTY streams in tests),
+ * lays out the panes, starts one feed per pane, and draws through one throttled render loop.
+ * It changes nothing on the server: stopping is main.ts's job, asked for through onQuit.
+ */
+import blessed from 'blessed';
+import type { Widgets } from 'blessed';
+import type contrib from 'blessed-contrib';
+import type { ServerApp } from '../app.ts';
+import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
+import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
+import { BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
+import { ConnectionsFeed } from './connections-feed.ts';
+import { captureConsole } from './console-capture.ts';
+import { EventLogFeed } from './event-log-feed.ts';
+import type { Feed } from './feed.ts';
+import { FooterFeed } from './footer-feed.ts';
+import { CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor, helpLines } from './keys.ts';
+import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, buildLayout, type Layout } from './layout.ts';
+import { RenderLoop } from './render-loop.ts';
+import { flushed, isBacklogged, makeNonBlocking } from './terminal-output.ts';
+import { UsersFeed } from './users-feed.ts';
+import type { Scrollable } from './windowed-table.ts';
+
+/** Countdowns, uptime and the chart's samples move once a second. */
+export const TICK_MS = 1_000;
+const DEFAULT_TERMINAL = 'xterm-256color';
+
+export const DashboardMode = {
+  NORMAL: 'normal',
+  FILTER: 'filter',
+  HELP: 'help',
+  CONFIRM: 'confirm',
+  STOPPING: 'stopping',
+} as const;
+export type DashboardMode = (typeof DashboardMode)[keyof typeof DashboardMode];
+
+export interface DashboardOptions {
+  app: Pick<ServerApp, 'core' | 'listening' | 'identity' | 'dataDir'>;
+  /** Default: process.stdin / process.stdout. Tests pass fake TTY streams. */
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** TERM for blessed; default $TERM, else xterm-256color. */
+  terminal?: string;
+  /** The event pane shows events at this level and above (same meaning as --log-level). */
+  logLevel?: LogLevel;
+  /** What the broadcasts pane shows; default: the server's own queue. */
+  broadcasts?: BroadcastQueueView;
+  /** Route console.* into the event pane while the dashboard is up (main.ts; not in tests). */
+  captureConsole?: boolean;
+  /** The operator confirmed `q`: stop the server. */
+  onQuit: () => void;
+  now?: () => number;
+}
+
+export interface Dashboard {
+  readonly screen: Widgets.Screen;
+  readonly mode: DashboardMode;
+  /** Frames drawn so far (for tests and the bench: proof of throttling). */
+  readonly frames: number;
+  /** Frames skipped because the terminal was not reading (see terminal-output.ts). */
+  readonly skippedFrames: number;
+  /** Add a record to the event pane (listening, shutdown, captured console output). */
+  readonly log: LogSink;
+  /** Show that the server is stopping; keys are ignored from now on. */
+  showStopping(): void;
+  /** Restore the terminal; resolves once the terminal has taken the last bytes (or a deadline passed). */
+  destroy(): Promise<void>;
+}
+
+export function createDashboard(options: DashboardOptions): Dashboard {
+  return new ServerDashboard(options);
+}
+
+class ServerDashboard implements Dashboard {
+  readonly screen: Widgets.Screen;
+  mode: DashboardMode = DashboardMode.NORMAL;
+  private readonly layout: Layout;
+  private readonly loop: RenderLoop;
+  private readonly now: () => number;
+  private readonly feeds: Feed[];
+  private readonly users: UsersFeed;
+  private readonly eventLog: EventLogFeed;
+  /** The panes Tab moves between, each with what its scroll keys move. */
+  private readonly panes: Array<{ widget: contrib.Widgets.TableElement | Widgets.BoxElement; scroll: Scrollable }>;
+  private focusIndex = 0;
+  private tooSmall = false;
+  private readonly tickTimer: NodeJS.Timeout;
+  private readonly unfollow: () => void;
+  private serverQueue: ServerBroadcastQueueView | null = null;
+  private readonly output: NodeJS.WritableStream;
+  private waitingForDrain = false;
+  private destroyed: Promise<void> | null = null;
+  skippedFrames = 0;
+  private framesDrawn = 0;
+  /** Set by whatever changes more than a pane's content (keys, overlays, focus, resize). */
+  private fullFramePending = true;
+
+  constructor(private readonly options: DashboardOptions) {
+    this.now = options.now ?? Date.now;
+    const { core, listening, identity, dataDir } = options.app;
+    this.output = options.output ?? process.stdout;
+    makeNonBlocking(this.output);
+    this.screen = blessed.screen({
+      input: options.input,
+      output: this.output,
+      terminal: options.terminal ?? process.env.TERM ?? DEFAULT_TERMINAL,
+      fullUnicode: true,
+      smartCSR: true,
+      autoPadding: true,
+      warnings: false,
+      title: 'p2p-server',
+    } as unknown as Widgets.IScreenOptions); // @types/blessed types output as a Readable
+    this.layout = buildLayout(this.screen);
+    this.loop = new RenderLoop(() => this.frame());
+    const request = () => this.loop.request();
+    const now = this.now();
+    const l = this.layout;
+    this.users = new UsersFeed(core, l.users, request, this.now);
+    this.eventLog = new EventLogFeed(l.events, options.logLevel ?? 'info', request, this.now);
+    if (!options.broadcasts) this.serverQueue = new ServerBroadcastQueueView(core);
+    const broadcasts = new BroadcastsFeed(options.broadcasts ?? (this.serverQueue as ServerBroadcastQueueView), l.broadcasts, request, this.now);
+    this.feeds = [
+      new ConnectionsFeed(core, l.connections, l.chart, request, now),
+      this.users,
+      broadcasts,
+      this.eventLog,
+      new FooterFeed(
+        { host: listening.host, tcpPort: listening.tcpPort, udpPort: listening.udpPort, fingerprint: identity.fingerprint, dataDir, startedAt: now },
+        l.footer,
+        request,
+        now,
+      ),
+    ];
+    this.unfollow = followServerEvents(core, this.eventLog.add, options.logLevel ?? 'info');
+    this.panes = [
+      { widget: l.users, scroll: this.users.rows },
+      { widget: l.broadcasts, scroll: broadcasts.rows },
+      { widget: l.events, scroll: this.eventLog },
+    ];
+    l.help.setContent([...helpLines(), '', 'Any key closes this help.'].map((line) => blessed.escape(line)).join('\n'));
+
+    if (options.captureConsole) this.screen.on('destroy', captureConsole(this.eventLog.add));
+    this.screen.on('keypress', (_ch: string, key: Widgets.Events.IKeyEventArg) => this.onKey(key.full));
+    this.screen.on('resize', () => this.onResize());
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
+    this.focusPane(0);
+    this.onResize();
+  }
+
+  get frames(): number {
+    return this.framesDrawn;
+  }
+
+  get log(): LogSink {
+    return this.eventLog.add;
+  }
+
+  showStopping(): void {
+    if (this.destroyed) return;
+    this.mode = DashboardMode.STOPPING;
+    this.layout.help.hide();
+    this.layout.filter.hide();
+    this.layout.confirm.setLabel(' Stopping ');
+    this.layout.confirm.setContent('\nTelling clients, saving state, closing listeners...');
+    this.layout.confirm.show();
+    this.requestFullFrame();
+  }
+
+  destroy(): Promise<void> {
+    if (this.destroyed) return this.destroyed;
+    this.loop.stop();
+    clearInterval(this.tickTimer);
+    this.unfollow();
+    for (const feed of this.feeds) feed.dispose();
+    this.serverQueue?.dispose();
+    this.screen.destroy();
+    this.destroyed = flushed(this.output);
+    return this.destroyed;
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const feed of this.feeds) feed.tick(now);
+  }
+
+  /**
+   * One frame: only dirty feeds touch their widgets. Usually only those widgets are rendered
+   * and only their lines written (the once-a-second footer is a few lines, not the screen);
+   * anything that changes more than a pane's content asks for a full frame instead.
+   */
+  private frame(): void {
+    if (this.destroyed) return;
+    if (isBacklogged(this.output)) {
+      // The terminal is not reading: draw nothing (the panes stay dirty) until it drains.
+      this.skippedFrames += 1;
+      if (!this.waitingForDrain) {
+        this.waitingForDrain = true;
+        this.output.once('drain', () => {
+          this.waitingForDrain = false;
+          this.requestFullFrame();
+        });
+      }
+      return;
+    }
+    const changed = this.tooSmall ? [] : this.feeds.filter((feed) => feed.isDirty);
+    const now = this.now();
+    for (const feed of changed) feed.flush(now);
+    if (this.fullFramePending || this.tooSmall || this.mode !== DashboardMode.NORMAL) {
+      this.fullFramePending = false;
+      this.screen.render();
+    } else {
+      this.renderOnly(changed.flatMap((feed) => feed.widgets));
+    }
+    this.framesDrawn += 1;
+  }
+
+  /** Render these widgets and write out just their lines; nothing overlaps them in NORMAL mode. */
+  private renderOnly(widgets: readonly Widgets.BlessedElement[]): void {
+    let top = Infinity;
+    let bottom = -Infinity;
+    for (const widget of widgets) {
+      widget.render();
+      // Where it was drawn; not render()'s return value, which contrib's widgets drop.
+      const coords = widget.lpos;
+      if (!coords) continue;
+      top = Math.min(top, coords.yi);
+      bottom = Math.max(bottom, coords.yl - 1);
+    }
+    if (bottom >= top) this.screen.draw(top, bottom);
+  }
+
+  private requestFullFrame(): void {
+    this.fullFramePending = true;
+    this.loop.request();
+  }
+
+  private onResize(): void {
+    const cols = this.screen.width as number;
+    const rows = this.screen.height as number;
+    const l = this.layout;
+    this.tooSmall = cols < MIN_COLS || rows < MIN_ROWS;
+    if (this.tooSmall) {
+      l.main.hide();
+      l.footer.hide();
+      l.tooSmall.setContent(
+        [
+          '',
+          '  {bold}Terminal too small for the dashboard{/bold}',
+          `  ${cols}x${rows} here, needs at least ${MIN_COLS}x${MIN_ROWS}.`,
+          '',
+          '  The server keeps running.',
+          '  Enlarge the window, or run with --headless',
+          '  for JSON log lines.',
+        ].join('\n'),
+      );
+      l.tooSmall.show();
+    } else {
+      l.tooSmall.hide();
+      l.main.show();
+      l.footer.show();
+      // contrib's canvas sizes itself only when attached: re-attach to fit the new size (as gtop does).
+      l.chart.emit('attach');
+      for (const feed of this.feeds) feed.invalidate();
+    }
+    this.requestFullFrame();
+  }
+
+  private onKey(name: string): void {
+    switch (this.mode) {
+      case DashboardMode.STOPPING:
+      case DashboardMode.FILTER: // the textbox has the keys while it reads
+        return;
+      case DashboardMode.HELP:
+        this.layout.help.hide();
+        this.mode = DashboardMode.NORMAL;
+        this.requestFullFrame();
+        return;
+      case DashboardMode.CONFIRM:
+        if ((CONFIRM_KEYS as readonly string[]).includes(name)) {
+          this.showStopping();
+          this.options.onQuit();
+        } else if ((CANCEL_KEYS as readonly string[]).includes(name)) {
+          this.layout.confirm.hide();
+          this.mode = DashboardMode.NORMAL;
+          this.requestFullFrame();
+        }
+        return;
+      case DashboardMode.NORMAL:
+        this.runAction(actionFor(name));
+    }
+  }
+
+  private runAction(action: DashboardAction | undefined): void {
+    switch (action) {
+      case DashboardAction.NEXT_PANE:
+        this.focusPane(this.focusIndex + 1);
+        break;
+      case DashboardAction.PREVIOUS_PANE:
+        this.focusPane(this.focusIndex - 1);
+        break;
+      case DashboardAction.LINE_UP:
+        this.focused.scrollBy(-1);
+        break;
+      case DashboardAction.LINE_DOWN:
+        this.focused.scrollBy(1);
+        break;
+      case DashboardAction.PAGE_UP:
+        this.focused.scrollBy(-this.focused.pageSize);
+        break;
+      case DashboardAction.PAGE_DOWN:
+        this.focused.scrollBy(this.focused.pageSize);
+        break;
+      case DashboardAction.FILTER_USERS:
+        this.readFilter();
+        break;
+      case DashboardAction.TOGGLE_HELP:
+        this.mode = DashboardMode.HELP;
+        this.layout.help.show();
+        this.layout.help.setFront();
+        break;
+      case DashboardAction.QUIT:
+        this.mode = DashboardMode.CONFIRM;
+        this.layout.confirm.setContent(
+          '\nClients are told, state is saved, then the server exits.\n\n' +
+            `{bold}${CONFIRM_KEYS.join('/')}{/bold}: stop     {bold}${CANCEL_KEYS.join('/')}{/bold}: keep running`,
+        );
+        this.layout.confirm.show();
+        this.layout.confirm.setFront();
+        break;
+      default:
+        return;
+    }
+    this.requestFullFrame();
+  }
+
+  private focusPane(index: number): void {
+    const count = this.panes.length;
+    this.focusIndex = ((index % count) + count) % count;
+    this.panes.forEach(({ widget }, i) => {
+      (widget.style.border as { fg: string }).fg = i === this.focusIndex ? FOCUS_COLOR : BORDER_COLOR;
+    });
+    this.panes[this.focusIndex].widget.focus();
+  }
+
+  private get focused(): Scrollable {
+    return this.panes[this.focusIndex].scroll;
+  }
+
+  private readFilter(): void {
+    const box = this.layout.filter;
+    this.mode = DashboardMode.FILTER;
+    box.setValue(this.users.filter);
+    box.show();
+    box.setFront();
+    // Filter as the operator types; the textbox has updated its value by the next turn (unless
+    // that key ended the prompt: then the callback below has the last word).
+    const live = () =>
+      setImmediate(() => {
+        if (this.mode === DashboardMode.FILTER) this.users.setFilter(box.getValue());
+      });
+    box.on('keypress', live);
+    box.readInput((_err: unknown, value?: string | null) => {
+      box.removeListener('keypress', live);
+      this.users.setFilter(typeof value === 'string' ? value : '');
+      box.hide();
+      this.mode = DashboardMode.NORMAL;
+      this.focusPane(this.focusIndex);
+      this.requestFullFrame();
+    });
+    this.requestFullFrame();
+  }
+}

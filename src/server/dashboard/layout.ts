@@ -1,0 +1,135 @@
+/**
+ * The dashboard's layout, and nothing else (as gtop's lib/gtop.js): where each pane sits and
+ * how it looks. The feeds fill the panes; dashboard.ts wires keys and drawing.
+ *
+ *   +-- connections --+---------- last 10 minutes (chart) ----------+
+ *   +------------------------- users ---------------------------------+
+ *   +------ pending broadcasts ------+----------- events -------------+
+ *    footer: listen address and ports, TLS fingerprint, uptime, memory, loop delay
+ */
+import blessed from 'blessed';
+import type { Widgets } from 'blessed';
+import contrib from 'blessed-contrib';
+import { BROADCAST_COLUMN_WIDTHS } from './broadcasts-feed.ts';
+import { CHART_SERIES } from './connections-feed.ts';
+import { KEY_BINDINGS } from './keys.ts';
+import { USER_COLUMN_WIDTHS } from './users-feed.ts';
+
+export const GRID_ROWS = 12;
+export const GRID_COLS = 12;
+export const FOOTER_LINES = 3;
+/** Below this the panes cannot show their columns; the screen says so instead of drawing garbage. */
+export const MIN_COLS = 80;
+export const MIN_ROWS = 24;
+export const BORDER_COLOR = 'cyan';
+export const FOCUS_COLOR = 'yellow';
+const COLUMN_SPACING = 2;
+const LEGEND_WIDTH = 16;
+
+export interface Layout {
+  /** Holds the grid, so it can be hidden as one when the terminal is too small. */
+  main: Widgets.BoxElement;
+  connections: Widgets.BoxElement;
+  chart: contrib.Widgets.LineElement;
+  users: contrib.Widgets.TableElement;
+  broadcasts: contrib.Widgets.TableElement;
+  events: Widgets.BoxElement;
+  footer: Widgets.BoxElement;
+  /** The `/` prompt, over the bottom of the users pane. */
+  filter: Widgets.TextboxElement;
+  help: Widgets.BoxElement;
+  confirm: Widgets.BoxElement;
+  tooSmall: Widgets.BoxElement;
+}
+
+function table(label: string, columnWidth: number[]) {
+  return {
+    label: ` ${label} `,
+    tags: true,
+    // The dashboard routes the scroll keys itself (windowed-table.ts); the list must not move too.
+    keys: false,
+    interactive: true,
+    fg: 'white',
+    selectedFg: 'black',
+    selectedBg: 'cyan',
+    columnSpacing: COLUMN_SPACING,
+    columnWidth,
+  } as unknown as contrib.Widgets.TableOptions;
+}
+
+function overlay(screen: Widgets.Screen, options: Widgets.BoxOptions): Widgets.BoxElement {
+  return blessed.box({
+    parent: screen,
+    top: 'center',
+    left: 'center',
+    tags: true,
+    hidden: true,
+    border: { type: 'line' },
+    style: { border: { fg: FOCUS_COLOR }, bg: 'black' },
+    padding: { left: 1, right: 1 },
+    ...options,
+  });
+}
+
+export function buildLayout(screen: Widgets.Screen): Layout {
+  const main = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: `100%-${FOOTER_LINES}` });
+  // contrib's grid sizes cells in percent of the element it appends to: here, `main`.
+  const grid = new contrib.grid({
+    rows: GRID_ROWS,
+    cols: GRID_COLS,
+    screen: main as unknown as Widgets.Screen,
+    color: BORDER_COLOR,
+  } as contrib.Widgets.GridOptions);
+  const set = <T>(row: number, col: number, rowSpan: number, colSpan: number, widget: unknown, options: object): T =>
+    grid.set(row, col, rowSpan, colSpan, widget, { screen, ...options }) as T;
+
+  const connections = set<Widgets.BoxElement>(0, 0, 4, 4, blessed.box, { label: ' Connections ', tags: true });
+  const chart = set<contrib.Widgets.LineElement>(0, 4, 4, 8, contrib.line, {
+    label: ' Last 10 minutes ',
+    showLegend: true,
+    legend: { width: LEGEND_WIDTH },
+    wholeNumbersOnly: true,
+    minY: 0,
+    style: { line: CHART_SERIES.tcp.color, text: 'white', baseline: 'white' },
+  });
+  const users = set<contrib.Widgets.TableElement>(4, 0, 4, 12, contrib.table, table('Users', USER_COLUMN_WIDTHS));
+  const broadcasts = set<contrib.Widgets.TableElement>(8, 0, 4, 6, contrib.table, table('Pending broadcasts', BROADCAST_COLUMN_WIDTHS));
+  const events = set<Widgets.BoxElement>(8, 6, 4, 6, blessed.box, {
+    label: ' Events ',
+    tags: true,
+    keys: false, // scrolled by the dashboard through the event-log feed
+    scrollable: true,
+    alwaysScroll: true,
+    scrollbar: { ch: ' ', style: { bg: BORDER_COLOR } },
+  });
+
+  const footer = blessed.box({
+    parent: screen,
+    bottom: 0,
+    left: 0,
+    width: '100%',
+    height: FOOTER_LINES,
+    tags: true,
+    style: { fg: 'white', bg: 'blue' },
+  });
+
+  const filter = blessed.textbox({
+    parent: screen,
+    hidden: true,
+    height: 3,
+    width: '50%',
+    left: 'center',
+    top: 'center',
+    label: ' Filter users (name or IP; Enter keeps, Esc clears) ',
+    border: { type: 'line' },
+    style: { border: { fg: FOCUS_COLOR }, bg: 'black' },
+    inputOnFocus: false,
+  });
+
+  // Tall enough for every key binding, a blank line, the closing hint and the border.
+  const help = overlay(screen, { label: ' Keys ', width: 76, height: KEY_BINDINGS.length + 4 });
+  const confirm = overlay(screen, { label: ' Stop the server? ', width: 60, height: 7 });
+  const tooSmall = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: true });
+
+  return { main, connections, chart, users, broadcasts, events, footer, filter, help, confirm, tooSmall };
+}
