@@ -213,7 +213,12 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.presence.stop();
-    for (const session of this.sessions) session.closeWith(ErrorCode.SERVER_SHUTDOWN, message);
+    const now = this.now();
+    for (const session of this.sessions) {
+      // Their sockets close after the store does: record last-seen while it still writes.
+      if (session.isOnline && session.user) this.store.touch(session.user, now);
+      session.closeWith(ErrorCode.SERVER_SHUTDOWN, message);
+    }
     await Promise.all([this.store.close(), this.broadcasts.close()]);
   }
 

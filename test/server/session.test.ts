@@ -3,9 +3,11 @@
  * timeout, connection limit, graceful shutdown.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ClientState, type P2PClient } from '../../src/client/client.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
+import { CsvUserStore } from '../../src/server/users/csv-store.ts';
 import { RawClient, type ServerError } from '../helpers/raw.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
@@ -107,6 +109,10 @@ test('graceful shutdown tells every client E_SERVER_SHUTDOWN', async () => {
     assert.equal(notice.code, ErrorCode.SERVER_SHUTDOWN);
     await unauthenticated.waitClosed();
     assert.equal(server.app.core.connectionCount, 0);
+    // Users online at shutdown get their last-seen time written before the store closes.
+    const saved = new CsvUserStore(join(server.dataDir, 'users.csv'));
+    await saved.open();
+    for (const name of ['mia', 'ned']) assert.equal(typeof saved.get(name)?.lastSeenAt, 'number', `${name} last seen`);
   } finally {
     await server.close();
   }
