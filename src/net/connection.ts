@@ -10,11 +10,15 @@ import type { MessageOf, MessageSet } from './messages.ts';
 import type { ProtocolError } from './errors.ts';
 
 /**
- * Flush a corked batch once it holds this much. Measured: a TLS socket keeps native buffers
- * sized by its largest write for as long as it lives, so unbounded batches cost every idle
- * connection memory (docs/BENCHMARKS.md, "memory per idle session").
+ * Largest chunk handed to the stream in one write. A TLS socket keeps the native buffers of
+ * its largest write for as long as it lives (measured: 150 KB per connection after one
+ * 100 KB write, 27 KB after small ones; docs/BENCHMARKS.md), so output is fed to it in
+ * chunks of at most this, one at a time, instead of letting the stream batch everything
+ * queued behind a slow write into one huge write.
  */
-export const MAX_CORKED_BYTES = 16 * 1024;
+export const MAX_WRITE_BYTES = 16 * 1024;
+/** send() returns false (stop producing) while more than this is queued. */
+export const OUTPUT_HIGH_WATER_BYTES = 16 * 1024;
 
 export interface ConnectionEvents<M> {
   message: [M];
@@ -28,21 +32,27 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
   ConnectionEvents<MessageOf<In>>
 > {
   private readonly decoder: MessageDecoder<In>;
-  private corked = false;
-  private corkedBytes = 0;
+  /** Frames not yet handed to the stream, oldest first. */
+  private readonly outbox: Buffer[] = [];
+  private outboxBytes = 0;
+  /** A chunk is with the stream and its write callback has not run yet. */
+  private writing = false;
+  private pumpScheduled = false;
+  private drainOwed = false;
+  private endWhenFlushed = false;
   private closed = false;
   private closeError: Error | undefined;
+  private readonly pumpNow = () => this.pump();
 
   constructor(readonly stream: Duplex, inbound: In, maxFrameBytes?: number) {
     super();
     this.decoder = new MessageDecoder(inbound, maxFrameBytes);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('drain', () => this.emit('drain'));
     stream.on('error', (err) => {
       this.closeError ??= err;
     });
     stream.on('close', () => this.finish());
-    stream.on('end', () => stream.end());
+    stream.on('end', () => this.end()); // the peer is done sending: finish ours, then close
   }
 
   get isOpen(): boolean {
@@ -51,12 +61,13 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
 
   /** Bytes queued for the peer that the kernel has not yet taken. */
   get pendingOutputBytes(): number {
-    return this.stream.writableLength;
+    return this.outboxBytes + this.stream.writableLength;
   }
 
   /**
-   * Queue a message. Writes in one tick are corked into one flush (one TLS record for many
-   * small frames). Returns false when the stream's buffer is over its high-water mark.
+   * Queue a message. Frames queued in one tick go out together (one TLS record for many
+   * small frames). Returns false when more than OUTPUT_HIGH_WATER_BYTES is queued; 'drain'
+   * follows once it has all been written.
    */
   send(message: Out): boolean {
     if (!this.isOpen) return false;
@@ -65,32 +76,54 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
 
   /** Send a frame encoded once for many recipients (presence, broadcasts). */
   sendFrame(frame: Buffer): boolean {
-    if (!this.isOpen) return false;
-    if (this.corkedBytes >= MAX_CORKED_BYTES) this.flush();
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => this.flush());
+    if (!this.isOpen || this.endWhenFlushed) return false;
+    this.outbox.push(frame);
+    this.outboxBytes += frame.length;
+    if (!this.writing && !this.pumpScheduled) {
+      this.pumpScheduled = true;
+      process.nextTick(this.pumpNow);
     }
-    this.corkedBytes += frame.length;
-    return this.stream.write(frame);
+    if (this.pendingOutputBytes <= OUTPUT_HIGH_WATER_BYTES) return true;
+    this.drainOwed = true;
+    return false;
   }
 
-  private flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.corkedBytes = 0;
-    this.stream.uncork();
-  }
-
-  /** Send a last message, then close our side once it is flushed. */
+  /** Send a last message, then close our side once everything queued is written. */
   end(message?: Out): void {
-    if (!this.isOpen) return;
+    if (!this.isOpen || this.endWhenFlushed) return;
     if (message) this.send(message);
-    this.stream.end();
+    this.endWhenFlushed = true;
+    if (!this.writing && this.outbox.length === 0) this.stream.end();
     // A peer that never reads must not keep the socket (and its buffers) alive.
     const timer = setTimeout(() => this.stream.destroy(), 2_000);
     timer.unref();
+  }
+
+  /** Hand the stream the next chunk of at most MAX_WRITE_BYTES (at least one frame). */
+  private pump(): void {
+    this.pumpScheduled = false;
+    if (this.writing || !this.isOpen) return;
+    if (this.outbox.length === 0) {
+      if (this.endWhenFlushed) this.stream.end();
+      else if (this.drainOwed) {
+        this.drainOwed = false;
+        this.emit('drain');
+      }
+      return;
+    }
+    let count = 0;
+    let bytes = 0;
+    while (count < this.outbox.length && (count === 0 || bytes + this.outbox[count].length <= MAX_WRITE_BYTES)) {
+      bytes += this.outbox[count].length;
+      count += 1;
+    }
+    const frames = this.outbox.splice(0, count);
+    this.outboxBytes -= bytes;
+    this.writing = true;
+    this.stream.write(count === 1 ? frames[0] : Buffer.concat(frames, bytes), (err) => {
+      this.writing = false;
+      if (!err) this.pump();
+    });
   }
 
   destroy(err?: Error): void {
@@ -112,7 +145,13 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
       if (result.ok) this.emit('message', result.message);
       else {
         this.emit('invalid', result.error, result.fatal, result.re);
-        if (result.fatal) this.destroy(result.error);
+        if (result.fatal) {
+          // The stream cannot be read further; what the listener queued (an error telling the
+          // peer why) still goes out before we close.
+          this.closeError ??= result.error;
+          this.stream.pause();
+          this.end();
+        }
       }
     });
   }
