@@ -14,6 +14,9 @@ const sockets: TLSSocket[] = [];
 const sessions: TLSSocket[] = [];
 let pingTimer: NodeJS.Timeout | null = null;
 
+/** Bare connections: bytes each writes once connected (0: an idle socket). */
+let exchangeBytes = 0;
+
 function open(port: number, login: { user: string; pass: string } | null): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -35,7 +38,11 @@ function open(port: number, login: { user: string; pass: string } | null): Promi
     socket.on('error', (err) => finish(err));
     socket.on('close', () => finish(new Error('closed before login')));
     if (!login) {
-      socket.once('secureConnect', () => finish());
+      socket.once('secureConnect', () => {
+        if (exchangeBytes) socket.write(Buffer.alloc(exchangeBytes));
+        finish();
+      });
+      socket.on('data', () => {});
       return;
     }
     socket.on('data', (chunk: Buffer) => {
@@ -52,7 +59,16 @@ function open(port: number, login: { user: string; pass: string } | null): Promi
 }
 
 /** Open `count` connections, at most `parallel` handshakes at a time; resolves with per-login times. */
-async function openMany(args: { port: number; first: number; count: number; parallel: number; prefix: string; pass: string | null }) {
+async function openMany(args: {
+  port: number;
+  first: number;
+  count: number;
+  parallel: number;
+  prefix: string;
+  pass: string | null;
+  exchangeBytes?: number;
+}) {
+  exchangeBytes = args.exchangeBytes ?? 0;
   const times: number[] = [];
   const errors: string[] = [];
   let next = 0;

@@ -24,11 +24,21 @@ async function settledMemory(): Promise<NodeJS.MemoryUsage> {
 }
 
 serveCalls({
-  async start(args: { kind: 'real' | 'bare'; dataDir: string; key?: string; cert?: string; scryptLogN: number; maxConnections: number }) {
+  async start(args: {
+    kind: 'real' | 'bare';
+    dataDir: string;
+    key?: string;
+    cert?: string;
+    scryptLogN: number;
+    maxConnections: number;
+    /** bare: bytes the server writes to each new connection (0: none, an idle socket). */
+    exchangeBytes?: number;
+  }) {
     if (args.kind === 'bare') {
       const sockets = new Set<TLSSocket>();
       const server = createServer({ key: args.key, cert: args.cert }, (socket) => {
         sockets.add(socket);
+        if (args.exchangeBytes) socket.write(Buffer.alloc(args.exchangeBytes));
         socket.on('data', () => {});
         socket.on('error', () => {});
         socket.on('close', () => sockets.delete(socket));
