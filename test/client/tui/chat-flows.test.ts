@@ -45,14 +45,31 @@ async function tui(server: TestServer, user: string): Promise<Tui> {
   };
 }
 
+interface Headless {
+  client: P2PClient;
+  peers: PeerManager;
+  inbox: BroadcastInbox;
+}
+
 /** A headless user with the real peer module and inbox. */
-async function headless(server: TestServer, user: string): Promise<{ client: P2PClient; peers: PeerManager; inbox: BroadcastInbox }> {
+async function headless(server: TestServer, user: string): Promise<Headless> {
   const client = await server.client();
   const peers = new PeerManager(client);
   await peers.start();
   const inbox = new BroadcastInbox(client);
   await client.register(user, `${user} password`);
   return { client, peers, inbox };
+}
+
+/** `from` asks the TUI user for a chat and the TUI user accepts in the modal: `from`'s end of the link. */
+async function acceptedChat(to: Tui, from: Headless, toUser: string, fromUser: string) {
+  const asked = from.peers.requestPeer({ user: toUser });
+  await to.vt.waitForText('wants to chat with you');
+  to.vt.type('y');
+  const result = await asked;
+  if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.outcome}`);
+  await to.vt.waitForText(`Message to ${fromUser}`);
+  return result.link;
 }
 
 test('decline with n; Esc declines too; the requester is told', async () => {
@@ -104,19 +121,13 @@ test('unread marks and one bell for a tab in the background; over-long messages 
   const alice = await tui(server, 'alice');
   const bob = await headless(server, 'bob');
   try {
-    const asked = bob.peers.requestPeer({ user: 'alice' });
-    await alice.vt.waitForText('wants to chat with you');
-    alice.vt.type('y');
-    const result = await asked;
-    assert.equal(result.outcome, 'accepted');
-    if (result.outcome !== 'accepted') return;
-    await alice.vt.waitForText('Message to bob');
+    const link = await acceptedChat(alice, bob, 'alice', 'bob');
     // Back to the Broadcasts tab; bob writes twice: one mark, one bell.
     alice.vt.type(Keys.alt('1'));
     await alice.vt.waitForText(/Broadcasts: \/broadcast/);
     const bellsBefore = alice.bells();
-    result.link.send('one');
-    result.link.send('two');
+    link.send('one');
+    link.send('two');
     await alice.vt.waitForText('2 bob (2)');
     await alice.vt.waitForText(/●  2 bob/);
     assert.equal(alice.bells() - bellsBefore, 1);
@@ -132,7 +143,7 @@ test('unread marks and one bell for a tab in the background; over-long messages 
     await alice.vt.waitForText('1 direct chat is open');
     alice.vt.type('n');
     await alice.vt.waitForGone('1 direct chat is open');
-    const closed = new Promise((resolve) => result.link.once('close', resolve));
+    const closed = new Promise((resolve) => link.once('close', resolve));
     alice.vt.type(Keys.F10);
     await alice.vt.waitForText('Quit p2p-client?');
     alice.vt.type('y');
@@ -150,15 +161,10 @@ test('a chat carries on while the server is down; the status bar shows it', asyn
   const alice = await tui(server, 'alice');
   const bob = await headless(server, 'bob');
   try {
-    const asked = bob.peers.requestPeer({ user: 'alice' });
-    await alice.vt.waitForText('wants to chat with you');
-    alice.vt.type('y');
-    const result = await asked;
-    if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.outcome}`);
-    await alice.vt.waitForText('Message to bob');
+    const link = await acceptedChat(alice, bob, 'alice', 'bob');
     await server.stopServer();
     await alice.vt.waitForText(/TCP (reconnecting|down)/);
-    result.link.send('still here?');
+    link.send('still here?');
     await alice.vt.waitForText('bob: still here?');
     alice.vt.type('yes\r');
     await alice.vt.waitForText(/alice: yes {2}✓✓ delivered/);
