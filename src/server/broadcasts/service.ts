@@ -10,6 +10,7 @@ import {
   MAX_PENDING_BROADCASTS,
 } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import type { BroadcastItem } from '../../net/messages.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import { WindowLimiter } from '../rate-limit.ts';
 import type { ServerCore } from '../server.ts';
@@ -104,12 +105,7 @@ export class Broadcasts {
     const durableMs = Number(process.hrtime.bigint() - started) / 1e6;
     const { item } = pending;
     this.core.emit('broadcast_created', {
-      bid: item.bid,
-      from: item.from,
-      preview: preview(item.text),
-      bytes: Buffer.byteLength(item.text, 'utf8'),
-      createdAt: item.createdAt,
-      expiresAt: item.expiresAt,
+      ...describeItem(item),
       pending: this.queue.size,
       durableMs: Math.round(durableMs * 100) / 100,
     });
@@ -127,12 +123,7 @@ export class Broadcasts {
     const now = this.core.now();
     const registered = this.core.store.size;
     return this.queue.live().map(({ item, acked }) => ({
-      bid: item.bid,
-      from: item.from,
-      preview: preview(item.text),
-      bytes: Buffer.byteLength(item.text, 'utf8'),
-      createdAt: item.createdAt,
-      expiresAt: item.expiresAt,
+      ...describeItem(item),
       timeLeftMs: Math.max(0, item.expiresAt - now),
       acked: acked.size,
       registered,
@@ -147,6 +138,18 @@ export class Broadcasts {
     this.delivery.stop();
     await this.queue.close();
   }
+}
+
+/** What the log and the dashboard show of a broadcast: never more than a safe preview of its text. */
+function describeItem(item: BroadcastItem) {
+  return {
+    bid: item.bid,
+    from: item.from,
+    preview: preview(item.text),
+    bytes: Buffer.byteLength(item.text, 'utf8'),
+    createdAt: item.createdAt,
+    expiresAt: item.expiresAt,
+  };
 }
 
 function preview(text: string): string {
