@@ -4,6 +4,7 @@
  * Limits are checked before anything is sent: an over-long message is refused, never cut.
  */
 import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from '../../net/constants.ts';
+import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { P2PClient } from '../client.ts';
 import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
@@ -82,6 +83,8 @@ export class Actions {
     try {
       outcome = await peers.connect(target);
     } catch (err) {
+      // By IP the server's "offline" means nobody is online there.
+      if ('ip' in target && err instanceof ProtocolError && err.code === ErrorCode.PEER_OFFLINE) return this.note(`Nobody is online at ${target.ip}.`);
       return this.note(describeError(err));
     }
     if (outcome.kind === 'ambiguous') {

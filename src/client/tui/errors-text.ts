@@ -27,7 +27,8 @@ const PLAIN: Partial<Record<ErrorCode, (e: ProtocolError) => string>> = {
   [ErrorCode.IDLE_TIMEOUT]: () => 'The server closed the connection after a silence.',
   [ErrorCode.LOGIN_TIMEOUT]: () => 'The server closed the connection: login took too long.',
   [ErrorCode.VERSION]: () => 'This client and the server speak different protocol versions.',
-  [ErrorCode.FINGERPRINT_CHANGED]: (e) => e.message,
+  // A SHA-256 fingerprint is 95 characters: split it between bytes, never inside one.
+  [ErrorCode.FINGERPRINT_CHANGED]: (e) => e.message.replace(/((?:[0-9A-F]{2}:){15}[0-9A-F]{2}):((?:[0-9A-F]{2}:){15}[0-9A-F]{2})/gi, '$1\n      $2'),
   [ErrorCode.FINGERPRINT_REJECTED]: () => 'You did not trust the server\'s fingerprint, so nothing was sent to it.',
   [ErrorCode.STORAGE]: () => 'The server could not save that. Nothing was changed; try again.',
   [ErrorCode.PEER_OFFLINE]: () => 'That user is not online.',

@@ -157,8 +157,8 @@ export class MainScreen {
       }
     } else if (this.focus === FocusPane.MESSAGES) {
       const action = actionFor('messages', name);
-      if (action === Action.SCROLL_UP) return this.tabs.scrollBy(this.tabs.current, 1);
-      if (action === Action.SCROLL_DOWN) return this.tabs.scrollBy(this.tabs.current, -1);
+      if (action === Action.SCROLL_UP) return this.scrollMessages(1);
+      if (action === Action.SCROLL_DOWN) return this.scrollMessages(-1);
     } else {
       const action = actionFor('input', name);
       if (action === Action.SEND) return void this.submitInput();
@@ -174,7 +174,8 @@ export class MainScreen {
   }
 
   private runGlobal(action: Action, name: string): void {
-    const pageRows = Math.max(1, this.messages.rows - 1);
+    // A page keeps one row of the last one in view; scrolled, a row shows "newer below".
+    const pageRows = Math.max(1, this.messages.rows - 2);
     switch (action) {
       case Action.HELP:
         return this.help.show();
@@ -200,10 +201,16 @@ export class MainScreen {
       case Action.CLOSE_TAB:
         return this.actions.closeCurrent();
       case Action.PAGE_UP:
-        return this.tabs.scrollBy(this.tabs.current, pageRows);
+        return this.scrollMessages(pageRows);
       case Action.PAGE_DOWN:
-        return this.tabs.scrollBy(this.tabs.current, -pageRows);
+        return this.scrollMessages(-pageRows);
     }
+  }
+
+  /** Up (positive) or down by screen rows. */
+  private scrollMessages(rows: number): void {
+    const tab = this.tabs.current;
+    this.tabs.setScroll(tab, this.messages.scrolled(tab, rows));
   }
 
   private async submitInput(): Promise<void> {

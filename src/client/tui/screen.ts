@@ -4,6 +4,7 @@
  * fix of unicode-width.ts), tags, and no mouse (keyboard-driven, and keeps the e2e output plain).
  */
 import blessed from 'blessed';
+import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import { patchBlessedWidths } from './unicode-width.ts';
 
@@ -16,19 +17,42 @@ export interface TerminalStreams {
   output?: Writable;
 }
 
+const require = createRequire(import.meta.url);
+const GRAY = 8;
+const WHITE = 7;
+let colorsPatched = false;
+
+/**
+ * On an 8-colour terminal blessed turns grey (bright black) into black, which vanishes on a
+ * dark background: timestamps, hints and "✓ sent" with it. Grey becomes white there instead.
+ */
+function patchGrayOnEightColors(): void {
+  if (colorsPatched) return;
+  colorsPatched = true;
+  const colors = require('blessed/lib/colors') as { reduce(color: number, total: number): number };
+  const reduce = colors.reduce.bind(colors);
+  colors.reduce = (color, total) => (color === GRAY && total <= 8 ? WHITE : reduce(color, total));
+}
+
 export function createScreen(streams: TerminalStreams, title = 'p2p-client'): blessed.Widgets.Screen {
   patchBlessedWidths();
+  patchGrayOnEightColors();
+  const term = process.env.TERM && process.env.TERM !== 'dumb' ? process.env.TERM : 'xterm-256color';
   const screen = blessed.screen({
     // @types/blessed swaps the two stream types; blessed itself reads `input` and writes `output`.
     input: streams.input as never,
     output: streams.output as never,
-    terminal: process.env.TERM && process.env.TERM !== 'dumb' ? process.env.TERM : 'xterm-256color',
+    terminal: term,
     fullUnicode: true,
     smartCSR: true,
     autoPadding: true,
     warnings: false,
     title,
   });
+  // blessed 0.1.81 cannot read the extended terminfo format of newer ncurses (Debian's
+  // tmux-256color, for one) and then assumes 8 colours; the terminal's name knows better.
+  const tput = screen.tput as unknown as { colors: number };
+  if (/256col/.test(term) && tput.colors < 256) tput.colors = 256;
   return screen;
 }
 

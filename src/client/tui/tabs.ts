@@ -65,6 +65,22 @@ export class Scrollback {
 export const TabKind = { INBOX: 'inbox', CHAT: 'chat' } as const;
 export type TabKind = (typeof TabKind)[keyof typeof TabKind];
 
+/**
+ * Where the bottom of the messages view is: `lines` whole lines up from the newest, then
+ * `rows` screen rows further up into the next one (a long line wraps to many rows). Lines are
+ * counted here and rows by the view, which alone knows the width; {0, 0} follows new lines.
+ */
+export interface ScrollAnchor {
+  lines: number;
+  rows: number;
+}
+
+export const FOLLOWING: ScrollAnchor = Object.freeze({ lines: 0, rows: 0 });
+
+export function isScrolled(anchor: ScrollAnchor): boolean {
+  return anchor.lines > 0 || anchor.rows > 0;
+}
+
 export interface Tab {
   kind: TabKind;
   title: string;
@@ -74,8 +90,7 @@ export interface Tab {
   peerTyping: boolean;
   /** Why the session ended; the tab stays until closed so the chat can be read. */
   ended: string | null;
-  /** Lines scrolled up from the bottom (0 = following new lines). */
-  scroll: number;
+  scroll: ScrollAnchor;
 }
 
 export interface TabsEvents {
@@ -129,7 +144,7 @@ export class TabsModel extends EventEmitter<TabsEvents> {
   append(tab: Tab, line: TabLine): void {
     tab.lines.push(line);
     // Keep the view still while the user reads older lines.
-    if (tab.scroll > 0) tab.scroll = Math.min(tab.scroll + 1, tab.lines.length);
+    if (isScrolled(tab.scroll)) tab.scroll = { lines: tab.scroll.lines + 1, rows: tab.scroll.rows };
     if (tab !== this.current && line.kind !== LineKind.OWN && line.kind !== LineKind.SYSTEM) {
       tab.unread += 1;
       if (tab.unread === 1) this.emit('bell');
@@ -167,14 +182,14 @@ export class TabsModel extends EventEmitter<TabsEvents> {
     this.emit('changed');
   }
 
-  scrollBy(tab: Tab, lines: number): void {
-    const next = Math.max(0, Math.min(tab.lines.length - 1, tab.scroll + lines));
-    if (next === tab.scroll) return;
-    tab.scroll = next;
+  /** The view works out the anchor (it knows the rows); see MessagesPane.scrolled(). */
+  setScroll(tab: Tab, anchor: ScrollAnchor): void {
+    if (anchor.lines === tab.scroll.lines && anchor.rows === tab.scroll.rows) return;
+    tab.scroll = anchor;
     this.emit('changed');
   }
 
   private makeTab(kind: TabKind, title: string, session: ChatSessionView | null): Tab {
-    return { kind, title, session, lines: new Scrollback(this.lineLimit), unread: 0, peerTyping: false, ended: null, scroll: 0 };
+    return { kind, title, session, lines: new Scrollback(this.lineLimit), unread: 0, peerTyping: false, ended: null, scroll: FOLLOWING };
   }
 }

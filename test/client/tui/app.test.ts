@@ -141,6 +141,12 @@ test('a changed fingerprint is refused with both fingerprints and what to do', a
   try {
     const text = await vt.waitForText('has changed');
     assert.ok(text.includes(wrong.slice(0, 40)), 'pinned fingerprint shown');
+    // Each half (16 bytes) stands whole on a row: the wrap never cuts a byte.
+    const rows = text.split('\n');
+    assert.equal(rows.filter((row) => row.includes(wrong.slice(0, 47))).length, 2, 'both halves of the pinned fingerprint on rows of their own');
+    const runs = rows.flatMap((row) => row.match(/[0-9A-F]{2}(?::[0-9A-F]{2})+:?/g) ?? []);
+    assert.equal(runs.length, 4, 'two fingerprints in two halves');
+    for (const run of runs) assert.match(run, /^(?:[0-9A-F]{2}:){15}[0-9A-F]{2}$/, 'a half is 16 whole bytes');
     assert.match(text, /remove the line for 127\.0\.0\.1:\d+/);
     assert.match(text, /Server IP/);
   } finally {

@@ -67,6 +67,23 @@ test('tab bar: numbers, unread badges, ended sessions', async () => {
   });
 });
 
+test('tab bar: when the tabs do not fit, the current one is shown with counts of the hidden ones', async () => {
+  await withScreen({ cols: 80, rows: 24 }, async (screen, vt) => {
+    const model = new TabsModel();
+    for (let i = 0; i < 8; i++) model.addSession(Object.assign(new PlainSession(), { peer: { user: `peer-number-${i}`, ip: '192.0.2.7' } }));
+    model.select(6);
+    model.append(model.tabs[1], { kind: LineKind.PEER, at: 0, from: 'x', text: 'unread' });
+    const bar = new TabBar(screen);
+    bar.update(model.tabs, model.index);
+    screen.render();
+    const text = await vt.waitForText('7 peer-number-5');
+    const row = text.split('\n').find((l) => l.includes('7 peer-number-5')) ?? '';
+    assert.match(row, /‹\d+ {2}\d+ peer/, 'hidden tabs on the left are counted');
+    assert.match(row, / \d+›\s*$/, 'hidden tabs on the right are counted');
+    assert.doesNotMatch(row, /1 Broadcasts/);
+  });
+});
+
 test('messages pane: sender, time, delivery state, verification code; peer text cannot drive the terminal', async () => {
   await withScreen(SIZE, async (screen, vt) => {
     const model = new TabsModel();
@@ -96,12 +113,66 @@ test('messages pane: only the visible lines are drawn, newest at the bottom, PgU
     screen.render();
     await vt.waitForText('line 9999');
     assert.ok((pane.box.getContent().match(/line /g) ?? []).length <= pane.rows);
-    model.scrollBy(model.inbox, 100);
+    model.setScroll(model.inbox, pane.scrolled(model.inbox, 100));
     pane.update(model.inbox, false);
     screen.render();
     const text = await vt.waitForText('line 9899');
     assert.doesNotMatch(text, /line 9999/);
     assert.match(text, /100 newer below/);
+  });
+});
+
+test('messages pane: a short tab after a long wrapped one shows its lines (not a blank pane)', async () => {
+  await withScreen(SIZE, async (screen, vt) => {
+    const model = new TabsModel();
+    const chat = model.addSession(new PlainSession());
+    const words = Array.from({ length: 500 }, (_, i) => `word${String(i).padStart(3, '0')}`).join(' ');
+    for (let i = 0; i < 36; i++) model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: `line ${i}: ${'x'.repeat(100)}` });
+    model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: words });
+    for (const text of ['first broadcast', 'second broadcast', 'third broadcast']) model.append(model.inbox, { kind: LineKind.BROADCAST, at: 0, from: 'carol', text });
+    const pane = new MessagesPane(screen);
+    pane.update(chat, false);
+    screen.render();
+    await vt.waitForText('word499');
+    pane.update(model.inbox, false);
+    screen.render();
+    const text = await vt.waitForText('third broadcast');
+    assert.match(text, /first broadcast/);
+    assert.doesNotMatch(text, /word499/);
+  });
+});
+
+test('messages pane: scrolling by rows reaches every row of a message longer than the pane', async () => {
+  await withScreen(SIZE, async (screen, vt) => {
+    const model = new TabsModel();
+    const chat = model.addSession(new PlainSession());
+    model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: 'before' });
+    const words = Array.from({ length: 500 }, (_, i) => `word${String(i).padStart(3, '0')}`);
+    model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: words.join(' ') });
+    const pane = new MessagesPane(screen);
+    const seen = new Set<string>();
+    const look = () => {
+      pane.update(chat, false);
+      for (const w of pane.box.getContent().match(/word\d{3}|before/g) ?? []) seen.add(w);
+    };
+    look();
+    // Page up to the top: it stops there, with the first words and the line before on screen.
+    for (let i = 0; i < 100 && !seen.has('before'); i++) {
+      model.setScroll(chat, pane.scrolled(chat, pane.rows - 2));
+      look();
+    }
+    const top = chat.scroll;
+    model.setScroll(chat, pane.scrolled(chat, 5));
+    assert.deepEqual(chat.scroll, top, 'no scrolling past the top');
+    assert.deepEqual([...words, 'before'].filter((w) => !seen.has(w)), [], 'every word was on screen at some page');
+    screen.render();
+    const text = await vt.waitForText('word000');
+    assert.match(text, /newer below: PgDn/);
+    // And back down to following.
+    for (let i = 0; i < 100 && chat.scroll.lines + chat.scroll.rows > 0; i++) model.setScroll(chat, pane.scrolled(chat, -(pane.rows - 2)));
+    pane.update(chat, false);
+    assert.doesNotMatch(pane.box.getContent(), /newer below/);
+    assert.match(pane.box.getContent(), /word499/);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventEmitter } from 'eventemitter3';
-import { LineKind, Scrollback, TabsModel } from '../../../src/client/tui/tabs.ts';
+import { FOLLOWING, LineKind, Scrollback, TabsModel } from '../../../src/client/tui/tabs.ts';
 import type { ChatSessionEvents, ChatSessionView } from '../../../src/client/tui/sources.ts';
 
 /** The smallest ChatSessionView the model needs: it only reads peer and identity. */
@@ -69,9 +69,10 @@ test('tab navigation wraps, the inbox cannot be removed', () => {
 test('scrolling stays put while new lines arrive', () => {
   const model = new TabsModel();
   for (let i = 0; i < 50; i++) model.append(model.inbox, line(`m${i}`));
-  model.scrollBy(model.inbox, 10);
+  model.setScroll(model.inbox, { lines: 10, rows: 2 });
   model.append(model.inbox, line('new'));
-  assert.equal(model.inbox.scroll, 11);
-  model.scrollBy(model.inbox, -100);
-  assert.equal(model.inbox.scroll, 0);
+  assert.deepEqual(model.inbox.scroll, { lines: 11, rows: 2 });
+  model.setScroll(model.inbox, FOLLOWING);
+  model.append(model.inbox, line('newer'));
+  assert.deepEqual(model.inbox.scroll, FOLLOWING);
 });

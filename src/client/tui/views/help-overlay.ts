@@ -24,6 +24,9 @@ export function helpLines(): string[] {
 
 export class HelpOverlay {
   readonly box: blessed.Widgets.BoxElement;
+  private readonly lines = helpLines();
+  /** First line shown. Kept here (blessed's own scrolling first walks a cursor down the page). */
+  private top = 0;
 
   constructor(parent: blessed.Widgets.Node) {
     this.box = blessed.box({
@@ -34,10 +37,8 @@ export class HelpOverlay {
       height: '90%',
       border: 'line',
       tags: true,
-      scrollable: true,
       label: ' Help: keys and commands (Esc closes, arrows scroll) ',
       style: { border: { fg: 'cyan' } },
-      content: helpLines().join('\n'),
       hidden: true,
     });
   }
@@ -47,7 +48,8 @@ export class HelpOverlay {
   }
 
   show(): void {
-    this.box.setScroll(0);
+    this.top = 0;
+    this.draw();
     this.box.show();
     this.box.setFront();
   }
@@ -56,10 +58,21 @@ export class HelpOverlay {
   handleKey(keyName: string): boolean {
     const delta = SCROLL_KEYS[keyName];
     if (delta !== undefined) {
-      this.box.scroll(delta);
+      this.top += delta;
+      this.draw();
       return true;
     }
     this.box.hide();
     return false;
+  }
+
+  private draw(): void {
+    const rows = Math.max(1, (this.box.height as number) - 2);
+    const last = Math.max(0, this.lines.length - rows);
+    this.top = Math.max(0, Math.min(this.top, last));
+    const shown = this.lines.slice(this.top, this.top + rows);
+    // Say there is more, in the last row, rather than leave the commands to be guessed.
+    if (this.top < last) shown[shown.length - 1] = `{gray-fg}-- more below: Down / PgDn --{/gray-fg}`;
+    this.box.setContent(shown.join('\n'));
   }
 }

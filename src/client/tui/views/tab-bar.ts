@@ -3,6 +3,7 @@ import blessed from 'blessed';
 import { LAYOUT } from '../layout.ts';
 import type { Tab } from '../tabs.ts';
 import { fitCells, plainLine } from '../text.ts';
+import { textWidth } from '../unicode-width.ts';
 
 const TITLE_CELLS = 14;
 
@@ -20,11 +21,46 @@ export class TabBar {
   }
 
   update(tabs: readonly Tab[], current: number): void {
-    const parts = tabs.map((tab, i) => {
-      const text = ` ${plainLine(tabLabel(tab, i))} `;
+    const labels = tabs.map((tab, i) => ` ${plainLine(tabLabel(tab, i))} `);
+    const [first, last] = visibleRange(labels.map(textWidth), current, this.box.width as number);
+    const parts = labels.slice(first, last + 1).map((text, k) => {
+      const i = first + k;
       if (i === current) return `{inverse}{bold}${text}{/bold}{/inverse}`;
-      return tab.unread > 0 ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
+      return tabs[i].unread > 0 ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
     });
-    this.box.setContent(parts.join('│'));
+    // Tabs that do not fit are counted at the edge, in yellow when one of them has unread lines.
+    const more = (hidden: readonly Tab[], text: string) =>
+      hidden.length === 0 ? '' : hidden.some((t) => t.unread > 0) ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
+    const left = more(tabs.slice(0, first), `‹${first} `);
+    const right = more(tabs.slice(last + 1), ` ${tabs.length - 1 - last}›`);
+    this.box.setContent(left + parts.join('│') + right);
   }
+}
+
+/** Room kept at each edge for a "‹3 " or " 3›" count of hidden tabs. */
+const EDGE_CELLS = 5;
+
+/**
+ * The widest run of tabs around the current one that fits `width` cells (with the
+ * separators, and room for the counts of hidden tabs): the current tab is always shown.
+ */
+export function visibleRange(widths: readonly number[], current: number, width: number): [number, number] {
+  const total = widths.reduce((a, w) => a + w + 1, -1);
+  if (total <= width) return [0, widths.length - 1];
+  const room = width - 2 * EDGE_CELLS;
+  let first = current;
+  let last = current;
+  let used = widths[current];
+  for (let grew = true; grew; ) {
+    grew = false;
+    if (last + 1 < widths.length && used + 1 + widths[last + 1] <= room) {
+      used += 1 + widths[++last];
+      grew = true;
+    }
+    if (first > 0 && used + 1 + widths[first - 1] <= room) {
+      used += 1 + widths[--first];
+      grew = true;
+    }
+  }
+  return [first, last];
 }

@@ -1,0 +1,43 @@
+/** Word wrapping into rows (src/client/tui/wrap.ts), without a screen. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { textWidth } from '../../../src/client/tui/unicode-width.ts';
+import { wrapSpans } from '../../../src/client/tui/wrap.ts';
+
+/** A row as the terminal shows it: tags gone, blessed's escapes turned back into braces. */
+const shown = (row: string) => row.replace(/\{(open|close)\}|\{[^}]*\}/g, (_, esc) => (esc === 'open' ? '{' : esc === 'close' ? '}' : ''));
+
+test('words wrap at spaces; no row is wider than the width', () => {
+  const rows = wrapSpans([{ text: 'the quick brown fox jumps over the lazy dog' }], 12).map(shown);
+  assert.deepEqual(rows, ['the quick ', 'brown fox ', 'jumps over ', 'the lazy dog']);
+});
+
+test('styles stay on their runs across a break; braces in the text are escaped', () => {
+  const rows = wrapSpans([{ text: 'bob', open: '{bold}', close: '{/bold}' }, { text: ': {red-fg}hi{/red-fg} there' }], 14);
+  // '{red-fg}hi{/red-fg}' is one word longer than a row: cut at the edge.
+  assert.equal(rows[0], '{bold}bob{/bold}: {open}red-fg{close}h');
+  assert.deepEqual(rows.map(shown), ['bob: {red-fg}h', 'i{/red-fg}', 'there']);
+});
+
+test('a word longer than a row is cut by cells, wide characters never split', () => {
+  const rows = wrapSpans([{ text: '日本語日本語日本語 x' }], 5).map(shown);
+  for (const row of rows) assert.ok(textWidth(row) <= 5, row);
+  assert.equal(rows.join('').replace(/ /g, ''), '日本語日本語日本語x');
+});
+
+test('newlines in the text break rows; empty text is one empty row', () => {
+  assert.deepEqual(wrapSpans([{ text: 'one\ntwo' }], 20).map(shown), ['one', 'two']);
+  assert.deepEqual(wrapSpans([{ text: '' }], 20), ['']);
+});
+
+test('property: every row fits, and no character other than a space is lost or added', () => {
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom('a', 'bb ', ' ', '日', '👍', 'word ', 'x'.repeat(30), '{', '}'), { maxLength: 60 }), fc.integer({ min: 1, max: 40 }), (parts, width) => {
+      const text = parts.join('');
+      const rows = wrapSpans([{ text: text.slice(0, 5), open: '{bold}', close: '{/bold}' }, { text: text.slice(5) }], width).map(shown);
+      for (const row of rows) assert.ok(textWidth(row) <= Math.max(width, 2), `${JSON.stringify(row)} is wider than ${width}`);
+      assert.equal(rows.join('').replace(/ /g, ''), text.replace(/ /g, ''));
+    }),
+  );
+});
