@@ -1,10 +1,26 @@
 import { isIP } from 'node:net';
 
-/** '::ffff:127.0.0.1' -> '127.0.0.1', so users see the address they expect. */
+const MAPPED_V4 = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+
+/**
+ * One text per address, so that two spellings of it compare equal (section 6.1): IPv6 in
+ * its canonical compressed lower-case form ('0:0:0:0:0:0:0:1' -> '::1'), and IPv4-mapped
+ * IPv6 as plain IPv4 ('::ffff:127.0.0.1' -> '127.0.0.1'), the address users expect.
+ */
 export function normalizeIp(address: string | undefined): string {
   if (!address) return '0.0.0.0';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped ? mapped[1] : address;
+  if (isIP(address) !== 6) return address;
+  let canonical: string;
+  try {
+    // The WHATWG URL parser serialises IPv6 hosts canonically (RFC 5952).
+    canonical = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase(); // a zone id ('fe80::1%eth0') is not a URL host
+  }
+  const mapped = MAPPED_V4.exec(canonical);
+  if (!mapped) return canonical;
+  const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 }
 
 export function isIpAddress(text: string): boolean {

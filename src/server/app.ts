@@ -23,6 +23,7 @@ export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'has
   tlsKey?: string;
   scryptLogN?: number;
   handshakeTimeoutMs?: number;
+  maxPendingHandshakes?: number;
 }
 
 export interface ServerApp {
@@ -59,6 +60,7 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       key: identity.key,
       cert: identity.cert,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
+      maxPendingHandshakes: options.maxPendingHandshakes,
     });
     let stopping: Promise<void> | null = null;
     const stop = () =>

@@ -10,6 +10,11 @@ export interface ServerEvents {
   connection: [{ conn: number; ip: string; connections: number }];
   disconnect: [{ conn: number; ip: string; user: string | null; reason: string; connections: number }];
   refused: [{ ip: string; reason: string }];
+  /**
+   * A TCP connection that did not become a TLS session: its handshake failed or timed out, or
+   * it was dropped at once because too many handshakes were pending (port scanners, floods).
+   */
+  handshake_failed: [{ ip: string; reason: string }];
   register: [{ user: string; ip: string }];
   login: [{ user: string; ip: string; replaced: boolean }];
   login_failed: [{ user: string; ip: string; code: string }];

@@ -3,12 +3,19 @@
  * place that binds ports; main.ts and the tests both go through it.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ServerCore } from './server.ts';
 
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const CLOSE_GRACE_MS = 3_000;
+/**
+ * TCP connections whose TLS handshake is not done yet, at most (and never more than
+ * --max-connections): beyond, a new one is closed at once, so that a flood of silent
+ * connections cannot hold descriptors and memory until each one's handshake times out.
+ */
+export const MAX_PENDING_HANDSHAKES = 1024;
 /**
  * Kernel buffers of the UDP socket. A broadcast to 10,000 users brings 10,000 acks back
  * within a few hundred ms (PROTOCOL.md section 7.2); the default ~200 KiB holds a few hundred
@@ -27,6 +34,8 @@ export interface ListenOptions {
   cert: string;
   /** For tests; default TLS_HANDSHAKE_TIMEOUT_MS. */
   handshakeTimeoutMs?: number;
+  /** Default min(MAX_PENDING_HANDSHAKES, the core's maxConnections). */
+  maxPendingHandshakes?: number;
 }
 
 export interface Listening {
@@ -39,16 +48,34 @@ export interface Listening {
 
 export async function listen(core: ServerCore, options: ListenOptions): Promise<Listening> {
   const sockets = new Set<TLSSocket>();
+  /** Raw TCP connections still in their TLS handshake, by remote address and port. */
+  const handshaking = new Map<string, Socket>();
+  const endpoint = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
+  const maxPending = options.maxPendingHandshakes ?? Math.min(MAX_PENDING_HANDSHAKES, core.options.maxConnections);
   const tls = createServer(
     { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS },
     (socket) => {
+      handshaking.delete(endpoint(socket));
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       core.handle(socket, socket.remoteAddress);
     },
   );
+  tls.on('connection', (raw: Socket) => {
+    if (handshaking.size >= maxPending) {
+      core.emit('handshake_failed', { ip: raw.remoteAddress ?? '?', reason: `${maxPending} TLS handshakes already pending` });
+      raw.destroy();
+      return;
+    }
+    const key = endpoint(raw);
+    handshaking.set(key, raw);
+    raw.once('close', () => {
+      if (handshaking.get(key) === raw) handshaking.delete(key);
+    });
+  });
   tls.on('tlsClientError', (err, socket) => {
-    core.emit('refused', { ip: socket.remoteAddress ?? '?', reason: `TLS handshake failed: ${err.message}` });
+    handshaking.delete(endpoint(socket));
+    core.emit('handshake_failed', { ip: socket.remoteAddress ?? '?', reason: err.message });
     // Node reports a handshake timeout here but leaves the socket open: a silent TCP
     // connection would otherwise hold a descriptor forever.
     socket.destroy();
@@ -83,7 +110,13 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
     host: options.host,
     tcpPort,
     udpPort,
-    close: () => closeAll(tls, udp, sockets),
+    close: () => {
+      // Connections that never became sessions have nobody to tell: they go at once, so
+      // shutdown does not wait out their handshake timeout.
+      for (const raw of handshaking.values()) raw.destroy();
+      handshaking.clear();
+      return closeAll(tls, udp, sockets);
+    },
   };
 }
 

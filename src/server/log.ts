@@ -19,6 +19,8 @@ export const SERVER_EVENT_LEVELS: { readonly [E in keyof ServerEvents]: LogLevel
   connection: 'debug',
   disconnect: 'debug',
   refused: 'warn',
+  /** Scanners and floods make many of these: not worth an operator's attention one by one. */
+  handshake_failed: 'debug',
   register: 'info',
   login: 'info',
   login_failed: 'warn',

@@ -2,6 +2,8 @@
  * Failed-login back-off (PROTOCOL.md section 4.4). Each key (a username, an IP) gets some
  * free failures; after that every failure doubles the wait before the next attempt, up to a
  * cap. A success clears the key; a key with no failure for FAILURE_MEMORY_MS is forgotten.
+ * An attempt still being checked counts as a failure until it is known (admit/finish), so
+ * attempts sent in parallel get no more password checks than attempts sent one by one.
  */
 import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, FAILURE_MEMORY_MS } from '../net/constants.ts';
 
@@ -13,12 +15,22 @@ interface Entry {
   blockedUntil: number;
 }
 
+/**
+ * When attempts in flight count as failures: 'always' (a username: nobody logs in to one
+ * account many times at once), or 'after-failure' (an IP: many users behind one NAT may log
+ * in at once, but an address that has failed recently gets its checks one at a time).
+ */
+export type InFlightRule = 'always' | 'after-failure';
+
 export class FailureBackoff {
   private readonly entries = new Map<string, Entry>();
+  /** Attempts admitted and not finished yet, per key. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(
     private readonly freeFailures: number,
     private readonly now: Clock = Date.now,
+    private readonly inFlightRule: InFlightRule = 'always',
     private readonly baseMs = BACKOFF_BASE_MS,
     private readonly maxMs = BACKOFF_MAX_MS,
   ) {}
@@ -27,6 +39,30 @@ export class FailureBackoff {
   retryAfter(key: string): number {
     const entry = this.fresh(key);
     return entry ? Math.max(0, entry.blockedUntil - this.now()) : 0;
+  }
+
+  /**
+   * 0 and counts the attempt in flight (the caller must finish() it) if it may go ahead;
+   * else the ms to wait. Refused when the key is blocked, or when it would be blocked should
+   * the attempts in flight all fail.
+   */
+  admit(key: string): number {
+    const wait = this.retryAfter(key);
+    if (wait > 0) return wait;
+    const pending = this.inFlight.get(key) ?? 0;
+    const failures = this.fresh(key)?.failures ?? 0;
+    const over = failures + pending + 1 - this.freeFailures;
+    const counted = this.inFlightRule === 'always' || failures > 0;
+    if (counted && pending > 0 && over > 0) return Math.min(this.maxMs, this.baseMs * 2 ** (over - 1));
+    this.inFlight.set(key, pending + 1);
+    return 0;
+  }
+
+  /** The admitted attempt is over; record its outcome separately. */
+  finish(key: string): void {
+    const pending = (this.inFlight.get(key) ?? 0) - 1;
+    if (pending > 0) this.inFlight.set(key, pending);
+    else this.inFlight.delete(key);
   }
 
   recordFailure(key: string): void {

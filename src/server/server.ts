@@ -120,7 +120,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.presence = new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
     this.udp = new UdpEndpoint(this);
     this.userFailures = new FailureBackoff(FREE_FAILURES_PER_USER, this.now);
-    this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now);
+    this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now, 'after-failure');
     this.registrations = new WindowLimiter(this.options.registrationsPerMinutePerIp, 60_000, this.now);
     this.broadcasts = new Broadcasts(this, {
       store: options.broadcastStore,

@@ -277,7 +277,8 @@ describe('hostile input', () => {
         if (i % 2 === 0) d[0] = 0xee; // not our version byte: malformed
         else if (d.length >= UDP_HEADER_BYTES + UDP_TAG_BYTES) {
           d[0] = 1; // our version, a random session id: unknown session
-          d[9] = 0;
+          d[9] = 0; // and a sequence number below 2^53, else the header itself is malformed
+          d[10] = 0;
         } else d[0] = 0xee;
         return d;
       });

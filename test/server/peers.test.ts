@@ -166,6 +166,9 @@ test('request to self, by name or by an address only we have, is refused', async
     await refused(alice.client.request({ t: 'connect', ip: '127.0.0.1' }), ErrorCode.PEER_SELF);
     await refused(alice.client.request({ t: 'connect' }), ErrorCode.BAD_MESSAGE);
     await refused(alice.client.request({ t: 'connect', user: 'bob', ip: '127.0.0.1' }), ErrorCode.BAD_MESSAGE);
+    // Other spellings of the same address are the same address; texts that are none are malformed.
+    await refused(alice.client.request({ t: 'connect', ip: '0:0:0:0:0:ffff:7f00:1' }), ErrorCode.PEER_SELF);
+    for (const ip of ['1.2', ':::::::', '127.0.0.256']) await refused(alice.client.request({ t: 'connect', ip }), ErrorCode.BAD_MESSAGE);
   } finally {
     await server.close();
   }

@@ -61,6 +61,30 @@ describe('FailureBackoff', () => {
   });
 });
 
+describe('FailureBackoff: attempts in flight', () => {
+  test("a username's attempts in flight count as failures: parallel gets no more checks than one by one", () => {
+    const b = new FailureBackoff(3, manualClock().now, 'always');
+    const admitted = Array.from({ length: 10 }, () => b.admit('k')).filter((wait) => wait === 0).length;
+    assert.equal(admitted, 3);
+    for (let i = 0; i < admitted; i++) {
+      b.finish('k');
+      b.recordFailure('k');
+    }
+    // One by one, the fourth is still checked (and then blocks), as without parallelism.
+    assert.equal(b.admit('k'), 0);
+    assert.ok(b.admit('k') > 0, 'but not a fifth while the fourth is being checked');
+  });
+
+  test("an IP's attempts in flight count only once it has failed: a NAT of users may log in at once", () => {
+    const b = new FailureBackoff(20, manualClock().now, 'after-failure');
+    for (let i = 0; i < 50; i++) assert.equal(b.admit('ip'), 0);
+    for (let i = 0; i < 50; i++) b.finish('ip');
+    b.recordFailure('ip');
+    const admitted = Array.from({ length: 50 }, () => b.admit('ip')).filter((wait) => wait === 0).length;
+    assert.equal(admitted, 19, '20 free failures, one used');
+  });
+});
+
 describe('WindowLimiter', () => {
   test('at most `limit` events per window, and how long until the next', () => {
     const clock = manualClock();
@@ -126,6 +150,46 @@ describe('login rate limiting over loopback', () => {
       rateLimited(await sprayer.login('someone-else', 'Password1').catch((e: unknown) => e));
       const sameIp = await server.client();
       rateLimited(await sameIp.login('ivan', 'ivan-password').catch((e: unknown) => e));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('wrong passwords sent in parallel get no more checks than sent one by one', async () => {
+    const server = await startTestServer();
+    try {
+      await (await server.client()).register('judy', 'judy-password');
+      const attackers = await Promise.all(Array.from({ length: 20 }, () => server.client()));
+      const results = await Promise.all(attackers.map((c, i) => c.login('judy', `guess ${i}`).catch((e: unknown) => e)));
+      const checked = results.filter(authFailed).length;
+      assert.equal(checked, FREE_FAILURES_PER_USER, 'only the free failures were checked');
+      for (const r of results.filter((r) => !authFailed(r))) rateLimited(r);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('passwords that are not well-formed Unicode are refused, not folded into U+FFFD', async () => {
+    const server = await startTestServer();
+    try {
+      const client = await server.client();
+      for (const pass of ['\ud800'.repeat(8), 'password\udc00', 'pass\ufffdword']) {
+        await assert.rejects(client.register('kate', pass), (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.BAD_MESSAGE);
+      }
+      assert.equal(server.app.core.store.size, 0);
+      await client.register('kate', 'pass 👍 word');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('registrations per IP per minute are limited, and "taken" is not an unlimited way around it', async () => {
+    const clock = manualClock();
+    const server = await startTestServer({ now: clock.now, registrationsPerMinutePerIp: 1 });
+    try {
+      await (await server.client()).register('leo', 'password-1');
+      const prober = await server.client();
+      rateLimited(await prober.register('leo', 'password-2').catch((e: unknown) => e));
     } finally {
       await server.close();
     }

@@ -20,6 +20,7 @@ const EVENT_TEXT: Record<string, Formatter> = {
   connection: (f) => `connection #${s(f.conn)} from ${s(f.ip)} (${s(f.connections)} open)`,
   disconnect: (f) => `connection #${s(f.conn)} ${f.user ? `(${s(f.user)}) ` : ''}from ${s(f.ip)} closed: ${s(f.reason)}`,
   refused: (f) => `refused ${s(f.ip)}: ${s(f.reason)}`,
+  handshake_failed: (f) => `no TLS session with ${s(f.ip)}: ${s(f.reason)}`,
   register: (f) => `registered ${s(f.user)} from ${s(f.ip)}`,
   login: (f) => `login ${s(f.user)} from ${s(f.ip)}${f.replaced ? ' (replaced an older session)' : ''}`,
   login_failed: (f) => `failed login for "${s(f.user)}" from ${s(f.ip)} (${s(f.code)})`,

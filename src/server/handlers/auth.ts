@@ -11,12 +11,21 @@ import type { ServerCore } from '../server.ts';
 import { SessionState, type ClientSession } from '../session.ts';
 import { userKey } from '../users/store.ts';
 
+/** With the u flag, [\uD800-\uDFFF] matches only surrogates that are not part of a pair. */
+const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
+
 type AuthMessage = Msg<ClientMessage, 'login'> | Msg<ClientMessage, 'register'>;
 
 /** Common entry checks; returns false (having answered) if the attempt must stop here. */
 function admit(server: ServerCore, session: ClientSession, message: AuthMessage): boolean {
   if (message.proto !== PROTOCOL_VERSION) {
     session.closeWith(ErrorCode.VERSION, `protocol version ${message.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    return false;
+  }
+  if (NOT_WELL_FORMED.test(message.pass)) {
+    // Lone surrogates and U+FFFD (what invalid UTF-8 decodes to) would all hash as U+FFFD:
+    // different passwords sent would match one another.
+    session.sendError(new ProtocolError(ErrorCode.BAD_MESSAGE, 'a password must be valid Unicode text (no lone surrogates, no U+FFFD)'), message.id);
     return false;
   }
   if (session.state === SessionState.ONLINE) {
@@ -39,10 +48,12 @@ export async function handleLogin(server: ServerCore, session: ClientSession, me
   if (!admit(server, session, message)) return;
   const nameKey = `user:${userKey(message.user)}`;
   const ipKey = `ip:${session.ip}`;
-  const wait = Math.max(server.userFailures.retryAfter(nameKey), server.ipFailures.retryAfter(ipKey));
-  if (wait > 0) {
+  const userWait = server.userFailures.admit(nameKey);
+  const ipWait = userWait > 0 ? 0 : server.ipFailures.admit(ipKey);
+  if (userWait > 0 || ipWait > 0) {
+    if (userWait === 0) server.userFailures.finish(nameKey);
     server.emit('login_failed', { user: sanitizeLine(message.user), ip: session.ip, code: ErrorCode.RATE_LIMITED });
-    throw rateLimitError(wait);
+    throw rateLimitError(Math.max(userWait, ipWait));
   }
   session.state = SessionState.AUTHENTICATING;
   let ok: boolean;
@@ -50,15 +61,19 @@ export async function handleLogin(server: ServerCore, session: ClientSession, me
   try {
     ok = record ? await server.hasher.verify(record.passwordHash, message.pass) : await server.hasher.verifyNobody(message.pass);
   } finally {
+    server.userFailures.finish(nameKey);
+    server.ipFailures.finish(ipKey);
     if (session.state === SessionState.AUTHENTICATING) session.state = SessionState.AWAIT_AUTH;
   }
-  if (session.isClosed) return;
+  // Checked, the outcome counts even if the client has gone: hanging up early must not be a free guess.
   if (!ok || !record) {
     server.userFailures.recordFailure(nameKey);
     server.ipFailures.recordFailure(ipKey);
     server.emit('login_failed', { user: sanitizeLine(message.user), ip: session.ip, code: ErrorCode.AUTH_FAILED });
+    if (session.isClosed) return;
     throw new ProtocolError(ErrorCode.AUTH_FAILED, 'wrong username or password');
   }
+  if (session.isClosed) return;
   server.userFailures.recordSuccess(nameKey);
   server.goOnline(session, record.username, message.peerPort, message.id, false);
 }
@@ -74,9 +89,10 @@ export async function handleRegister(server: ServerCore, session: ClientSession,
   if ([...message.pass].length < MIN_PASSWORD_CHARS) {
     throw new ProtocolError(ErrorCode.WEAK_PASSWORD, `a password needs at least ${MIN_PASSWORD_CHARS} characters`);
   }
-  if (server.store.has(message.user)) throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${message.user} is taken`);
+  // The limit comes first: answers of "taken" must not be a free, unlimited way to list accounts.
   const wait = server.registrations.take(`ip:${session.ip}`);
   if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many registrations from your address; try again later', { retryAfterMs: wait });
+  if (server.store.has(message.user)) throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${message.user} is taken`);
   session.state = SessionState.AUTHENTICATING;
   let record;
   try {

@@ -6,7 +6,7 @@
  * names, so a replaced login ends its requests like a disconnect does.
  */
 import { randomBytes } from 'node:crypto';
-import { normalizeIp } from '../../net/address.ts';
+import { isIpAddress, normalizeIp } from '../../net/address.ts';
 import {
   MAX_PENDING_PEER_PROMPTS,
   MAX_PENDING_PEER_REQUESTS,
@@ -149,6 +149,7 @@ export class PeerBroker {
       if (target === session) throw new ProtocolError(ErrorCode.PEER_SELF, 'you cannot connect to yourself');
       return target;
     }
+    if (!isIpAddress(message.ip as string)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${message.ip} is not an IPv4 or IPv6 address`);
     const ip = normalizeIp(message.ip);
     const others: ClientSession[] = [];
     let self = false;
