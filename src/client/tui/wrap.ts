@@ -15,6 +15,18 @@ export interface Span {
   close?: string;
 }
 
+/**
+ * What a row costs against the box's width as blessed 0.1.81 cuts it: UTF-16 code units,
+ * plus the filler cell it adds after each wide character. That is the cells the row takes
+ * for ASCII and CJK, but one more for an emoji (a surrogate pair) or a combining mark, which
+ * blessed would otherwise clip off the row's end. Never less than the cells.
+ */
+export function rowCost(text: string): number {
+  let cost = text.length;
+  for (const ch of text) if (ch.charCodeAt(0) >= 0x1100 && textWidth(ch) === 2) cost += 1;
+  return cost;
+}
+
 interface Piece {
   span: Span;
   text: string;
@@ -43,7 +55,7 @@ function render(row: readonly Piece[]): string {
   return out;
 }
 
-/** The spans as tagged rows for a `tags: true` widget; every row fits `width` cells. */
+/** The spans as tagged rows for a `tags: true` widget; every row fits `width` (see rowCost). */
 export function wrapSpans(spans: readonly Span[], width: number): string[] {
   const max = Math.max(1, width);
   const rows: string[] = [];
@@ -59,7 +71,7 @@ export function wrapSpans(spans: readonly Span[], width: number): string[] {
       flush();
       continue;
     }
-    const w = textWidth(token.text);
+    const w = rowCost(token.text);
     if (used + w <= max) {
       row.push(token);
       used += w;
@@ -67,7 +79,7 @@ export function wrapSpans(spans: readonly Span[], width: number): string[] {
     }
     // Trailing spaces may hang past the edge: they are dropped at the break.
     const word = token.text.trimEnd();
-    const wordWidth = textWidth(word);
+    const wordWidth = rowCost(word);
     if (word && used + wordWidth <= max) {
       row.push({ span: token.span, text: word });
       flush();
@@ -80,14 +92,14 @@ export function wrapSpans(spans: readonly Span[], width: number): string[] {
     if (wordWidth <= max && used > 0) {
       flush();
       row.push(token.text.length > word.length && wordWidth + 1 <= max ? { span: token.span, text: word + ' ' } : { span: token.span, text: word });
-      used = textWidth(row[0].text);
+      used = rowCost(row[0].text);
       continue;
     }
     // A word longer than a row (a URL, a run of CJK): cut it cell by cell.
     let part = '';
     for (const ch of word) {
-      const cw = textWidth(ch);
-      if (used + textWidth(part) + cw > max && (part || used > 0)) {
+      const cw = rowCost(ch);
+      if (used + rowCost(part) + cw > max && (part || used > 0)) {
         if (part) row.push({ span: token.span, text: part });
         flush();
         part = '';
@@ -96,7 +108,7 @@ export function wrapSpans(spans: readonly Span[], width: number): string[] {
     }
     if (part) {
       row.push({ span: token.span, text: part });
-      used += textWidth(part);
+      used += rowCost(part);
     }
   }
   if (row.length > 0 || rows.length === 0) flush();

@@ -142,6 +142,24 @@ test('messages pane: a short tab after a long wrapped one shows its lines (not a
   });
 });
 
+test('messages pane: a row with emoji filled to the edge keeps its last character', async () => {
+  await withScreen(SIZE, async (screen, vt) => {
+    const model = new TabsModel();
+    const chat = model.addSession(new PlainSession());
+    const pane = new MessagesPane(screen);
+    // Fill the first row to the border whatever the pane's width: the row's last letter is Z.
+    const head = '00:00 bob: 👍 ';
+    const inner = (pane.box.width as number) - 2;
+    for (const filler of [inner - head.length - 2, inner - head.length - 1, inner - head.length]) {
+      model.append(chat, { kind: LineKind.PEER, at: new Date(2026, 0, 1, 0, 0).getTime(), from: 'bob', text: `👍 ${'x'.repeat(filler)}Z next` });
+    }
+    pane.update(chat, false);
+    screen.render();
+    const text = await vt.waitForText('next');
+    assert.equal((text.match(/x+Z/g) ?? []).length, 3, 'every Z is on screen, none clipped at the border');
+  });
+});
+
 test('messages pane: scrolling by rows reaches every row of a message longer than the pane', async () => {
   await withScreen(SIZE, async (screen, vt) => {
     const model = new TabsModel();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { textWidth } from '../../../src/client/tui/unicode-width.ts';
-import { wrapSpans } from '../../../src/client/tui/wrap.ts';
+import { rowCost, wrapSpans } from '../../../src/client/tui/wrap.ts';
 
 /** A row as the terminal shows it: tags gone, blessed's escapes turned back into braces. */
 const shown = (row: string) => row.replace(/\{(open|close)\}|\{[^}]*\}/g, (_, esc) => (esc === 'open' ? '{' : esc === 'close' ? '}' : ''));
@@ -26,6 +26,17 @@ test('a word longer than a row is cut by cells, wide characters never split', ()
   assert.equal(rows.join('').replace(/ /g, ''), '日本語日本語日本語x');
 });
 
+test('an emoji or a combining mark costs one more than its cells (blessed cuts rows by UTF-16 units)', () => {
+  assert.equal(rowCost('abc'), 3);
+  assert.equal(rowCost('日本'), 4);
+  assert.equal(rowCost('👍'), 3);
+  assert.equal(rowCost('e\u0301'), 2);
+  const text = `👍 ${'x'.repeat(16)}Z next`;
+  assert.deepEqual(wrapSpans([{ text }], 21).map(shown), [`👍 ${'x'.repeat(16)}Z`, 'next']);
+  // 20 cells would hold the first row, but blessed would clip its Z: the word moves down.
+  assert.deepEqual(wrapSpans([{ text }], 20).map(shown), ['👍 ', `${'x'.repeat(16)}Z `, 'next']);
+});
+
 test('newlines in the text break rows; empty text is one empty row', () => {
   assert.deepEqual(wrapSpans([{ text: 'one\ntwo' }], 20).map(shown), ['one', 'two']);
   assert.deepEqual(wrapSpans([{ text: '' }], 20), ['']);
@@ -35,8 +46,10 @@ test('property: every row fits, and no character other than a space is lost or a
   fc.assert(
     fc.property(fc.array(fc.constantFrom('a', 'bb ', ' ', '日', '👍', 'word ', 'x'.repeat(30), '{', '}'), { maxLength: 60 }), fc.integer({ min: 1, max: 40 }), (parts, width) => {
       const text = parts.join('');
-      const rows = wrapSpans([{ text: text.slice(0, 5), open: '{bold}', close: '{/bold}' }, { text: text.slice(5) }], width).map(shown);
-      for (const row of rows) assert.ok(textWidth(row) <= Math.max(width, 2), `${JSON.stringify(row)} is wider than ${width}`);
+      const chars = [...text];
+      const spans = [{ text: chars.slice(0, 5).join(''), open: '{bold}', close: '{/bold}' }, { text: chars.slice(5).join('') }];
+      const rows = wrapSpans(spans, width).map(shown);
+      for (const row of rows) assert.ok(textWidth(row) <= Math.max(width, 2) && rowCost(row) <= Math.max(width, 3), `${JSON.stringify(row)} is wider than ${width}`);
       assert.equal(rows.join('').replace(/ /g, ''), text.replace(/ /g, ''));
     }),
   );
