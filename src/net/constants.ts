@@ -81,6 +81,8 @@ export const MAX_PEER_OUTBOUND_BYTES = 4 * 1024 * 1024;
 export const MAX_INVALID_PEER_FRAMES = 10;
 /** Connections a peer listener holds at once (sessions plus handshakes in progress). */
 export const MAX_PEER_CONNECTIONS = 256;
+/** TLS handshakes one IP may have open at once on a peer listener (beyond: closed at once). */
+export const MAX_PEER_HANDSHAKES_PER_IP = 8;
 
 // Broadcasts (section 7)
 export const DEFAULT_BROADCAST_TTL_MS = 30 * 60_000;

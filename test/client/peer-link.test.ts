@@ -1,8 +1,9 @@
 /** One peer link over real loopback TLS-PSK sockets, no server (PROTOCOL.md sections 6.4, 6.5). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PeerLinkState, type PeerChatMessage, type PeerLinkClose } from '../../src/client/peer/link.ts';
-import { MAX_CHAT_TEXT_BYTES, PROTOCOL_VERSION } from '../../src/net/constants.ts';
+import { EMPTIED_TEXT, PeerLinkState, type PeerChatMessage, type PeerLinkClose } from '../../src/client/peer/link.ts';
+import { FRAME_HEADER_BYTES, MAX_CHAT_TEXT_BYTES, MAX_INVALID_PEER_FRAMES, MAX_PEER_OUTBOUND_BYTES, PROTOCOL_VERSION } from '../../src/net/constants.ts';
+import { encodeMessage } from '../../src/net/codec.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
 import type { PeerLink } from '../../src/client/peer/link.ts';
@@ -178,5 +179,68 @@ test('keepalive: a peer that stops reading is declared dead, and both ends close
     await otherEnd;
   } finally {
     await pair.close();
+  }
+});
+
+test('a peer that floods pings and never reads the pongs is cut as a slow consumer', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1' });
+  const grant = makeGrant('alice', 'mallory');
+  listener.expect(grant);
+  const accepted = nextEvent<[PeerLink]>(listener, 'link');
+  const raw = await rawPeer(listener.port, grant);
+  try {
+    raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'mallory' });
+    const [link] = await accepted;
+    const closed = nextEvent<[PeerLinkClose]>(link, 'close');
+    raw.socket.pause(); // never read a pong
+    const ping = encodeMessage({ t: 'ping', n: 1 });
+    const burst = Buffer.concat(Array.from({ length: 4096 }, () => ping));
+    // Enough pings that their pongs overflow the kernel's buffers and then the 4 MiB cap.
+    let sent = 0;
+    while (link.state === PeerLinkState.OPEN && sent < 64 * 1024 * 1024) {
+      if (!raw.socket.write(burst)) await new Promise((resolve) => setImmediate(resolve));
+      sent += burst.length;
+      if (sent % (burst.length * 16) === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    const [info] = await closed;
+    assert.equal(info.code, ErrorCode.SLOW_CONSUMER);
+    assert.ok(link.outputBacklogBytes <= MAX_PEER_OUTBOUND_BYTES + 64 * 1024, `backlog ${link.outputBacklogBytes} stayed near the cap`);
+  } finally {
+    raw.socket.destroy();
+    listener.close();
+  }
+});
+
+test('a message that sanitising leaves empty is shown as a note, not an empty line', async () => {
+  const pair = await linkPair();
+  try {
+    const got = nextEvent<[PeerChatMessage]>(pair.accepted, 'message');
+    pair.dialer.send('\x1bP dcs that never ends');
+    const [message] = await got;
+    assert.equal(message.text, EMPTIED_TEXT);
+  } finally {
+    await pair.close();
+  }
+});
+
+test('more invalid frames than tolerated in one read: each is answered, then the link closes', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1' });
+  const grant = makeGrant('alice', 'mallory');
+  listener.expect(grant);
+  const accepted = nextEvent<[PeerLink]>(listener, 'link');
+  const raw = await rawPeer(listener.port, grant);
+  try {
+    raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'mallory' });
+    await accepted;
+    const bad = Buffer.alloc(FRAME_HEADER_BYTES + 1);
+    bad.writeUInt32BE(1, 0);
+    bad[FRAME_HEADER_BYTES] = 0x7b; // '{': not JSON
+    raw.socket.write(Buffer.concat(Array.from({ length: MAX_INVALID_PEER_FRAMES + 5 }, () => bad)));
+    await raw.closed;
+    const errors = raw.inbox.filter((m) => m.t === 'error');
+    assert.equal(errors.length, MAX_INVALID_PEER_FRAMES + 1, 'one per tolerated frame, then the one that closes');
+  } finally {
+    raw.socket.destroy();
+    listener.close();
   }
 });

@@ -5,14 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { test } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls';
+import { createSelfSigned } from '../../src/server/identity.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
 import type { PeerLink } from '../../src/client/peer/link.ts';
 import { PeerListener, type PeerListenerEvents } from '../../src/client/peer/listener.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
-import { connectPair, makeGrant, startPeerBed } from '../helpers/peers.ts';
+import { autoAccept, connectPair, makeGrant, startPeerBed } from '../helpers/peers.ts';
+import { MAX_PEER_HANDSHAKES_PER_IP } from '../../src/net/constants.ts';
+import { peerClientOptions } from '../../src/net/peer-tls.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 
 type Refusal = PeerListenerEvents['refused'][0];
@@ -128,5 +131,73 @@ test('a third client dialing a peer port is refused; the session it tried to joi
     assert.equal(ba.lastReceivedId, 1);
   } finally {
     await bed.close();
+  }
+});
+
+test('one host cannot fill the listener with handshakes: it gets a few, real peers still get in', async () => {
+  const bed = await startPeerBed();
+  const flood: Socket[] = [];
+  try {
+    const alice = await bed.join('alice');
+    const bob = await bed.join('bob');
+    const port = alice.client.peerPort as number;
+    const refused: Array<PeerListenerEvents['refused'][0]> = [];
+    alice.peers.on('refused', (r) => refused.push(r));
+    // Silent TCP connections from another loopback address: they never start TLS.
+    const open = new Set<Socket>();
+    for (let i = 0; i < MAX_PEER_HANDSHAKES_PER_IP + 20; i++) {
+      const s = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      s.on('connect', () => open.add(s));
+      s.on('close', () => open.delete(s));
+      flood.push(s);
+    }
+    await waitFor(() => refused.filter((r) => r.address === '127.0.0.2').length >= 20, { what: 'the flood beyond the cap refused' });
+    await waitFor(() => open.size === MAX_PEER_HANDSHAKES_PER_IP, { what: 'the cap held open' });
+    // bob, from 127.0.0.1, still gets his session with alice.
+    autoAccept(alice);
+    const result = await bob.peers.requestPeer({ user: 'alice' });
+    assert.equal(result.outcome, 'accepted');
+  } finally {
+    for (const s of flood) s.destroy();
+    await bed.close();
+  }
+});
+
+test('refusals name the address they came from, and a made-up identity is not passed on', async () => {
+  const listener = await PeerListener.start({ host: '127.0.0.1' });
+  const refused = nextEvent<PeerListenerEvents['refused']>(listener, 'refused');
+  try {
+    const identity = '\x1b[31mred\x1b]0;title\x07';
+    const socket = tlsConnect(peerClientOptions('127.0.0.1', listener.port, identity, randomBytes(32)));
+    socket.on('error', () => {});
+    const [info] = await refused;
+    assert.equal(info.address, '127.0.0.1');
+    assert.equal(info.reqId, undefined);
+    assert.doesNotMatch(JSON.stringify(info), /\\u001b|\x1b/);
+    socket.destroy();
+  } finally {
+    listener.close();
+  }
+});
+
+test('dialing an endpoint that is not a peer listener fails at once, without retries', async () => {
+  // A TLS server with a certificate, as any other service would be.
+  const { key, cert } = await createSelfSigned();
+  let connections = 0;
+  const impostor = createTlsServer({ key, cert }, (s) => s.destroy());
+  impostor.on('connection', () => (connections += 1));
+  impostor.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+  const grant = makeGrant('alice', 'bob');
+  try {
+    const port = (impostor.address() as { port: number }).port;
+    await assert.rejects(
+      dialPeer({ host: '127.0.0.1', port, reqId: grant.reqId, secret: grant.secret, selfUser: 'bob', peerUser: 'alice' }),
+      (err: ProtocolError) => err.code === ErrorCode.PEER_HANDSHAKE,
+    );
+    assert.equal(connections, 1, 'no retry');
+  } finally {
+    await new Promise<void>((resolve) => impostor.close(() => resolve()));
   }
 });

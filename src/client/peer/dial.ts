@@ -5,7 +5,9 @@
  * The server sends connect_result to the target first, but the target's copy and our dial
  * race over different paths, so the target may not know the secret yet when our handshake
  * arrives. A refused handshake costs the target nothing (the secret is spent only by a
- * completed one), so it is retried a few times with a short back-off.
+ * completed one), so it is retried a few times with a short back-off. Nothing else is
+ * retried: no listener, no answer within the handshake timeout, or a listener that is not a
+ * p2p-broadcast peer (it presents a certificate) will not change in a second.
  */
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { PEER_DIAL_ATTEMPTS, PEER_DIAL_RETRY_BASE_MS, PEER_HANDSHAKE_TIMEOUT_MS } from '../../net/constants.ts';
@@ -37,7 +39,8 @@ export async function dialPeer(options: DialOptions): Promise<PeerLink> {
     try {
       socket = await connectPsk(options.host, options.port, options.reqId, key, timeoutMs);
     } catch (err) {
-      lastError = err as ProtocolError;
+      if (!(err instanceof DialFailure) || !err.retryable) throw err;
+      lastError = err;
       continue;
     }
     // Past the TLS handshake nothing is retried: the secret is spent.
@@ -54,18 +57,28 @@ export async function dialPeer(options: DialOptions): Promise<PeerLink> {
   throw lastError ?? new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach ${options.peerUser}`);
 }
 
+/** A failed dial; `retryable` when a listener refused our key (it may not know it yet). */
+class DialFailure extends ProtocolError {
+  constructor(code: ErrorCode, message: string, readonly retryable: boolean, cause: Error) {
+    super(code, message, { cause });
+  }
+}
+
 function connectPsk(host: string, port: number, reqId: string, key: Buffer, timeoutMs: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect(peerClientOptions(host, port, reqId, key));
+    let reached = false;
+    socket.once('connect', () => (reached = true));
     const timer = setTimeout(() => fail(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error & { code?: string }) => {
       clearTimeout(timer);
       socket.destroy();
-      // TLS alerts mean we reached a listener that refused our key; anything else, no listener.
-      const tls = typeof err.code === 'string' && err.code.startsWith('ERR_SSL');
-      const code = tls ? ErrorCode.PEER_HANDSHAKE : ErrorCode.UNREACHABLE;
-      const what = tls ? 'refused the session key' : 'is unreachable';
-      reject(new ProtocolError(code, `peer at ${host}:${port} ${what}: ${err.message}`, { cause: err }));
+      // A TLS alert: a listener refused our key. Any other failure after the TCP connect:
+      // whatever answered is not a peer listener (a certificate, silence). Before: nobody there.
+      const alert = typeof err.code === 'string' && err.code.startsWith('ERR_SSL');
+      if (alert) reject(new DialFailure(ErrorCode.PEER_HANDSHAKE, `peer at ${host}:${port} refused the session key: ${err.message}`, true, err));
+      else if (reached) reject(new DialFailure(ErrorCode.PEER_HANDSHAKE, `peer at ${host}:${port} did not complete a peer handshake: ${err.message}`, false, err));
+      else reject(new DialFailure(ErrorCode.UNREACHABLE, `peer at ${host}:${port} is unreachable: ${err.message}`, false, err));
     };
     socket.once('error', fail);
     socket.once('secureConnect', () => {

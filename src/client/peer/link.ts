@@ -236,6 +236,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       case 'typing':
         return this.setPeerTyping(m.on);
       case 'ping':
+        // A peer that asks for pongs and never reads them would grow our output without
+        // bound: past the outbound cap the link is cut, as a slow consumer (section 6.5).
+        if (this.outputBacklogBytes > MAX_PEER_OUTBOUND_BYTES) {
+          return this.fail(new ProtocolError(ErrorCode.SLOW_CONSUMER, `${this.peerUser} is not reading what it asks for`), false);
+        }
         this.out.add({ t: 'pong', n: m.n });
         return;
       case 'pong':
@@ -291,7 +296,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       return;
     }
     if (this.peerTyping) this.setPeerTyping(false);
-    this.emit('message', { id: m.id, text: needsSanitizing(m.text) ? sanitizeText(m.text) : m.text, ts: m.ts });
+    let text = m.text;
+    if (needsSanitizing(text)) {
+      text = sanitizeText(text);
+      // Say so rather than show an empty line (an unterminated sequence eats the rest).
+      if (text.trim() === '') text = EMPTIED_TEXT;
+    }
+    this.emit('message', { id: m.id, text, ts: m.ts });
   }
 
   private onPeerError(m: Extract<Inbound, { t: 'error' }>): void {
@@ -328,17 +339,22 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
   }
 
-  /** Section 6.5: ping after a silent interval; a link silent for deadAfterMs is dead. */
+  /**
+   * Section 6.5: ping after a silent interval; a link silent for deadAfterMs is dead. Looked
+   * at KEEPALIVE_CHECKS_PER_INTERVAL times an interval, so death is seen within a third of
+   * an interval of deadAfterMs rather than up to a whole one late.
+   */
   private startKeepalive(): void {
     this.keepaliveTimer = setInterval(() => {
-      const silentMs = Date.now() - this.lastHeardAt;
+      const now = Date.now();
+      const silentMs = now - this.lastHeardAt;
       if (silentMs >= this.timers.deadAfterMs) {
         this.fail(new ProtocolError(ErrorCode.TIMEOUT, `no sign of life from ${this.peerUser} for ${Math.round(silentMs / 1000)} s`), true);
-      } else if (silentMs >= this.timers.keepaliveMs) {
-        this.pingSentAt = Date.now();
+      } else if (silentMs >= this.timers.keepaliveMs && now - this.pingSentAt >= this.timers.keepaliveMs) {
+        this.pingSentAt = now;
         this.out.add({ t: 'ping', n: ++this.pingCount });
       }
-    }, this.timers.keepaliveMs);
+    }, this.timers.keepaliveMs / KEEPALIVE_CHECKS_PER_INTERVAL);
     this.keepaliveTimer.unref();
   }
 
@@ -346,7 +362,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private fail(error: ProtocolError, byPeer: boolean): void {
     if (this.state === PeerLinkState.CLOSED) return;
     this.closeInfo ??= { reason: error.message, code: error.code, byPeer };
-    if (!byPeer && this.conn.isOpen && this.state !== PeerLinkState.CLOSING) {
+    // Already ending (more bad frames from the same read, say): what is queued still goes out.
+    if (this.state === PeerLinkState.CLOSING && this.conn.isOpen) return;
+    if (!byPeer && this.conn.isOpen) {
       this.out.add({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
       this.out.flush();
       this.state = PeerLinkState.CLOSING;
@@ -369,6 +387,12 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.removeAllListeners();
   }
 }
+
+/** Shown for a message that sanitising left empty (section 6.5). */
+export const EMPTIED_TEXT = '[a message of only control characters or escape sequences, removed]';
+
+/** Checks of the keepalive timer per keepalive interval. */
+const KEEPALIVE_CHECKS_PER_INTERVAL = 3;
 
 /** UTF-8 size of `text` if over `limit`, else 0; skips the count when the length alone decides. */
 function textBytesOver(text: string, limit: number): number {

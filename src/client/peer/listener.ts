@@ -9,9 +9,13 @@
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import { normalizeIp } from '../../net/address.ts';
-import { MAX_PEER_CONNECTIONS, PEER_HANDSHAKE_TIMEOUT_MS, PEER_SECRET_TTL_MS } from '../../net/constants.ts';
+import type { Socket } from 'node:net';
+import { MAX_PEER_CONNECTIONS, MAX_PEER_HANDSHAKES_PER_IP, PEER_HANDSHAKE_TIMEOUT_MS, PEER_SECRET_TTL_MS } from '../../net/constants.ts';
 import { assertPskSession, derivePeerKey, peerServerOptions } from '../../net/peer-tls.ts';
 import { PeerLink, type PeerLinkTimers } from './link.ts';
+
+/** The form of a request id (PROTOCOL.md section 6.1). */
+const REQ_ID = /^[0-9a-f]{1,64}$/;
 
 export interface PeerGrant {
   reqId: string;
@@ -60,6 +64,9 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly identities = new WeakMap<TLSSocket, { reqId: string; refusal?: RefusalReason }>();
   /** Links past TLS, waiting for the peer's hello. */
   private readonly greeting = new Set<PeerLink>();
+  /** TCP connections still in their TLS handshake, by remote endpoint, and their count per IP. */
+  private readonly handshaking = new Map<string, Socket>();
+  private readonly handshakesPerIp = new Map<string, number>();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -67,17 +74,25 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     super();
     this.ttlMs = options.secretTtlMs ?? PEER_SECRET_TTL_MS;
     this.now = options.now ?? Date.now;
-    server.on('secureConnection', (socket: TLSSocket) => this.onSecure(socket));
+    server.on('connection', (raw: Socket) => this.onConnection(raw));
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.handshakeDone(socket);
+      this.onSecure(socket);
+    });
     server.on('tlsClientError', (err, socket) => {
+      // Read before destroy(), which clears the address.
+      const address = normalizeIp(socket.remoteAddress);
+      this.handshakeDone(socket);
       // Node closes sockets that fail the handshake, but not one that hit the handshake
       // timeout (it only reports it): cut every refused socket here, at once.
       socket.destroy();
       const seen = this.identities.get(socket);
       this.emit('refused', {
-        address: normalizeIp(socket.remoteAddress),
+        address,
         reason: seen?.refusal ?? 'handshake',
         detail: err.message,
-        ...(seen ? { reqId: seen.reqId } : {}),
+        // The identity is the dialer's text: passed on only when it has the form of a reqId.
+        ...(seen && REQ_ID.test(seen.reqId) ? { reqId: seen.reqId } : {}),
       });
     });
   }
@@ -134,6 +149,34 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     for (const link of this.greeting) link.socket.destroy();
     this.greeting.clear();
     this.server.close();
+  }
+
+  /**
+   * One host may hold at most MAX_PEER_HANDSHAKES_PER_IP handshakes open at once, so a host
+   * without a secret cannot fill the listener's MAX_PEER_CONNECTIONS and lock real peers out.
+   */
+  private onConnection(raw: Socket): void {
+    const ip = normalizeIp(raw.remoteAddress);
+    const open = this.handshakesPerIp.get(ip) ?? 0;
+    if (open >= MAX_PEER_HANDSHAKES_PER_IP) {
+      raw.destroy();
+      this.emit('refused', { address: ip, reason: 'handshake', detail: `${open} handshakes from this address are already open` });
+      return;
+    }
+    const key = `${raw.remoteAddress}|${raw.remotePort}`;
+    this.handshaking.set(key, raw);
+    this.handshakesPerIp.set(ip, open + 1);
+    raw.once('close', () => this.handshakeDone(raw));
+  }
+
+  /** The handshake of this connection is over, one way or the other (idempotent). */
+  private handshakeDone(socket: { remoteAddress?: string; remotePort?: number }): void {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    if (!this.handshaking.delete(key)) return;
+    const ip = normalizeIp(socket.remoteAddress);
+    const left = (this.handshakesPerIp.get(ip) ?? 1) - 1;
+    if (left > 0) this.handshakesPerIp.set(ip, left);
+    else this.handshakesPerIp.delete(ip);
   }
 
   /** PSK callback: the key for a live grant, else null (the handshake then fails). */
