@@ -2,13 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EMPTIED_TEXT, PeerLinkState, type PeerChatMessage, type PeerLinkClose } from '../../src/client/peer/link.ts';
-import { FRAME_HEADER_BYTES, MAX_CHAT_TEXT_BYTES, MAX_INVALID_PEER_FRAMES, MAX_PEER_OUTBOUND_BYTES, PROTOCOL_VERSION } from '../../src/net/constants.ts';
+import { FRAME_HEADER_BYTES, MAX_CHAT_TEXT_BYTES, MAX_INVALID_PEER_FRAMES, MAX_PEER_OUTBOUND_BYTES } from '../../src/net/constants.ts';
 import { encodeMessage } from '../../src/net/codec.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
-import type { PeerLink } from '../../src/client/peer/link.ts';
-import { PeerListener } from '../../src/client/peer/listener.ts';
-import { linkPair, makeGrant, rawListener, rawPeer } from '../helpers/peers.ts';
+import { linkPair, makeGrant, rawListener, rawSession } from '../helpers/peers.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 
 test('message over the limit: refused on send with E_MESSAGE_TOO_LARGE; exactly the limit goes through', async () => {
@@ -30,14 +28,9 @@ test('message over the limit: refused on send with E_MESSAGE_TOO_LARGE; exactly 
 });
 
 test('message over the limit: refused on receipt with E_MESSAGE_TOO_LARGE naming its id; the link goes on', async () => {
-  const listener = await PeerListener.start({ host: '127.0.0.1' });
-  const grant = makeGrant('alice', 'mallory');
-  listener.expect(grant);
-  const accepted = nextEvent<[PeerLink]>(listener, 'link');
-  const raw = await rawPeer(listener.port, grant);
+  const session = await rawSession();
+  const { raw, link } = session;
   try {
-    raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'mallory' });
-    const [link] = await accepted;
     const got: string[] = [];
     link.on('message', (m) => got.push(m.text));
     raw.conn.send({ t: 'msg', id: 1, text: 'z'.repeat(MAX_CHAT_TEXT_BYTES + 100), ts: Date.now() });
@@ -51,8 +44,7 @@ test('message over the limit: refused on receipt with E_MESSAGE_TOO_LARGE naming
     assert.deepEqual(got, ['small']);
     assert.equal(link.state, PeerLinkState.OPEN);
   } finally {
-    raw.socket.destroy();
-    listener.close();
+    session.close();
   }
 });
 
@@ -93,14 +85,9 @@ test('escape sequences and control characters are stripped on receipt', async ()
 });
 
 test('messages out of order are a protocol error that ends the link', async () => {
-  const listener = await PeerListener.start({ host: '127.0.0.1' });
-  const grant = makeGrant('alice', 'mallory');
-  listener.expect(grant);
-  const accepted = nextEvent<[PeerLink]>(listener, 'link');
-  const raw = await rawPeer(listener.port, grant);
+  const session = await rawSession();
+  const { raw, link } = session;
   try {
-    raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'mallory' });
-    const [link] = await accepted;
     const closed = nextEvent<[PeerLinkClose]>(link, 'close');
     raw.conn.send({ t: 'msg', id: 5, text: 'skipped ahead', ts: Date.now() });
     const [info] = await closed;
@@ -109,8 +96,7 @@ test('messages out of order are a protocol error that ends the link', async () =
     await raw.closed;
     assert.ok(raw.inbox.some((m) => m.t === 'error' && m.code === ErrorCode.BAD_MESSAGE), 'told why');
   } finally {
-    raw.socket.destroy();
-    listener.close();
+    session.close();
   }
 });
 
@@ -183,14 +169,9 @@ test('keepalive: a peer that stops reading is declared dead, and both ends close
 });
 
 test('a peer that floods pings and never reads the pongs is cut as a slow consumer', async () => {
-  const listener = await PeerListener.start({ host: '127.0.0.1' });
-  const grant = makeGrant('alice', 'mallory');
-  listener.expect(grant);
-  const accepted = nextEvent<[PeerLink]>(listener, 'link');
-  const raw = await rawPeer(listener.port, grant);
+  const session = await rawSession();
+  const { raw, link } = session;
   try {
-    raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'mallory' });
-    const [link] = await accepted;
     const closed = nextEvent<[PeerLinkClose]>(link, 'close');
     raw.socket.pause(); // never read a pong
     const ping = encodeMessage({ t: 'ping', n: 1 });
@@ -206,8 +187,7 @@ test('a peer that floods pings and never reads the pongs is cut as a slow consum
     assert.equal(info.code, ErrorCode.SLOW_CONSUMER);
     assert.ok(link.outputBacklogBytes <= MAX_PEER_OUTBOUND_BYTES + 64 * 1024, `backlog ${link.outputBacklogBytes} stayed near the cap`);
   } finally {
-    raw.socket.destroy();
-    listener.close();
+    session.close();
   }
 });
 
@@ -224,14 +204,9 @@ test('a message that sanitising leaves empty is shown as a note, not an empty li
 });
 
 test('more invalid frames than tolerated in one read: each is answered, then the link closes', async () => {
-  const listener = await PeerListener.start({ host: '127.0.0.1' });
-  const grant = makeGrant('alice', 'mallory');
-  listener.expect(grant);
-  const accepted = nextEvent<[PeerLink]>(listener, 'link');
-  const raw = await rawPeer(listener.port, grant);
+  const session = await rawSession();
+  const { raw, link } = session;
   try {
-    raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'mallory' });
-    await accepted;
     const bad = Buffer.alloc(FRAME_HEADER_BYTES + 1);
     bad.writeUInt32BE(1, 0);
     bad[FRAME_HEADER_BYTES] = 0x7b; // '{': not JSON
@@ -240,7 +215,6 @@ test('more invalid frames than tolerated in one read: each is answered, then the
     const errors = raw.inbox.filter((m) => m.t === 'error');
     assert.equal(errors.length, MAX_INVALID_PEER_FRAMES + 1, 'one per tolerated frame, then the one that closes');
   } finally {
-    raw.socket.destroy();
-    listener.close();
+    session.close();
   }
 });

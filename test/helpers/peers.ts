@@ -113,6 +113,26 @@ export async function rawPeer(port: number, grant: PeerGrant): Promise<{
   return { socket, conn, inbox, closed };
 }
 
+/** A real listener and a hand-driven dialer that has said hello: the listener's link and the raw end. */
+export async function rawSession(dialerName = 'mallory') {
+  const listener = await PeerListener.start({ host: '127.0.0.1' });
+  const grant = makeGrant('alice', dialerName);
+  listener.expect(grant);
+  const accepted = nextEvent<[PeerLink]>(listener, 'link');
+  const raw = await rawPeer(listener.port, grant);
+  raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: dialerName });
+  const [link] = await accepted;
+  return {
+    listener,
+    raw,
+    link,
+    close() {
+      raw.socket.destroy();
+      listener.close();
+    },
+  };
+}
+
 type RawEnd = { socket: TLSSocket; conn: FramedConnection<typeof peerMessages, PeerMessage>; inbox: PeerMessage[] };
 
 /** A hand-driven acceptor for one grant: it says hello as grant.selfUser, then does only what the test says. */
