@@ -14,7 +14,7 @@ import { Action, actionFor, tabIndexOf } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
 import type { ChatEntry, ChatSessionView, Delivery, Features, IncomingRequest, PeerIdentity } from './sources.ts';
-import { LineKind, TabsModel, type Tab } from './tabs.ts';
+import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
 import { DialogView } from './views/dialog.ts';
 import { HelpOverlay } from './views/help-overlay.ts';
 import { InputLine } from './views/input-line.ts';
@@ -201,7 +201,8 @@ export class MainScreen {
       case Action.CLOSE_TAB:
         return this.actions.closeCurrent();
       case Action.PAGE_UP:
-        return this.scrollMessages(pageRows);
+        // Leaving the bottom, the view loses a row to "newer below": one more row keeps the overlap at one.
+        return this.scrollMessages(isScrolled(this.tabs.current.scroll) ? pageRows : pageRows + 1);
       case Action.PAGE_DOWN:
         return this.scrollMessages(-pageRows);
     }

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
 import { Keys, VirtualTerminal } from '../../helpers/terminal.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 interface Harness {
   vt: VirtualTerminal;
@@ -245,6 +246,38 @@ test('Ctrl-C quits at once when no chat is open', async () => {
     await register(h, 'gina');
     h.vt.type(Keys.CTRL_C);
     await h.app.done;
+  } finally {
+    await h.close();
+  }
+});
+
+test('PgUp and PgDn page by screen rows, keeping one row of the last page in view', async () => {
+  const h = await start();
+  try {
+    await register(h, 'paula');
+    for (let i = 100; i < 200; i++) h.vt.type(`/x${i}\r`);
+    await h.vt.waitForText('Unknown command /x199.');
+    /** The command numbers on screen, top to bottom. */
+    const shown = () => [...h.vt.text().matchAll(/Unknown command \/x(\d+)\./g)].map((m) => Number(m[1]));
+    const pages: number[][] = [shown()];
+    for (let i = 0; i < 3; i++) {
+      const before = h.vt.text();
+      h.vt.type(Keys.PAGE_UP);
+      await waitFor(() => h.vt.text() !== before, { what: 'the page to move' });
+      pages.push(shown());
+    }
+    for (let i = 1; i < pages.length; i++) {
+      assert.equal(pages[i].at(-1), pages[i - 1][0], `page ${i} ends with the row that began page ${i - 1}: ${JSON.stringify(pages)}`);
+    }
+    await h.vt.waitForText('newer below: PgDn');
+    // Back down: as many pages (one more row may be left), then following again.
+    for (let i = 0; i < 4 && h.vt.text().includes('newer below'); i++) {
+      const before = h.vt.text();
+      h.vt.type(Keys.PAGE_DOWN);
+      await waitFor(() => h.vt.text() !== before, { what: 'the page to move back' });
+    }
+    await h.vt.waitForGone('newer below');
+    assert.equal(shown().at(-1), 199);
   } finally {
     await h.close();
   }
