@@ -6,7 +6,7 @@
 import blessed from 'blessed';
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
-import { patchBlessedWidths } from './unicode-width.ts';
+import { patchBlessedWidths } from '../../term/unicode-width.ts';
 
 /** Below this the layout cannot show both panes and the input line; a message says so instead. */
 export const MIN_COLS = 80;

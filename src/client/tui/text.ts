@@ -5,7 +5,7 @@
  * terminal), and tag escaping stops a '{bold}' in a message from being read as markup.
  */
 import { sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
-import { textWidth } from './unicode-width.ts';
+import { textWidth } from '../../term/unicode-width.ts';
 
 /** blessed's own escape (`blessed.escape`) is missing from @types/blessed; this is the same rule. */
 export function escapeTags(text: string): string {

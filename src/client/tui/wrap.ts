@@ -5,7 +5,7 @@
  * rows it shows, with nothing left for blessed to wrap or scroll.
  */
 import { escapeTags } from './text.ts';
-import { textWidth } from './unicode-width.ts';
+import { rowCost } from '../../term/unicode-width.ts';
 
 /** A run of text in one style. `text` is plain, already sanitised and NOT tag-escaped. */
 export interface Span {
@@ -13,18 +13,6 @@ export interface Span {
   /** blessed tags around the run, such as '{bold}' and '{/bold}'; '' for none. */
   open?: string;
   close?: string;
-}
-
-/**
- * What a row costs against the box's width as blessed 0.1.81 cuts it: UTF-16 code units,
- * plus the filler cell it adds after each wide character. That is the cells the row takes
- * for ASCII and CJK, but one more for an emoji (a surrogate pair) or a combining mark, which
- * blessed would otherwise clip off the row's end. Never less than the cells.
- */
-export function rowCost(text: string): number {
-  let cost = text.length;
-  for (const ch of text) if (ch.charCodeAt(0) >= 0x1100 && textWidth(ch) === 2) cost += 1;
-  return cost;
 }
 
 interface Piece {

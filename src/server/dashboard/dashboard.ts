@@ -7,6 +7,7 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import type contrib from 'blessed-contrib';
+import { patchBlessedWidths } from '../../term/unicode-width.ts';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
 import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
@@ -102,6 +103,7 @@ class ServerDashboard implements Dashboard {
     const { core, listening, identity, dataDir } = options.app;
     this.output = options.output ?? process.stdout;
     makeNonBlocking(this.output);
+    patchBlessedWidths(); // emoji take two cells, as in the client
     this.screen = blessed.screen({
       input: options.input,
       output: this.output,

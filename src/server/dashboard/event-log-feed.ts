@@ -17,8 +17,10 @@ import { Feed } from './feed.ts';
 import type { Scrollable } from './windowed-table.ts';
 
 export const EVENT_LOG_LINES = 500;
-/** Border rows and columns of the pane. */
+/** Border rows of the pane. */
 const BOX_CHROME = 2;
+/** Border columns and the scrollbar's: a row of the box's width minus only the border would wrap. */
+const BOX_CHROME_COLUMNS = 3;
 
 const ViewState = { FOLLOWING: 'following', READING: 'reading' } as const;
 type ViewState = (typeof ViewState)[keyof typeof ViewState];
@@ -89,7 +91,7 @@ export class EventLogFeed extends Feed implements Scrollable {
     const paused = this.view === ViewState.READING ? ' · paused, scroll down to follow' : '';
     this.box.setLabel(` Events ${this.received}${paused} `);
     if (this.view === ViewState.READING) return; // stand still while the operator reads
-    const width = (this.box.width as number) - BOX_CHROME;
+    const width = (this.box.width as number) - BOX_CHROME_COLUMNS;
     this.box.setContent(
       this.lines
         .slice(-this.visibleRows)

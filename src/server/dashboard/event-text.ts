@@ -6,6 +6,7 @@
 import blessed from 'blessed';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { LogLevel } from '../log.ts';
+import { fitRow } from '../../term/unicode-width.ts';
 import { formatClock, shortId, truncate } from './format.ts';
 
 type Fields = Record<string, unknown>;
@@ -63,10 +64,11 @@ export const EVENT_PREFIX_CHARS = 15;
 
 /**
  * "12:04:05 WARN  failed login for "bob" from 127.0.0.1 (E_AUTH_FAILED)", with blessed tags
- * for the level's colour; cut to `maxChars` when given, so it takes exactly one row.
+ * for the level's colour; cut to `maxChars` when given (measured as blessed cuts a row: wide
+ * characters and emoji count what they take), so it takes exactly one row.
  */
 export function eventLine(at: number, level: LogLevel, text: string, maxChars?: number): string {
   const style = LEVEL_STYLE[level];
-  const body = maxChars === undefined ? text : truncate(text, Math.max(1, maxChars - EVENT_PREFIX_CHARS));
+  const body = maxChars === undefined ? text : fitRow(text, Math.max(1, maxChars - EVENT_PREFIX_CHARS));
   return `${formatClock(at)} {${style.tag}}${style.text}{/${style.tag}} ${blessed.escape(body)}`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import blessed from 'blessed';
 import { escapeTags, fitCells, padCells, plain, plainLine, shortFingerprint } from '../../../src/client/tui/text.ts';
-import { isExtraWide, textWidth } from '../../../src/client/tui/unicode-width.ts';
+import { isExtraWide, textWidth } from '../../../src/term/unicode-width.ts';
 import { withScreen } from '../../helpers/terminal.ts';
 
 test('plain text: escape sequences and control characters removed, tags escaped', () => {

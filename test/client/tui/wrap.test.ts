@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { textWidth } from '../../../src/client/tui/unicode-width.ts';
-import { rowCost, wrapSpans } from '../../../src/client/tui/wrap.ts';
+import { rowCost, textWidth } from '../../../src/term/unicode-width.ts';
+import { wrapSpans } from '../../../src/client/tui/wrap.ts';
 
 /** A row as the terminal shows it: tags gone, blessed's escapes turned back into braces. */
 const shown = (row: string) => row.replace(/\{(open|close)\}|\{[^}]*\}/g, (_, esc) => (esc === 'open' ? '{' : esc === 'close' ? '}' : ''));

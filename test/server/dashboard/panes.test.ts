@@ -8,6 +8,7 @@ import { paneBorderColor, withDashboard } from '../../helpers/dashboard.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { onlineUser, received } from '../../helpers/broadcast.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { textWidth } from '../../../src/term/unicode-width.ts';
 
 /**
  * The pane's input contract filled by hand, with an injected clock: countdowns and expiry
@@ -139,4 +140,23 @@ test('the footer keeps time (drawn on its own between full frames)', async () =>
     },
     { now: () => clock },
   );
+});
+
+test('following, the event pane shows the newest events whole rows, long and wide ones cut to fit', async () => {
+  await withDashboard(async ({ term, dashboard }) => {
+    for (let i = 0; i < 12; i++) dashboard.log('warn', 'login_failed', { user: `longname-${String(i).padStart(2, '0')}-${'x'.repeat(60)}`, ip: '127.0.0.1', code: 'E_AUTH_FAILED' });
+    dashboard.log('warn', 'login_failed', { user: '漢字テスト😀😀'.repeat(6), ip: '127.0.0.9', code: 'E_AUTH_FAILED' });
+    dashboard.log('info', 'test_event', { n: 'newest' });
+    const text = await term.waitForText('test_event n=newest');
+    const rows = text.split('\n');
+    // Every event is on one row that ends inside the pane's right border (none wrapped onto a "…" row).
+    const eventRows = rows.filter((r) => /\d\d:\d\d:\d\d (WARN|INFO)/.test(r));
+    assert.ok(eventRows.some((r) => r.includes('longname-11')), 'the newest long event is shown');
+    assert.ok(eventRows.some((r) => r.includes('漢字テスト')), 'the wide one is shown');
+    assert.ok(!rows.some((r) => /│…\s+│/.test(r)), 'no row is the wrapped end of a cut line');
+    const width = (r: string) => textWidth(r);
+    const full = width(rows[0]);
+    for (const r of rows) assert.ok(width(r) <= full, `a row overflows the screen: ${r}`);
+    for (const r of eventRows) assert.match(r, /│\s*$/, `the pane's right border stands: ${r}`);
+  });
 });

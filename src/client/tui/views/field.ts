@@ -4,7 +4,7 @@
  * width of the field, not the length of the text (a pasted 16 KiB line stays responsive).
  */
 import { escapeTags } from '../text.ts';
-import { textWidth } from '../unicode-width.ts';
+import { textWidth } from '../../../term/unicode-width.ts';
 import type { LineEditor } from '../line-editor.ts';
 
 export const MASK_CHAR = '•';

@@ -3,7 +3,7 @@ import blessed from 'blessed';
 import { ClientState, UdpState } from '../../client.ts';
 import { LAYOUT } from '../layout.ts';
 import { plainLine, plural, shortFingerprint } from '../text.ts';
-import { textWidth } from '../unicode-width.ts';
+import { textWidth } from '../../../term/unicode-width.ts';
 
 export const LinkState = { CONNECTED: 'connected', RECONNECTING: 'reconnecting', DOWN: 'down' } as const;
 export type LinkState = (typeof LinkState)[keyof typeof LinkState];

@@ -3,7 +3,7 @@ import blessed from 'blessed';
 import { LAYOUT } from '../layout.ts';
 import type { Tab } from '../tabs.ts';
 import { fitCells, plainLine } from '../text.ts';
-import { textWidth } from '../unicode-width.ts';
+import { textWidth } from '../../../term/unicode-width.ts';
 
 const TITLE_CELLS = 14;
 

@@ -1,4 +1,6 @@
 /**
+ * Terminal widths of text for both blessed UIs (client TUI and server dashboard).
+ *
  * blessed 0.1.81 measures characters with a width table from before Unicode 9, so it thinks
  * emoji such as U+1F600 take one cell while every current terminal (and xterm.js with its
  * Unicode 11 provider) draws them in two: each emoji would push the rest of its row one cell
@@ -95,4 +97,31 @@ export function patchBlessedWidths(): BlessedUnicode {
 /** Cells a string takes on the terminal, as blessed (patched) counts them. */
 export function textWidth(text: string): number {
   return (unicodeModule ?? patchBlessedWidths()).strWidth(text);
+}
+
+/**
+ * What a row costs against a box's width as blessed 0.1.81 cuts it: UTF-16 code units,
+ * plus the filler cell it adds after each wide character. That is the cells the row takes
+ * for ASCII and CJK, but one more for an emoji (a surrogate pair) or a combining mark, which
+ * blessed would otherwise clip off the row's end. Never less than the cells.
+ */
+export function rowCost(text: string): number {
+  let cost = text.length;
+  for (const ch of text) if (ch.charCodeAt(0) >= 0x1100 && textWidth(ch) === 2) cost += 1;
+  return cost;
+}
+
+/** Cut to at most `width` (as rowCost counts), marking a cut with an ellipsis: it fits one row. */
+export function fitRow(text: string, width: number): string {
+  if (width <= 0) return '';
+  if (rowCost(text) <= width) return text;
+  let out = '';
+  let cost = 0;
+  for (const ch of text) {
+    const c = rowCost(ch);
+    if (cost + c > width - 1) break;
+    out += ch;
+    cost += c;
+  }
+  return `${out}…`;
 }
