@@ -7,7 +7,7 @@ import blessed from 'blessed';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { LogLevel } from '../log.ts';
 import { fitRow } from '../../term/unicode-width.ts';
-import { formatClock, shortId, truncate } from './format.ts';
+import { formatClock, shortId } from './format.ts';
 
 type Fields = Record<string, unknown>;
 type Formatter = (f: Fields) => string;
