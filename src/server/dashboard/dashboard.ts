@@ -11,17 +11,17 @@ import { patchBlessedWidths } from '../../term/unicode-width.ts';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
 import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
-import { BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
+import { BROADCAST_COLUMN_WIDTHS, BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
 import { ConnectionsFeed } from './connections-feed.ts';
 import { captureConsole } from './console-capture.ts';
 import { EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
 import { FooterFeed } from './footer-feed.ts';
 import { CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor, helpLines } from './keys.ts';
-import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, buildLayout, type Layout } from './layout.ts';
+import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, TABLE_CHROME_COLUMNS, buildLayout, fitColumns, type Layout } from './layout.ts';
 import { RenderLoop } from './render-loop.ts';
 import { flushed, isBacklogged, makeNonBlocking } from './terminal-output.ts';
-import { UsersFeed } from './users-feed.ts';
+import { USER_COLUMN_WIDTHS, UsersFeed } from './users-feed.ts';
 import type { Scrollable } from './windowed-table.ts';
 
 /** Countdowns, uptime and the chart's samples move once a second. */
@@ -141,7 +141,10 @@ class ServerDashboard implements Dashboard {
       { widget: l.broadcasts, scroll: broadcasts.rows },
       { widget: l.events, scroll: this.eventLog },
     ];
-    l.help.setContent([...helpLines(), '', 'Any key closes this help.'].map((line) => blessed.escape(line)).join('\n'));
+    // The whole fingerprint, in two halves, for operators whose footer has room for a short one.
+    const bytes = identity.fingerprint.split(':');
+    const fingerprint = ['TLS certificate, SHA-256 (give it to your users):', `  ${bytes.slice(0, 16).join(':')}`, `  ${bytes.slice(16).join(':')}`];
+    l.help.setContent([...helpLines(), '', ...fingerprint, '', 'Any key closes this help.'].map((line) => blessed.escape(line)).join('\n'));
 
     if (options.captureConsole) this.screen.on('destroy', captureConsole(this.eventLog.add));
     this.screen.on('keypress', (_ch: string, key: Widgets.Events.IKeyEventArg) => this.onKey(key.full));
@@ -264,6 +267,11 @@ class ServerDashboard implements Dashboard {
       l.footer.show();
       // contrib's canvas sizes itself only when attached: re-attach to fit the new size (as gtop does).
       l.chart.emit('attach');
+      // contrib tables have fixed column widths: fit them to the panes' new width.
+      for (const [widget, widths] of [[l.users, USER_COLUMN_WIDTHS], [l.broadcasts, BROADCAST_COLUMN_WIDTHS]] as const) {
+        const options = (widget as unknown as { options: { columnWidth: number[] } }).options;
+        options.columnWidth = fitColumns(widths, (widget.width as number) - TABLE_CHROME_COLUMNS);
+      }
       for (const feed of this.feeds) feed.invalidate();
     }
     this.requestFullFrame();

@@ -58,13 +58,22 @@ export class FooterFeed extends Feed {
     // The current window until it has a few seconds in it, then the last complete one.
     const delay = this.loopDelay.count > 0 ? this.readDelay() : this.lastWindow;
     const ms = (v: number) => v.toFixed(1);
+    const width = this.box.width as number;
+    // Each line keeps to one row: a narrower terminal gets the shorter wording of a line.
+    const fit = (...variants: string[]) => variants.find((v) => plainWidth(v) <= width) ?? variants[variants.length - 1];
     this.box.setContent(
       [
-        ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}   data ${safeText(dataDir)}`,
-        ` {bold}TLS{/bold} SHA-256 ${safeText(fingerprint)}`,
-        ` {bold}Up{/bold} ${formatUptime(now - startedAt)}   rss ${formatBytes(memory.rss)}  heap ${formatBytes(memory.heapUsed)}` +
-          `   event-loop delay p50 ${ms(delay.p50)} ms  p99 ${ms(delay.p99)} ms  max ${ms(delay.max)} ms` +
-          `   {bold}?{/bold} help  {bold}q{/bold} quit`,
+        fit(
+          ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}   data ${safeText(dataDir)}`,
+          ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}`,
+        ),
+        fit(` {bold}TLS{/bold} SHA-256 ${safeText(fingerprint)}`, ` {bold}TLS{/bold} SHA-256 ${safeText(shortFingerprint(fingerprint))}  (whole: {bold}?{/bold})`),
+        fit(
+          ` {bold}Up{/bold} ${formatUptime(now - startedAt)}   rss ${formatBytes(memory.rss)}  heap ${formatBytes(memory.heapUsed)}` +
+            `   event-loop delay p50 ${ms(delay.p50)} ms  p99 ${ms(delay.p99)} ms  max ${ms(delay.max)} ms` +
+            `   {bold}?{/bold} help  {bold}q{/bold} quit`,
+          ` {bold}Up{/bold} ${formatUptime(now - startedAt)}  rss ${formatBytes(memory.rss)}  loop p99 ${ms(delay.p99)} ms  {bold}?{/bold} help  {bold}q{/bold} quit`,
+        ),
       ].join('\n'),
     );
   }
@@ -78,4 +87,15 @@ export class FooterFeed extends Feed {
       max: excess(this.loopDelay.max),
     };
   }
+}
+
+/** Cells a tagged footer line takes once blessed has read its tags. */
+function plainWidth(tagged: string): number {
+  return tagged.replace(/\{\/?[a-z-]+\}/g, '').length;
+}
+
+/** The first and last 8 bytes of a fingerprint, for a narrow footer. */
+export function shortFingerprint(fingerprint: string): string {
+  const bytes = fingerprint.split(':');
+  return bytes.length > 16 ? `${bytes.slice(0, 8).join(':')}…${bytes.slice(-8).join(':')}` : fingerprint;
 }

@@ -42,6 +42,28 @@ export interface Layout {
   tooSmall: Widgets.BoxElement;
 }
 
+/**
+ * Column widths that fit a table `inner` cells wide (contrib puts `spacing` after every
+ * column): the widest columns give up cells first, down to MIN_COLUMN_CELLS. Wider than
+ * needed, the widths stay as designed. A header wider than its table wraps onto a second
+ * row, which is what an empty row under the header was.
+ */
+export function fitColumns(widths: readonly number[], inner: number, spacing = COLUMN_SPACING): number[] {
+  const out = [...widths];
+  let over = out.reduce((sum, w) => sum + w + spacing, 0) - inner;
+  while (over > 0) {
+    const widest = out.indexOf(Math.max(...out));
+    if (out[widest] <= MIN_COLUMN_CELLS) break;
+    out[widest] -= 1;
+    over -= 1;
+  }
+  return out;
+}
+
+const MIN_COLUMN_CELLS = 4;
+/** Border and scrollbar columns of a table pane. */
+export const TABLE_CHROME_COLUMNS = 3;
+
 function table(label: string, columnWidth: number[]) {
   return {
     label: ` ${label} `,
@@ -127,7 +149,8 @@ export function buildLayout(screen: Widgets.Screen): Layout {
   });
 
   // Tall enough for every key binding, a blank line, the closing hint and the border.
-  const help = overlay(screen, { label: ' Keys ', width: 76, height: KEY_BINDINGS.length + 4 });
+  // The keys, then the whole TLS fingerprint (4 rows), then 'any key closes'.
+  const help = overlay(screen, { label: ' Keys ', width: 76, height: KEY_BINDINGS.length + 8 });
   const confirm = overlay(screen, { label: ' Stop the server? ', width: 60, height: 7 });
   const tooSmall = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: true });
 

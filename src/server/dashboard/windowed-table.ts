@@ -6,6 +6,7 @@
  */
 import type { Widgets } from 'blessed';
 import type contrib from 'blessed-contrib';
+import { fitRow } from '../../term/unicode-width.ts';
 
 /** contrib's table: border (2), header line and the blank line under it. */
 const TABLE_CHROME_ROWS = 4;
@@ -51,8 +52,10 @@ export class WindowedTable<T> implements Scrollable {
     if (this.selected < this.offset) this.offset = this.selected;
     if (this.selected >= this.offset + visible) this.offset = this.selected - visible + 1;
     this.offset = Math.min(this.offset, Math.max(0, this.rows.length - visible));
-    const window = this.rows.slice(this.offset, this.offset + visible).map(this.format);
-    this.table.setData({ headers: [...this.headers], data: window });
+    // Cells cut to their column here: contrib drops the spacing after a cell it has to cut.
+    const widths = (this.table as unknown as { options: { columnWidth: number[] } }).options.columnWidth;
+    const window = this.rows.slice(this.offset, this.offset + visible).map((row) => this.format(row).map((cell, i) => fitRow(cell, widths[i] ?? cell.length)));
+    this.table.setData({ headers: this.headers.map((h, i) => fitRow(h, widths[i] ?? h.length)), data: window });
     const list = (this.table as unknown as { rows: Widgets.ListElement }).rows;
     list.select(this.selected - this.offset);
   }

@@ -179,3 +179,24 @@ test('peer requests and their outcome show in the event log', async () => {
     { cols: 160 },
   );
 });
+
+test('at 80x24 (the minimum) the tables keep their headers on one row, the footer its three lines, and ? shows the whole fingerprint', async () => {
+  await withDashboard(
+    async ({ server, term }) => {
+      const alice = await server.client();
+      await alice.register('alice', 'correct horse');
+      const text = await term.waitForText(/alice .*online/);
+      const rows = text.split('\n');
+      assert.ok(rows.some((r) => /User +Created +Seen +IP +TCP +UDP/.test(r)), 'users header on one row');
+      assert.ok(rows.some((r) => /ID +From +Left +Acked +Text/.test(r)), 'broadcasts header on one row');
+      assert.ok(rows.some((r) => /^ Listening /.test(r)), 'address line');
+      assert.ok(rows.some((r) => /^ TLS SHA-256 [0-9A-F:]+…[0-9A-F:]+ +\(whole: \?\)/.test(r)), 'a short fingerprint, and where the whole one is');
+      assert.ok(rows.some((r) => /^ Up .*rss .*\? help/.test(r)), 'health line');
+      const fingerprint = server.app.identity.fingerprint;
+      term.type('?');
+      const help = await term.waitForText('give it to your users');
+      assert.ok(help.includes(fingerprint.slice(0, 47)) && help.includes(fingerprint.slice(48)), 'both halves of the fingerprint');
+    },
+    { cols: 80, rows: 24 },
+  );
+});
