@@ -7,7 +7,7 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import type contrib from 'blessed-contrib';
-import { patchBlessedWidths } from '../../term/unicode-width.ts';
+import { fitRow, patchBlessedWidths } from '../../term/unicode-width.ts';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
 import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
@@ -25,6 +25,9 @@ import { USER_COLUMN_WIDTHS, UsersFeed } from './users-feed.ts';
 import type { Scrollable } from './windowed-table.ts';
 
 /** Countdowns, uptime and the chart's samples move once a second. */
+/** Columns from which the too-small message has room for its full sentences. */
+const TOO_SMALL_ROOMY_COLS = 48;
+
 export const TICK_MS = 1_000;
 const DEFAULT_TERMINAL = 'xterm-256color';
 
@@ -249,17 +252,18 @@ class ServerDashboard implements Dashboard {
     if (this.tooSmall) {
       l.main.hide();
       l.footer.hide();
-      l.tooSmall.setContent(
-        [
-          '',
-          '  {bold}Terminal too small for the dashboard{/bold}',
-          `  ${cols}x${rows} here, needs at least ${MIN_COLS}x${MIN_ROWS}.`,
-          '',
-          '  The server keeps running.',
-          '  Enlarge the window, or run with --headless',
-          '  for JSON log lines.',
-        ].join('\n'),
-      );
+      const roomy = [
+        '',
+        '  {bold}Terminal too small for the dashboard{/bold}',
+        `  ${cols}x${rows} here, needs at least ${MIN_COLS}x${MIN_ROWS}.`,
+        '',
+        '  The server keeps running.',
+        '  Enlarge the window, or run with --headless',
+        '  for JSON log lines.',
+      ];
+      // A tiny window gets short lines, the size first, each cut to the width.
+      const tiny = [`Too small: ${cols}x${rows}`, `needs ${MIN_COLS}x${MIN_ROWS}.`, 'Server running.', 'Enlarge, or use', '--headless.'];
+      l.tooSmall.setContent(cols >= TOO_SMALL_ROOMY_COLS ? roomy.join('\n') : tiny.map((line) => blessed.escape(fitRow(line, cols))).join('\n'));
       l.tooSmall.show();
     } else {
       l.tooSmall.hide();
@@ -324,6 +328,10 @@ class ServerDashboard implements Dashboard {
         break;
       case DashboardAction.FILTER_USERS:
         this.readFilter();
+        break;
+      case DashboardAction.CLEAR_FILTER:
+        if (!this.users.filter) return;
+        this.users.setFilter('');
         break;
       case DashboardAction.TOGGLE_HELP:
         this.mode = DashboardMode.HELP;

@@ -11,6 +11,7 @@ export const DashboardAction = {
   PAGE_UP: 'page_up',
   PAGE_DOWN: 'page_down',
   FILTER_USERS: 'filter_users',
+  CLEAR_FILTER: 'clear_filter',
   TOGGLE_HELP: 'toggle_help',
   QUIT: 'quit',
 } as const;
@@ -33,6 +34,7 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: ['pageup'], label: 'PgUp', help: 'a page up in the focused pane', action: DashboardAction.PAGE_UP },
   { keys: ['pagedown'], label: 'PgDn', help: 'a page down in the focused pane', action: DashboardAction.PAGE_DOWN },
   { keys: ['/'], label: '/', help: 'filter users by name or IP (Enter keeps, Esc clears)', action: DashboardAction.FILTER_USERS },
+  { keys: ['escape'], label: 'Esc', help: 'clear a kept users filter', action: DashboardAction.CLEAR_FILTER },
   { keys: ['?'], label: '?', help: 'show or hide this help', action: DashboardAction.TOGGLE_HELP },
   { keys: ['q', 'C-c'], label: 'q  Ctrl-C', help: 'stop the server gracefully (asks first)', action: DashboardAction.QUIT },
 ];

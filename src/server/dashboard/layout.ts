@@ -139,7 +139,8 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     parent: screen,
     hidden: true,
     height: 3,
-    width: '50%',
+    // Wide enough for its label at 80 columns (a label longer than the box covers the input).
+    width: 64,
     left: 'center',
     top: 'center',
     label: ' Filter users (name or IP; Enter keeps, Esc clears) ',

@@ -72,7 +72,8 @@ test('/ filters the users table by name as you type; Esc clears it', async () =>
     }
     await term.waitForText('Users 3');
     term.type('/');
-    await term.waitForText('Filter users');
+    const prompt = await term.waitForText('Filter users');
+    assert.match(prompt, /Filter users \(name or IP; Enter keeps, Esc clears\)/, 'the whole label');
     term.type('al');
     let screen = await term.waitForText('Users 2 of 3');
     assert.ok(userRow(screen, 'alice') && userRow(screen, 'albert'));
@@ -82,6 +83,13 @@ test('/ filters the users table by name as you type; Esc clears it', async () =>
     term.type(Keys.ENTER);
     await waitFor(() => !term.text().includes('Filter users'), { what: 'the prompt closed' });
     assert.match(term.text(), /Users 1 of 3 · filter "ali"/, 'Enter keeps the filter');
+    // Esc in the pane clears a kept filter too.
+    term.type(Keys.ESC);
+    await term.waitForText(/Users 3 \u2500/);
+    term.type('/');
+    await term.waitForText('Filter users');
+    term.type('ali' + Keys.ENTER);
+    await term.waitForText('Users 1 of 3');
     term.type('/');
     await term.waitForText('Filter users');
     term.type(Keys.ESC);
@@ -118,6 +126,9 @@ test('a small terminal gets a clear message, and the panes come back when it gro
   await withDashboard(async ({ term }) => {
     term.resize(60, 20);
     await term.waitForText(/Terminal too small for the dashboard\s+60x20 here, needs at least 80x24/);
+    // Tiny: the size and what is needed still read whole, one short line each.
+    term.resize(20, 6);
+    await term.waitForText(/Too small: 20x6\s+needs 80x24\./);
     term.resize(100, 30);
     const screen = await term.waitForText(/Users 0/);
     assert.doesNotMatch(screen, /too small/);
