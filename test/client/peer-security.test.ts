@@ -158,6 +158,20 @@ test('one host cannot fill the listener with handshakes: it gets a few, real pee
     autoAccept(alice);
     const result = await bob.peers.requestPeer({ user: 'alice' });
     assert.equal(result.outcome, 'accepted');
+    // When the flood hangs up, its slots free: the same host gets the same few again.
+    for (const s of flood) s.destroy();
+    await waitFor(() => open.size === 0, { what: 'the flood gone' });
+    const capped = () => refused.filter((r) => r.detail.includes('already open')).length;
+    const cappedBefore = capped();
+    for (let i = 0; i < MAX_PEER_HANDSHAKES_PER_IP + 1; i++) {
+      const s = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      s.on('error', () => {});
+      s.on('connect', () => open.add(s));
+      s.on('close', () => open.delete(s));
+      flood.push(s);
+    }
+    await waitFor(() => capped() === cappedBefore + 1, { what: 'only the one beyond the cap refused' });
+    await waitFor(() => open.size === MAX_PEER_HANDSHAKES_PER_IP, { what: 'the cap held open again' });
   } finally {
     for (const s of flood) s.destroy();
     await bed.close();

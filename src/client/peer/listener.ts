@@ -14,6 +14,9 @@ import { MAX_PEER_CONNECTIONS, MAX_PEER_HANDSHAKES_PER_IP, PEER_HANDSHAKE_TIMEOU
 import { assertPskSession, derivePeerKey, peerServerOptions } from '../../net/peer-tls.ts';
 import { PeerLink, type PeerLinkTimers } from './link.ts';
 
+/** A connection's remote address and port: the raw socket and its TLS socket share it. */
+const endpointKey = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
+
 /** The form of a request id (PROTOCOL.md section 6.1). */
 const REQ_ID = /^[0-9a-f]{1,64}$/;
 
@@ -64,8 +67,8 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly identities = new WeakMap<TLSSocket, { reqId: string; refusal?: RefusalReason }>();
   /** Links past TLS, waiting for the peer's hello. */
   private readonly greeting = new Set<PeerLink>();
-  /** TCP connections still in their TLS handshake, by remote endpoint, and their count per IP. */
-  private readonly handshaking = new Map<string, Socket>();
+  /** TCP connections still in their TLS handshake: remote endpoint -> IP; and their count per IP. */
+  private readonly handshaking = new Map<string, string>();
   private readonly handshakesPerIp = new Map<string, number>();
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -76,13 +79,13 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     this.now = options.now ?? Date.now;
     server.on('connection', (raw: Socket) => this.onConnection(raw));
     server.on('secureConnection', (socket: TLSSocket) => {
-      this.handshakeDone(socket);
+      this.handshakeDone(endpointKey(socket));
       this.onSecure(socket);
     });
     server.on('tlsClientError', (err, socket) => {
       // Read before destroy(), which clears the address.
       const address = normalizeIp(socket.remoteAddress);
-      this.handshakeDone(socket);
+      this.handshakeDone(endpointKey(socket));
       // Node closes sockets that fail the handshake, but not one that hit the handshake
       // timeout (it only reports it): cut every refused socket here, at once.
       socket.destroy();
@@ -163,17 +166,18 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       this.emit('refused', { address: ip, reason: 'handshake', detail: `${open} handshakes from this address are already open` });
       return;
     }
-    const key = `${raw.remoteAddress}|${raw.remotePort}`;
-    this.handshaking.set(key, raw);
+    const key = endpointKey(raw);
+    this.handshaking.set(key, ip);
     this.handshakesPerIp.set(ip, open + 1);
-    raw.once('close', () => this.handshakeDone(raw));
+    // The key is taken now: a closed socket no longer has its address.
+    raw.once('close', () => this.handshakeDone(key));
   }
 
   /** The handshake of this connection is over, one way or the other (idempotent). */
-  private handshakeDone(socket: { remoteAddress?: string; remotePort?: number }): void {
-    const key = `${socket.remoteAddress}|${socket.remotePort}`;
-    if (!this.handshaking.delete(key)) return;
-    const ip = normalizeIp(socket.remoteAddress);
+  private handshakeDone(key: string): void {
+    const ip = this.handshaking.get(key);
+    if (ip === undefined) return;
+    this.handshaking.delete(key);
     const left = (this.handshakesPerIp.get(ip) ?? 1) - 1;
     if (left > 0) this.handshakesPerIp.set(ip, left);
     else this.handshakesPerIp.delete(ip);
