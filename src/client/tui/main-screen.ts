@@ -54,6 +54,8 @@ export class MainScreen {
   private picker: MenuView<string> | null = null;
   private statusNote = '';
   private typingSent = false;
+  /** Lines submitted so far: a refused line is given back only if none came after it. */
+  private submitted = 0;
   private renderQueued = false;
   private readonly cleanups: Array<() => void> = [];
 
@@ -221,9 +223,10 @@ export class MainScreen {
     this.history.push(line);
     this.editor.clear();
     this.updateTyping();
+    const seq = ++this.submitted;
     const kept = await this.actions.run(command, line);
-    // Refused: give the text back so nothing typed is lost (unless the user typed on meanwhile).
-    if (kept && this.editor.value === '') this.editor.set(kept);
+    // Refused: give the text back so nothing typed is lost (unless the user typed or sent on meanwhile).
+    if (kept && this.editor.value === '' && seq === this.submitted) this.editor.set(kept);
     this.scheduleRender();
   }
 

@@ -257,6 +257,8 @@ test('PgUp and PgDn page by screen rows, keeping one row of the last page in vie
     await register(h, 'paula');
     for (let i = 100; i < 200; i++) h.vt.type(`/x${i}\r`);
     await h.vt.waitForText('Unknown command /x199.');
+    // Refused lines typed faster than they are answered: the last one is given back, not the first.
+    await h.vt.waitForText('> /x199');
     /** The command numbers on screen, top to bottom. */
     const shown = () => [...h.vt.text().matchAll(/Unknown command \/x(\d+)\./g)].map((m) => Number(m[1]));
     const pages: number[][] = [shown()];
