@@ -6,7 +6,7 @@ import { KEYMAP } from '../../../src/client/tui/keymap.ts';
 import { RequestQueue } from '../../../src/client/tui/request-queue.ts';
 import { DialogView } from '../../../src/client/tui/views/dialog.ts';
 import { FormView } from '../../../src/client/tui/views/form.ts';
-import { HelpOverlay } from '../../../src/client/tui/views/help-overlay.ts';
+import { HelpOverlay, helpLines } from '../../../src/client/tui/views/help-overlay.ts';
 import { MenuView } from '../../../src/client/tui/views/menu.ts';
 import { RequestModal } from '../../../src/client/tui/views/request-modal.ts';
 import { TooSmallView } from '../../../src/client/tui/views/too-small.ts';
@@ -68,6 +68,13 @@ test('help overlay scrolls in a small terminal', async () => {
     screen.render();
     await vt.waitForText('Ctrl-C / F10');
     assert.ok(!vt.text().includes('/quit'));
+    assert.match(vt.text(), /-- more below: Down \/ PgDn --/);
+    // The very first Down scrolls a line (blessed's own scrolling first walked a cursor down the page).
+    const firstLine = helpLines()[0].replace(/\{[^}]*\}/g, '');
+    assert.ok(vt.text().includes(firstLine));
+    help.handleKey('down');
+    screen.render();
+    await vt.waitForGone(firstLine);
     for (let i = 0; i < 5; i++) help.handleKey('pagedown');
     screen.render();
     await vt.waitForText('/quit');
