@@ -10,7 +10,8 @@ import type { ClientMessage, Msg, ServerMessage, UdpClientMessage, UdpServerMess
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { ServerLink, type TrustDecider } from './server-link.ts';
-import { newDropCounters, UdpLink, UdpState } from './udp-link.ts';
+import { newDropCounters } from '../net/datagram.ts';
+import { UdpLink, UdpState } from './udp-link.ts';
 
 export const ClientState = {
   IDLE: 'idle',

@@ -6,7 +6,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { UDP_DEAD_AFTER_MS, UDP_KEEPALIVE_INTERVAL_MS } from '../net/constants.ts';
-import { Direction, type DropReason } from '../net/datagram.ts';
+import { Direction, newDropCounters, type DropReason } from '../net/datagram.ts';
 import { udpServerMessages, type UdpClientMessage, type UdpServerMessage } from '../net/messages.ts';
 import { readHeader, UdpChannel } from '../net/udp-channel.ts';
 
@@ -26,9 +26,6 @@ export interface UdpLinkOptions {
   drops?: Record<DropReason, number>;
 }
 
-export function newDropCounters(): Record<DropReason, number> {
-  return { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };
-}
 
 export interface UdpLinkEvents {
   state: [UdpState];

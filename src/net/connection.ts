@@ -59,6 +59,11 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
     return !this.closed && !this.stream.destroyed;
   }
 
+  /** send() returned false and 'drain' has not been emitted since. */
+  get needsDrain(): boolean {
+    return this.drainOwed;
+  }
+
   /** Bytes queued for the peer that the kernel has not yet taken. */
   get pendingOutputBytes(): number {
     return this.outboxBytes + this.stream.writableLength;

@@ -28,6 +28,11 @@ export interface DatagramHeader {
 /** Failure reasons, one counter each (section 5.4). */
 export type DropReason = 'malformed' | 'unknown_session' | 'replayed' | 'forged';
 
+/** A zeroed counter per drop reason. */
+export function newDropCounters(): Record<DropReason, number> {
+  return { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };
+}
+
 function nonceFor(direction: Direction, seq: number): Buffer {
   const nonce = Buffer.alloc(12);
   nonce.writeUInt32BE(direction, 0);

@@ -6,6 +6,7 @@
  * TLS then seals the whole batch into as few 16 KiB records as it can.
  */
 import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './constants.ts';
+import { MAX_WRITE_BYTES } from './connection.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
 
 /** Slab size: a few hundred small frames. A flushed chunk keeps its slab alive until written. */
@@ -45,6 +46,9 @@ export class FrameBatcher<Out extends { t: string }> {
     }
     this.slab.writeUInt32BE(written, this.end);
     this.end += FRAME_HEADER_BYTES + written;
+    // Hand over a write's worth at a time: the connection writes a chunk whole, and a TLS
+    // socket keeps the buffers of its largest write (MAX_WRITE_BYTES).
+    if (this.pendingBytes >= MAX_WRITE_BYTES) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;
       process.nextTick(this.flushNow);

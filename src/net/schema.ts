@@ -25,14 +25,21 @@ interface StrOptions {
   pattern?: RegExp;
 }
 
+/**
+ * True when `text` takes more than `limit` UTF-8 bytes. A UTF-16 string never takes fewer
+ * UTF-8 bytes than its length (so long ones fail fast) nor more than 3 per unit (so short
+ * ones need no count: the common case, per message).
+ */
+export function utf8Over(text: string, limit: number): boolean {
+  return text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text, 'utf8') > limit);
+}
+
 export function str(opts: StrOptions): Validator<string> {
   const min = opts.min ?? 0;
   return (v, path = '') => {
     if (typeof v !== 'string') throw new SchemaError(path, 'expected a string');
     if (v.length < min) throw new SchemaError(path, `shorter than ${min}`);
-    // A UTF-16 string never takes fewer UTF-8 bytes than its length (so long ones fail fast)
-    // nor more than 3 per unit (so short ones need no count: the common case, per message).
-    if (v.length > opts.maxBytes || (v.length * 3 > opts.maxBytes && Buffer.byteLength(v, 'utf8') > opts.maxBytes)) {
+    if (utf8Over(v, opts.maxBytes)) {
       throw new SchemaError(path, `longer than ${opts.maxBytes} bytes`);
     }
     if (opts.pattern && !opts.pattern.test(v)) throw new SchemaError(path, 'has characters that are not allowed');

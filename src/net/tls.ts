@@ -6,9 +6,10 @@ export function fingerprintOf(cert: string | Buffer): string {
   return new X509Certificate(cert).fingerprint256;
 }
 
-/** The first 8 bytes, for status bars: "AB:CD:EF:01:23:45:67:89". */
-export function shortFingerprint(fingerprint: string): string {
-  return fingerprint.split(':').slice(0, 8).join(':');
+/** The first and last `bytes` bytes, for status bars and footers: "AB:CD…EF:01". */
+export function shortFingerprint(fingerprint: string, bytes = 2): string {
+  const parts = fingerprint.split(':');
+  return parts.length > 2 * bytes ? `${parts.slice(0, bytes).join(':')}…${parts.slice(-bytes).join(':')}` : fingerprint;
 }
 
 export const FINGERPRINT_PATTERN = /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/;

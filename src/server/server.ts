@@ -23,7 +23,7 @@ import { clientMessages, type ClientMessage, type ServerMessage } from '../net/m
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ServerEvents } from './events.ts';
-import { handleUdpBroadcastAck } from './handlers/broadcast.ts';
+import { handleBroadcastAck } from './handlers/broadcast.ts';
 import { handlers } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
 import { Presence, PRESENCE_BACKLOG_BYTES } from './presence.ts';
@@ -129,7 +129,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       maxPending: options.maxPendingBroadcasts,
       retransmitBaseMs: options.broadcastRetransmitBaseMs,
     });
-    this.udp.on('bcast_ack', (session, message) => handleUdpBroadcastAck(this, session, message));
+    this.udp.on('bcast_ack', (session, message) => handleBroadcastAck(this, session, message));
     this.peers = new PeerBroker(this, options.peers);
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();

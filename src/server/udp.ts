@@ -3,7 +3,7 @@
  * id, opens it through that session's channel (replay window, AEAD, schema), and answers.
  * Anything that fails is dropped and counted by reason, never acted on.
  */
-import type { DropReason } from '../net/datagram.ts';
+import { newDropCounters, type DropReason } from '../net/datagram.ts';
 import type { Msg, UdpClientMessage, UdpServerMessage } from '../net/messages.ts';
 import { readHeader } from '../net/udp-channel.ts';
 import type { ServerCore } from './server.ts';
@@ -14,7 +14,7 @@ export type DatagramSender = (datagram: Buffer, port: number, address: string) =
 type UdpHandler = (session: ClientSession, message: UdpClientMessage) => void;
 
 export class UdpEndpoint {
-  readonly dropped: Record<DropReason, number> = { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };
+  readonly dropped: Record<DropReason, number> = newDropCounters();
   received = 0;
   private sender: DatagramSender | null = null;
   private boundPort = 0;

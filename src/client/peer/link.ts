@@ -172,9 +172,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     return this.out.pendingBytes + this.conn.pendingOutputBytes;
   }
 
-  /** True while the socket's buffer is under its high-water mark; otherwise wait for `drain`. */
+  /** True unless the connection owes a `drain` (its output is over the high-water mark). */
   get writable(): boolean {
-    return !this.socket.writableNeedDrain;
+    return !this.conn.needsDrain;
   }
 
   /** Queue a chat message; returns its id. Throws E_MESSAGE_TOO_LARGE, E_DISCONNECTED, E_RATE_LIMITED. */

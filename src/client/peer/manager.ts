@@ -37,13 +37,21 @@ export type PeerRequestResult =
   | { outcome: Exclude<PeerOutcome, 'accepted'>; reason: string; peer: UserEntry }
   | { outcome: 'ambiguous'; ip: string; candidates: UserEntry[] };
 
+/** Our request, as the server holds it until the target answers. */
+export interface PendingRequest {
+  reqId: string;
+  user: string;
+  ip: string;
+  expiresAt: number;
+}
+
 export interface PeerManagerEvents {
   /** Someone asks to chat: answer with accept() or decline(). */
   prompt: [PeerPrompt];
   /** A prompt ended without our answer being needed any more (cancelled, timed out, requester left, server lost). */
   prompt_closed: [{ reqId: string; outcome: PeerOutcome; reason: string }];
   /** Our request reached the target; cancel it with cancelRequest(reqId). */
-  pending: [{ reqId: string; user: string; ip: string; expiresAt: number }];
+  pending: [PendingRequest];
   /** A session is open (either role). */
   session: [PeerLink];
   session_closed: [PeerLink, PeerLinkClose];
@@ -103,12 +111,13 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
    * Ask for a session (section 6.1) and, if accepted, dial it. Resolves with the open link,
    * the outcome, or the candidates when an IP is shared; rejects with the server's error
    * (E_PEER_OFFLINE, E_PEER_SELF, ...) or the dial's (E_UNREACHABLE, E_PEER_HANDSHAKE).
+   * `onPending` hears of this request once the server has it, before any outcome.
    */
-  async requestPeer(target: { user: string } | { ip: string }): Promise<PeerRequestResult> {
+  async requestPeer(target: { user: string } | { ip: string }, onPending?: (pending: PendingRequest) => void): Promise<PeerRequestResult> {
     const reply = await this.client.request({ t: 'connect', ...target });
     if (reply.t === 'connect_ambiguous') return { outcome: 'ambiguous', ip: reply.ip, candidates: reply.candidates };
     if (reply.t !== 'connect_pending') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected connect_pending, got ${reply.t}`);
-    const result = await this.waitForResult(reply);
+    const result = await this.waitForResult(reply, onPending);
     if (result.outcome !== 'accepted') return { outcome: result.outcome, reason: sanitizeLine(result.reason), peer: result.peer };
     if (!result.secret || !result.port) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'accepted without a secret and port');
     const link = await dialPeer({
@@ -212,11 +221,13 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     if (prompted) this.emit('prompt_closed', { reqId: result.reqId, outcome: result.outcome, reason });
   }
 
-  private waitForResult(pending: Msg<ServerMessage, 'connect_pending'>): Promise<ConnectResult> {
+  private waitForResult(pending: Msg<ServerMessage, 'connect_pending'>, onPending?: (pending: PendingRequest) => void): Promise<ConnectResult> {
+    const info = { reqId: pending.reqId, user: pending.user, ip: pending.ip, expiresAt: Date.now() + pending.expiresInMs };
+    onPending?.(info);
     const early = this.early.get(pending.reqId);
     this.early.delete(pending.reqId);
     if (early) return Promise.resolve(early);
-    this.emit('pending', { reqId: pending.reqId, user: pending.user, ip: pending.ip, expiresAt: Date.now() + pending.expiresInMs });
+    this.emit('pending', info);
     return new Promise((resolve, reject) => this.outgoing.set(pending.reqId, { resolve, reject }));
   }
 

@@ -14,7 +14,12 @@ export function escapeTags(text: string): string {
 
 /** Multi-line untrusted text, safe for a `tags: true` widget. */
 export function plain(text: string): string {
-  return escapeTags(sanitizeText(text).replace(/\t/g, '  '));
+  return escapeTags(plainText(text));
+}
+
+/** Multi-line untrusted text made safe for a terminal, not yet escaped for tags. */
+export function plainText(text: string): string {
+  return sanitizeText(text).replace(/\t/g, '  ');
 }
 
 /** One-line untrusted text (names, labels), safe for a `tags: true` widget. */
@@ -53,10 +58,7 @@ export function plural(n: number, word: string): string {
 }
 
 /** A fingerprint shortened for the status bar: first and last two bytes. */
-export function shortFingerprint(fp: string): string {
-  const parts = fp.split(':');
-  return parts.length > 4 ? `${parts.slice(0, 2).join(':')}…${parts.slice(-2).join(':')}` : fp;
-}
+export { shortFingerprint } from '../../net/tls.ts';
 
 /** Rows a tagged text takes in a box `inner` cells wide, once blessed wraps it. */
 export function wrappedRows(lines: readonly string[], inner: number): number {

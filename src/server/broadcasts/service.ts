@@ -140,16 +140,14 @@ export class Broadcasts {
   }
 }
 
+/** Preview and size of each broadcast's text, worked out once: the dashboard asks every second. */
+const described = new WeakMap<BroadcastItem, { preview: string; bytes: number }>();
+
 /** What the log and the dashboard show of a broadcast: never more than a safe preview of its text. */
 function describeItem(item: BroadcastItem) {
-  return {
-    bid: item.bid,
-    from: item.from,
-    preview: preview(item.text),
-    bytes: Buffer.byteLength(item.text, 'utf8'),
-    createdAt: item.createdAt,
-    expiresAt: item.expiresAt,
-  };
+  let text = described.get(item);
+  if (!text) described.set(item, (text = { preview: preview(item.text), bytes: Buffer.byteLength(item.text, 'utf8') }));
+  return { bid: item.bid, from: item.from, ...text, createdAt: item.createdAt, expiresAt: item.expiresAt };
 }
 
 function preview(text: string): string {

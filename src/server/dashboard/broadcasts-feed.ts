@@ -6,6 +6,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import type contrib from 'blessed-contrib';
 import { formatCountdown } from '../../util/duration.ts';
+import { PREVIEW_CHARS } from '../broadcasts/service.ts';
 import { Feed } from './feed.ts';
 import { safeText, shortId, truncate } from './format.ts';
 import { WindowedTable } from './windowed-table.ts';
@@ -30,7 +31,6 @@ export interface BroadcastQueueView {
 }
 
 export const BROADCAST_COLUMNS = ['ID', 'From', 'Left', 'Acked', 'Text'] as const;
-export const PREVIEW_CHARS = 60;
 /**
  * The text goes last and its column is wide enough for the escaped preview, so the table
  * never cuts an escape sequence in half; the pane's own edge clips what does not fit.

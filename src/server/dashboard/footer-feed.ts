@@ -4,6 +4,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Widgets } from 'blessed';
+import { shortFingerprint } from '../../net/tls.ts';
 import { Feed } from './feed.ts';
 import { formatBytes, formatUptime, safeText } from './format.ts';
 
@@ -67,7 +68,7 @@ export class FooterFeed extends Feed {
           ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}   data ${safeText(dataDir)}`,
           ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}`,
         ),
-        fit(` {bold}TLS{/bold} SHA-256 ${safeText(fingerprint)}`, ` {bold}TLS{/bold} SHA-256 ${safeText(shortFingerprint(fingerprint))}  (whole: {bold}?{/bold})`),
+        fit(` {bold}TLS{/bold} SHA-256 ${safeText(fingerprint)}`, ` {bold}TLS{/bold} SHA-256 ${safeText(shortFingerprint(fingerprint, 8))}  (whole: {bold}?{/bold})`),
         fit(
           ` {bold}Up{/bold} ${formatUptime(now - startedAt)}   rss ${formatBytes(memory.rss)}  heap ${formatBytes(memory.heapUsed)}` +
             `   event-loop delay p50 ${ms(delay.p50)} ms  p99 ${ms(delay.p99)} ms  max ${ms(delay.max)} ms` +
@@ -92,10 +93,4 @@ export class FooterFeed extends Feed {
 /** Cells a tagged footer line takes once blessed has read its tags. */
 function plainWidth(tagged: string): number {
   return tagged.replace(/\{\/?[a-z-]+\}/g, '').length;
-}
-
-/** The first and last 8 bytes of a fingerprint, for a narrow footer. */
-export function shortFingerprint(fingerprint: string): string {
-  const bytes = fingerprint.split(':');
-  return bytes.length > 16 ? `${bytes.slice(0, 8).join(':')}…${bytes.slice(-8).join(':')}` : fingerprint;
 }

@@ -13,10 +13,11 @@ export async function handleBroadcast(server: ServerCore, session: ClientSession
   });
 }
 
-export function handleBroadcastAck(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'broadcast_ack'>): void {
-  server.broadcasts.ack(session, message.bids);
-}
-
-export function handleUdpBroadcastAck(server: ServerCore, session: ClientSession, message: Msg<UdpClientMessage, 'bcast_ack'>): void {
+/** Acks over either path carry the same ids (broadcast_ack over TCP, bcast_ack over UDP). */
+export function handleBroadcastAck(
+  server: ServerCore,
+  session: ClientSession,
+  message: Msg<ClientMessage, 'broadcast_ack'> | Msg<UdpClientMessage, 'bcast_ack'>,
+): void {
   server.broadcasts.ack(session, message.bids);
 }

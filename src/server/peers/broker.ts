@@ -128,13 +128,6 @@ export class PeerBroker {
     this.finish(req, PeerOutcome.CANCELLED, `${nameOf(session)} cancelled the request`);
   }
 
-  /** Drop every pending request without telling anyone (the server is stopping). */
-  stop(): void {
-    for (const req of this.requests.values()) clearTimeout(req.timer);
-    this.requests.clear();
-    this.bySession.clear();
-  }
-
   /**
    * By user: that online user. By IP (normalised as the server sees addresses): the one other
    * online user there, or connect_ambiguous with all of them; the server never guesses.
@@ -219,9 +212,9 @@ export class PeerBroker {
   }
 }
 
-/** Send only to a session that is online and not already closing (a write after end() fails). */
+/** Send only to a session that is online (a closing connection drops sends by itself). */
 function deliver(session: ClientSession, message: ServerMessage): void {
-  if (session.isOnline && !session.conn.stream.writableEnded) session.send(message);
+  if (session.isOnline) session.send(message);
 }
 
 function nameOf(session: ClientSession): string {

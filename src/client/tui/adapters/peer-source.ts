@@ -7,7 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../../../net/errors.ts';
 import type { PeerLink, PeerLinkClose } from '../../peer/link.ts';
-import type { PeerManager, PeerPrompt } from '../../peer/manager.ts';
+import type { PeerManager, PeerPrompt, PendingRequest } from '../../peer/manager.ts';
 import { describeError } from '../errors-text.ts';
 import {
   Delivery,
@@ -100,7 +100,6 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
     super();
     manager.on('prompt', (p) => this.emit('request', toRequest(p)));
     manager.on('prompt_closed', ({ reqId, reason }) => this.emit('requestEnded', reqId, reason));
-    manager.on('pending', ({ reqId, user }) => this.outgoing.set(reqId, user));
     manager.on('session', (link) => {
       const view = new LinkSession(link, this.now);
       this.views.set(link.reqId, view);
@@ -116,31 +115,23 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
    */
   connect(target: { user: string } | { ip: string }): Promise<ConnectOutcome> {
     return new Promise((resolve, reject) => {
-      let answered = false;
-      const onPending = (p: { reqId: string; user: string; ip: string; expiresAt: number }) => {
-        const same = 'user' in target ? p.user.toLowerCase() === target.user.toLowerCase() : p.ip === target.ip;
-        if (!same || answered) return;
-        answered = true;
-        this.manager.off('pending', onPending);
+      let pendingId: string | null = null;
+      const onPending = (p: PendingRequest) => {
+        pendingId = p.reqId;
+        this.outgoing.set(p.reqId, p.user);
         resolve({ kind: 'pending', peer: { user: p.user, ip: p.ip }, expiresAt: p.expiresAt });
       };
-      this.manager.on('pending', onPending);
-      const finish = () => this.manager.off('pending', onPending);
-      this.manager.requestPeer(target).then(
+      this.manager.requestPeer(target, onPending).then(
         (result) => {
-          finish();
-          if (result.outcome === 'ambiguous') {
-            answered = true;
-            return resolve({ kind: 'ambiguous', ip: result.ip, candidates: result.candidates });
-          }
+          if (result.outcome === 'ambiguous') return resolve({ kind: 'ambiguous', ip: result.ip, candidates: result.candidates });
           if (result.outcome !== 'accepted') {
-            for (const [reqId, user] of this.outgoing) if (user.toLowerCase() === result.peer.user.toLowerCase()) this.outgoing.delete(reqId);
+            if (pendingId) this.outgoing.delete(pendingId);
             this.emit('outcome', { peer: result.peer, reason: OUTCOME_TEXT[result.outcome] ?? result.reason });
           }
         },
         (err: unknown) => {
-          finish();
-          if (!answered) return reject(err);
+          if (pendingId) this.outgoing.delete(pendingId);
+          if (!pendingId) return reject(err);
           const who = 'user' in target ? { user: target.user, ip: '?' } : { user: target.ip, ip: target.ip };
           this.emit('outcome', { peer: who, reason: describeError(err) });
         },

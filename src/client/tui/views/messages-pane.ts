@@ -5,11 +5,11 @@
  * message can be reached. Wrapped rows are cached per line and width.
  */
 import blessed from 'blessed';
-import { sanitizeLine, sanitizeText } from '../../../net/sanitize.ts';
+import { sanitizeLine } from '../../../net/sanitize.ts';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import { Delivery } from '../sources.ts';
 import { FOLLOWING, isScrolled, LineKind, type ScrollAnchor, type Tab, type TabLine } from '../tabs.ts';
-import { clockTime, plainLine } from '../text.ts';
+import { clockTime, plainLine, plainText as body } from '../text.ts';
 import { wrapSpans, type Span } from '../wrap.ts';
 
 const GRAY: Pick<Span, 'open' | 'close'> = { open: '{gray-fg}', close: '{/gray-fg}' };
@@ -21,8 +21,6 @@ const DELIVERY_SPAN: Record<Delivery, Span> = {
   [Delivery.FAILED]: { text: '✗ not delivered', open: '{red-fg}', close: '{/red-fg}' },
 };
 
-/** Untrusted message text: no escape sequences or control characters; tabs as spaces. */
-const body = (text: string) => sanitizeText(text).replace(/\t/g, '  ');
 
 /** One line as styled runs of plain text (wrapSpans escapes them for blessed). */
 export function lineSpans(line: TabLine): Span[] {
