@@ -198,9 +198,9 @@ async function benchP2P(rows: Row[]): Promise<void> {
     '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(SCRYPT_COST),
     '--max-registrations-per-minute', '1000000', '--broadcasts-per-minute', '1000000',
     '--broadcast-ttl', BROADCAST_TTL, '--log-level', 'info',
-  ], process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean));
+  ], { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) });
   const workers = Array.from({ length: WORKERS }, () => new Worker());
-  const sender = new P2PClient({ host: '127.0.0.1', port: server.tcpPort, configDir: config.path, reconnect: false });
+  const sender = new P2PClient({ host: '127.0.0.1', port: server.port, configDir: config.path, reconnect: false });
   const inbox = new BroadcastInbox(sender);
   try {
     await sender.login('bench-sender', PASSWORD);
@@ -222,7 +222,7 @@ async function benchP2P(rows: Row[]): Promise<void> {
       const started = Date.now();
       const names = Array.from({ length: n - online }, (_, i) => `r${online + i}`);
       split(names, WORKERS).forEach((users, i) =>
-        workers[i].command({ cmd: 'login', host: '127.0.0.1', port: server.tcpPort, users, pass: PASSWORD, concurrency: LOGIN_CONCURRENCY }),
+        workers[i].command({ cmd: 'login', host: '127.0.0.1', port: server.port, users, pass: PASSWORD, concurrency: LOGIN_CONCURRENCY }),
       );
       const ticker = setInterval(() => {
         const p = workers.map((w) => w.progress).filter((x) => x !== null);

@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -21,12 +20,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createSelfSigned } from '../src/server/identity.ts';
 import { USERS_CSV_COLUMNS } from '../src/server/users/csv-store.ts';
+import { freePort } from '../test/helpers/headless.ts';
+import { SERVER_BIN, serverEnv } from '../test/helpers/server-pty.ts';
 import { forkChild, type Child } from './lib/ipc.ts';
 import { fmt, percentile, printTable } from './lib/table.ts';
 
 const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
 const here = new URL('.', import.meta.url).pathname;
-const SERVER_BIN = join(here, '../bin/p2p-server');
 const PASSWORD = 'bench-password';
 /** The account that broadcasts; not one of the churn's, so no login replaces its session. */
 const SENDER = 'announcer';
@@ -87,27 +87,12 @@ interface RunningServer {
   kill(): void;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** Server CPU time so far (user + system), from /proc. */
 async function cpuMs(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of stat(5); the slice above starts at field 3.
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
-
-/** The environment a server gets: without P2P_* variables, which would set its options. */
-function serverEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
-  return { ...env, ...extra };
 }
 
 function startServer(mode: Mode, dataDir: string, port: number): RunningServer {

@@ -39,7 +39,7 @@ export function ensureMosquitto(log: (line: string) => void): string | null {
   return path;
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

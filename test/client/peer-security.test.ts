@@ -145,13 +145,16 @@ test('one host cannot fill the listener with handshakes: it gets a few, real pee
     alice.peers.on('refused', (r) => refused.push(r));
     // Silent TCP connections from another loopback address: they never start TLS.
     const open = new Set<Socket>();
-    for (let i = 0; i < MAX_PEER_HANDSHAKES_PER_IP + 20; i++) {
-      const s = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
-      s.on('error', () => {});
-      s.on('connect', () => open.add(s));
-      s.on('close', () => open.delete(s));
-      flood.push(s);
-    }
+    const openSilent = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const s = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+        s.on('error', () => {});
+        s.on('connect', () => open.add(s));
+        s.on('close', () => open.delete(s));
+        flood.push(s);
+      }
+    };
+    openSilent(MAX_PEER_HANDSHAKES_PER_IP + 20);
     await waitFor(() => refused.filter((r) => r.address === '127.0.0.2').length >= 20, { what: 'the flood beyond the cap refused' });
     await waitFor(() => open.size === MAX_PEER_HANDSHAKES_PER_IP, { what: 'the cap held open' });
     // bob, from 127.0.0.1, still gets his session with alice.
@@ -163,13 +166,7 @@ test('one host cannot fill the listener with handshakes: it gets a few, real pee
     await waitFor(() => open.size === 0, { what: 'the flood gone' });
     const capped = () => refused.filter((r) => r.detail.includes('already open')).length;
     const cappedBefore = capped();
-    for (let i = 0; i < MAX_PEER_HANDSHAKES_PER_IP + 1; i++) {
-      const s = netConnect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
-      s.on('error', () => {});
-      s.on('connect', () => open.add(s));
-      s.on('close', () => open.delete(s));
-      flood.push(s);
-    }
+    openSilent(MAX_PEER_HANDSHAKES_PER_IP + 1);
     await waitFor(() => capped() === cappedBefore + 1, { what: 'only the one beyond the cap refused' });
     await waitFor(() => open.size === MAX_PEER_HANDSHAKES_PER_IP, { what: 'the cap held open again' });
   } finally {

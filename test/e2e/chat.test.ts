@@ -9,20 +9,14 @@ import { test } from 'node:test';
 import { PeerManager } from '../../src/client/peer/manager.ts';
 import { ClientProcess } from '../helpers/pty.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { Keys } from '../helpers/terminal.ts';
+import { Keys, trustAndRegister } from '../helpers/terminal.ts';
 
 const START_MS = 30_000;
 
 async function registered(server: TestServer, user: string, clients: ClientProcess[]): Promise<ClientProcess> {
   const c = await ClientProcess.spawn(['127.0.0.1', String(server.port)]);
   clients.push(c);
-  await c.waitForText('Trust this server?', START_MS);
-  c.type('y');
-  await c.waitForText('[r] Register');
-  c.type('r');
-  await c.waitForText('Password again');
-  c.type(`${user}\r${user} password\r${user} password\r`);
-  await c.waitForText(`Logged in as ${user}`);
+  await trustAndRegister(c, user, `${user} password`, START_MS);
   return c;
 }
 

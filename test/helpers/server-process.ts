@@ -1,38 +1,64 @@
-/** The real `bin/p2p-server` in a child process, for crash tests (SIGKILL) and benchmarks. */
+/** The real `bin/p2p-server` in a child process, for crash and restart tests and benchmarks. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { TEST_SCRYPT_LOG_N } from './server.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const START_TIMEOUT_MS = 20_000;
 
+/**
+ * The environment for a server under test: without P2P_* variables, so that a developer's
+ * P2P_PORT or P2P_DATA_DIR cannot change the server the test talks to.
+ */
+export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
+  return { ...env, ...extra };
+}
+
+export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
 export interface ServerProcess {
   proc: ChildProcess;
-  tcpPort: number;
+  port: number;
   udpPort: number;
+  fingerprint: string;
   /** The `listening` log line, with what the queue loaded (broadcastsPending, broadcastsTorn). */
   listening: Record<string, unknown>;
   /** Every JSON log line so far. */
   lines: Array<Record<string, unknown>>;
-  kill(signal: NodeJS.Signals): Promise<void>;
+  exited: Promise<ExitStatus>;
+  /** Send a signal and wait for the process to be gone (reaped). */
+  kill(signal: NodeJS.Signals): Promise<ExitStatus>;
 }
 
-/** `nodeArgs` go to node itself (a profiler, for instance). */
-export async function spawnServer(args: string[], nodeArgs: string[] = []): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [...nodeArgs, 'bin/p2p-server', '--headless', '--host', '127.0.0.1', ...args], {
+/** `nodeArgs` go to node itself (a profiler, for instance). Resolves once it logs `listening`. */
+export async function spawnServer(
+  args: string[],
+  options: { nodeArgs?: string[]; startTimeoutMs?: number } = {},
+): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), 'bin/p2p-server', '--headless', '--host', '127.0.0.1', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    // The server reads P2P_* variables as options (yargs .env): keep the runner's (P2P_TEST) out.
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('P2P_'))),
+    env: serverEnv(),
   });
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const exited = new Promise<ExitStatus>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const kill = async (signal: NodeJS.Signals) => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+    return exited;
+  };
+  const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
   const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), START_TIMEOUT_MS);
-    proc.once('exit', (code) => {
+    const timer = setTimeout(() => {
+      void kill('SIGKILL');
+      reject(new Error(`server did not start within ${startTimeoutMs} ms: ${stderr}`));
+    }, startTimeoutMs);
+    void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}: ${stderr}`));
+      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening: ${stderr}`));
     });
     createInterface({ input: proc.stdout! }).on('line', (text) => {
       let line: Record<string, unknown>;
@@ -50,13 +76,18 @@ export async function spawnServer(args: string[], nodeArgs: string[] = []): Prom
   });
   return {
     proc,
-    tcpPort: listening.tcpPort as number,
+    port: listening.tcpPort as number,
     udpPort: listening.udpPort as number,
+    fingerprint: listening.fingerprint as string,
     listening,
     lines,
-    async kill(signal) {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
-      await exited;
-    },
+    exited,
+    kill,
   };
+}
+
+/** A test server on an OS-chosen port with cheap hashing and no registration limit. */
+export function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
+  const args = ['--port', '0', '--data-dir', dataDir, '--scrypt-cost', String(TEST_SCRYPT_LOG_N), '--max-registrations-per-minute', '100000'];
+  return spawnServer([...args, ...extraArgs], { startTimeoutMs: 60_000 });
 }

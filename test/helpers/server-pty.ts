@@ -4,21 +4,14 @@
  */
 import { fileURLToPath } from 'node:url';
 import pty from 'node-pty';
+import { serverEnv } from './server-process.ts';
 import { ScreenReader } from './terminal.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_BIN = `${ROOT}bin/p2p-server`;
 const SERVER_SCREEN_WAIT_MS = 30_000;
 
-/**
- * The environment for a server under test: without P2P_* variables, so that a developer's
- * P2P_PORT or P2P_DATA_DIR cannot change the server the test talks to.
- */
-export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
-  return { ...env, ...extra };
-}
+export { serverEnv };
 
 export class ServerInPty extends ScreenReader {
   /** Resolves with the exit code once the program ends. */

@@ -1,5 +1,5 @@
 /** A real server on 127.0.0.1 with OS-chosen ports and a temp data dir, and clients for it. */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { P2PClient, type ClientOptions } from '../../src/client/client.ts';
@@ -93,8 +93,4 @@ export async function startTestServer(options: Partial<ServerAppOptions> = {}): 
       await data?.remove();
     },
   };
-}
-
-export function readUsersCsv(server: TestServer): Promise<Buffer> {
-  return readFile(server.usersCsv);
 }

@@ -159,6 +159,22 @@ export const Keys = {
   alt: (ch: string) => `\x1b${ch}`,
 } as const;
 
+/** A client at its first screens, in-process or in a pty: trust the server, then register `user`. */
+export async function trustAndRegister(
+  screen: ScreenReader & { type(keys: string): void },
+  user: string,
+  pass: string,
+  firstWaitMs = SCREEN_WAIT_MS,
+): Promise<void> {
+  await screen.waitForText('Trust this server?', firstWaitMs);
+  screen.type('y');
+  await screen.waitForText('[r] Register');
+  screen.type('r');
+  await screen.waitForText('Password again');
+  screen.type(`${user}\r${pass}\r${pass}\r`);
+  await screen.waitForText(`Logged in as ${user}`);
+}
+
 /** A blessed screen drawn into a VirtualTerminal for the length of `fn`, then torn down. */
 export async function withScreen<T>(
   size: { cols: number; rows: number },

@@ -37,7 +37,7 @@ test('SIGKILL with pending broadcasts: after a restart delivery resumes and noth
 
   try {
     server = await spawnServer(args(0));
-    const port = server.tcpPort;
+    const port = server.port;
     const alice = await user('alice', port, true);
     const bob = await user('bob', port, true);
     const carol = await user('carol', port, true);

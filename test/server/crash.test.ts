@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/process.ts';
+import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { RawClient } from '../helpers/raw.ts';
 import { tempDir } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
-import { Keys, VirtualTerminal } from '../../helpers/terminal.ts';
+import { Keys, trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 interface Harness {
@@ -47,13 +47,7 @@ async function start(options: { askServer?: boolean; server?: TestServer; cols?:
 
 /** From a fresh start with the host given: trust, then register `user`. */
 async function register(h: Harness, user: string, pass = 'long enough'): Promise<void> {
-  await h.vt.waitForText('Trust this server?');
-  h.vt.type('y');
-  await h.vt.waitForText('[r] Register');
-  h.vt.type('r');
-  await h.vt.waitForText('Password again');
-  h.vt.type(`${user}\r${pass}\r${pass}\r`);
-  await h.vt.waitForText(`Logged in as ${user}`);
+  await trustAndRegister(h.vt, user, pass);
 }
 
 test('server form prefilled, trust prompt with the fingerprint, register, main screen', async () => {

@@ -11,7 +11,7 @@ import { PeerManager } from '../../../src/client/peer/manager.ts';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { buildFeatures } from '../../../src/client/tui/adapters/index.ts';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
-import { Keys, VirtualTerminal } from '../../helpers/terminal.ts';
+import { Keys, trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
 
 interface Tui {
   vt: VirtualTerminal;
@@ -26,13 +26,7 @@ async function tui(server: TestServer, user: string): Promise<Tui> {
   let bells = 0;
   vt.term.onBell(() => bells++);
   const app = createApp({ input: vt.input, output: vt.output, configDir: config.path, host: '127.0.0.1', port: server.port, features: buildFeatures });
-  await vt.waitForText('Trust this server?');
-  vt.type('y');
-  await vt.waitForText('[r] Register');
-  vt.type('r');
-  await vt.waitForText('Password again');
-  vt.type(`${user}\r${user} password\r${user} password\r`);
-  await vt.waitForText(`Logged in as ${user}`);
+  await trustAndRegister(vt, user, `${user} password`);
   return {
     vt,
     app,
