@@ -77,6 +77,7 @@ export class BroadcastsFeed extends Feed {
 
   override dispose(): void {
     this.queue.changes?.off('change', this.onChange);
+    super.dispose();
   }
 
   protected refresh(now: number): void {

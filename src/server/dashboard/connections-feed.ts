@@ -93,7 +93,6 @@ export class ConnectionsFeed extends Feed {
   /** The counts the chart's live point shows. */
   private charted: ConnectionCounts | null = null;
   private current: ConnectionCounts;
-  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly core: ServerCore,
@@ -106,12 +105,7 @@ export class ConnectionsFeed extends Feed {
     this.chartDrawn = renderCanvasOnlyAfterDraw(chart);
     this.current = countConnections(core);
     this.samples.push({ at: now, ...this.current });
-    const changed = () => this.markDirty();
-    const events = ['connection', 'disconnect', 'login', 'logout', 'udp_path'] as const;
-    for (const event of events) core.on(event, changed);
-    this.unsubscribe = () => {
-      for (const event of events) core.off(event, changed);
-    };
+    this.follow(core, ['connection', 'disconnect', 'login', 'logout', 'udp_path']);
   }
 
   override tick(now: number): void {
@@ -124,10 +118,6 @@ export class ConnectionsFeed extends Feed {
     } else if (this.charted && !sameCounts(this.charted, this.current)) {
       this.markDirty(); // a change the chart skipped (drawn less often than the number)
     }
-  }
-
-  override dispose(): void {
-    this.unsubscribe();
   }
 
   protected refresh(now: number): void {

@@ -7,6 +7,7 @@ import type { Widgets } from 'blessed';
 
 export abstract class Feed {
   private dirty = true;
+  private subscriptions: Array<() => void> = [];
   private refreshedAt = -Infinity;
 
   /**
@@ -50,7 +51,20 @@ export abstract class Feed {
     this.markDirty();
   }
 
-  dispose(): void {}
+  /** Stop listening to what follow() subscribed. */
+  dispose(): void {
+    for (const stop of this.subscriptions) stop();
+    this.subscriptions = [];
+  }
+
+  /** Mark this feed dirty whenever `source` emits one of `events`, until dispose(). */
+  protected follow<E extends string>(source: { on(event: E, fn: () => void): unknown; off(event: E, fn: () => void): unknown }, events: readonly E[]): void {
+    const changed = () => this.markDirty();
+    for (const event of events) source.on(event, changed);
+    this.subscriptions.push(() => {
+      for (const event of events) source.off(event, changed);
+    });
+  }
 
   protected markDirty(): void {
     this.dirty = true;

@@ -51,6 +51,7 @@ export class FooterFeed extends Feed {
 
   override dispose(): void {
     this.loopDelay.disable();
+    super.dispose();
   }
 
   protected refresh(now: number): void {

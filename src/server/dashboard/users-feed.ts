@@ -74,7 +74,6 @@ export class UsersFeed extends Feed {
   readonly rows: WindowedTable<UserEntry>;
   private filterText = '';
   private lastRefreshAt = 0;
-  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly core: ServerCore,
@@ -84,12 +83,7 @@ export class UsersFeed extends Feed {
   ) {
     super(requestFrame, [table], USERS_MIN_REFRESH_MS);
     this.rows = new WindowedTable(table, USER_COLUMNS, (entry) => userCells(entry, this.now()));
-    const changed = () => this.markDirty();
-    const events = ['register', 'login', 'logout', 'udp_path'] as const;
-    for (const event of events) core.on(event, changed);
-    this.unsubscribe = () => {
-      for (const event of events) core.off(event, changed);
-    };
+    this.follow(core, ['register', 'login', 'logout', 'udp_path']);
   }
 
   get filter(): string {
@@ -104,10 +98,6 @@ export class UsersFeed extends Feed {
 
   override tick(now: number): void {
     if (now - this.lastRefreshAt >= USERS_REFRESH_MS) this.markDirty();
-  }
-
-  override dispose(): void {
-    this.unsubscribe();
   }
 
   protected refresh(now: number): void {
