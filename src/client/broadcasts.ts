@@ -21,6 +21,7 @@ import {
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import type { BroadcastItem, ServerMessage, UdpServerMessage } from '../net/messages.ts';
 import { sanitizeText } from '../net/sanitize.ts';
+import { userKey } from '../net/names.ts';
 import type { P2PClient, Session } from './client.ts';
 
 /** Broadcasts kept for display; older ones fall off (a bounded scrollback). */
@@ -97,8 +98,8 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
   };
   private readonly onOnline = (session: Session) => {
     // Another account on the same client: its inbox is not this one's.
-    if (this.user !== null && session.user.toLowerCase() !== this.user) this.reset();
-    this.user = session.user.toLowerCase();
+    if (this.user !== null && userKey(session.user) !== this.user) this.reset();
+    this.user = userKey(session.user);
   };
 
   constructor(private readonly client: P2PClient, options: InboxOptions = {}) {
@@ -106,7 +107,7 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     this.maxItems = options.maxItems ?? MAX_INBOX_ITEMS;
     this.ackDelayMaxMs = options.ackDelayMaxMs ?? BROADCAST_ACK_DELAY_MAX_MS;
     this.now = options.now ?? Date.now;
-    this.user = client.session?.user.toLowerCase() ?? null;
+    this.user = client.session ? userKey(client.session.user) : null;
     client.on('udpMessage', this.onUdp);
     client.on('message', this.onTcp);
     client.on('online', this.onOnline);

@@ -3,10 +3,11 @@
  * to the server, the UDP path, the list of online users, and reconnection. Feature modules
  * (peer sessions, broadcasts) listen to its `message`/`udpMessage` events and use `request`.
  */
-import { EventEmitter } from 'eventemitter3';
+import { Emitter } from '../util/emitter.ts';
 import { KEEPALIVE_INTERVAL_MS, PROTOCOL_VERSION } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import type { ClientMessage, Msg, ServerMessage, UdpClientMessage, UdpServerMessage, UserEntry } from '../net/messages.ts';
+import { userKey } from '../net/names.ts';
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { ServerLink, type TrustDecider } from './server-link.ts';
@@ -70,7 +71,7 @@ interface Credentials {
   pass: string;
 }
 
-export class P2PClient extends EventEmitter<ClientEvents> {
+export class P2PClient extends Emitter<ClientEvents> {
   state: ClientState = ClientState.IDLE;
   session: Session | null = null;
   /** Port of this client's peer listener, advertised at login (set by the peer module). */
@@ -258,8 +259,8 @@ export class P2PClient extends EventEmitter<ClientEvents> {
     }
     if (message.t === 'presence') {
       if (message.reset) this.users.clear();
-      for (const name of message.left) this.users.delete(name.toLowerCase());
-      for (const entry of message.joined) this.users.set(entry.user.toLowerCase(), entry);
+      for (const name of message.left) this.users.delete(userKey(name));
+      for (const entry of message.joined) this.users.set(userKey(entry.user), entry);
       this.emit('presence', { joined: message.joined, left: message.left });
       this.emit('users', this.onlineUsers);
       return;
@@ -269,7 +270,7 @@ export class P2PClient extends EventEmitter<ClientEvents> {
 
   private replaceUsers(list: UserEntry[]): void {
     this.users.clear();
-    for (const entry of list) this.users.set(entry.user.toLowerCase(), entry);
+    for (const entry of list) this.users.set(userKey(entry.user), entry);
     this.emit('users', this.onlineUsers);
   }
 

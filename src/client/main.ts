@@ -3,7 +3,6 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_PORT } from '../net/constants.ts';
 import { createApp } from './tui/app.ts';
-import { buildFeatures } from './tui/adapters/index.ts';
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   const args = await yargs(argv)
@@ -35,7 +34,6 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     host,
     port: host === undefined ? undefined : port,
     configDir: args['config-dir'] ?? process.env.P2P_CONFIG_DIR,
-    features: buildFeatures,
   });
   await app.done;
   process.exit(0);

@@ -23,6 +23,7 @@ import { FrameBatcher } from '../../net/frame-batch.ts';
 import type { PeerMessage } from '../../net/messages.ts';
 import { linkSecurity, verificationCode, type LinkSecurity } from '../../net/peer-tls.ts';
 import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
+import { sameUser } from '../../net/names.ts';
 import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
 
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
@@ -267,7 +268,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (m.proto !== PROTOCOL_VERSION) {
       return this.fail(new ProtocolError(ErrorCode.VERSION, `peer speaks protocol ${m.proto}, we speak ${PROTOCOL_VERSION}`), false);
     }
-    if (m.user.toLowerCase() !== this.peerUser.toLowerCase()) {
+    if (!sameUser(m.user, this.peerUser)) {
       return this.fail(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `peer says it is ${m.user}, the server introduced ${this.peerUser}`), false);
     }
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);

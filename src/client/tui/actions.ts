@@ -5,14 +5,12 @@
  */
 import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
+import { sameUser } from '../../net/names.ts';
 import type { P2PClient } from '../client.ts';
 import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
 import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
 import { LineKind, type Tab, type TabsModel } from './tabs.ts';
-
-export const UNAVAILABLE_PEERS = 'Direct chats are not available in this build of p2p-client.';
-export const UNAVAILABLE_BROADCASTS = 'Broadcasts are not available in this build of p2p-client.';
 
 export interface ActionHost {
   readonly client: P2PClient;
@@ -68,11 +66,9 @@ export class Actions {
   }
 
   async connect(target: { user: string } | { ip: string }): Promise<void> {
-    const peers = this.host.features.peers;
-    if (!peers) return this.note(UNAVAILABLE_PEERS);
-    const self = this.host.client.session?.user.toLowerCase();
+    const self = this.host.client.session?.user;
     if ('user' in target) {
-      if (target.user.toLowerCase() === self) return this.note('That is you: pick another user.');
+      if (self !== undefined && sameUser(target.user, self)) return this.note('That is you: pick another user.');
       const open = this.host.tabs.tabForUser(target.user);
       if (open) {
         this.host.tabs.selectTab(open);
@@ -81,7 +77,7 @@ export class Actions {
     }
     let outcome: ConnectOutcome;
     try {
-      outcome = await peers.connect(target);
+      outcome = await this.host.features.peers.connect(target);
     } catch (err) {
       // By IP the server's "offline" means nobody is online there.
       if ('ip' in target && err instanceof ProtocolError && err.code === ErrorCode.PEER_OFFLINE) return this.note(`Nobody is online at ${target.ip}.`);
@@ -127,11 +123,6 @@ export class Actions {
   }
 
   private async broadcast(text: string, line: string): Promise<Kept> {
-    const inbox = this.host.features.inbox;
-    if (!inbox) {
-      this.note(UNAVAILABLE_BROADCASTS);
-      return line;
-    }
     const bytes = Buffer.byteLength(text);
     if (bytes > MAX_BROADCAST_TEXT_BYTES) {
       this.note(`Not sent: the broadcast is ${bytes} bytes and one holds at most ${MAX_BROADCAST_TEXT_BYTES}. Shorten it.`);
@@ -139,7 +130,7 @@ export class Actions {
     }
     let expiresAt: number;
     try {
-      ({ expiresAt } = await inbox.send(text));
+      ({ expiresAt } = await this.host.features.inbox.send(text));
     } catch (err) {
       this.note(`Broadcast not sent: ${describeError(err)}`);
       return line;

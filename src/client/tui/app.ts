@@ -5,6 +5,7 @@
  */
 import type blessed from 'blessed';
 import type { P2PClient } from '../client.ts';
+import { buildFeatures } from './adapters/index.ts';
 import { LoginFlow, type LoginFlowOptions } from './login-flow.ts';
 import { MainScreen } from './main-screen.ts';
 import { createScreen, isTooSmall, type TerminalStreams } from './screen.ts';
@@ -12,8 +13,6 @@ import type { Features } from './sources.ts';
 import { TooSmallView } from './views/too-small.ts';
 
 export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'prepare'> {
-  /** Builds the feature modules for a client, before it logs in (so a peer listener's port is advertised). */
-  features?: (client: P2PClient) => Promise<Features> | Features;
   now?: () => number;
 }
 
@@ -36,7 +35,8 @@ interface KeyEvent {
 export function createApp(options: AppOptions): TuiApp {
   const screen = createScreen(options);
   const tooSmall = new TooSmallView(screen);
-  let features: Features = {};
+  /** Built for the client before it logs in (so the peer listener's port is advertised). */
+  let features: Features | null = null;
   let client: P2PClient | null = null;
   let main: MainScreen | null = null;
   let quitting: Promise<void> | null = null;
@@ -52,7 +52,7 @@ export function createApp(options: AppOptions): TuiApp {
     (quitting ??= (async () => {
       main?.dispose();
       await login.dispose();
-      await features.close?.();
+      await features?.close();
       await client?.close();
       screen.destroy();
       finish();
@@ -63,14 +63,15 @@ export function createApp(options: AppOptions): TuiApp {
     {
       ...options,
       prepare: async (c) => {
-        features = (await options.features?.(c)) ?? {};
+        features = await buildFeatures(c);
       },
     },
     {
       render,
       done: (c) => {
         client = c;
-        main = new MainScreen(screen, { client: c, features, now: options.now, onQuit: () => void quit() });
+        // prepare() ran first: LoginFlow calls it before logging in.
+        main = new MainScreen(screen, { client: c, features: features as Features, now: options.now, onQuit: () => void quit() });
       },
     },
   );

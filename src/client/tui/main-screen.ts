@@ -4,8 +4,9 @@
  * (tabs, focus, the request queue); sessions, requests and broadcasts live in the core.
  */
 import type blessed from 'blessed';
+import { sameUser, userKey } from '../../net/names.ts';
+import { Subscriptions } from '../../util/emitter.ts';
 import type { P2PClient } from '../client.ts';
-import type { ProtocolError } from '../../net/errors.ts';
 import { Actions } from './actions.ts';
 import { parseCommand } from './commands.ts';
 import { RequestQueue } from './request-queue.ts';
@@ -13,7 +14,7 @@ import { describeError } from './errors-text.ts';
 import { Action, actionFor, tabIndexOf } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
-import type { ChatEntry, ChatSessionView, Delivery, Features, IncomingRequest, PeerIdentity } from './sources.ts';
+import type { ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
 import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
 import { DialogView } from './views/dialog.ts';
 import { HelpOverlay } from './views/help-overlay.ts';
@@ -57,7 +58,8 @@ export class MainScreen {
   /** Lines submitted so far: a refused line is given back only if none came after it. */
   private submitted = 0;
   private renderQueued = false;
-  private readonly cleanups: Array<() => void> = [];
+  /** The client and the feature sources outlive this screen in tests: undone on dispose. */
+  private readonly subscriptions = new Subscriptions();
 
   constructor(
     private readonly screen: blessed.Widgets.Screen,
@@ -88,6 +90,13 @@ export class MainScreen {
     this.tabs.on('changed', () => this.scheduleRender());
     // One bell when a tab that was read gets news (not one per message).
     this.tabs.on('bell', () => this.screen.program.bell());
+    this.tabs.on('opened', (tab) => {
+      const { peer, verificationCode } = tab.session as ChatSessionView;
+      this.actions.note(`Direct chat with ${peer.user} (${peer.ip}). Verification code: ${verificationCode}; compare it with theirs out of band.`, tab);
+    });
+    this.tabs.on('ended', (tab) =>
+      this.actions.note(`The chat with ${(tab.session as ChatSessionView).peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab),
+    );
     this.wireClient();
     this.wireFeatures();
     this.actions.note(`Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or ? lists the keys.`, this.tabs.inbox);
@@ -105,8 +114,9 @@ export class MainScreen {
 
   dispose(): void {
     this.requests.stop();
-    for (const cleanup of this.cleanups) cleanup();
+    this.subscriptions.dispose();
     for (const tab of this.tabs.tabs) if (tab.session && !tab.ended) tab.session.close();
+    this.tabs.dispose();
   }
 
   handleKey(ch: string | undefined, key: EditKey): void {
@@ -234,7 +244,7 @@ export class MainScreen {
     const session = this.tabs.current.session;
     const typing = !this.editor.isEmpty && this.editor.codePoints[0] !== '/';
     // The session rate-limits what goes on the wire; it only needs every keystroke and the end.
-    if (!session?.setTyping || (!typing && !this.typingSent) || this.tabs.current.ended) return;
+    if (!session || (!typing && !this.typingSent) || this.tabs.current.ended) return;
     this.typingSent = typing;
     session.setTyping(typing);
   }
@@ -264,33 +274,24 @@ export class MainScreen {
   private answerRequest(accept: boolean): void {
     const request = this.requests.first as IncomingRequest;
     this.requests.remove(request.id);
-    const peers = this.features.peers;
-    if (!peers) return;
-    peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`${request.from.user}: ${describeError(err)}`));
+    this.features.peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`${request.from.user}: ${describeError(err)}`));
     if (!accept) this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
   }
 
   // ---- wiring ----
 
-  /** Subscribe, and remember to unsubscribe on dispose (the client outlives this screen in tests). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- listener types are written at each call site
-  private listen(source: object, event: string, fn: (...args: any[]) => void): void {
-    const s = source as { on(e: string, f: typeof fn): unknown; off(e: string, f: typeof fn): unknown };
-    s.on(event, fn);
-    this.cleanups.push(() => s.off(event, fn));
-  }
-
   private wireClient(): void {
     const c = this.client;
-    this.listen(c, 'users', () => this.scheduleRender());
-    this.listen(c, 'state', () => this.scheduleRender());
-    this.listen(c, 'udp', () => this.scheduleRender());
-    this.listen(c, 'online', () => {
+    const listen = this.subscriptions.listen.bind(this.subscriptions);
+    listen(c, 'users', () => this.scheduleRender());
+    listen(c, 'state', () => this.scheduleRender());
+    listen(c, 'udp', () => this.scheduleRender());
+    listen(c, 'online', () => {
       if (this.statusNote) this.actions.note('Back online: reconnected to the server and logged in again.', this.tabs.inbox);
       this.statusNote = '';
       this.scheduleRender();
     });
-    this.listen(c, 'disconnected', ({ error, retryInMs }: { error: ProtocolError; retryInMs: number | null }) => {
+    listen(c, 'disconnected', ({ error, retryInMs }) => {
       const why = describeError(error);
       if (retryInMs !== null) {
         if (!this.statusNote) this.actions.note(`Lost the server: ${why} Reconnecting; direct chats carry on.`, this.tabs.inbox);
@@ -305,46 +306,22 @@ export class MainScreen {
 
   private wireFeatures(): void {
     const { peers, inbox } = this.features;
-    if (inbox) {
-      const add = (b: { from: string; text: string; at: number }) =>
-        this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
-      for (const b of inbox.received()) add(b);
-      this.listen(inbox, 'broadcast', add);
-    }
-    if (peers) {
-      for (const s of peers.sessions()) this.addSession(s, false);
-      for (const r of peers.requests()) this.requests.add(r);
-      this.listen(peers, 'request', (r: IncomingRequest) => this.requests.add(r));
-      this.listen(peers, 'requestEnded', (id: string) => this.requests.remove(id));
-      this.listen(peers, 'session', (s: ChatSessionView) => this.addSession(s, true));
-      this.listen(peers, 'outcome', ({ peer, reason }: { peer: PeerIdentity; reason: string }) =>
-        this.actions.note(`No chat with ${peer.user} (${peer.ip}): ${reason}`),
-      );
-    }
+    const listen = this.subscriptions.listen.bind(this.subscriptions);
+    const add = (b: { from: string; text: string; at: number }) =>
+      this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
+    for (const b of inbox.received()) add(b);
+    listen(inbox, 'broadcast', add);
+    for (const s of peers.sessions()) this.addSession(s, false);
+    for (const r of peers.requests()) this.requests.add(r);
+    listen(peers, 'request', (r) => this.requests.add(r));
+    listen(peers, 'requestEnded', (id) => this.requests.remove(id));
+    listen(peers, 'session', (s) => this.addSession(s, true));
+    listen(peers, 'outcome', ({ peer, reason }) => this.actions.note(`No chat with ${peer.user} (${peer.ip}): ${reason}`));
   }
 
+  /** The tab follows the session from here on (TabsModel); the screen only decides the focus. */
   private addSession(session: ChatSessionView, focus: boolean): void {
     const tab = this.tabs.addSession(session);
-    const line = (e: ChatEntry) =>
-      this.tabs.append(tab, { kind: e.own ? LineKind.OWN : LineKind.PEER, at: e.at, from: e.from, text: e.text, id: e.id, delivery: e.delivery });
-    this.actions.note(`Direct chat with ${session.peer.user} (${session.peer.ip}). Verification code: ${session.verificationCode}; compare it with theirs out of band.`, tab);
-    for (const e of session.history()) line(e);
-    this.listen(session, 'message', line);
-    this.listen(session, 'delivery', (id: string, state: Delivery) => {
-      const entry = tab.lines.get(id);
-      if (entry) entry.delivery = state;
-      this.scheduleRender();
-    });
-    this.listen(session, 'typing', (on: boolean) => {
-      tab.peerTyping = on;
-      this.scheduleRender();
-    });
-    this.listen(session, 'closed', (reason: string) => {
-      tab.ended = reason || 'closed';
-      tab.peerTyping = false;
-      this.actions.note(`The chat with ${session.peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab);
-    });
-    if (!session.isOpen) tab.ended = 'closed';
     if (focus) {
       this.tabs.selectTab(tab);
       this.setFocus(FocusPane.INPUT);
@@ -391,11 +368,11 @@ export class MainScreen {
   }
 
   private userRows() {
-    const self = this.client.session?.user.toLowerCase();
-    const pending = new Set((this.features.peers?.pendingWith() ?? []).map((u) => u.toLowerCase()));
+    const self = this.client.session?.user;
+    const pending = new Set(this.features.peers.pendingWith().map(userKey));
     return this.client.onlineUsers.map((u) => {
       const tab = this.tabs.tabForUser(u.user);
-      return { user: u.user, ip: u.ip, self: u.user.toLowerCase() === self, hasTab: !!tab, pending: pending.has(u.user.toLowerCase()), unread: tab?.unread ?? 0 };
+      return { user: u.user, ip: u.ip, self: self !== undefined && sameUser(u.user, self), hasTab: !!tab, pending: pending.has(userKey(u.user)), unread: tab?.unread ?? 0 };
     });
   }
 }

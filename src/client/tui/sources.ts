@@ -2,15 +2,10 @@
  * What the TUI needs from the feature modules, in its own small terms. Peer sessions
  * (src/client/peer/) and broadcasts (src/client/broadcasts.ts) are adapted to these
  * interfaces in src/client/tui/adapters/, so the views never depend on their internals and
- * the TUI keeps working while those APIs settle. Text fields hold raw text as received: the
- * views sanitize and escape it (text.ts) before it reaches the terminal.
+ * the TUI keeps working while those APIs settle. Event maps are plain interfaces (no index
+ * signature), so a misspelt event name is a type error wherever it is listened for.
  */
-
-/** A minimal event source; eventemitter3's EventEmitter satisfies it. */
-export interface Listenable<E extends Record<string, unknown[]>> {
-  on<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): unknown;
-  off<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void): unknown;
-}
+import type { Listenable } from '../../util/emitter.ts';
 
 export interface PeerIdentity {
   user: string;
@@ -31,7 +26,7 @@ export interface ChatEntry {
   delivery?: Delivery;
 }
 
-export interface ChatSessionEvents extends Record<string, unknown[]> {
+export interface ChatSessionEvents {
   message: [ChatEntry];
   delivery: [id: string, state: Delivery];
   typing: [on: boolean];
@@ -50,7 +45,7 @@ export interface ChatSessionView extends Listenable<ChatSessionEvents> {
   /** Rejects with a ProtocolError (E_MESSAGE_TOO_LARGE, E_DISCONNECTED, ...). */
   send(text: string): Promise<void> | void;
   /** Called on every edit while the user types in this tab (true) and once when the line is emptied or sent (false). */
-  setTyping?(on: boolean): void;
+  setTyping(on: boolean): void;
   close(): void;
 }
 
@@ -65,7 +60,7 @@ export type ConnectOutcome =
   | { kind: 'pending'; peer: PeerIdentity; expiresAt: number }
   | { kind: 'ambiguous'; ip: string; candidates: PeerIdentity[] };
 
-export interface PeerSourceEvents extends Record<string, unknown[]> {
+export interface PeerSourceEvents {
   request: [IncomingRequest];
   /** A prompt that is no longer answerable (timed out, withdrawn, answered). */
   requestEnded: [id: string, reason: string];
@@ -91,7 +86,7 @@ export interface BroadcastEntry {
   at: number;
 }
 
-export interface InboxEvents extends Record<string, unknown[]> {
+export interface InboxEvents {
   broadcast: [BroadcastEntry];
 }
 
@@ -102,10 +97,10 @@ export interface InboxSource extends Listenable<InboxEvents> {
   received(): BroadcastEntry[];
 }
 
-/** The feature modules the app was built with; a missing one is reported as unavailable. */
+/** The feature modules the main screen shows (adapters/index.ts builds them). */
 export interface Features {
-  peers?: PeerSource;
-  inbox?: InboxSource;
+  peers: PeerSource;
+  inbox: InboxSource;
   /** Stop listeners and timers of the feature modules when the app quits. */
-  close?(): Promise<void> | void;
+  close(): Promise<void>;
 }

@@ -1,10 +1,13 @@
 /**
  * The tabs of the main screen as data: the Broadcasts inbox (always first) and one tab per
- * peer session, each with a bounded scrollback, an unread count and a scroll offset. No
- * blessed here; the views draw it and the main screen feeds it.
+ * peer session, each with a bounded scrollback, an unread count and a scroll offset. A chat
+ * tab follows its session (messages, delivery states, typing, the end) until it is removed;
+ * every change is announced by `changed`, so whoever draws never edits a tab itself. No
+ * blessed here; the views draw it.
  */
-import { EventEmitter } from 'eventemitter3';
-import type { ChatSessionView, Delivery } from './sources.ts';
+import { sameUser } from '../../net/names.ts';
+import { Emitter, Subscriptions } from '../../util/emitter.ts';
+import type { ChatEntry, ChatSessionView, Delivery } from './sources.ts';
 
 /** Lines kept per tab; older ones are dropped (the bench fills a tab with 10,000). */
 export const MAX_TAB_LINES = 10_000;
@@ -97,11 +100,17 @@ export interface TabsEvents {
   changed: [];
   /** A tab that was read got its first unread line. */
   bell: [];
+  /** A chat tab was opened for a session; its history is added right after. */
+  opened: [Tab];
+  /** A chat tab's session ended (`tab.ended` says why); the tab stays until removed. */
+  ended: [Tab];
 }
 
-export class TabsModel extends EventEmitter<TabsEvents> {
+export class TabsModel extends Emitter<TabsEvents> {
   readonly tabs: Tab[];
   private currentIndex = 0;
+  /** What each chat tab listens to on its session, undone when the tab goes. */
+  private readonly following = new Map<Tab, Subscriptions>();
 
   constructor(private readonly lineLimit = MAX_TAB_LINES) {
     super();
@@ -130,14 +139,40 @@ export class TabsModel extends EventEmitter<TabsEvents> {
 
   /** The newest open tab with this peer. */
   tabForUser(user: string): Tab | undefined {
-    const name = user.toLowerCase();
-    return [...this.tabs].reverse().find((t) => t.session && !t.ended && t.session.peer.user.toLowerCase() === name);
+    return [...this.tabs].reverse().find((t) => t.session && !t.ended && sameUser(t.session.peer.user, user));
   }
 
+  /** Open a tab for a session and follow it: its history and new messages, delivery states, typing and its end. */
   addSession(session: ChatSessionView): Tab {
     const tab = this.makeTab(TabKind.CHAT, session.peer.user, session);
     this.tabs.push(tab);
     this.emit('changed');
+    this.emit('opened', tab);
+    const subs = new Subscriptions();
+    this.following.set(tab, subs);
+    const add = (e: ChatEntry) =>
+      this.append(tab, { kind: e.own ? LineKind.OWN : LineKind.PEER, at: e.at, from: e.from, text: e.text, id: e.id, delivery: e.delivery });
+    for (const e of session.history()) add(e);
+    subs.listen(session, 'message', add);
+    subs.listen(session, 'delivery', (id, state) => {
+      const line = tab.lines.get(id);
+      if (line) line.delivery = state;
+      this.emit('changed');
+    });
+    subs.listen(session, 'typing', (on) => {
+      tab.peerTyping = on;
+      this.emit('changed');
+    });
+    subs.listen(session, 'closed', (reason) => {
+      tab.ended = reason || 'closed';
+      tab.peerTyping = false;
+      this.emit('ended', tab);
+      this.emit('changed');
+    });
+    if (!session.isOpen) {
+      tab.ended = 'closed';
+      this.emit('changed');
+    }
     return tab;
   }
 
@@ -176,6 +211,7 @@ export class TabsModel extends EventEmitter<TabsEvents> {
   remove(tab: Tab): void {
     const i = this.tabs.indexOf(tab);
     if (i <= 0) return;
+    this.unfollow(tab);
     this.tabs.splice(i, 1);
     if (this.currentIndex >= i) this.currentIndex = Math.max(0, this.currentIndex - 1);
     this.current.unread = 0;
@@ -187,6 +223,16 @@ export class TabsModel extends EventEmitter<TabsEvents> {
     if (anchor.lines === tab.scroll.lines && anchor.rows === tab.scroll.rows) return;
     tab.scroll = anchor;
     this.emit('changed');
+  }
+
+  /** Stop following every session (the sessions may outlive the screen). */
+  dispose(): void {
+    for (const tab of [...this.following.keys()]) this.unfollow(tab);
+  }
+
+  private unfollow(tab: Tab): void {
+    this.following.get(tab)?.dispose();
+    this.following.delete(tab);
   }
 
   private makeTab(kind: TabKind, title: string, session: ChatSessionView | null): Tab {

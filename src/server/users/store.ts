@@ -29,4 +29,5 @@ export interface UserStore {
   close(): Promise<void>;
 }
 
-export const userKey = (username: string): string => username.toLowerCase();
+/** One rule for client and server (src/net/names.ts); re-exported for the server's stores and services. */
+export { userKey } from '../../net/names.ts';

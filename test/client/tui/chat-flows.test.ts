@@ -9,7 +9,6 @@ import type { P2PClient } from '../../../src/client/client.ts';
 import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
 import { PeerManager } from '../../../src/client/peer/manager.ts';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
-import { buildFeatures } from '../../../src/client/tui/adapters/index.ts';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
 import { Keys, trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
 
@@ -25,7 +24,7 @@ async function tui(server: TestServer, user: string): Promise<Tui> {
   const vt = new VirtualTerminal(100, 30);
   let bells = 0;
   vt.term.onBell(() => bells++);
-  const app = createApp({ input: vt.input, output: vt.output, configDir: config.path, host: '127.0.0.1', port: server.port, features: buildFeatures });
+  const app = createApp({ input: vt.input, output: vt.output, configDir: config.path, host: '127.0.0.1', port: server.port });
   await trustAndRegister(vt, user, `${user} password`);
   return {
     vt,

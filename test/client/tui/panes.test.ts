@@ -24,6 +24,7 @@ class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessio
     return [];
   }
   send() {}
+  setTyping() {}
   close() {}
 }
 

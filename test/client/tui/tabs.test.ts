@@ -15,6 +15,7 @@ class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessio
     return [];
   }
   send() {}
+  setTyping() {}
   close() {
     this.isOpen = false;
   }
@@ -75,4 +76,49 @@ test('scrolling stays put while new lines arrive', () => {
   model.setScroll(model.inbox, FOLLOWING);
   model.append(model.inbox, line('newer'));
   assert.deepEqual(model.inbox.scroll, FOLLOWING);
+});
+
+test('a chat tab follows its session: messages, delivery, typing and the end, each announced by changed', () => {
+  const model = new TabsModel();
+  const session = new PlainSession('bob');
+  const seen: string[] = [];
+  model.on('opened', (tab) => seen.push(`opened ${tab.title} with ${tab.lines.length} lines`));
+  model.on('ended', (tab) => seen.push(`ended: ${tab.ended}`));
+  let changes = 0;
+  model.on('changed', () => changes++);
+  const tab = model.addSession(session);
+  model.selectTab(tab);
+  assert.deepEqual(seen, ['opened bob with 0 lines']);
+
+  changes = 0;
+  session.emit('message', { id: 'o1', own: true, from: 'me', text: 'hello', at: 5, delivery: 'sent' });
+  session.emit('message', { id: 'p1', own: false, from: 'bob', text: 'hi', at: 6 });
+  assert.deepEqual(tab.lines.slice(0, 2).map((l) => [l.kind, l.text, l.delivery]), [[LineKind.OWN, 'hello', 'sent'], [LineKind.PEER, 'hi', undefined]]);
+  session.emit('delivery', 'o1', 'delivered');
+  assert.equal(tab.lines.get('o1')?.delivery, 'delivered');
+  session.emit('typing', true);
+  assert.equal(tab.peerTyping, true);
+  assert.equal(changes, 4);
+
+  session.emit('closed', 'bob closed it');
+  assert.equal(tab.ended, 'bob closed it');
+  assert.equal(tab.peerTyping, false, 'an ended chat shows nobody typing');
+  assert.equal(model.openSessions, 0);
+  assert.deepEqual(seen, ['opened bob with 0 lines', 'ended: bob closed it']);
+  assert.equal(changes, 5);
+});
+
+test('a session already closed when attached shows ended; a removed tab stops listening', () => {
+  const model = new TabsModel();
+  const closed = new PlainSession('carol');
+  closed.isOpen = false;
+  assert.equal(model.addSession(closed).ended, 'closed');
+
+  const session = new PlainSession('dave');
+  const tab = model.addSession(session);
+  assert.equal(session.listenerCount('message'), 1);
+  model.remove(tab);
+  for (const event of ['message', 'delivery', 'typing', 'closed'] as const) assert.equal(session.listenerCount(event), 0, event);
+  model.dispose();
+  assert.equal(closed.listenerCount('closed'), 0);
 });
