@@ -15,13 +15,13 @@ import {
   BROADCAST_ACK_DELAY_MAX_MS,
   MAX_BROADCAST_ACK_IDS_TCP,
   MAX_BROADCAST_ACK_IDS_UDP,
-  MAX_BROADCAST_TEXT_BYTES,
   MAX_PENDING_BROADCASTS,
 } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import type { BroadcastItem, ServerMessage, UdpServerMessage } from '../net/messages.ts';
 import { sanitizeText } from '../net/sanitize.ts';
 import { userKey } from '../net/names.ts';
+import { broadcastTextTooLarge } from '../net/text-limits.ts';
 import type { P2PClient, Session } from './client.ts';
 
 /** Broadcasts kept for display; older ones fall off (a bounded scrollback). */
@@ -128,11 +128,9 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
    * E_QUEUE_FULL, E_STORAGE or E_DISCONNECTED. Our own copy arrives like everyone's.
    */
   async send(text: string): Promise<SentBroadcast> {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes === 0) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a broadcast needs some text');
-    if (bytes > MAX_BROADCAST_TEXT_BYTES) {
-      throw new ProtocolError(ErrorCode.BROADCAST_TOO_LARGE, `a broadcast is at most ${MAX_BROADCAST_TEXT_BYTES} bytes; this one has ${bytes}`);
-    }
+    if (text === '') throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a broadcast needs some text');
+    const tooLarge = broadcastTextTooLarge(text);
+    if (tooLarge) throw tooLarge;
     const reply = await this.client.request({ t: 'broadcast', text });
     if (reply.t !== 'broadcast_ok') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected broadcast_ok, got ${reply.t}`);
     return { bid: reply.bid, createdAt: reply.createdAt, expiresAt: reply.expiresAt };

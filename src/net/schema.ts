@@ -4,6 +4,7 @@
  * nothing unvalidated reaches a handler. Written here rather than pulled in (zod, ajv) because
  * the protocol needs six shapes and the types fall out of the same declaration.
  */
+import { utf8BytesOver } from './text-limits.ts';
 
 export class SchemaError extends Error {
   constructor(readonly path: string, reason: string) {
@@ -25,21 +26,12 @@ interface StrOptions {
   pattern?: RegExp;
 }
 
-/**
- * True when `text` takes more than `limit` UTF-8 bytes. A UTF-16 string never takes fewer
- * UTF-8 bytes than its length (so long ones fail fast) nor more than 3 per unit (so short
- * ones need no count: the common case, per message).
- */
-export function utf8Over(text: string, limit: number): boolean {
-  return text.length > limit || (text.length * 3 > limit && Buffer.byteLength(text, 'utf8') > limit);
-}
-
 export function str(opts: StrOptions): Validator<string> {
   const min = opts.min ?? 0;
   return (v, path = '') => {
     if (typeof v !== 'string') throw new SchemaError(path, 'expected a string');
     if (v.length < min) throw new SchemaError(path, `shorter than ${min}`);
-    if (utf8Over(v, opts.maxBytes)) {
+    if (utf8BytesOver(v, opts.maxBytes) > 0) {
       throw new SchemaError(path, `longer than ${opts.maxBytes} bytes`);
     }
     if (opts.pattern && !opts.pattern.test(v)) throw new SchemaError(path, 'has characters that are not allowed');

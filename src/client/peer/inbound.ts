@@ -10,7 +10,8 @@
  */
 import { MAX_FRAME_BYTES } from '../../net/constants.ts';
 import { peerMessages, type MessageOf } from '../../net/messages.ts';
-import { int, lit, obj, SchemaError, str, utf8Over, type Validator } from '../../net/schema.ts';
+import { int, lit, obj, SchemaError, str, type Validator } from '../../net/schema.ts';
+import { utf8BytesOver } from '../../net/text-limits.ts';
 
 export interface InboundChat {
   t: 'msg';
@@ -40,7 +41,7 @@ export const fastMsg: Validator<InboundChat> = (value, path = '') => {
   // frame is within MAX_FRAME_BYTES; the count only matters for values built in memory.
   if (typeof text !== 'string' || !Object.hasOwn(m, 'text')) throw new SchemaError(at(path, 'text'), 'expected a string');
   if (text.length === 0) throw new SchemaError(at(path, 'text'), 'shorter than 1');
-  if (utf8Over(text, MAX_FRAME_BYTES)) {
+  if (utf8BytesOver(text, MAX_FRAME_BYTES) > 0) {
     throw new SchemaError(at(path, 'text'), `longer than ${MAX_FRAME_BYTES} bytes`);
   }
   if (!isCount(ts, 0) || !Object.hasOwn(m, 'ts')) throw new SchemaError(at(path, 'ts'), 'expected an integer 0 or more');

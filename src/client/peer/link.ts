@@ -8,7 +8,6 @@ import type { TLSSocket } from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import { FramedConnection } from '../../net/connection.ts';
 import {
-  MAX_CHAT_TEXT_BYTES,
   MAX_INVALID_PEER_FRAMES,
   MAX_PEER_OUTBOUND_BYTES,
   PEER_DEAD_AFTER_MS,
@@ -24,6 +23,7 @@ import type { PeerMessage } from '../../net/messages.ts';
 import { linkSecurity, verificationCode, type LinkSecurity } from '../../net/peer-tls.ts';
 import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
 import { sameUser } from '../../net/names.ts';
+import { chatTextTooLarge } from '../../net/text-limits.ts';
 import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
 
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
@@ -182,10 +182,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   send(text: string): number {
     if (this.state !== PeerLinkState.OPEN) throw new ProtocolError(ErrorCode.DISCONNECTED, 'the peer link is not open');
     if (text.length === 0) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'empty message');
-    const bytes = textBytesOver(text, MAX_CHAT_TEXT_BYTES);
-    if (bytes > 0) {
-      throw new ProtocolError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${bytes} bytes is over the ${MAX_CHAT_TEXT_BYTES}-byte limit`);
-    }
+    const tooLarge = chatTextTooLarge(text);
+    if (tooLarge) throw tooLarge;
     if (this.outputBacklogBytes > MAX_PEER_OUTBOUND_BYTES) {
       throw new ProtocolError(ErrorCode.RATE_LIMITED, 'the peer is not keeping up; wait and try again', { retryAfterMs: 1_000 });
     }
@@ -290,10 +288,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
     this.lastReceivedId = m.id;
     this.ackDue = true;
-    const bytes = textBytesOver(m.text, MAX_CHAT_TEXT_BYTES);
-    if (bytes > 0) {
+    const tooLarge = chatTextTooLarge(m.text);
+    if (tooLarge) {
       // The error goes out before the ack that covers this id, so the sender can mark it failed.
-      this.out.add({ t: 'error', code: ErrorCode.MESSAGE_TOO_LARGE, message: `message of ${bytes} bytes is over the ${MAX_CHAT_TEXT_BYTES}-byte limit`, ref: m.id });
+      this.out.add({ t: 'error', code: tooLarge.code, message: tooLarge.message, ref: m.id });
       return;
     }
     if (this.peerTyping) this.setPeerTyping(false);
@@ -395,9 +393,3 @@ export const EMPTIED_TEXT = '[a message of only control characters or escape seq
 /** Checks of the keepalive timer per keepalive interval. */
 const KEEPALIVE_CHECKS_PER_INTERVAL = 3;
 
-/** UTF-8 size of `text` if over `limit`, else 0; skips the count when the length alone decides. */
-function textBytesOver(text: string, limit: number): number {
-  if (text.length * 3 <= limit) return 0;
-  const bytes = Buffer.byteLength(text, 'utf8');
-  return bytes > limit ? bytes : 0;
-}

@@ -1,11 +1,12 @@
 /**
  * What the input line's commands do, in terms of the client core and the feature sources.
  * The results are lines in a tab (the current one, unless said otherwise) in plain words.
- * Limits are checked before anything is sent: an over-long message is refused, never cut.
+ * Limits are checked before anything is sent, by the client core (src/net/text-limits.ts):
+ * an over-long message is refused, never cut, and the refusal is worded here.
  */
-import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { sameUser } from '../../net/names.ts';
+import { TextTooLargeError } from '../../net/text-limits.ts';
 import type { P2PClient } from '../client.ts';
 import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
@@ -108,31 +109,26 @@ export class Actions {
       this.note('This chat has ended. /close closes the tab; /connect asks again.');
       return line;
     }
-    const bytes = Buffer.byteLength(text);
-    if (bytes > MAX_CHAT_TEXT_BYTES) {
-      this.note(`Not sent: the message is ${bytes} bytes and a chat message holds at most ${MAX_CHAT_TEXT_BYTES}. Shorten it or split it.`);
-      return line;
-    }
     try {
       await tab.session.send(text);
     } catch (err) {
-      this.note(`Not sent: ${describeError(err)}`, tab);
+      if (err instanceof TextTooLargeError) {
+        this.note(`Not sent: the message is ${err.bytes} bytes and a chat message holds at most ${err.limitBytes}. Shorten it or split it.`, tab);
+      } else {
+        this.note(`Not sent: ${describeError(err)}`, tab);
+      }
       return line;
     }
     return '';
   }
 
   private async broadcast(text: string, line: string): Promise<Kept> {
-    const bytes = Buffer.byteLength(text);
-    if (bytes > MAX_BROADCAST_TEXT_BYTES) {
-      this.note(`Not sent: the broadcast is ${bytes} bytes and one holds at most ${MAX_BROADCAST_TEXT_BYTES}. Shorten it.`);
-      return line;
-    }
     let expiresAt: number;
     try {
       ({ expiresAt } = await this.host.features.inbox.send(text));
     } catch (err) {
-      this.note(`Broadcast not sent: ${describeError(err)}`);
+      if (err instanceof TextTooLargeError) this.note(`Not sent: the broadcast is ${err.bytes} bytes and one holds at most ${err.limitBytes}. Shorten it.`);
+      else this.note(`Broadcast not sent: ${describeError(err)}`);
       return line;
     }
     const minutes = Math.max(1, Math.round((expiresAt - this.host.now()) / 60_000));

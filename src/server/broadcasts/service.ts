@@ -6,7 +6,6 @@
 import {
   BROADCASTS_PER_MINUTE,
   DEFAULT_BROADCAST_TTL_MS,
-  MAX_BROADCAST_TEXT_BYTES,
   MAX_PENDING_BROADCASTS,
 } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
@@ -16,6 +15,7 @@ import { WindowLimiter } from '../rate-limit.ts';
 import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
 import { userKey } from '../users/store.ts';
+import { broadcastTextTooLarge } from '../../net/text-limits.ts';
 import { BroadcastDelivery, type DeliveryOptions, type DeliveryStats } from './delivery.ts';
 import { BroadcastQueue, type PendingBroadcast } from './queue.ts';
 import { MemoryBroadcastStore, type BroadcastStore } from './store.ts';
@@ -83,10 +83,8 @@ export class Broadcasts {
   async create(session: ClientSession, text: string, accepted?: (pending: PendingBroadcast) => void): Promise<PendingBroadcast> {
     const user = session.user as string;
     try {
-      const bytes = Buffer.byteLength(text, 'utf8');
-      if (bytes > MAX_BROADCAST_TEXT_BYTES) {
-        throw new ProtocolError(ErrorCode.BROADCAST_TOO_LARGE, `a broadcast is at most ${MAX_BROADCAST_TEXT_BYTES} bytes; this one has ${bytes}`);
-      }
+      const tooLarge = broadcastTextTooLarge(text);
+      if (tooLarge) throw tooLarge;
       this.queue.assertRoom();
       const wait = this.limiter.take(`user:${userKey(user)}`);
       if (wait > 0) {
