@@ -5,6 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
+import { OUTPUT_QUEUE_BYTES } from './constants.ts';
 import { encodeMessage, MessageDecoder } from './codec.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
 import type { ProtocolError } from './errors.ts';
@@ -17,8 +18,6 @@ import type { ProtocolError } from './errors.ts';
  * queued behind a slow write into one huge write.
  */
 export const MAX_WRITE_BYTES = 16 * 1024;
-/** send() returns false (stop producing) while more than this is queued. */
-export const OUTPUT_HIGH_WATER_BYTES = 16 * 1024;
 
 export interface ConnectionEvents<M> {
   message: [M];
@@ -71,7 +70,7 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
 
   /**
    * Queue a message. Frames queued in one tick go out together (one TLS record for many
-   * small frames). Returns false when more than OUTPUT_HIGH_WATER_BYTES is queued; 'drain'
+   * small frames). Returns false when more than OUTPUT_QUEUE_BYTES.WRITE_HIGH_WATER is queued; 'drain'
    * follows once it has all been written.
    */
   send(message: Out): boolean {
@@ -88,7 +87,7 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
       this.pumpScheduled = true;
       process.nextTick(this.pumpNow);
     }
-    if (this.pendingOutputBytes <= OUTPUT_HIGH_WATER_BYTES) return true;
+    if (this.pendingOutputBytes <= OUTPUT_QUEUE_BYTES.WRITE_HIGH_WATER) return true;
     this.drainOwed = true;
     return false;
   }

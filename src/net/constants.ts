@@ -21,11 +21,30 @@ export const LOGIN_TIMEOUT_MS = 30_000;
 export const KEEPALIVE_INTERVAL_MS = 15_000;
 /** The server closes a logged-in connection that sent nothing for this long (3 missed pings). */
 export const IDLE_TIMEOUT_MS = 3 * KEEPALIVE_INTERVAL_MS;
-/** A client that lets this much unread output pile up on the server is disconnected (IRC "SendQ exceeded"). */
-export const MAX_OUTBOUND_BUFFER_BYTES = 1024 * 1024;
-/** Reading from a client pauses while its pending output is above this. */
-export const OUTBOUND_HIGH_WATER_BYTES = 256 * 1024;
 export const PRESENCE_FLUSH_MS = 250;
+
+/**
+ * Backpressure: every threshold on output queued for one stream and not yet written, in bytes,
+ * lowest first, so the levels can be read against each other. Each says what happens above it.
+ */
+export const OUTPUT_QUEUE_BYTES = {
+  /** Connection.send() returns false (stop producing until 'drain'). */
+  WRITE_HIGH_WATER: 16 * 1024,
+  /**
+   * The server sends a client no presence deltas while backed up: missed changes are kept (up
+   * to MAX_PRESENCE_BATCH users) and sent once it drains, or past that the whole list with
+   * `reset` (section 4.5).
+   */
+  PRESENCE_HOLD: 64 * 1024,
+  /** The server stops reading from a client, and holds broadcast frames for it (section 7.2). */
+  SERVER_PAUSE_READ: 256 * 1024,
+  /** The server's dashboard skips frames until its terminal drains (the terminal must never hold up the server). */
+  DASHBOARD_SKIP_FRAMES: 256 * 1024,
+  /** The server disconnects the client with E_SLOW_CONSUMER (IRC's "SendQ exceeded"). */
+  SERVER_DISCONNECT: 1024 * 1024,
+  /** A peer link's `send` fails with E_RATE_LIMITED: the peer is not reading (section 6.5). */
+  PEER_REFUSE_SEND: 4 * 1024 * 1024,
+} as const;
 /**
  * Users per welcome/presence/user_list message. A worst-case entry (32-byte name, 45-byte
  * IPv6 text) is under 100 bytes of JSON, so 500 keep a message well inside MAX_FRAME_BYTES.
@@ -75,8 +94,6 @@ export const PEER_DEAD_AFTER_MS = 3 * PEER_KEEPALIVE_INTERVAL_MS;
 /** Typing indicator (section 6.5): refresh `typing on` this often; the receiver forgets it after the expiry. */
 export const PEER_TYPING_REFRESH_MS = 3_000;
 export const PEER_TYPING_EXPIRY_MS = 2 * PEER_TYPING_REFRESH_MS;
-/** Unsent peer output beyond this makes `send` fail with E_RATE_LIMITED (the peer is not reading). */
-export const MAX_PEER_OUTBOUND_BYTES = 4 * 1024 * 1024;
 /** Invalid frames tolerated from a peer before the link is closed. */
 export const MAX_INVALID_PEER_FRAMES = 10;
 /** Connections a peer listener holds at once (sessions plus handshakes in progress). */
@@ -112,3 +129,9 @@ export const BROADCAST_UDP_TRIES = 3;
 export const MAX_BROADCASTS_IN_FLIGHT_UDP = 32;
 
 export const MAX_REQUEST_ID = 2 ** 31 - 1;
+
+/**
+ * The sliding window of every "per minute" limit (PEER_REQUESTS_PER_MINUTE,
+ * BROADCASTS_PER_MINUTE, registrations per IP): events in the last RATE_WINDOW_MS count.
+ */
+export const RATE_WINDOW_MS = 60_000;

@@ -8,18 +8,12 @@
  * batch's frame is reused until that batch changes (appends only touch the last one). The
  * same frames serve `welcome`'s follow-up and a resync, so neither encodes anything.
  */
-import { MAX_PRESENCE_BATCH, PRESENCE_FLUSH_MS } from '../net/constants.ts';
+import { MAX_PRESENCE_BATCH, OUTPUT_QUEUE_BYTES, PRESENCE_FLUSH_MS } from '../net/constants.ts';
 import { encodeMessage } from '../net/codec.ts';
 import type { ServerMessage, UserEntry } from '../net/messages.ts';
 import type { ClientSession } from './session.ts';
 import { userKey } from './users/store.ts';
 
-/**
- * A session with more than this queued for it is not sent deltas while it is backed up: its
- * missed changes are kept (up to MAX_PRESENCE_BATCH users) and sent once its output drains,
- * or, past that, the whole list with `reset` (section 4.5).
- */
-export const PRESENCE_BACKLOG_BYTES = 64 * 1024;
 
 /**
  * Each flush is one write to every online client, and a TLS write has a fixed cost (about
@@ -45,7 +39,7 @@ export class Presence {
 
   constructor(
     private readonly flushMs = PRESENCE_FLUSH_MS,
-    private readonly backlogBytes = PRESENCE_BACKLOG_BYTES,
+    private readonly backlogBytes: number = OUTPUT_QUEUE_BYTES.PRESENCE_HOLD,
   ) {}
 
   get size(): number {

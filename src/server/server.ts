@@ -13,9 +13,10 @@ import {
   IDLE_TIMEOUT_MS,
   KEEPALIVE_INTERVAL_MS,
   LOGIN_TIMEOUT_MS,
-  OUTBOUND_HIGH_WATER_BYTES,
+  OUTPUT_QUEUE_BYTES,
   PRESENCE_FLUSH_MS,
   PROTOCOL_VERSION,
+  RATE_WINDOW_MS,
   UDP_DEAD_AFTER_MS,
 } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
@@ -26,7 +27,7 @@ import type { ServerEvents } from './events.ts';
 import { handleBroadcastAck } from './handlers/broadcast.ts';
 import { handlers } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
-import { Presence, PRESENCE_BACKLOG_BYTES } from './presence.ts';
+import { Presence } from './presence.ts';
 import { FailureBackoff, WindowLimiter, type Clock } from './rate-limit.ts';
 import { ClientSession, MAX_INVALID_MESSAGES, SessionState, UdpPathState } from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
@@ -114,14 +115,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       keepaliveMs: options.keepaliveMs ?? KEEPALIVE_INTERVAL_MS,
       udpDeadAfterMs: options.udpDeadAfterMs ?? UDP_DEAD_AFTER_MS,
       presenceFlushMs: options.presenceFlushMs ?? PRESENCE_FLUSH_MS,
-      presenceBacklogBytes: options.presenceBacklogBytes ?? PRESENCE_BACKLOG_BYTES,
+      presenceBacklogBytes: options.presenceBacklogBytes ?? OUTPUT_QUEUE_BYTES.PRESENCE_HOLD,
       registrationsPerMinutePerIp: options.registrationsPerMinutePerIp ?? REGISTRATIONS_PER_IP_PER_MINUTE,
     };
     this.presence = new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
     this.udp = new UdpEndpoint(this);
     this.userFailures = new FailureBackoff(FREE_FAILURES_PER_USER, this.now);
     this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now, 'after-failure');
-    this.registrations = new WindowLimiter(this.options.registrationsPerMinutePerIp, 60_000, this.now);
+    this.registrations = new WindowLimiter(this.options.registrationsPerMinutePerIp, RATE_WINDOW_MS, this.now);
     this.broadcasts = new Broadcasts(this, {
       store: options.broadcastStore,
       ttlMs: options.broadcastTtlMs,
@@ -241,7 +242,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       return;
     }
     // Backpressure (section 3.3): stop reading from a client that is not reading our replies.
-    if (session.conn.pendingOutputBytes > OUTBOUND_HIGH_WATER_BYTES) session.conn.pause();
+    if (session.conn.pendingOutputBytes > OUTPUT_QUEUE_BYTES.SERVER_PAUSE_READ) session.conn.pause();
     Promise.resolve()
       .then(() => entry.handle(this, session, message as never))
       .catch((err: unknown) => {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FramedConnection } from '../net/connection.ts';
 import { encodeMessage } from '../net/codec.ts';
-import { MAX_OUTBOUND_BUFFER_BYTES, UDP_KEY_BYTES, UDP_SESSION_ID_BYTES } from '../net/constants.ts';
+import { OUTPUT_QUEUE_BYTES, UDP_KEY_BYTES, UDP_SESSION_ID_BYTES } from '../net/constants.ts';
 import { Direction } from '../net/datagram.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import { clientMessages, udpClientMessages, type ServerMessage } from '../net/messages.ts';
@@ -75,11 +75,11 @@ export class ClientSession {
   }
 
   /**
-   * Queue an encoded frame. A client that lets MAX_OUTBOUND_BUFFER_BYTES pile up is cut off
+   * Queue an encoded frame. A client that lets OUTPUT_QUEUE_BYTES.SERVER_DISCONNECT pile up is cut off
    * (section 3.3) rather than making the server buffer without bound.
    */
   sendFrame(frame: Buffer): void {
-    if (this.conn.pendingOutputBytes + frame.length > MAX_OUTBOUND_BUFFER_BYTES) {
+    if (this.conn.pendingOutputBytes + frame.length > OUTPUT_QUEUE_BYTES.SERVER_DISCONNECT) {
       this.closeReason ??= ErrorCode.SLOW_CONSUMER;
       this.conn.destroy(new ProtocolError(ErrorCode.SLOW_CONSUMER, 'client is not reading'));
       return;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EMPTIED_TEXT, PeerLinkState, type PeerChatMessage, type PeerLinkClose } from '../../src/client/peer/link.ts';
-import { FRAME_HEADER_BYTES, MAX_CHAT_TEXT_BYTES, MAX_INVALID_PEER_FRAMES, MAX_PEER_OUTBOUND_BYTES } from '../../src/net/constants.ts';
+import { FRAME_HEADER_BYTES, MAX_CHAT_TEXT_BYTES, MAX_INVALID_PEER_FRAMES, OUTPUT_QUEUE_BYTES } from '../../src/net/constants.ts';
 import { encodeMessage } from '../../src/net/codec.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
@@ -185,7 +185,7 @@ test('a peer that floods pings and never reads the pongs is cut as a slow consum
     }
     const [info] = await closed;
     assert.equal(info.code, ErrorCode.SLOW_CONSUMER);
-    assert.ok(link.outputBacklogBytes <= MAX_PEER_OUTBOUND_BYTES + 64 * 1024, `backlog ${link.outputBacklogBytes} stayed near the cap`);
+    assert.ok(link.outputBacklogBytes <= OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND + 64 * 1024, `backlog ${link.outputBacklogBytes} stayed near the cap`);
   } finally {
     session.close();
   }

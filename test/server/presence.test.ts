@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MAX_PRESENCE_BATCH } from '../../src/net/constants.ts';
-import { PRESENCE_BACKLOG_BYTES } from '../../src/server/presence.ts';
+import { OUTPUT_QUEUE_BYTES } from '../../src/net/constants.ts';
 import { ServerCore } from '../../src/server/server.ts';
 import { MemoryUserStore } from '../../src/server/users/memory-store.ts';
 import { PasswordHasher } from '../../src/server/users/passwords.ts';
@@ -75,7 +75,7 @@ describe('presence', () => {
       // It stops reading and piles up replies: well over the backlog threshold (64 KiB).
       slow.hold();
       for (let i = 0; i < 100; i++) slow.send({ t: 'list_users' });
-      await waitFor(() => (server.presence.get('slow')?.conn.pendingOutputBytes ?? 0) > PRESENCE_BACKLOG_BYTES, { what: 'backed up' });
+      await waitFor(() => (server.presence.get('slow')?.conn.pendingOutputBytes ?? 0) > OUTPUT_QUEUE_BYTES.PRESENCE_HOLD, { what: 'backed up' });
       await registerMany(server, names('late', 5));
       others[0].stream.destroy();
       await waitFor(() => server.presence.get('slow')?.presenceBacklog instanceof Map && server.presence.size === 35, {

@@ -2,11 +2,11 @@
  * Backpressure (PROTOCOL.md section 3.3): a client that sends requests but never reads the
  * replies cannot make the server buffer without bound. The server either stops reading from
  * it or cuts it off with E_SLOW_CONSUMER; either way its pending output for that client
- * never exceeds MAX_OUTBOUND_BUFFER_BYTES.
+ * never exceeds OUTPUT_QUEUE_BYTES.SERVER_DISCONNECT.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_OUTBOUND_BUFFER_BYTES } from '../../src/net/constants.ts';
+import { OUTPUT_QUEUE_BYTES } from '../../src/net/constants.ts';
 import { ErrorCode } from '../../src/net/errors.ts';
 import type { ClientSession } from '../../src/server/session.ts';
 import { rawFrame, RawClient } from '../helpers/raw.ts';
@@ -66,13 +66,13 @@ async function expectBounded(login: boolean): Promise<void> {
     const { written, maxPending } = await flood(client, session, frame);
 
     assert.ok(written < MAX_INPUT_BYTES, `the server kept reading ${written} bytes without limit`);
-    assert.ok(maxPending <= MAX_OUTBOUND_BUFFER_BYTES, `pending output reached ${maxPending} bytes`);
+    assert.ok(maxPending <= OUTPUT_QUEUE_BYTES.SERVER_DISCONNECT, `pending output reached ${maxPending} bytes`);
     if (session.isClosed) {
       await waitFor(() => reasons.length > 0, { what: 'disconnect event' });
       assert.equal(reasons[0], ErrorCode.SLOW_CONSUMER);
     } else {
       assert.equal(session.conn.stream.isPaused(), true, 'the server stopped reading');
-      assert.ok(session.conn.pendingOutputBytes <= MAX_OUTBOUND_BUFFER_BYTES);
+      assert.ok(session.conn.pendingOutputBytes <= OUTPUT_QUEUE_BYTES.SERVER_DISCONNECT);
     }
     // Other clients are unaffected.
     const probe = helper ?? (await RawClient.open(server.port));

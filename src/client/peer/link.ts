@@ -9,7 +9,7 @@ import { EventEmitter } from 'eventemitter3';
 import { FramedConnection } from '../../net/connection.ts';
 import {
   MAX_INVALID_PEER_FRAMES,
-  MAX_PEER_OUTBOUND_BYTES,
+  OUTPUT_QUEUE_BYTES,
   PEER_DEAD_AFTER_MS,
   PEER_HANDSHAKE_TIMEOUT_MS,
   PEER_KEEPALIVE_INTERVAL_MS,
@@ -184,7 +184,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     if (text.length === 0) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'empty message');
     const tooLarge = chatTextTooLarge(text);
     if (tooLarge) throw tooLarge;
-    if (this.outputBacklogBytes > MAX_PEER_OUTBOUND_BYTES) {
+    if (this.outputBacklogBytes > OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND) {
       throw new ProtocolError(ErrorCode.RATE_LIMITED, 'the peer is not keeping up; wait and try again', { retryAfterMs: 1_000 });
     }
     const id = ++this.lastSentId;
@@ -237,7 +237,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       case 'ping':
         // A peer that asks for pongs and never reads them would grow our output without
         // bound: past the outbound cap the link is cut, as a slow consumer (section 6.5).
-        if (this.outputBacklogBytes > MAX_PEER_OUTBOUND_BYTES) {
+        if (this.outputBacklogBytes > OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND) {
           return this.fail(new ProtocolError(ErrorCode.SLOW_CONSUMER, `${this.peerUser} is not reading what it asks for`), false);
         }
         this.out.add({ t: 'pong', n: m.n });

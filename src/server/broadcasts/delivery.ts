@@ -12,7 +12,7 @@
  * - At login every live broadcast the user has not acknowledged is delivered again (section
  *   7.2 "late recipients"), including ones made before the user registered.
  *
- * Sends over TCP respect backpressure: what does not fit under OUTBOUND_HIGH_WATER_BYTES is
+ * Sends over TCP respect backpressure: what does not fit under OUTPUT_QUEUE_BYTES.SERVER_PAUSE_READ is
  * owed and sent as the connection drains, so a backlog of 1,000 broadcasts never gets a slow
  * client cut off.
  */
@@ -21,7 +21,7 @@ import {
   BROADCAST_UDP_TRIES,
   MAX_BROADCASTS_IN_FLIGHT_UDP,
   MAX_DATAGRAM_BYTES,
-  OUTBOUND_HIGH_WATER_BYTES,
+  OUTPUT_QUEUE_BYTES,
   UDP_HEADER_BYTES,
   UDP_TAG_BYTES,
 } from '../../net/constants.ts';
@@ -261,7 +261,7 @@ export class BroadcastDelivery {
 
   /** Send over the TLS connection now, or owe it if the connection is backed up (section 3.3). */
   private sendTcp(r: Recipient, bid: string, enc: Encoded): boolean {
-    if (r.session.conn.pendingOutputBytes + enc.tcp.length > OUTBOUND_HIGH_WATER_BYTES) {
+    if (r.session.conn.pendingOutputBytes + enc.tcp.length > OUTPUT_QUEUE_BYTES.SERVER_PAUSE_READ) {
       r.owed.add(bid);
       this.active.add(r);
       return false;

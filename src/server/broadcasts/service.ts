@@ -7,22 +7,22 @@ import {
   BROADCASTS_PER_MINUTE,
   DEFAULT_BROADCAST_TTL_MS,
   MAX_PENDING_BROADCASTS,
+  RATE_WINDOW_MS,
 } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { BroadcastItem } from '../../net/messages.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
+import { broadcastTextTooLarge } from '../../net/text-limits.ts';
 import { WindowLimiter } from '../rate-limit.ts';
 import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
 import { userKey } from '../users/store.ts';
-import { broadcastTextTooLarge } from '../../net/text-limits.ts';
 import { BroadcastDelivery, type DeliveryOptions, type DeliveryStats } from './delivery.ts';
 import { BroadcastQueue, type PendingBroadcast } from './queue.ts';
 import { MemoryBroadcastStore, type BroadcastStore } from './store.ts';
 
 /** Characters of text shown in a dashboard row or a log line. */
 export const PREVIEW_CHARS = 60;
-const RATE_WINDOW_MS = 60_000;
 
 export interface BroadcastOptions extends DeliveryOptions {
   /** Where the queue lives; default in memory (app.ts passes the data dir's log). */

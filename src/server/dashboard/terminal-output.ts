@@ -5,9 +5,8 @@
  * are skipped while it is backed up: the write queue stays bounded, and the screen catches
  * up in one frame when the terminal reads again (backpressure, as ws does for sockets).
  */
+import { OUTPUT_QUEUE_BYTES } from '../../net/constants.ts';
 
-/** Output queued for the terminal beyond which frames are skipped until it drains. */
-export const MAX_PENDING_OUTPUT_BYTES = 256 * 1024;
 /** How long shutdown waits for the terminal to take the last bytes (restoring the screen). */
 export const FLUSH_TIMEOUT_MS = 2_000;
 
@@ -22,7 +21,7 @@ export function makeNonBlocking(output: NodeJS.WritableStream): void {
 }
 
 export function isBacklogged(output: NodeJS.WritableStream): boolean {
-  return ((output as MaybeTtyStream).writableLength ?? 0) > MAX_PENDING_OUTPUT_BYTES;
+  return ((output as MaybeTtyStream).writableLength ?? 0) > OUTPUT_QUEUE_BYTES.DASHBOARD_SKIP_FRAMES;
 }
 
 /** Resolves once everything written so far has reached the terminal, or after a deadline. */

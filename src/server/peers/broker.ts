@@ -14,6 +14,7 @@ import {
   PEER_REQUEST_TIMEOUT_MS,
   PEER_REQUESTS_PER_MINUTE,
   PEER_SECRET_BYTES,
+  RATE_WINDOW_MS,
 } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { ClientMessage, Msg, ServerMessage, UserEntry } from '../../net/messages.ts';
@@ -22,7 +23,6 @@ import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
 import { userKey } from '../users/store.ts';
 
-const RATE_WINDOW_MS = 60_000;
 
 export interface PeerBrokerOptions {
   /** No answer within this counts as declined (`timeout`). Tests shorten it. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { EventEmitter } from 'eventemitter3';
 import type { BroadcastQueueView, PendingBroadcastInfo } from '../../../src/server/dashboard/broadcasts-feed.ts';
 import { EVENT_LOG_LINES } from '../../../src/server/dashboard/event-log-feed.ts';
-import { MAX_PENDING_OUTPUT_BYTES } from '../../../src/server/dashboard/terminal-output.ts';
+import { OUTPUT_QUEUE_BYTES } from '../../../src/net/constants.ts';
 import { paneBorderColor, withDashboard } from '../../helpers/dashboard.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { onlineUser, received } from '../../helpers/broadcast.ts';
@@ -110,8 +110,8 @@ test('console output and process warnings go to the event pane while the dashboa
 test('a terminal that stops reading costs the server nothing: frames are skipped until it drains', async () => {
   await withDashboard(async ({ server, term, dashboard }) => {
     term.stall();
-    // Fill the queue to the terminal past MAX_PENDING_OUTPUT_BYTES (NULs: the terminal ignores them).
-    term.output.write(Buffer.alloc(MAX_PENDING_OUTPUT_BYTES + 1));
+    // Fill the queue to the terminal past OUTPUT_QUEUE_BYTES.DASHBOARD_SKIP_FRAMES (NULs: the terminal ignores them).
+    term.output.write(Buffer.alloc(OUTPUT_QUEUE_BYTES.DASHBOARD_SKIP_FRAMES + 1));
     const framesBefore = dashboard.frames;
     const grace = await server.client();
     await grace.register('grace', 'graces password'); // the server answers as usual
