@@ -7,6 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import { FramedConnection } from '../net/connection.ts';
 import { MAX_REQUEST_ID, PROTOCOL_VERSION } from '../net/constants.ts';
 import { ErrorCode, isErrorCode, ProtocolError } from '../net/errors.ts';
+import { sanitizeLine } from '../net/sanitize.ts';
 import { serverMessages, type ClientMessage, type Msg, type ServerMessage } from '../net/messages.ts';
 import { fingerprintOf } from '../net/tls.ts';
 import { KnownHosts } from './known-hosts.ts';
@@ -170,7 +171,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
 
 export function toError(message: Msg<ServerMessage, 'error'>): ProtocolError {
   const code = isErrorCode(message.code) ? message.code : ErrorCode.INTERNAL;
-  return new ProtocolError(code, message.message, { retryAfterMs: message.retryAfterMs });
+  // Shown to the user: sanitised on receipt like all text from the network (net/sanitize.ts).
+  return new ProtocolError(code, sanitizeLine(message.message), { retryAfterMs: message.retryAfterMs });
 }
 
 function connectTls(host: string, port: number, timeoutMs: number): Promise<TLSSocket> {

@@ -1,8 +1,19 @@
 /**
  * Make untrusted text safe to put on a terminal: remove escape sequences (CSI, OSC, DCS and
  * the rest) and every control character except newline and tab, plus the Unicode bidi
- * overrides that can make text read differently from what it is. Used on receipt of any text
- * a peer or the server relays (PROTOCOL.md section 6.5).
+ * overrides that can make text read differently from what it is (PROTOCOL.md section 6.5).
+ *
+ * The sanitising boundaries, one per program; nothing else sanitises:
+ * - Client: where text is received, in the client core (section 6.5, "on receipt"): chat
+ *   text, `bye` reasons and peer errors in peer/link.ts, request outcomes in peer/manager.ts,
+ *   broadcasts in broadcasts.ts, the server's error messages in server-link.ts. Free text
+ *   reaches the rest of the client only through these; names and addresses are checked
+ *   against their patterns by the schema instead. The TUI only escapes blessed's tags
+ *   (tui/text.ts); the line editor lets no control character in, so our own text is clean.
+ * - Server: it relays text exactly as sent (7.1), so it sanitises where it draws, in the
+ *   dashboard (dashboard/format.ts, dashboard/event-text.ts, the broadcast preview), and in
+ *   the one event field a client fills with unchecked text, a failed login's name (handlers/
+ *   auth.ts), which the JSON log writes as it is.
  */
 
 // ESC followed by: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] P X ^ _ ... ST or BEL), or one char.

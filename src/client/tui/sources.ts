@@ -3,7 +3,8 @@
  * (src/client/peer/) and broadcasts (src/client/broadcasts.ts) are adapted to these
  * interfaces in src/client/tui/adapters/, so the views never depend on their internals and
  * the TUI keeps working while those APIs settle. Event maps are plain interfaces (no index
- * signature), so a misspelt event name is a type error wherever it is listened for.
+ * signature), so a misspelt event name is a type error wherever it is listened for. Text
+ * fields arrive sanitised by the client core (src/net/sanitize.ts); the views escape markup.
  */
 import type { Listenable } from '../../util/emitter.ts';
 

@@ -1,10 +1,11 @@
 /**
- * Turning untrusted text into something safe to hand to blessed. Every widget that shows
- * text from a peer, a broadcast or the server goes through `plain` / `plainLine`:
- * sanitizeText drops escape sequences and control characters (so nothing can drive the
- * terminal), and tag escaping stops a '{bold}' in a message from being read as markup.
+ * Turning text into something to hand to blessed. Text from the network arrives here already
+ * sanitised: the client core does that once, where it receives it (src/net/sanitize.ts says
+ * where), so nothing here strips escape sequences again. What is left is blessed's own
+ * concern: tag escaping stops a '{bold}' in a message from being read as markup, tabs become
+ * spaces, and one-line fields fold newlines. Every widget that shows text goes through
+ * `plain` / `plainLine` (or escapeTags for our own fixed wording).
  */
-import { sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
 import { textWidth } from '../../term/unicode-width.ts';
 
 /** blessed's own escape (`blessed.escape`) is missing from @types/blessed; this is the same rule. */
@@ -12,19 +13,24 @@ export function escapeTags(text: string): string {
   return text.replace(/[{}]/g, (ch) => (ch === '{' ? '{open}' : '{close}'));
 }
 
-/** Multi-line untrusted text, safe for a `tags: true` widget. */
+/** Multi-line text for a `tags: true` widget. */
 export function plain(text: string): string {
   return escapeTags(plainText(text));
 }
 
-/** Multi-line untrusted text made safe for a terminal, not yet escaped for tags. */
+/** Multi-line text laid out for the terminal (tabs as spaces), not yet escaped for tags. */
 export function plainText(text: string): string {
-  return sanitizeText(text).replace(/\t/g, '  ');
+  return text.replace(/\t/g, '  ');
 }
 
-/** One-line untrusted text (names, labels), safe for a `tags: true` widget. */
+/** Text for a one-line field (a name, a label): newlines and tabs folded to spaces, not yet escaped. */
+export function oneLine(text: string): string {
+  return text.replace(/[\n\t]/g, ' ');
+}
+
+/** One-line text (names, labels) for a `tags: true` widget. */
 export function plainLine(text: string): string {
-  return escapeTags(sanitizeLine(text));
+  return escapeTags(oneLine(text));
 }
 
 /** Pad with spaces to `width` terminal cells (wide characters count two). */

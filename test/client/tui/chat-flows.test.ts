@@ -126,6 +126,9 @@ test('unread marks and one bell for a tab in the background; over-long messages 
     assert.equal(alice.bells() - bellsBefore, 1);
     alice.vt.type(Keys.CTRL_N);
     await alice.vt.waitForText('bob: two');
+    // Peer text cannot drive the terminal or inject markup: stripped on receipt, tags escaped when drawn.
+    link.send('\x1b[2J\x1b]0;owned\x07{red-fg}red?{/red-fg} \x1b[31mplain');
+    assert.doesNotMatch(await alice.vt.waitForText(/bob: \{red-fg\}red\?\{\/red-fg\} plain/), /owned/);
     await alice.vt.waitForGone('2 bob (2)');
     // Over the chat limit: refused with the numbers, kept in the input.
     alice.vt.type('x'.repeat(16_385) + '\r');

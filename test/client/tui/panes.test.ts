@@ -85,14 +85,15 @@ test('tab bar: when the tabs do not fit, the current one is shown with counts of
   });
 });
 
-test('messages pane: sender, time, delivery state, verification code; peer text cannot drive the terminal', async () => {
+test('messages pane: sender, time, delivery state, verification code; peer text cannot inject markup', async () => {
   await withScreen(SIZE, async (screen, vt) => {
     const model = new TabsModel();
     const tab = model.addSession(new PlainSession());
     const at = new Date(2024, 0, 1, 9, 5).getTime();
     model.append(tab, { kind: LineKind.OWN, at, from: 'alice', text: 'hello bob', id: '1', delivery: Delivery.SENT });
     model.append(tab, { kind: LineKind.OWN, at, from: 'alice', text: 'second', id: '2', delivery: Delivery.DELIVERED });
-    model.append(tab, { kind: LineKind.PEER, at, from: 'bob', text: '\x1b[2J\x1b]0;owned\x07{red-fg}red?{/red-fg} \x1b[31mplain' });
+    // Escape sequences never get this far (the client core strips them on receipt: chat-flows.test.ts); markup does.
+    model.append(tab, { kind: LineKind.PEER, at, from: 'bob', text: '{red-fg}red?{/red-fg} plain' });
     const pane = new MessagesPane(screen);
     pane.update(tab, false);
     screen.render();
@@ -101,7 +102,6 @@ test('messages pane: sender, time, delivery state, verification code; peer text 
     assert.match(text, /09:05 alice: hello bob {2}✓ sent/);
     assert.match(text, /09:05 alice: second {2}✓✓ delivered/);
     assert.match(text, /09:05 bob: {red-fg}red\?{\/red-fg} plain/);
-    assert.doesNotMatch(text, /owned/);
   });
 });
 

@@ -5,9 +5,9 @@ import { escapeTags, fitCells, padCells, plain, plainLine, shortFingerprint } fr
 import { isExtraWide, textWidth } from '../../../src/term/unicode-width.ts';
 import { withScreen } from '../../helpers/terminal.ts';
 
-test('plain text: escape sequences and control characters removed, tags escaped', () => {
-  assert.equal(plain('\x1b[2J\x1b]0;pwned\x07hi {bold}x{/bold}\x07'), 'hi {open}bold{close}x{open}/bold{close}');
-  assert.equal(plainLine('a\nb\tc'), 'a b c');
+test('plain text: tags escaped, tabs laid out, one-line fields folded (sanitising is done on receipt, not here)', () => {
+  assert.equal(plain('hi {bold}x{/bold}\tend\nnext'), 'hi {open}bold{close}x{open}/bold{close}  end\nnext');
+  assert.equal(plainLine('a\nb\tc {x}'), 'a b c {open}x{close}');
   assert.equal(escapeTags('{}'), '{open}{close}');
 });
 

@@ -5,11 +5,10 @@
  * message can be reached. Wrapped rows are cached per line and width.
  */
 import blessed from 'blessed';
-import { sanitizeLine } from '../../../net/sanitize.ts';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import { Delivery } from '../sources.ts';
 import { FOLLOWING, isScrolled, LineKind, type ScrollAnchor, type Tab, type TabLine } from '../tabs.ts';
-import { clockTime, plainLine, plainText as body } from '../text.ts';
+import { clockTime, oneLine, plainLine, plainText as body } from '../text.ts';
 import { wrapSpans, type Span } from '../wrap.ts';
 
 const GRAY: Pick<Span, 'open' | 'close'> = { open: '{gray-fg}', close: '{/gray-fg}' };
@@ -29,12 +28,12 @@ export function lineSpans(line: TabLine): Span[] {
     case LineKind.SYSTEM:
       return [time, { text: `-- ${body(line.text)}`, open: '{yellow-fg}', close: '{/yellow-fg}' }];
     case LineKind.OWN: {
-      const spans: Span[] = [time, { text: sanitizeLine(line.from), open: '{cyan-fg}{bold}', close: '{/bold}{/cyan-fg}' }, { text: `: ${body(line.text)}` }];
+      const spans: Span[] = [time, { text: oneLine(line.from), open: '{cyan-fg}{bold}', close: '{/bold}{/cyan-fg}' }, { text: `: ${body(line.text)}` }];
       if (line.delivery) spans.push({ text: '  ' }, DELIVERY_SPAN[line.delivery]);
       return spans;
     }
     default:
-      return [time, { text: sanitizeLine(line.from), open: '{bold}', close: '{/bold}' }, { text: `: ${body(line.text)}` }];
+      return [time, { text: oneLine(line.from), open: '{bold}', close: '{/bold}' }, { text: `: ${body(line.text)}` }];
   }
 }
 
