@@ -14,7 +14,7 @@ import { describeError } from './errors-text.ts';
 import { Action, actionFor, tabIndexOf } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
-import type { ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
+import type { BroadcastEntry, ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
 import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
 import { DialogView } from './views/dialog.ts';
 import { HelpOverlay } from './views/help-overlay.ts';
@@ -90,13 +90,10 @@ export class MainScreen {
     this.tabs.on('changed', () => this.scheduleRender());
     // One bell when a tab that was read gets news (not one per message).
     this.tabs.on('bell', () => this.screen.program.bell());
-    this.tabs.on('opened', (tab) => {
-      const { peer, verificationCode } = tab.session as ChatSessionView;
-      this.actions.note(`Direct chat with ${peer.user} (${peer.ip}). Verification code: ${verificationCode}; compare it with theirs out of band.`, tab);
-    });
-    this.tabs.on('ended', (tab) =>
-      this.actions.note(`The chat with ${(tab.session as ChatSessionView).peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab),
+    this.tabs.on('opened', (tab, { peer, verificationCode }) =>
+      this.actions.note(`Direct chat with ${peer.user} (${peer.ip}). Verification code: ${verificationCode}; compare it with theirs out of band.`, tab),
     );
+    this.tabs.on('ended', (tab, { peer }) => this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab));
     this.wireClient();
     this.wireFeatures();
     this.actions.note(`Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or ? lists the keys.`, this.tabs.inbox);
@@ -307,7 +304,7 @@ export class MainScreen {
   private wireFeatures(): void {
     const { peers, inbox } = this.features;
     const listen = this.subscriptions.listen.bind(this.subscriptions);
-    const add = (b: { from: string; text: string; at: number }) =>
+    const add = (b: BroadcastEntry) =>
       this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
     for (const b of inbox.received()) add(b);
     listen(inbox, 'broadcast', add);

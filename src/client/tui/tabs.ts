@@ -101,9 +101,9 @@ export interface TabsEvents {
   /** A tab that was read got its first unread line. */
   bell: [];
   /** A chat tab was opened for a session; its history is added right after. */
-  opened: [Tab];
+  opened: [tab: Tab, session: ChatSessionView];
   /** A chat tab's session ended (`tab.ended` says why); the tab stays until removed. */
-  ended: [Tab];
+  ended: [tab: Tab, session: ChatSessionView];
 }
 
 export class TabsModel extends Emitter<TabsEvents> {
@@ -147,7 +147,7 @@ export class TabsModel extends Emitter<TabsEvents> {
     const tab = this.makeTab(TabKind.CHAT, session.peer.user, session);
     this.tabs.push(tab);
     this.emit('changed');
-    this.emit('opened', tab);
+    this.emit('opened', tab, session);
     const subs = new Subscriptions();
     this.following.set(tab, subs);
     const add = (e: ChatEntry) =>
@@ -166,7 +166,7 @@ export class TabsModel extends Emitter<TabsEvents> {
     subs.listen(session, 'closed', (reason) => {
       tab.ended = reason || 'closed';
       tab.peerTyping = false;
-      this.emit('ended', tab);
+      this.emit('ended', tab, session);
       this.emit('changed');
     });
     if (!session.isOpen) {
