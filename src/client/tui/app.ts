@@ -63,6 +63,8 @@ export function createApp(options: AppOptions): TuiApp {
     {
       ...options,
       prepare: async (c) => {
+        // A new client (another server picked): the previous one's listener and inbox go.
+        await features?.close();
         features = await buildFeatures(c);
       },
     },
@@ -70,8 +72,8 @@ export function createApp(options: AppOptions): TuiApp {
       render,
       done: (c) => {
         client = c;
-        // prepare() ran first: LoginFlow calls it before logging in.
-        main = new MainScreen(screen, { client: c, features: features as Features, now: options.now, onQuit: () => void quit() });
+        if (!features) throw new Error('LoginFlow logs in only after prepare()');
+        main = new MainScreen(screen, { client: c, features, now: options.now, onQuit: () => void quit() });
       },
     },
   );
