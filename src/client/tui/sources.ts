@@ -1,8 +1,8 @@
 /**
  * What the TUI needs from the feature modules, in its own small terms. Peer sessions
  * (src/client/peer/) and broadcasts (src/client/broadcasts.ts) are adapted to these
- * interfaces in src/client/tui/adapters/, so the views never depend on their internals and
- * the TUI keeps working while those APIs settle. Event maps are plain interfaces (no index
+ * interfaces in src/client/tui/adapters/, so the views never depend on their internals (and
+ * the tests can draw a pane from a small stand-in). Event maps are plain interfaces (no index
  * signature), so a misspelt event name is a type error wherever it is listened for. Text
  * fields arrive sanitised by the client core (src/net/sanitize.ts); the views escape markup.
  */
