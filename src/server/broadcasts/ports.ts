@@ -5,7 +5,13 @@
  */
 import type { Emit } from '../events.ts';
 import type { Clock } from '../rate-limit.ts';
-import type { PendingBroadcast } from './queue.ts';
+import type { BroadcastItem } from '../../net/messages.ts';
+
+export interface PendingBroadcast {
+  readonly item: BroadcastItem;
+  /** Keys (lower-case names) of the users who acknowledged it. */
+  readonly acked: Set<string>;
+}
 
 /** A recipient as delivery sees it: a user's online session, or a test's stand-in. */
 export interface DeliveryPeer {
@@ -64,4 +70,23 @@ export interface DeliveryQueue {
   ack(bid: string, user: string): boolean;
   /** Remove and return what has expired. */
   expire(): PendingBroadcast[];
+}
+
+/**
+ * The whole pending-broadcast queue as the broadcasts service uses it (sections 7.1, 7.3,
+ * 7.4). `BroadcastQueue` keeps it in this process over a BroadcastStore; a shared one for a
+ * cluster must pass test/server/broadcasts/queue-contract.ts.
+ */
+export interface PendingQueue extends DeliveryQueue {
+  readonly ttlMs: number;
+  /** Live broadcasts held (expired ones count until expire() removes them). */
+  readonly size: number;
+  /** Load what survived the last run; call once, before anything else. */
+  open(): Promise<{ loaded: number; expired: number; tornRecords: number }>;
+  /** Resolves once the broadcast is durable; E_QUEUE_FULL at the cap, E_STORAGE if not written. */
+  add(from: string, text: string): Promise<PendingBroadcast>;
+  /** Throws E_QUEUE_FULL if an add would go over the cap now. */
+  assertRoom(): void;
+  /** Make everything durable and stop. */
+  close(): Promise<void>;
 }

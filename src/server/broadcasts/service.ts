@@ -15,6 +15,7 @@ import { sanitizeLine } from '../../net/sanitize.ts';
 import { WindowLimiter, type RateLimiter } from '../rate-limit.ts';
 import { userKey } from '../users/store.ts';
 import { BroadcastDelivery, type DeliveryHost, type DeliveryOptions, type DeliveryPeer, type DeliveryStats } from './delivery.ts';
+import type { PendingQueue } from './ports.ts';
 import { BroadcastQueue, type PendingBroadcast } from './queue.ts';
 import { MemoryBroadcastStore, type BroadcastStore } from './store.ts';
 
@@ -30,6 +31,8 @@ export interface BroadcastOptions extends DeliveryOptions {
   perMinute?: number;
   /** Per-sender allowance; a WindowLimiter over `perMinute` if not given. */
   limiter?: RateLimiter;
+  /** Another queue implementation (a shared one); `store`, `ttlMs`, `maxPending` then do not apply. */
+  queue?: PendingQueue;
 }
 
 /** One row of the dashboard's broadcast pane. No secrets: the text is public to every user anyway. */
@@ -54,18 +57,20 @@ export interface BroadcastSummary {
 export type BroadcastsHost<S extends DeliveryPeer> = DeliveryHost<S>;
 
 export class Broadcasts<S extends DeliveryPeer> {
-  readonly queue: BroadcastQueue;
+  readonly queue: PendingQueue;
   readonly delivery: BroadcastDelivery<S>;
   readonly perMinute: number;
   private readonly limiter: RateLimiter;
 
   constructor(private readonly host: BroadcastsHost<S>, options: BroadcastOptions = {}) {
-    this.queue = new BroadcastQueue(options.store ?? new MemoryBroadcastStore(), {
-      now: host.now,
-      ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
-      maxPending: options.maxPending ?? MAX_PENDING_BROADCASTS,
-      onError: (err) => host.emit('server_error', { where: 'broadcast queue', message: err.message }),
-    });
+    this.queue =
+      options.queue ??
+      new BroadcastQueue(options.store ?? new MemoryBroadcastStore(), {
+        now: host.now,
+        ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
+        maxPending: options.maxPending ?? MAX_PENDING_BROADCASTS,
+        onError: (err) => host.emit('server_error', { where: 'broadcast queue', message: err.message }),
+      });
     this.delivery = new BroadcastDelivery(host, this.queue, options);
     this.perMinute = options.perMinute ?? BROADCASTS_PER_MINUTE;
     this.limiter = options.limiter ?? new WindowLimiter(this.perMinute, RATE_WINDOW_MS, host.now);
