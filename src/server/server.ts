@@ -23,7 +23,7 @@ import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
-import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
+import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
 import { Presence, PRESENCE_BACKLOG_BYTES, type PresenceDirectory } from './presence.ts';
 import type { Clock } from './rate-limit.ts';
 import { ClientSession, isOnline, MAX_INVALID_MESSAGES, SessionState, UdpPathState, type OnlineSession } from './session.ts';
@@ -85,7 +85,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   readonly now: Clock;
   readonly accounts: Accounts;
   readonly broadcasts: Broadcasts<OnlineSession>;
-  readonly peers: PeerBroker;
+  readonly peers: PeerIntroductions;
   readonly options: Required<
     Omit<
       ServerCoreOptions,
