@@ -15,9 +15,10 @@ export class SessionProbe {
   readonly session: OnlineSession;
   private readonly output = new ServerOutput();
 
-  constructor(user: string, ip: string, now = Date.now()) {
+  constructor(user: string, ip: string, options: { peerPort?: number; now?: number } = {}) {
+    const now = options.now ?? Date.now();
     const conn = new FramedConnection<typeof clientMessages, ServerMessage>(this.output.stream, clientMessages);
-    this.session = new ClientSession(nextId++, ip, conn, now).goOnline(user, null, now);
+    this.session = new ClientSession(nextId++, ip, conn, now).goOnline(user, options.peerPort ?? null, now);
   }
 
   get received(): readonly ServerMessage[] {
