@@ -2,6 +2,16 @@
  * The server core (PROTOCOL.md sections 3-5): takes connections from whatever carries them
  * (`handle`) and datagrams from the UDP socket (`handleDatagram`). It opens no listener;
  * listen.ts does that, so tests can drive it over any duplex stream.
+ *
+ * It is also the composition root. Each feature declares the host it needs next to itself
+ * and never imports this file (scripts/import-cycles.mjs checks there is no cycle):
+ *   handlers/host.ts        HandlerHost: what message handlers may call
+ *   users/accounts.ts       AccountsHost: login/registration rules and throttles
+ *   broadcasts/ports.ts     DeliveryHost, PendingQueue, Ticker: broadcast service and delivery
+ *   peers/broker.ts         PeerBrokerHost; PeerIntroductions is the seam for a relay
+ *   udp.ts                  UdpHost: routes opened datagrams back through udpHandlers
+ *   presence.ts             PresenceDirectory
+ * Second implementations (shared state for a cluster) pass the contract suites in test/.
  */
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
