@@ -7,7 +7,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { BROADCAST_RETRANSMIT_BASE_MS, BROADCAST_UDP_TRIES, DEFAULT_BROADCAST_TTL_MS, OUTBOUND_HIGH_WATER_BYTES } from '../../../src/net/constants.ts';
+import {
+  BROADCAST_RETRANSMIT_BASE_MS,
+  BROADCAST_UDP_TRIES,
+  DEFAULT_BROADCAST_TTL_MS,
+  MAX_BROADCAST_TEXT_BYTES,
+  MAX_BROADCASTS_IN_FLIGHT_UDP,
+  OUTBOUND_HIGH_WATER_BYTES,
+} from '../../../src/net/constants.ts';
 import { DELIVERY_TICK_MS } from '../../../src/server/broadcasts/delivery.ts';
 import { Broadcasts } from '../../../src/server/broadcasts/service.ts';
 import { MemoryBroadcastStore } from '../../../src/server/broadcasts/store.ts';
@@ -103,6 +110,31 @@ describe('broadcast delivery', () => {
     await send(dan);
     assert.equal(dan.datagrams.length, 0);
     assert.equal(dan.frames.length, 1);
+    await close();
+  });
+
+  test('a broadcast whose sealed datagram would not fit goes by TCP only', async () => {
+    const { host, send, close } = await setup();
+    const olga = host.login('olga', { udpAlive: true });
+    // Within the text limit, but JSON writes each control character as six bytes.
+    const item = await send(olga, '\u0001'.repeat(MAX_BROADCAST_TEXT_BYTES));
+    assert.equal(olga.datagrams.length, 0);
+    assert.deepEqual(olga.frames.map((f) => f.item.text), [item.text]);
+    await close();
+  });
+
+  test(`at most ${MAX_BROADCASTS_IN_FLIGHT_UDP} unacknowledged over UDP per recipient; the next goes by TCP`, async () => {
+    const { host, send, broadcasts, close } = await setup();
+    const paul = host.login('paul', { udpAlive: true });
+    const items = [];
+    for (let i = 0; i <= MAX_BROADCASTS_IN_FLIGHT_UDP; i++) items.push(await send(paul, `n${i}`));
+    assert.equal(paul.datagrams.length, MAX_BROADCASTS_IN_FLIGHT_UDP);
+    assert.deepEqual(paul.frames.map((f) => f.bid), [items[MAX_BROADCASTS_IN_FLIGHT_UDP]?.bid]);
+    const [first] = items;
+    assert.ok(first);
+    broadcasts.ack(paul, [first.bid]);
+    await send(paul, 'room again');
+    assert.equal(paul.datagrams.length, MAX_BROADCASTS_IN_FLIGHT_UDP + 1, 'an ack makes room');
     await close();
   });
 
