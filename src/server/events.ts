@@ -3,7 +3,7 @@
  * key: names, addresses and codes only.
  */
 import type { DropReason } from '../net/datagram.ts';
-import type { PeerOutcome } from './peers/broker.ts';
+import type { PeerOutcome } from './peers/outcome.ts';
 import type { UdpPathState } from './session.ts';
 
 export interface ServerEvents {
@@ -40,3 +40,9 @@ export interface ServerEvents {
   /** A peer request ended. */
   peer_result: [{ from: string; fromIp: string; to: string; toIp: string; outcome: PeerOutcome }];
 }
+
+/**
+ * How a feature reports an event without holding the server: the composition root passes
+ * the core's `emit`. Features take this, never the core.
+ */
+export type Emit = <K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]) => void;

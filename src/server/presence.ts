@@ -11,7 +11,8 @@
 import { MAX_PRESENCE_BATCH, OUTPUT_QUEUE_BYTES, PRESENCE_FLUSH_MS } from '../net/constants.ts';
 import { encodeMessage } from '../net/codec.ts';
 import type { ServerMessage, UserEntry } from '../net/messages.ts';
-import type { ClientSession } from './session.ts';
+import { encodeBatch, withMissed, type PresenceChange } from './presence-changes.ts';
+import type { OnlineSession } from './session.ts';
 import { userKey } from './users/store.ts';
 
 
@@ -22,13 +23,36 @@ import { userKey } from './users/store.ts';
  */
 export const PRESENCE_WRITES_PER_SECOND = 20_000;
 
-type Change = UserEntry | { left: string };
+type Change = PresenceChange;
+export type { PresenceBacklog } from './presence-changes.ts';
 
-/** What a backed-up session missed: the changes, or 'resync' when they were too many. */
-export type PresenceBacklog = Map<string, Change> | 'resync';
+/**
+ * Who is online, as the rest of the server uses it. The in-memory `Presence` is the one
+ * implementation today; a shared (Redis) one for a cluster must pass the same contract
+ * suite (test/server/presence-contract.ts). Names are matched ignoring case (`userKey`).
+ */
+export interface PresenceDirectory {
+  readonly size: number;
+  /** The online session of this user (any case), if any. */
+  get(username: string): OnlineSession | undefined;
+  sessions(): IterableIterator<OnlineSession>;
+  /** Everyone online, in join order; a replaced login keeps no stale entry. */
+  list(): readonly UserEntry[];
+  /** Add a session; returns the session it replaces for the same user, if any. */
+  add(session: OnlineSession): OnlineSession | undefined;
+  /** Remove a session if it is still the current one for its user; true if it was. */
+  remove(session: OnlineSession): boolean;
+  /** Send a session the whole list (after welcome, or to resync it). */
+  sendList(session: OnlineSession): void;
+  /** A backed-up session drained: send what it missed. */
+  catchUp(session: OnlineSession): void;
+  /** Send the changes batched so far to every online session now. */
+  flush(): void;
+  stop(): void;
+}
 
-export class Presence {
-  private readonly online = new Map<string, ClientSession>();
+export class Presence implements PresenceDirectory {
+  private readonly online = new Map<string, OnlineSession>();
   /** user key -> latest entry (joined) or display name (left), in change order. */
   private readonly changes = new Map<string, Change>();
   private timer: NodeJS.Timeout | null = null;
@@ -46,17 +70,17 @@ export class Presence {
     return this.online.size;
   }
 
-  get(username: string): ClientSession | undefined {
+  get(username: string): OnlineSession | undefined {
     return this.online.get(userKey(username));
   }
 
-  sessions(): IterableIterator<ClientSession> {
+  sessions(): IterableIterator<OnlineSession> {
     return this.online.values();
   }
 
   /** Everyone online, in join order. The array is shared: do not modify it. */
   list(): readonly UserEntry[] {
-    this.entries ??= [...this.online.values()].map((s) => ({ user: s.user as string, ip: s.ip }));
+    this.entries ??= [...this.online.values()].map((s) => ({ user: s.user, ip: s.ip }));
     return this.entries;
   }
 
@@ -81,16 +105,16 @@ export class Presence {
   }
 
   /** Send a session the whole list (after welcome, or to resync it). */
-  sendList(session: ClientSession): void {
+  sendList(session: OnlineSession): void {
     for (const frame of this.listFrames()) session.sendFrame(frame);
   }
 
   /** Add a session; returns the session it replaces for the same user, if any. */
-  add(session: ClientSession): ClientSession | undefined {
-    const key = userKey(session.user as string);
+  add(session: OnlineSession): OnlineSession | undefined {
+    const key = userKey(session.user);
     const previous = this.online.get(key);
     this.online.set(key, session);
-    const entry = { user: session.user as string, ip: session.ip };
+    const entry = { user: session.user, ip: session.ip };
     if (previous) this.invalidateList();
     else if (this.entries) {
       this.entries.push(entry);
@@ -101,8 +125,7 @@ export class Presence {
   }
 
   /** Remove a session if it is still the current one for its user. */
-  remove(session: ClientSession): boolean {
-    if (!session.user) return false;
+  remove(session: OnlineSession): boolean {
     const key = userKey(session.user);
     if (this.online.get(key) !== session) return false;
     this.online.delete(key);
@@ -112,7 +135,7 @@ export class Presence {
   }
 
   /** A backed-up session drained: send what it missed. */
-  catchUp(session: ClientSession): void {
+  catchUp(session: OnlineSession): void {
     const missed = session.presenceBacklog;
     session.presenceBacklog = null;
     if (missed === null) return;
@@ -163,25 +186,4 @@ export class Presence {
     this.changes.set(key, change);
     this.timer ??= setTimeout(() => this.flush(), this.flushInterval());
   }
-}
-
-function encodeBatch(changes: Iterable<Change>): Buffer {
-  const joined: UserEntry[] = [];
-  const left: string[] = [];
-  for (const change of changes) {
-    if ('left' in change) left.push(change.left);
-    else joined.push(change);
-  }
-  return encodeMessage<ServerMessage>({ t: 'presence', joined, left });
-}
-
-/** Merge a batch into a session's backlog; past one batch's worth, give up and resync. */
-function withMissed(backlog: PresenceBacklog | null, batch: Map<string, Change>): PresenceBacklog {
-  if (backlog === 'resync') return backlog;
-  const merged = backlog ?? new Map<string, Change>();
-  for (const [key, change] of batch) {
-    merged.delete(key);
-    merged.set(key, change);
-  }
-  return merged.size > MAX_PRESENCE_BATCH ? 'resync' : merged;
 }

@@ -22,7 +22,28 @@ interface Entry {
  */
 export type InFlightRule = 'always' | 'after-failure';
 
-export class FailureBackoff {
+/**
+ * Failure back-off as the accounts service uses it. `FailureBackoff` keeps it in this
+ * process; a shared one (Redis, for a cluster) must pass test/server/rate-limit-contract.ts.
+ */
+export interface AttemptThrottle {
+  /** Milliseconds until this key may try again; 0 if it may now. */
+  retryAfter(key: string): number;
+  /** 0 and counts the attempt in flight (finish() it later), or the ms to wait. */
+  admit(key: string): number;
+  finish(key: string): void;
+  recordFailure(key: string): void;
+  recordSuccess(key: string): void;
+}
+
+/** At most some number of events per window for each key; same contract suite. */
+export interface RateLimiter {
+  /** 0 and counts the event if allowed; else the ms until one is allowed (nothing counted). */
+  take(key: string): number;
+  forget(key: string): void;
+}
+
+export class FailureBackoff implements AttemptThrottle {
   private readonly entries = new Map<string, Entry>();
   /** Attempts admitted and not finished yet, per key. */
   private readonly inFlight = new Map<string, number>();
@@ -95,7 +116,7 @@ export class FailureBackoff {
 }
 
 /** A sliding-window counter: at most `limit` events per `windowMs` for each key. */
-export class WindowLimiter {
+export class WindowLimiter implements RateLimiter {
   private readonly events = new Map<string, number[]>();
 
   constructor(private readonly limit: number, private readonly windowMs: number, private readonly now: Clock = Date.now) {}

@@ -2,14 +2,22 @@
  * The server core (PROTOCOL.md sections 3-5): takes connections from whatever carries them
  * (`handle`) and datagrams from the UDP socket (`handleDatagram`). It opens no listener;
  * listen.ts does that, so tests can drive it over any duplex stream.
+ *
+ * It is also the composition root. Each feature declares the host it needs next to itself
+ * and never imports this file (scripts/import-cycles.mjs checks there is no cycle):
+ *   handlers/host.ts        HandlerHost: what message handlers may call
+ *   users/accounts.ts       AccountsHost: login/registration rules and throttles
+ *   broadcasts/ports.ts     DeliveryHost, PendingQueue, Ticker: broadcast service and delivery
+ *   peers/broker.ts         PeerBrokerHost; PeerIntroductions is the seam for a relay
+ *   udp.ts                  UdpHost: routes opened datagrams back through udpHandlers
+ *   presence.ts             PresenceDirectory
+ * Second implementations (shared state for a cluster) pass the contract suites in test/.
  */
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { normalizeIp } from '../net/address.ts';
 import { FramedConnection } from '../net/connection.ts';
 import {
-  FREE_FAILURES_PER_IP,
-  FREE_FAILURES_PER_USER,
   IDLE_TIMEOUT_MS,
   KEEPALIVE_INTERVAL_MS,
   LOGIN_TIMEOUT_MS,
@@ -20,24 +28,25 @@ import {
   UDP_DEAD_AFTER_MS,
 } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
-import { clientMessages, type ClientMessage, type ServerMessage } from '../net/messages.ts';
+import { clientMessages, type ClientMessage, type ServerMessage, type UdpClientMessage } from '../net/messages.ts';
+import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
-import type { ServerEvents } from './events.ts';
-import { handleBroadcastAck } from './handlers/broadcast.ts';
-import { handlers } from './handlers/index.ts';
-import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
-import { Presence } from './presence.ts';
-import { FailureBackoff, WindowLimiter, type Clock } from './rate-limit.ts';
-import { ClientSession, MAX_INVALID_MESSAGES, SessionState, UdpPathState } from './session.ts';
+import type { Emit, ServerEvents } from './events.ts';
+import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
+import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
+import { Presence, type PresenceDirectory } from './presence.ts';
+import type { Clock } from './rate-limit.ts';
+import { ClientSession, isOnline, MAX_INVALID_MESSAGES, SessionState, UdpPathState, type OnlineSession } from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
+import { Accounts, REGISTRATIONS_PER_IP_PER_MINUTE } from './users/accounts.ts';
 import type { PasswordHasher } from './users/passwords.ts';
 import type { UserStore } from './users/store.ts';
 
+export { REGISTRATIONS_PER_IP_PER_MINUTE } from './users/accounts.ts';
 export const SERVER_NAME = 'p2p-broadcast/0.1';
 /** Under the 20,000 open-files limit of our machines, with room for files and peers. */
 export const DEFAULT_MAX_CONNECTIONS = 16_000;
-export const REGISTRATIONS_PER_IP_PER_MINUTE = 30;
 const SWEEP_INTERVAL_MS = 1_000;
 
 export interface ServerCoreOptions {
@@ -67,23 +76,27 @@ export interface ServerCoreOptions {
 /** In-process hooks for feature modules (peer broker, broadcasts); not for logging. */
 export interface ServerHooks {
   /** A session just went online (after `welcome` was queued). */
-  online: [ClientSession];
+  online: [OnlineSession];
   /** An online session closed or was replaced. */
-  offline: [ClientSession];
+  offline: [OnlineSession];
 }
 
+/**
+ * The composition root: builds each feature with a narrow host of what it uses (UdpHost,
+ * PeerBrokerHost, DeliveryHost, AccountsHost, HandlerHost) and wires them here, so no
+ * feature imports this file. The fields stay public as a read-only facade for main.ts,
+ * app.ts, the dashboard and tests.
+ */
 export class ServerCore extends EventEmitter<ServerEvents> {
   readonly hooks = new EventEmitter<ServerHooks>();
   readonly store: UserStore;
   readonly hasher: PasswordHasher;
-  readonly presence: Presence;
+  readonly presence: PresenceDirectory;
   readonly udp: UdpEndpoint;
   readonly now: Clock;
-  readonly userFailures: FailureBackoff;
-  readonly ipFailures: FailureBackoff;
-  readonly registrations: WindowLimiter;
-  readonly broadcasts: Broadcasts;
-  readonly peers: PeerBroker;
+  readonly accounts: Accounts;
+  readonly broadcasts: Broadcasts<OnlineSession>;
+  readonly peers: PeerIntroductions;
   readonly options: Required<
     Omit<
       ServerCoreOptions,
@@ -99,6 +112,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     >
   >;
   private readonly sessions = new Set<ClientSession>();
+  private readonly handlerHost: HandlerHost;
   private nextConnId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -118,20 +132,58 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       presenceBacklogBytes: options.presenceBacklogBytes ?? OUTPUT_QUEUE_BYTES.PRESENCE_HOLD,
       registrationsPerMinutePerIp: options.registrationsPerMinutePerIp ?? REGISTRATIONS_PER_IP_PER_MINUTE,
     };
-    this.presence = new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
-    this.udp = new UdpEndpoint(this);
-    this.userFailures = new FailureBackoff(FREE_FAILURES_PER_USER, this.now);
-    this.ipFailures = new FailureBackoff(FREE_FAILURES_PER_IP, this.now, 'after-failure');
-    this.registrations = new WindowLimiter(this.options.registrationsPerMinutePerIp, RATE_WINDOW_MS, this.now);
-    this.broadcasts = new Broadcasts(this, {
+    const now = this.now;
+    // eventemitter3's emit is typed through its own argument maps; the signature is the same.
+    const emit = this.emit.bind(this) as Emit;
+    const onHook = (event: keyof ServerHooks, listener: (session: OnlineSession) => void) => {
+      this.hooks.on(event, listener);
+      return () => void this.hooks.off(event, listener);
+    };
+    const presence = new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
+    this.presence = presence;
+    this.udp = new UdpEndpoint({ now, emit, dispatch: (session, message) => this.dispatchDatagram(session, message) });
+    this.accounts = new Accounts(
+      { store: this.store, hasher: this.hasher, now, emit },
+      { registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp },
+    );
+    const deliveryHost: DeliveryHost<OnlineSession> = {
+      now,
+      emit,
+      registeredUsers: () => this.store.size,
+      onlineSessions: () => presence.sessions(),
+      onOnline: (listener) => onHook('online', listener),
+      onOffline: (listener) => onHook('offline', listener),
+      sendDatagram: (session, payload) => this.udp.sendPayload(session, payload),
+      sendFrame: (session, frame) => session.sendFrame(frame),
+      pendingOutputBytes: (session) => session.conn.pendingOutputBytes,
+      udpAlive: (session) => session.udp.state === UdpPathState.ALIVE,
+      isClosed: (session) => session.isClosed,
+    };
+    this.broadcasts = new Broadcasts(deliveryHost, {
       store: options.broadcastStore,
       ttlMs: options.broadcastTtlMs,
       perMinute: options.broadcastsPerMinute,
       maxPending: options.maxPendingBroadcasts,
       retransmitBaseMs: options.broadcastRetransmitBaseMs,
     });
-    this.udp.on('bcast_ack', (session, message) => handleBroadcastAck(this, session, message));
-    this.peers = new PeerBroker(this, options.peers);
+    this.peers = new PeerBroker(
+      {
+        now,
+        emit,
+        findOnline: (username) => presence.get(username),
+        onlineSessions: () => presence.sessions(),
+        onOffline: (listener) => void onHook('offline', listener),
+      },
+      options.peers,
+    );
+    this.handlerHost = {
+      now,
+      accounts: this.accounts,
+      goOnline: (session, user, peerPort, re, registered) => this.goOnline(session, user, peerPort, re, registered),
+      presence,
+      broadcasts: this.broadcasts,
+      peers: this.peers,
+    };
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -172,7 +224,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     conn.on('invalid', (error, fatal, re) => this.onInvalid(session, error, fatal, re));
     conn.on('drain', () => {
       conn.resume();
-      if (session.isOnline) this.presence.catchUp(session);
+      if (isOnline(session)) this.presence.catchUp(session);
     });
     conn.on('close', (err) => this.onClose(session, err));
     session.send({
@@ -185,11 +237,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   }
 
   /** Make an authenticated session the user's online session (section 4.3). */
-  goOnline(session: ClientSession, user: string, peerPort: number | undefined, re: number, registered: boolean): void {
-    session.state = SessionState.ONLINE;
-    session.user = user;
-    session.peerPort = peerPort ?? null;
-    const udp = session.grantUdp(this.now());
+  goOnline(client: ClientSession, user: string, peerPort: number | undefined, re: number, registered: boolean): void {
+    const session = client.goOnline(user, peerPort ?? null, this.now());
+    const udp = session.udp;
     this.udp.register(session);
     const previous = this.presence.add(session);
     if (previous) previous.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
@@ -217,7 +267,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const now = this.now();
     for (const session of this.sessions) {
       // Their sockets close after the store does: record last-seen while it still writes.
-      if (session.isOnline && session.user) this.store.touch(session.user, now);
+      if (isOnline(session)) this.store.touch(session.user, now);
       session.closeWith(ErrorCode.SERVER_SHUTDOWN, message);
     }
     await Promise.all([this.store.close(), this.broadcasts.close()]);
@@ -237,18 +287,36 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       session.sendError(new ProtocolError(ErrorCode.UNKNOWN_TYPE, `this server does not handle "${message.t}"`), re);
       return;
     }
-    if (entry.auth && session.state !== SessionState.ONLINE) {
+    if (entry.auth && !isOnline(session)) {
       session.sendError(new ProtocolError(ErrorCode.NOT_AUTHENTICATED, 'log in or register first'), re);
       return;
     }
     // Backpressure (section 3.3): stop reading from a client that is not reading our replies.
     if (session.conn.pendingOutputBytes > OUTPUT_QUEUE_BYTES.SERVER_PAUSE_READ) session.conn.pause();
+    // The guard above made the session online for every `auth: true` entry.
+    this.run(session, message.t, re, () => entry.handle(this.handlerHost, session as OnlineSession, message as never));
+  }
+
+  /**
+   * An opened datagram from an online session (section 5), routed through the same kind of
+   * table as TCP messages. Not counted against the session's message bucket: its sealing
+   * and replay window already bound it.
+   */
+  private dispatchDatagram(session: OnlineSession, message: UdpClientMessage): void {
+    if (!isOnline(session)) return;
+    const handle = udpHandlers[message.t as keyof typeof udpHandlers];
+    if (!handle) return;
+    this.run(session, message.t, undefined, () => handle(this.handlerHost, session, message as never));
+  }
+
+  /** Run a handler; a ProtocolError it throws is the answer, anything else is our bug. */
+  private run(session: ClientSession, where: string, re: number | undefined, handle: () => void | Promise<void>): void {
     Promise.resolve()
-      .then(() => entry.handle(this, session, message as never))
+      .then(handle)
       .catch((err: unknown) => {
         if (err instanceof ProtocolError) session.sendError(err, re);
         else {
-          this.emit('server_error', { where: message.t, message: err instanceof Error ? err.message : String(err) });
+          this.emit('server_error', { where, message: err instanceof Error ? err.message : String(err) });
           session.sendError(new ProtocolError(ErrorCode.INTERNAL, 'internal error'), re);
         }
       });
@@ -266,12 +334,12 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   }
 
   private onClose(session: ClientSession, err: Error | undefined): void {
-    const wasOnline = session.state === SessionState.ONLINE;
+    const wasOnline = isOnline(session);
     session.state = SessionState.CLOSED;
     this.sessions.delete(session);
-    this.udp.unregister(session);
+    if (wasOnline) this.udp.unregister(session);
     const reason = session.closeReason ?? (err ? err.message : 'closed by client');
-    if (wasOnline && session.user) {
+    if (wasOnline) {
       if (this.presence.remove(session)) this.store.touch(session.user, this.now());
       this.hooks.emit('offline', session);
       this.emit('logout', { user: session.user, ip: session.ip, reason });
@@ -283,7 +351,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   private sweep(): void {
     const now = this.now();
     for (const session of this.sessions) {
-      if (session.state !== SessionState.ONLINE) {
+      if (!isOnline(session)) {
         if (now - session.connectedAt > this.options.loginTimeoutMs) {
           session.closeReason = ErrorCode.LOGIN_TIMEOUT;
           session.closeWith(ErrorCode.LOGIN_TIMEOUT, `no login within ${Math.round(this.options.loginTimeoutMs / 1000)} s`);
@@ -296,9 +364,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
         continue;
       }
       const udp = session.udp;
-      if (udp && udp.state === UdpPathState.ALIVE && now - udp.lastHeardAt > this.options.udpDeadAfterMs) {
+      if (udp.state === UdpPathState.ALIVE && now - udp.lastHeardAt > this.options.udpDeadAfterMs) {
         udp.state = UdpPathState.DEAD;
-        this.emit('udp_path', { user: session.user as string, state: udp.state });
+        this.emit('udp_path', { user: session.user, state: udp.state });
       }
     }
   }

@@ -10,7 +10,7 @@ import { Direction } from '../net/datagram.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import { clientMessages, udpClientMessages, type ServerMessage } from '../net/messages.ts';
 import { UdpChannel } from '../net/udp-channel.ts';
-import type { PresenceBacklog } from './presence.ts';
+import type { PresenceBacklog } from './presence-changes.ts';
 
 export const SessionState = {
   AWAIT_AUTH: 'await_auth',
@@ -35,6 +35,18 @@ export interface UdpPath {
 export const MESSAGES_PER_SECOND = 50;
 export const MESSAGE_BURST = 200;
 export const MAX_INVALID_MESSAGES = 10;
+
+/**
+ * A session that has logged in (section 4.3): its name, UDP path and peer port are set, and
+ * stay set for the rest of its life. The guard checks the state; `state` itself is not
+ * narrowed in the type, because a handler or a timer may hold an online session across an
+ * await or a tick while it closes, and must still be able to see `CLOSED`.
+ */
+export type OnlineSession = ClientSession & { readonly user: string; readonly udp: UdpPath };
+
+export function isOnline(session: ClientSession): session is OnlineSession {
+  return session.state === SessionState.ONLINE && session.user !== null && session.udp !== null;
+}
 
 export class ClientSession {
   state: SessionState = SessionState.AWAIT_AUTH;
@@ -114,17 +126,25 @@ export class ClientSession {
     return true;
   }
 
-  /** A fresh UDP key and session id, handed out in `welcome` (section 5.1). */
-  grantUdp(now: number): UdpPath {
+  /**
+   * Log in (section 4.3): name the session's user, hand it a fresh UDP key and session id
+   * (section 5.1, sent in `welcome`) and make it ONLINE. The one place a session becomes an
+   * OnlineSession.
+   */
+  goOnline(user: string, peerPort: number | null, now: number): OnlineSession {
     const key = randomBytes(UDP_KEY_BYTES);
     const sid = randomBytes(UDP_SESSION_ID_BYTES);
-    this.udp = {
+    const udp: UdpPath = {
       sidHex: sid.toString('hex'),
       channel: new UdpChannel(key, sid, Direction.SERVER_TO_CLIENT, udpClientMessages),
       endpoint: null,
       lastHeardAt: now,
       state: UdpPathState.UNREGISTERED,
     };
-    return this.udp;
+    this.state = SessionState.ONLINE;
+    this.user = user;
+    this.peerPort = peerPort;
+    this.udp = udp;
+    return this as OnlineSession;
   }
 }

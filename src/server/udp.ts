@@ -4,24 +4,33 @@
  * Anything that fails is dropped and counted by reason, never acted on.
  */
 import { newDropCounters, type DropReason } from '../net/datagram.ts';
-import type { Msg, UdpClientMessage, UdpServerMessage } from '../net/messages.ts';
+import type { UdpClientMessage, UdpServerMessage } from '../net/messages.ts';
 import { readHeader } from '../net/udp-channel.ts';
-import type { ServerCore } from './server.ts';
-import { UdpPathState, type ClientSession } from './session.ts';
+import type { Clock } from './rate-limit.ts';
+import type { Emit } from './events.ts';
+import { UdpPathState, type OnlineSession } from './session.ts';
 
 export type DatagramSender = (datagram: Buffer, port: number, address: string) => void;
 
-type UdpHandler = (session: ClientSession, message: UdpClientMessage) => void;
+/** What the UDP endpoint needs from the server around it. */
+export interface UdpHost {
+  now: Clock;
+  emit: Emit;
+  /**
+   * An opened datagram that is not about the path itself (`hello`, `ping` are answered
+   * here): the server routes it through its handler table like a TCP message.
+   */
+  dispatch(session: OnlineSession, message: UdpClientMessage): void;
+}
 
 export class UdpEndpoint {
   readonly dropped: Record<DropReason, number> = newDropCounters();
   received = 0;
   private sender: DatagramSender | null = null;
   private boundPort = 0;
-  private readonly bySid = new Map<string, ClientSession>();
-  private readonly extraHandlers = new Map<string, UdpHandler>();
+  private readonly bySid = new Map<string, OnlineSession>();
 
-  constructor(private readonly server: ServerCore) {}
+  constructor(private readonly host: UdpHost) {}
 
   get port(): number {
     return this.boundPort;
@@ -32,27 +41,22 @@ export class UdpEndpoint {
     this.boundPort = port;
   }
 
-  /** Feature modules (broadcast acks) add their own datagram types here. */
-  on<T extends UdpClientMessage['t']>(type: T, handler: (session: ClientSession, message: Msg<UdpClientMessage, T>) => void): void {
-    this.extraHandlers.set(type, handler as UdpHandler);
+  register(session: OnlineSession): void {
+    this.bySid.set(session.udp.sidHex, session);
   }
 
-  register(session: ClientSession): void {
-    if (session.udp) this.bySid.set(session.udp.sidHex, session);
-  }
-
-  unregister(session: ClientSession): void {
-    if (session.udp && this.bySid.get(session.udp.sidHex) === session) this.bySid.delete(session.udp.sidHex);
+  unregister(session: OnlineSession): void {
+    if (this.bySid.get(session.udp.sidHex) === session) this.bySid.delete(session.udp.sidHex);
   }
 
   /** Seal and send to the session's registered endpoint; false if it has none. */
-  send(session: ClientSession, message: UdpServerMessage): boolean {
+  send(session: OnlineSession, message: UdpServerMessage): boolean {
     return this.sendPayload(session, Buffer.from(JSON.stringify(message), 'utf8'));
   }
 
-  sendPayload(session: ClientSession, payload: Buffer): boolean {
+  sendPayload(session: OnlineSession, payload: Buffer): boolean {
     const udp = session.udp;
-    if (!udp?.endpoint || !this.sender) return false;
+    if (!udp.endpoint || !this.sender) return false;
     this.sender(udp.channel.sealPayload(payload), udp.endpoint.port, udp.endpoint.address);
     return true;
   }
@@ -62,17 +66,17 @@ export class UdpEndpoint {
     const header = readHeader(datagram);
     if (!header) return this.drop('malformed', address);
     const session = this.bySid.get(header.sid.toString('hex'));
-    if (!session?.udp) return this.drop('unknown_session', address);
+    if (!session) return this.drop('unknown_session', address);
     const opened = session.udp.channel.open(datagram, header);
     if (!opened.ok) return this.drop(opened.reason, address);
 
     // Authenticated: this is the client's current endpoint (it may roam, as behind NAT).
     const udp = session.udp;
     udp.endpoint = { address, port };
-    udp.lastHeardAt = this.server.now();
+    udp.lastHeardAt = this.host.now();
     if (udp.state !== UdpPathState.ALIVE) {
       udp.state = UdpPathState.ALIVE;
-      this.server.emit('udp_path', { user: session.user as string, state: udp.state });
+      this.host.emit('udp_path', { user: session.user, state: udp.state });
     }
     const message = opened.message;
     switch (message.t) {
@@ -82,15 +86,13 @@ export class UdpEndpoint {
       case 'ping':
         this.send(session, { t: 'pong', n: message.n });
         return;
-      default: {
-        const handler = this.extraHandlers.get(message.t);
-        if (handler) handler(session, message);
-      }
+      default:
+        this.host.dispatch(session, message);
     }
   }
 
   private drop(reason: DropReason, address: string): void {
     this.dropped[reason] += 1;
-    this.server.emit('udp_drop', { reason, address });
+    this.host.emit('udp_drop', { reason, address });
   }
 }

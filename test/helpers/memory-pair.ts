@@ -10,15 +10,17 @@ import { serverMessages, type ServerMessage, type UserEntry } from '../../src/ne
 import type { ServerCore } from '../../src/server/server.ts';
 import { waitFor } from './wait.ts';
 
-export class MemoryClient {
-  readonly received: ServerMessage[] = [];
+/**
+ * The server's end of an in-memory connection: a Duplex whose writes are decoded with the
+ * real codec into `received`, and can be held back (a client that stops reading).
+ */
+export class ServerOutput {
+  readonly stream: Duplex;
   private readonly decoder = new MessageDecoder(serverMessages);
   private readonly held: Array<() => void> = [];
   private holding = false;
-  private nextId = 1;
-  readonly stream: Duplex;
 
-  constructor(core: ServerCore, ip = '10.0.0.1') {
+  constructor(readonly received: ServerMessage[] = []) {
     this.stream = new Duplex({
       read() {},
       write: (chunk: Buffer, _encoding, done) => {
@@ -32,6 +34,27 @@ export class MemoryClient {
         else deliver();
       },
     });
+  }
+
+  hold(): void {
+    this.holding = true;
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const deliver of this.held.splice(0)) deliver();
+  }
+}
+
+export class MemoryClient {
+  readonly received: ServerMessage[] = [];
+  private readonly output: ServerOutput;
+  private nextId = 1;
+  readonly stream: Duplex;
+
+  constructor(core: ServerCore, ip = '10.0.0.1') {
+    this.output = new ServerOutput(this.received);
+    this.stream = this.output.stream;
     core.handle(this.stream, ip);
   }
 
@@ -49,12 +72,11 @@ export class MemoryClient {
 
   /** Stop taking the server's output (like a client that stops reading). */
   hold(): void {
-    this.holding = true;
+    this.output.hold();
   }
 
   release(): void {
-    this.holding = false;
-    for (const deliver of this.held.splice(0)) deliver();
+    this.output.release();
   }
 
   /** The user list as a client builds it from welcome and presence (PROTOCOL.md 4.5). */

@@ -7,12 +7,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MAX_PRESENCE_BATCH } from '../../src/net/constants.ts';
 import { OUTPUT_QUEUE_BYTES } from '../../src/net/constants.ts';
+import { Presence } from '../../src/server/presence.ts';
 import { ServerCore } from '../../src/server/server.ts';
 import { MemoryUserStore } from '../../src/server/users/memory-store.ts';
 import { PasswordHasher } from '../../src/server/users/passwords.ts';
 import { asMap, MemoryClient } from '../helpers/memory-pair.ts';
 import { TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { presenceContract } from './presence-contract.ts';
+
+// The in-memory directory; its timer is set long so the contract drives flushes itself.
+presenceContract('Presence', ({ backlogBytes }) => new Presence(60_000, backlogBytes));
 
 function core(options: { presenceBacklogBytes?: number } = {}): ServerCore {
   const server = new ServerCore({

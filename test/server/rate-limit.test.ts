@@ -4,15 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, FAILURE_MEMORY_MS, FREE_FAILURES_PER_IP, FREE_FAILURES_PER_USER } from '../../src/net/constants.ts';
+import { BACKOFF_BASE_MS, FREE_FAILURES_PER_IP, FREE_FAILURES_PER_USER } from '../../src/net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
 import { FailureBackoff, WindowLimiter } from '../../src/server/rate-limit.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { attemptThrottleContract, manualClock, rateLimiterContract } from './rate-limit-contract.ts';
 
-function manualClock(start = 1_800_000_000_000) {
-  let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
-}
 
 function rateLimited(err: unknown): number {
   assert.ok(err instanceof ProtocolError, String(err));
@@ -23,81 +20,9 @@ function rateLimited(err: unknown): number {
 
 const authFailed = (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.AUTH_FAILED;
 
-describe('FailureBackoff', () => {
-  test('free failures, then a wait that doubles up to the cap', () => {
-    const clock = manualClock();
-    const b = new FailureBackoff(2, clock.now);
-    b.recordFailure('k');
-    b.recordFailure('k');
-    assert.equal(b.retryAfter('k'), 0);
-    const waits: number[] = [];
-    for (let i = 0; i < 12; i++) {
-      b.recordFailure('k');
-      waits.push(b.retryAfter('k'));
-      clock.advance(b.retryAfter('k'));
-    }
-    assert.deepEqual(waits.slice(0, 4), [BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS, 8 * BACKOFF_BASE_MS]);
-    assert.equal(Math.max(...waits), BACKOFF_MAX_MS);
-  });
-
-  test('the wait counts down with the clock; success clears it; keys are separate', () => {
-    const clock = manualClock();
-    const b = new FailureBackoff(0, clock.now);
-    b.recordFailure('a');
-    clock.advance(400);
-    assert.equal(b.retryAfter('a'), BACKOFF_BASE_MS - 400);
-    assert.equal(b.retryAfter('b'), 0);
-    b.recordSuccess('a');
-    assert.equal(b.retryAfter('a'), 0);
-  });
-
-  test('failures are forgotten after FAILURE_MEMORY_MS', () => {
-    const clock = manualClock();
-    const b = new FailureBackoff(1, clock.now);
-    b.recordFailure('k');
-    clock.advance(FAILURE_MEMORY_MS + 1);
-    b.recordFailure('k');
-    assert.equal(b.retryAfter('k'), 0, 'the first failure no longer counts');
-  });
-});
-
-describe('FailureBackoff: attempts in flight', () => {
-  test("a username's attempts in flight count as failures: parallel gets no more checks than one by one", () => {
-    const b = new FailureBackoff(3, manualClock().now, 'always');
-    const admitted = Array.from({ length: 10 }, () => b.admit('k')).filter((wait) => wait === 0).length;
-    assert.equal(admitted, 3);
-    for (let i = 0; i < admitted; i++) {
-      b.finish('k');
-      b.recordFailure('k');
-    }
-    // One by one, the fourth is still checked (and then blocks), as without parallelism.
-    assert.equal(b.admit('k'), 0);
-    assert.ok(b.admit('k') > 0, 'but not a fifth while the fourth is being checked');
-  });
-
-  test("an IP's attempts in flight count only once it has failed: a NAT of users may log in at once", () => {
-    const b = new FailureBackoff(20, manualClock().now, 'after-failure');
-    for (let i = 0; i < 50; i++) assert.equal(b.admit('ip'), 0);
-    for (let i = 0; i < 50; i++) b.finish('ip');
-    b.recordFailure('ip');
-    const admitted = Array.from({ length: 50 }, () => b.admit('ip')).filter((wait) => wait === 0).length;
-    assert.equal(admitted, 19, '20 free failures, one used');
-  });
-});
-
-describe('WindowLimiter', () => {
-  test('at most `limit` events per window, and how long until the next', () => {
-    const clock = manualClock();
-    const w = new WindowLimiter(2, 60_000, clock.now);
-    assert.equal(w.take('ip'), 0);
-    clock.advance(10_000);
-    assert.equal(w.take('ip'), 0);
-    assert.equal(w.take('ip'), 50_000);
-    assert.equal(w.take('other'), 0);
-    clock.advance(50_000);
-    assert.equal(w.take('ip'), 0);
-  });
-});
+// The in-process limiters against the contract any shared (cluster) one must also pass.
+attemptThrottleContract('FailureBackoff', ({ freeFailures, now, inFlight }) => new FailureBackoff(freeFailures, now, inFlight));
+rateLimiterContract('WindowLimiter', ({ limit, windowMs, now }) => new WindowLimiter(limit, windowMs, now));
 
 describe('login rate limiting over loopback', () => {
   test('repeated wrong passwords lock the name, even against the right password, until the wait is over', async () => {

@@ -27,10 +27,11 @@ import {
 } from '../../net/constants.ts';
 import { encodeMessage } from '../../net/codec.ts';
 import type { ServerMessage, UdpServerMessage } from '../../net/messages.ts';
-import type { ServerCore } from '../server.ts';
-import { UdpPathState, type ClientSession } from '../session.ts';
 import { userKey } from '../users/store.ts';
-import type { BroadcastQueue, PendingBroadcast } from './queue.ts';
+import { realTicker, type DeliveryHost, type DeliveryPeer, type DeliveryQueue, type Ticker } from './ports.ts';
+import type { PendingBroadcast } from './queue.ts';
+
+export type { DeliveryHost, DeliveryPeer, DeliveryQueue, Ticker } from './ports.ts';
 
 /** How often retransmissions, TCP fallbacks and expiry are looked at. */
 export const DELIVERY_TICK_MS = 50;
@@ -48,6 +49,7 @@ export interface DeliveryOptions {
   maxUdpInFlight?: number;
   tickMs?: number;
   fanoutSlice?: number;
+  ticker?: Ticker;
 }
 
 export interface DeliveryStats {
@@ -69,7 +71,7 @@ interface InFlight {
 }
 
 /** What the server has sent one online session and is waiting to hear back about. */
-class Recipient {
+class Recipient<S extends DeliveryPeer> {
   readonly key: string;
   readonly udp = new Map<string, InFlight>();
   /** Sent over this TLS connection; waiting for its ack, never resent on this connection. */
@@ -77,8 +79,8 @@ class Recipient {
   /** To be sent over TCP once the connection has room (creation order). */
   readonly owed = new Set<string>();
 
-  constructor(readonly session: ClientSession) {
-    this.key = userKey(session.user as string);
+  constructor(readonly session: S) {
+    this.key = userKey(session.user);
   }
 
   has(bid: string): boolean {
@@ -102,11 +104,11 @@ interface Encoded {
   tcp: Buffer;
 }
 
-export class BroadcastDelivery {
+export class BroadcastDelivery<S extends DeliveryPeer> {
   readonly stats: DeliveryStats = { fanouts: 0, udpSent: 0, retransmits: 0, tcpSent: 0, tcpFallbacks: 0, acks: 0, lastFanoutMs: 0 };
-  private readonly recipients = new Map<ClientSession, Recipient>();
+  private readonly recipients = new Map<S, Recipient<S>>();
   /** Recipients with UDP sends in flight or TCP sends owed: the ones a tick looks at. */
-  private readonly active = new Set<Recipient>();
+  private readonly active = new Set<Recipient<S>>();
   private readonly encoded = new Map<string, Encoded>();
   /** Broadcasts every registered user has acknowledged (reported once). */
   private readonly complete = new Set<string>();
@@ -115,38 +117,38 @@ export class BroadcastDelivery {
   private readonly maxUdpInFlight: number;
   private readonly tickMs: number;
   private readonly slice: number;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly ticker: Ticker;
+  /** Undoes start(): the tick timer and the online/offline subscriptions. */
+  private unsubscribe: (() => void)[] = [];
   private lastTickAt = 0;
   private skippedLastTick = false;
   private running = false;
-  private readonly onOnline = (session: ClientSession) => this.login(session);
-  private readonly onOffline = (session: ClientSession) => this.logout(session);
 
-  constructor(private readonly core: ServerCore, private readonly queue: BroadcastQueue, options: DeliveryOptions = {}) {
+  constructor(private readonly host: DeliveryHost<S>, private readonly queue: DeliveryQueue, options: DeliveryOptions = {}) {
     this.baseMs = options.retransmitBaseMs ?? BROADCAST_RETRANSMIT_BASE_MS;
     this.udpTries = options.udpTries ?? BROADCAST_UDP_TRIES;
     this.maxUdpInFlight = options.maxUdpInFlight ?? MAX_BROADCASTS_IN_FLIGHT_UDP;
     this.tickMs = options.tickMs ?? DELIVERY_TICK_MS;
     this.slice = options.fanoutSlice ?? FANOUT_SLICE;
+    this.ticker = options.ticker ?? realTicker;
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.core.hooks.on('online', this.onOnline);
-    this.core.hooks.on('offline', this.onOffline);
+    this.unsubscribe = [
+      this.host.onOnline((session) => this.login(session)),
+      this.host.onOffline((session) => this.logout(session)),
+    ];
     // Sessions that came online before start (none in practice: the queue opens before listening).
-    for (const session of this.core.presence.sessions()) this.login(session);
-    this.timer = setInterval(() => this.tick(), this.tickMs);
-    this.timer.unref();
+    for (const session of this.host.onlineSessions()) this.login(session);
+    this.unsubscribe.push(this.ticker.every(this.tickMs, () => this.tick()));
   }
 
   stop(): void {
     this.running = false;
-    this.core.hooks.off('online', this.onOnline);
-    this.core.hooks.off('offline', this.onOffline);
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    for (const undo of this.unsubscribe) undo();
+    this.unsubscribe = [];
     this.recipients.clear();
     this.active.clear();
   }
@@ -170,10 +172,10 @@ export class BroadcastDelivery {
       if (!this.running || !this.queue.get(bid)) return;
       const cpuBefore = process.cpuUsage();
       const end = Math.min(i + this.slice, targets.length);
-      const now = this.core.now();
+      const now = this.host.now();
       for (; i < end; i++) {
         const r = targets[i];
-        if (r.session.isClosed || pending.acked.has(r.key) || r.has(bid)) continue;
+        if (this.host.isClosed(r.session) || pending.acked.has(r.key) || r.has(bid)) continue;
         if (this.deliver(r, pending, enc, now) === 'udp') counts.udp += 1;
         else counts.tcp += 1;
       }
@@ -188,7 +190,7 @@ export class BroadcastDelivery {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         this.stats.fanouts += 1;
         this.stats.lastFanoutMs = ms;
-        this.core.emit('broadcast_fanout', {
+        this.host.emit('broadcast_fanout', {
           bid,
           recipients: counts.udp + counts.tcp,
           udp: counts.udp,
@@ -202,18 +204,18 @@ export class BroadcastDelivery {
   }
 
   /** Acknowledgements from a client, over either path (section 7.2). */
-  ack(session: ClientSession, bids: readonly string[]): void {
+  ack(session: S, bids: readonly string[]): void {
     const r = this.recipients.get(session);
     const user = session.user;
-    if (!user) return;
     for (const bid of bids) {
       r?.forget(bid);
       const pending = this.queue.get(bid);
       if (!pending || !this.queue.ack(bid, user)) continue;
       this.stats.acks += 1;
-      if (!this.complete.has(bid) && pending.acked.size >= this.core.store.size) {
+      const registered = this.host.registeredUsers();
+      if (!this.complete.has(bid) && pending.acked.size >= registered) {
         this.complete.add(bid);
-        this.core.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered: this.core.store.size });
+        this.host.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered });
       }
     }
   }
@@ -228,28 +230,27 @@ export class BroadcastDelivery {
   }
 
   /** A user came online: deliver every live broadcast it has not acknowledged, oldest first. */
-  private login(session: ClientSession): void {
-    if (!this.running || !session.user) return;
+  private login(session: S): void {
+    if (!this.running) return;
     const r = new Recipient(session);
     this.recipients.set(session, r);
-    const now = this.core.now();
+    const now = this.host.now();
     for (const pending of this.queue.live()) {
       if (pending.acked.has(r.key)) continue;
       this.deliver(r, pending, this.encode(pending), now);
     }
   }
 
-  private logout(session: ClientSession): void {
+  private logout(session: S): void {
     const r = this.recipients.get(session);
     if (!r) return;
     this.recipients.delete(session);
     this.active.delete(r);
   }
 
-  private deliver(r: Recipient, pending: PendingBroadcast, enc: Encoded, now: number): 'udp' | 'tcp' {
+  private deliver(r: Recipient<S>, pending: PendingBroadcast, enc: Encoded, now: number): 'udp' | 'tcp' {
     const bid = pending.item.bid;
-    const path = r.session.udp;
-    if (enc.udp && path?.state === UdpPathState.ALIVE && r.udp.size < this.maxUdpInFlight && this.core.udp.sendPayload(r.session, enc.udp)) {
+    if (enc.udp && this.host.udpAlive(r.session) && r.udp.size < this.maxUdpInFlight && this.host.sendDatagram(r.session, enc.udp)) {
       r.udp.set(bid, { tries: 1, nextAt: now + this.baseMs });
       this.active.add(r);
       this.stats.udpSent += 1;
@@ -260,32 +261,34 @@ export class BroadcastDelivery {
   }
 
   /** Send over the TLS connection now, or owe it if the connection is backed up (section 3.3). */
-  private sendTcp(r: Recipient, bid: string, enc: Encoded): boolean {
-    if (r.session.conn.pendingOutputBytes + enc.tcp.length > OUTPUT_QUEUE_BYTES.SERVER_PAUSE_READ) {
+  private sendTcp(r: Recipient<S>, bid: string, enc: Encoded): boolean {
+    if (this.host.pendingOutputBytes(r.session) + enc.tcp.length > OUTPUT_QUEUE_BYTES.SERVER_PAUSE_READ) {
       r.owed.add(bid);
       this.active.add(r);
       return false;
     }
     r.owed.delete(bid);
     r.tcp.add(bid);
-    r.session.sendFrame(enc.tcp);
+    this.host.sendFrame(r.session, enc.tcp);
     this.stats.tcpSent += 1;
     return true;
   }
 
-  private tick(): void {
+  /** One look at retransmissions, TCP sends owed and expiry; runs every tickMs once started. */
+  tick(): void {
     const expired = this.queue.expire();
     if (expired.length > 0) {
       this.forgetBroadcasts(expired.map((p) => p.item.bid));
+      const registered = this.host.registeredUsers();
       for (const { item, acked } of expired) {
-        this.core.emit('broadcast_expired', { bid: item.bid, from: item.from, acked: acked.size, registered: this.core.store.size });
+        this.host.emit('broadcast_expired', { bid: item.bid, from: item.from, acked: acked.size, registered });
       }
     }
     // A tick that comes late means the server is behind on its input (its CPU is starved or
     // the loop was blocked), and unread acks may be waiting in the socket: resending now
     // would only bring more of them. Skip it, but never two in a row, so a server that is
     // always behind still retransmits and falls back, at half the pace.
-    const at = performance.now();
+    const at = this.ticker.elapsed();
     const late = this.lastTickAt > 0 && at - this.lastTickAt > 2 * this.tickMs;
     this.lastTickAt = at;
     if (late && !this.skippedLastTick) {
@@ -293,11 +296,11 @@ export class BroadcastDelivery {
       return;
     }
     this.skippedLastTick = false;
-    const now = this.core.now();
+    const now = this.host.now();
     let budget = MAX_SENDS_PER_TICK;
     for (const r of this.active) {
       if (budget <= 0) break;
-      if (r.session.isClosed) {
+      if (this.host.isClosed(r.session)) {
         this.active.delete(r);
         continue;
       }
@@ -314,8 +317,8 @@ export class BroadcastDelivery {
   }
 
   /** Resend what is due for one recipient, at most `budget` sends; returns how many it made. */
-  private retransmit(r: Recipient, now: number, budget: number): number {
-    const alive = r.session.udp?.state === UdpPathState.ALIVE;
+  private retransmit(r: Recipient<S>, now: number, budget: number): number {
+    const alive = this.host.udpAlive(r.session);
     let sends = 0;
     for (const [bid, flight] of r.udp) {
       if (sends >= budget) break;
@@ -327,7 +330,7 @@ export class BroadcastDelivery {
       }
       sends += 1;
       const enc = this.encode(pending);
-      if (alive && flight.tries < this.udpTries && enc.udp && this.core.udp.sendPayload(r.session, enc.udp)) {
+      if (alive && flight.tries < this.udpTries && enc.udp && this.host.sendDatagram(r.session, enc.udp)) {
         // Back-off: base, 2 x base, 4 x base ... after the first send (section 7.2).
         flight.nextAt = now + this.baseMs * 2 ** flight.tries;
         flight.tries += 1;

@@ -12,17 +12,14 @@ import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { BroadcastItem } from '../../net/messages.ts';
 import type { Clock } from '../rate-limit.ts';
 import { userKey } from '../users/store.ts';
+import type { PendingBroadcast, PendingQueue } from './ports.ts';
 import { newBroadcastId, type BroadcastStore, type QueueRecord } from './store.ts';
 
 /** Compact once the log holds this many records and four times what the live state needs. */
 export const COMPACT_MIN_RECORDS = 4096;
 const COMPACT_RATIO = 4;
 
-export interface PendingBroadcast {
-  readonly item: BroadcastItem;
-  /** Keys (lower-case names) of the users who acknowledged it. */
-  readonly acked: Set<string>;
-}
+export type { PendingBroadcast } from './ports.ts';
 
 export interface QueueOptions {
   now?: Clock;
@@ -41,7 +38,7 @@ interface Commit {
   reject: (err: unknown) => void;
 }
 
-export class BroadcastQueue {
+export class BroadcastQueue implements PendingQueue {
   readonly ttlMs: number;
   readonly maxPending: number;
   private readonly now: Clock;

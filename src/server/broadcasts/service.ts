@@ -13,11 +13,10 @@ import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { BroadcastItem } from '../../net/messages.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import { broadcastTextTooLarge } from '../../net/text-limits.ts';
-import { WindowLimiter } from '../rate-limit.ts';
-import type { ServerCore } from '../server.ts';
-import type { ClientSession } from '../session.ts';
+import { WindowLimiter, type RateLimiter } from '../rate-limit.ts';
 import { userKey } from '../users/store.ts';
-import { BroadcastDelivery, type DeliveryOptions, type DeliveryStats } from './delivery.ts';
+import { BroadcastDelivery, type DeliveryHost, type DeliveryOptions, type DeliveryPeer, type DeliveryStats } from './delivery.ts';
+import type { PendingQueue } from './ports.ts';
 import { BroadcastQueue, type PendingBroadcast } from './queue.ts';
 import { MemoryBroadcastStore, type BroadcastStore } from './store.ts';
 
@@ -30,6 +29,10 @@ export interface BroadcastOptions extends DeliveryOptions {
   ttlMs?: number;
   maxPending?: number;
   perMinute?: number;
+  /** Per-sender allowance; a WindowLimiter over `perMinute` if not given. */
+  limiter?: RateLimiter;
+  /** Another queue implementation (a shared one); `store`, `ttlMs`, `maxPending` then do not apply. */
+  queue?: PendingQueue;
 }
 
 /** One row of the dashboard's broadcast pane. No secrets: the text is public to every user anyway. */
@@ -47,22 +50,30 @@ export interface BroadcastSummary {
   registered: number;
 }
 
-export class Broadcasts {
-  readonly queue: BroadcastQueue;
-  readonly delivery: BroadcastDelivery;
-  readonly perMinute: number;
-  private readonly limiter: WindowLimiter;
+/**
+ * The service needs only what delivery needs: it reports through the same `emit` and reads
+ * the same clock and registered-user count.
+ */
+export type BroadcastsHost<S extends DeliveryPeer> = DeliveryHost<S>;
 
-  constructor(private readonly core: ServerCore, options: BroadcastOptions = {}) {
-    this.queue = new BroadcastQueue(options.store ?? new MemoryBroadcastStore(), {
-      now: core.now,
-      ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
-      maxPending: options.maxPending ?? MAX_PENDING_BROADCASTS,
-      onError: (err) => core.emit('server_error', { where: 'broadcast queue', message: err.message }),
-    });
-    this.delivery = new BroadcastDelivery(core, this.queue, options);
+export class Broadcasts<S extends DeliveryPeer> {
+  readonly queue: PendingQueue;
+  readonly delivery: BroadcastDelivery<S>;
+  readonly perMinute: number;
+  private readonly limiter: RateLimiter;
+
+  constructor(private readonly host: BroadcastsHost<S>, options: BroadcastOptions = {}) {
+    this.queue =
+      options.queue ??
+      new BroadcastQueue(options.store ?? new MemoryBroadcastStore(), {
+        now: host.now,
+        ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
+        maxPending: options.maxPending ?? MAX_PENDING_BROADCASTS,
+        onError: (err) => host.emit('server_error', { where: 'broadcast queue', message: err.message }),
+      });
+    this.delivery = new BroadcastDelivery(host, this.queue, options);
     this.perMinute = options.perMinute ?? BROADCASTS_PER_MINUTE;
-    this.limiter = new WindowLimiter(this.perMinute, RATE_WINDOW_MS, core.now);
+    this.limiter = options.limiter ?? new WindowLimiter(this.perMinute, RATE_WINDOW_MS, host.now);
   }
 
   get ttlMs(): number {
@@ -80,8 +91,8 @@ export class Broadcasts {
    * A user's broadcast request (section 7.1). Checks, then makes it durable; `accepted` runs
    * as soon as it is (the handler answers `broadcast_ok` there), then the fan-out starts.
    */
-  async create(session: ClientSession, text: string, accepted?: (pending: PendingBroadcast) => void): Promise<PendingBroadcast> {
-    const user = session.user as string;
+  async create(session: S, text: string, accepted?: (pending: PendingBroadcast) => void): Promise<PendingBroadcast> {
+    const user = session.user;
     try {
       const tooLarge = broadcastTextTooLarge(text);
       if (tooLarge) throw tooLarge;
@@ -95,14 +106,14 @@ export class Broadcasts {
         );
       }
     } catch (err) {
-      if (err instanceof ProtocolError) this.core.emit('broadcast_refused', { user, code: err.code });
+      if (err instanceof ProtocolError) this.host.emit('broadcast_refused', { user, code: err.code });
       throw err;
     }
     const started = process.hrtime.bigint();
     const pending = await this.queue.add(user, text);
     const durableMs = Number(process.hrtime.bigint() - started) / 1e6;
     const { item } = pending;
-    this.core.emit('broadcast_created', {
+    this.host.emit('broadcast_created', {
       ...describeItem(item),
       pending: this.queue.size,
       durableMs: Math.round(durableMs * 100) / 100,
@@ -112,14 +123,14 @@ export class Broadcasts {
     return pending;
   }
 
-  ack(session: ClientSession, bids: readonly string[]): void {
+  ack(session: S, bids: readonly string[]): void {
     this.delivery.ack(session, bids);
   }
 
   /** Every live broadcast, oldest first, for the dashboard. */
   pending(): BroadcastSummary[] {
-    const now = this.core.now();
-    const registered = this.core.store.size;
+    const now = this.host.now();
+    const registered = this.host.registeredUsers();
     return this.queue.live().map(({ item, acked }) => ({
       ...describeItem(item),
       timeLeftMs: Math.max(0, item.expiresAt - now),

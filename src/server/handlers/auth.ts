@@ -1,31 +1,25 @@
 /**
- * login and register (PROTOCOL.md section 4). Both end in ServerCore.goOnline on success.
- * Unknown user and wrong password give the same error after the same work; failures feed
- * the per-username and per-IP back-off before any password is checked.
+ * login and register (PROTOCOL.md section 4). The rules (pre-checks, back-off, password work)
+ * live in users/accounts.ts; these move the session through AUTHENTICATING and end in
+ * goOnline on success.
  */
-import { MIN_PASSWORD_CHARS, PROTOCOL_VERSION, USERNAME_PATTERN } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { ClientMessage, Msg } from '../../net/messages.ts';
-import { sanitizeLine } from '../../net/sanitize.ts';
-import type { ServerCore } from '../server.ts';
 import { SessionState, type ClientSession } from '../session.ts';
-import { userKey } from '../users/store.ts';
-
-/** With the u flag, [\uD800-\uDFFF] matches only surrogates that are not part of a pair. */
-const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
+import type { UserRecord } from '../users/store.ts';
+import type { HandlerHost } from './host.ts';
 
 type AuthMessage = Msg<ClientMessage, 'login'> | Msg<ClientMessage, 'register'>;
 
 /** Common entry checks; returns false (having answered) if the attempt must stop here. */
-function admit(server: ServerCore, session: ClientSession, message: AuthMessage): boolean {
-  if (message.proto !== PROTOCOL_VERSION) {
-    session.closeWith(ErrorCode.VERSION, `protocol version ${message.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+function admit(host: HandlerHost, session: ClientSession, message: AuthMessage): boolean {
+  const refused = host.accounts.precheck(message);
+  if (refused?.code === ErrorCode.VERSION) {
+    session.closeWith(ErrorCode.VERSION, refused.message);
     return false;
   }
-  if (NOT_WELL_FORMED.test(message.pass)) {
-    // Lone surrogates and U+FFFD (what invalid UTF-8 decodes to) would all hash as U+FFFD:
-    // different passwords sent would match one another.
-    session.sendError(new ProtocolError(ErrorCode.BAD_MESSAGE, 'a password must be valid Unicode text (no lone surrogates, no U+FFFD)'), message.id);
+  if (refused) {
+    session.sendError(refused, message.id);
     return false;
   }
   if (session.state === SessionState.ONLINE) {
@@ -39,71 +33,35 @@ function admit(server: ServerCore, session: ClientSession, message: AuthMessage)
   return true;
 }
 
-function rateLimitError(retryAfterMs: number): ProtocolError {
-  const seconds = Math.ceil(retryAfterMs / 1000);
-  return new ProtocolError(ErrorCode.RATE_LIMITED, `too many failed attempts; try again in ${seconds} s`, { retryAfterMs });
-}
-
-export async function handleLogin(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'login'>): Promise<void> {
-  if (!admit(server, session, message)) return;
-  const nameKey = `user:${userKey(message.user)}`;
-  const ipKey = `ip:${session.ip}`;
-  const userWait = server.userFailures.admit(nameKey);
-  const ipWait = userWait > 0 ? 0 : server.ipFailures.admit(ipKey);
-  if (userWait > 0 || ipWait > 0) {
-    if (userWait === 0) server.userFailures.finish(nameKey);
-    server.emit('login_failed', { user: sanitizeLine(message.user), ip: session.ip, code: ErrorCode.RATE_LIMITED });
-    throw rateLimitError(Math.max(userWait, ipWait));
-  }
+/** Run the password work with the session AUTHENTICATING, back to AWAIT_AUTH unless it closed. */
+async function authenticating<T>(session: ClientSession, work: () => Promise<T>): Promise<T> {
   session.state = SessionState.AUTHENTICATING;
-  let ok: boolean;
-  const record = USERNAME_PATTERN.test(message.user) ? server.store.get(message.user) : undefined;
   try {
-    ok = record ? await server.hasher.verify(record.passwordHash, message.pass) : await server.hasher.verifyNobody(message.pass);
+    return await work();
   } finally {
-    server.userFailures.finish(nameKey);
-    server.ipFailures.finish(ipKey);
     if (session.state === SessionState.AUTHENTICATING) session.state = SessionState.AWAIT_AUTH;
   }
-  // Checked, the outcome counts even if the client has gone: hanging up early must not be a free guess.
-  if (!ok || !record) {
-    server.userFailures.recordFailure(nameKey);
-    server.ipFailures.recordFailure(ipKey);
-    server.emit('login_failed', { user: sanitizeLine(message.user), ip: session.ip, code: ErrorCode.AUTH_FAILED });
+}
+
+export async function handleLogin(host: HandlerHost, session: ClientSession, message: Msg<ClientMessage, 'login'>): Promise<void> {
+  if (!admit(host, session, message)) return;
+  const check = host.accounts.admitLogin(session, message);
+  let record: UserRecord | undefined;
+  try {
+    record = await authenticating(session, check);
+  } catch (err) {
+    // A client that hung up needs no answer (its failure was counted all the same).
     if (session.isClosed) return;
-    throw new ProtocolError(ErrorCode.AUTH_FAILED, 'wrong username or password');
+    throw err;
   }
-  if (session.isClosed) return;
-  server.userFailures.recordSuccess(nameKey);
-  server.goOnline(session, record.username, message.peerPort, message.id, false);
+  if (!record || session.isClosed) return;
+  host.goOnline(session, record.username, message.peerPort, message.id, false);
 }
 
-export async function handleRegister(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'register'>): Promise<void> {
-  if (!admit(server, session, message)) return;
-  if (!USERNAME_PATTERN.test(message.user)) {
-    throw new ProtocolError(
-      ErrorCode.BAD_USERNAME,
-      'a username is 1-32 characters of letters, digits, "_", "." and "-", and does not start with "." or "-"',
-    );
-  }
-  if ([...message.pass].length < MIN_PASSWORD_CHARS) {
-    throw new ProtocolError(ErrorCode.WEAK_PASSWORD, `a password needs at least ${MIN_PASSWORD_CHARS} characters`);
-  }
-  // The limit comes first: answers of "taken" must not be a free, unlimited way to list accounts.
-  const wait = server.registrations.take(`ip:${session.ip}`);
-  if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many registrations from your address; try again later', { retryAfterMs: wait });
-  if (server.store.has(message.user)) throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${message.user} is taken`);
-  session.state = SessionState.AUTHENTICATING;
-  let record;
-  try {
-    const passwordHash = await server.hasher.hash(message.pass);
-    // create() re-checks the name: of two racing registrations exactly one gets here first.
-    record = await server.store.create({ username: message.user, passwordHash, createdAt: server.now() });
-  } finally {
-    if (session.state === SessionState.AUTHENTICATING) session.state = SessionState.AWAIT_AUTH;
-  }
-  server.emit('register', { user: record.username, ip: session.ip });
+export async function handleRegister(host: HandlerHost, session: ClientSession, message: Msg<ClientMessage, 'register'>): Promise<void> {
+  if (!admit(host, session, message)) return;
+  const record = await authenticating(session, host.accounts.admitRegistration(session, message));
   // The account is durable now; if the client left meanwhile it can simply log in later.
   if (session.isClosed) return;
-  server.goOnline(session, record.username, message.peerPort, message.id, true);
+  host.goOnline(session, record.username, message.peerPort, message.id, true);
 }

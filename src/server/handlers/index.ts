@@ -1,19 +1,24 @@
 /**
- * One handler per client message type (PROTOCOL.md sections 4, 6, 7). `auth: true` means
- * the server's guard refuses it before login with E_NOT_AUTHENTICATED.
+ * One handler per client message type (PROTOCOL.md sections 4, 5, 6, 7), over TCP and over
+ * UDP. `auth: true` means the server's guard refuses it before login with
+ * E_NOT_AUTHENTICATED, and the handler gets an OnlineSession; `auth: false` handlers get any
+ * session. A datagram only ever comes from an online session (its key is given at login).
  */
-import type { ClientMessage, Msg } from '../../net/messages.ts';
-import type { ServerCore } from '../server.ts';
-import type { ClientSession } from '../session.ts';
+import type { ClientMessage, Msg, UdpClientMessage } from '../../net/messages.ts';
+import type { ClientSession, OnlineSession } from '../session.ts';
 import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
+import type { HandlerHost } from './host.ts';
 import { handleConnect, handleConnectAnswer, handleConnectCancel } from './peers.ts';
 import { handleListUsers, handleLogout, handlePing } from './session-control.ts';
 
-export interface HandlerEntry<T extends ClientMessage['t']> {
-  auth: boolean;
-  handle: (server: ServerCore, session: ClientSession, message: Msg<ClientMessage, T>) => void | Promise<void>;
-}
+export type { HandlerHost } from './host.ts';
+
+type Handle<S, M> = (host: HandlerHost, session: S, message: M) => void | Promise<void>;
+
+export type HandlerEntry<T extends ClientMessage['t']> =
+  | { auth: false; handle: Handle<ClientSession, Msg<ClientMessage, T>> }
+  | { auth: true; handle: Handle<OnlineSession, Msg<ClientMessage, T>> };
 
 type HandlerTable = { [T in ClientMessage['t']]?: HandlerEntry<T> };
 
@@ -28,4 +33,12 @@ export const handlers: HandlerTable = {
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },
+};
+
+/** `hello` and `ping` are about the UDP path itself and are answered by the endpoint (udp.ts). */
+type RoutedUdpType = Exclude<UdpClientMessage['t'], 'hello' | 'ping'>;
+type UdpHandlerTable = { [T in RoutedUdpType]: Handle<OnlineSession, Msg<UdpClientMessage, T>> };
+
+export const udpHandlers: UdpHandlerTable = {
+  bcast_ack: handleBroadcastAck,
 };

@@ -4,17 +4,17 @@
  * reply to a request always goes out before the results it causes.
  */
 import type { ClientMessage, Msg } from '../../net/messages.ts';
-import type { ServerCore } from '../server.ts';
-import type { ClientSession } from '../session.ts';
+import type { OnlineSession } from '../session.ts';
+import type { HandlerHost } from './host.ts';
 
-export function handleConnect(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'connect'>): void {
-  server.peers.request(session, message);
+export function handleConnect(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'connect'>): void {
+  host.peers.request(session, message);
 }
 
-export function handleConnectAnswer(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'connect_answer'>): void {
-  server.peers.answer(session, message);
+export function handleConnectAnswer(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'connect_answer'>): void {
+  host.peers.answer(session, message);
 }
 
-export function handleConnectCancel(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'connect_cancel'>): void {
-  server.peers.cancel(session, message);
+export function handleConnectCancel(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'connect_cancel'>): void {
+  host.peers.cancel(session, message);
 }

@@ -18,10 +18,13 @@ import {
 } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { ClientMessage, Msg, ServerMessage, UserEntry } from '../../net/messages.ts';
-import { WindowLimiter } from '../rate-limit.ts';
-import type { ServerCore } from '../server.ts';
-import type { ClientSession } from '../session.ts';
+import type { Emit } from '../events.ts';
+import { WindowLimiter, type Clock, type RateLimiter } from '../rate-limit.ts';
+import type { OnlineSession } from '../session.ts';
 import { userKey } from '../users/store.ts';
+import { PeerOutcome } from './outcome.ts';
+
+export { PeerOutcome } from './outcome.ts';
 
 
 export interface PeerBrokerOptions {
@@ -32,38 +35,53 @@ export interface PeerBrokerOptions {
   maxPromptsPerTarget?: number;
 }
 
-export const PeerOutcome = {
-  ACCEPTED: 'accepted',
-  DECLINED: 'declined',
-  TIMEOUT: 'timeout',
-  OFFLINE: 'offline',
-  CANCELLED: 'cancelled',
-} as const;
-export type PeerOutcome = (typeof PeerOutcome)[keyof typeof PeerOutcome];
+/** What the broker needs from the server around it. */
+export interface PeerBrokerHost {
+  now: Clock;
+  emit: Emit;
+  /** The online session of this user (any case), if any. */
+  findOnline(username: string): OnlineSession | undefined;
+  onlineSessions(): Iterable<OnlineSession>;
+  /** Subscribe to sessions going offline (closed or replaced). */
+  onOffline(listener: (session: OnlineSession) => void): void;
+  /** Per-requester allowance of requests; a WindowLimiter over requestsPerMinute if not given. */
+  limiter?: RateLimiter;
+}
+
+/**
+ * Peer introductions as the handlers see them (section 6.1). The broker below does it on
+ * one server; a relay through another server would implement the same three requests.
+ */
+export interface PeerIntroductions {
+  readonly pendingCount: number;
+  request(session: OnlineSession, message: Msg<ClientMessage, 'connect'>): void;
+  answer(session: OnlineSession, message: Msg<ClientMessage, 'connect_answer'>): void;
+  cancel(session: OnlineSession, message: Msg<ClientMessage, 'connect_cancel'>): void;
+}
 
 interface PeerRequest {
   readonly reqId: string;
-  readonly requester: ClientSession;
-  readonly target: ClientSession;
+  readonly requester: OnlineSession;
+  readonly target: OnlineSession;
   readonly expiresAt: number;
   readonly timer: NodeJS.Timeout;
 }
 
-export class PeerBroker {
+export class PeerBroker implements PeerIntroductions {
   private readonly requests = new Map<string, PeerRequest>();
   /** Every pending request a session is part of, in either role. */
-  private readonly bySession = new Map<ClientSession, Set<PeerRequest>>();
-  private readonly limiter: WindowLimiter;
+  private readonly bySession = new Map<OnlineSession, Set<PeerRequest>>();
+  private readonly limiter: RateLimiter;
   private readonly timeoutMs: number;
   private readonly maxPendingPerRequester: number;
   private readonly maxPromptsPerTarget: number;
 
-  constructor(private readonly core: ServerCore, options: PeerBrokerOptions = {}) {
+  constructor(private readonly host: PeerBrokerHost, options: PeerBrokerOptions = {}) {
     this.timeoutMs = options.requestTimeoutMs ?? PEER_REQUEST_TIMEOUT_MS;
     this.maxPendingPerRequester = options.maxPendingPerRequester ?? MAX_PENDING_PEER_REQUESTS;
     this.maxPromptsPerTarget = options.maxPromptsPerTarget ?? MAX_PENDING_PEER_PROMPTS;
-    this.limiter = new WindowLimiter(options.requestsPerMinute ?? PEER_REQUESTS_PER_MINUTE, RATE_WINDOW_MS, core.now);
-    core.hooks.on('offline', (session) => this.onOffline(session));
+    this.limiter = host.limiter ?? new WindowLimiter(options.requestsPerMinute ?? PEER_REQUESTS_PER_MINUTE, RATE_WINDOW_MS, host.now);
+    host.onOffline((session) => this.onOffline(session));
   }
 
   get pendingCount(): number {
@@ -71,7 +89,7 @@ export class PeerBroker {
   }
 
   /** `connect` (section 6.1 steps 1-3): refuse, report ambiguity, or prompt the target. */
-  request(session: ClientSession, message: Msg<ClientMessage, 'connect'>): void {
+  request(session: OnlineSession, message: Msg<ClientMessage, 'connect'>): void {
     const target = this.resolveTarget(session, message);
     if (!target) return; // answered with connect_ambiguous
     if (target.peerPort === null) {
@@ -102,17 +120,17 @@ export class PeerBroker {
     const reqId = randomBytes(PEER_REQ_ID_BYTES).toString('hex');
     const timer = setTimeout(() => this.expire(reqId), this.timeoutMs);
     timer.unref();
-    const req: PeerRequest = { reqId, requester: session, target, expiresAt: this.core.now() + this.timeoutMs, timer };
+    const req: PeerRequest = { reqId, requester: session, target, expiresAt: this.host.now() + this.timeoutMs, timer };
     this.requests.set(reqId, req);
     this.index(session, req);
     this.index(target, req);
     session.send({ t: 'connect_pending', re: message.id, reqId, user: nameOf(target), ip: target.ip, expiresInMs: this.timeoutMs });
     deliver(target, { t: 'connect_prompt', reqId, from: entryOf(session), expiresInMs: this.timeoutMs });
-    this.core.emit('peer_request', { from: nameOf(session), fromIp: session.ip, to: nameOf(target), toIp: target.ip });
+    this.host.emit('peer_request', { from: nameOf(session), fromIp: session.ip, to: nameOf(target), toIp: target.ip });
   }
 
   /** `connect_answer` (step 4): only the target may answer. */
-  answer(session: ClientSession, message: Msg<ClientMessage, 'connect_answer'>): void {
+  answer(session: OnlineSession, message: Msg<ClientMessage, 'connect_answer'>): void {
     const req = this.requests.get(message.reqId);
     if (!req || req.target !== session) throw unknownRequest();
     session.send({ t: 'ok', re: message.id });
@@ -121,7 +139,7 @@ export class PeerBroker {
   }
 
   /** `connect_cancel` (step 4): either side may withdraw while it is pending. */
-  cancel(session: ClientSession, message: Msg<ClientMessage, 'connect_cancel'>): void {
+  cancel(session: OnlineSession, message: Msg<ClientMessage, 'connect_cancel'>): void {
     const req = this.requests.get(message.reqId);
     if (!req || (req.target !== session && req.requester !== session)) throw unknownRequest();
     session.send({ t: 'ok', re: message.id });
@@ -132,21 +150,21 @@ export class PeerBroker {
    * By user: that online user. By IP (normalised as the server sees addresses): the one other
    * online user there, or connect_ambiguous with all of them; the server never guesses.
    */
-  private resolveTarget(session: ClientSession, message: Msg<ClientMessage, 'connect'>): ClientSession | null {
+  private resolveTarget(session: OnlineSession, message: Msg<ClientMessage, 'connect'>): OnlineSession | null {
     if ((message.user === undefined) === (message.ip === undefined)) {
       throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'connect needs exactly one of "user" or "ip"');
     }
     if (message.user !== undefined) {
-      const target = this.core.presence.get(message.user);
+      const target = this.host.findOnline(message.user);
       if (!target) throw new ProtocolError(ErrorCode.PEER_OFFLINE, `${message.user} is not online`);
       if (target === session) throw new ProtocolError(ErrorCode.PEER_SELF, 'you cannot connect to yourself');
       return target;
     }
     if (!isIpAddress(message.ip as string)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${message.ip} is not an IPv4 or IPv6 address`);
     const ip = normalizeIp(message.ip);
-    const others: ClientSession[] = [];
+    const others: OnlineSession[] = [];
     let self = false;
-    for (const candidate of this.core.presence.sessions()) {
+    for (const candidate of this.host.onlineSessions()) {
       if (candidate.ip !== ip) continue;
       if (candidate === session) self = true;
       else others.push(candidate);
@@ -166,7 +184,7 @@ export class PeerBroker {
     if (req) this.finish(req, PeerOutcome.TIMEOUT, `${nameOf(req.target)} did not answer within ${Math.round(this.timeoutMs / 1000)} s`);
   }
 
-  private onOffline(session: ClientSession): void {
+  private onOffline(session: OnlineSession): void {
     const mine = this.bySession.get(session);
     if (!mine) return;
     for (const req of [...mine]) this.finish(req, PeerOutcome.OFFLINE, `${nameOf(session)} went offline`);
@@ -189,7 +207,7 @@ export class PeerBroker {
       peer: entryOf(req.target),
       ...(secret && req.target.peerPort !== null ? { port: req.target.peerPort } : {}),
     });
-    this.core.emit('peer_result', {
+    this.host.emit('peer_result', {
       from: nameOf(req.requester),
       fromIp: req.requester.ip,
       to: nameOf(req.target),
@@ -198,13 +216,13 @@ export class PeerBroker {
     });
   }
 
-  private index(session: ClientSession, req: PeerRequest): void {
+  private index(session: OnlineSession, req: PeerRequest): void {
     let set = this.bySession.get(session);
     if (!set) this.bySession.set(session, (set = new Set()));
     set.add(req);
   }
 
-  private unindex(session: ClientSession, req: PeerRequest): void {
+  private unindex(session: OnlineSession, req: PeerRequest): void {
     const set = this.bySession.get(session);
     if (!set) return;
     set.delete(req);
@@ -213,19 +231,19 @@ export class PeerBroker {
 }
 
 /** Send only to a session that is online (a closing connection drops sends by itself). */
-function deliver(session: ClientSession, message: ServerMessage): void {
+function deliver(session: OnlineSession, message: ServerMessage): void {
   if (session.isOnline) session.send(message);
 }
 
-function nameOf(session: ClientSession): string {
-  return session.user as string;
+function nameOf(session: OnlineSession): string {
+  return session.user;
 }
 
-function entryOf(session: ClientSession): UserEntry {
+function entryOf(session: OnlineSession): UserEntry {
   return { user: nameOf(session), ip: session.ip };
 }
 
-function userKeyOf(session: ClientSession): string {
+function userKeyOf(session: OnlineSession): string {
   return userKey(nameOf(session));
 }
 

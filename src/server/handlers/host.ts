@@ -1,0 +1,21 @@
+/**
+ * What message handlers may use of the server: the services they translate messages into,
+ * and the one session transition they cause (going online). The composition root in
+ * server.ts builds it; handlers never see the core itself.
+ */
+import type { UserEntry } from '../../net/messages.ts';
+import type { Broadcasts } from '../broadcasts/service.ts';
+import type { PeerIntroductions } from '../peers/broker.ts';
+import type { Clock } from '../rate-limit.ts';
+import type { ClientSession, OnlineSession } from '../session.ts';
+import type { Accounts } from '../users/accounts.ts';
+
+export interface HandlerHost {
+  now: Clock;
+  accounts: Accounts;
+  /** Make an authenticated session the user's online session and welcome it (section 4.3). */
+  goOnline(session: ClientSession, user: string, peerPort: number | undefined, re: number, registered: boolean): void;
+  presence: { list(): readonly UserEntry[] };
+  broadcasts: Pick<Broadcasts<OnlineSession>, 'create' | 'ack'>;
+  peers: PeerIntroductions;
+}
