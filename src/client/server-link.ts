@@ -73,9 +73,22 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   static async open(options: LinkOptions): Promise<ServerLink> {
     const { host, port } = options;
     const socket = await connectTls(host, port, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    // Until FramedConnection takes the socket, an error from it (the server dying while the
+    // user reads the fingerprint prompt, or while known_hosts is read) must not go uncaught.
+    let lost: Error | undefined;
+    const onEarlyError = (err: Error) => void (lost ??= err);
+    socket.on('error', onEarlyError);
     try {
       const fingerprint = fingerprintOf(socket.getPeerCertificate(false).raw);
-      await verifyIdentity(options, fingerprint);
+      try {
+        await verifyIdentity(options, fingerprint);
+      } finally {
+        socket.off('error', onEarlyError);
+      }
+      if (lost || socket.destroyed) {
+        const why = lost ? lost.message : 'closed by the server';
+        throw new ProtocolError(ErrorCode.UNREACHABLE, `lost the connection to ${host}:${port} while checking its identity: ${why}`, { cause: lost });
+      }
       const conn = new FramedConnection<typeof serverMessages, ClientMessage>(socket, serverMessages);
       const hello = await waitForHello(conn, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
       if (hello.proto !== PROTOCOL_VERSION) {
