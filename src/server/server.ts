@@ -227,11 +227,11 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     session.lastHeardAt = now;
     if (session.state === SessionState.CLOSED) return;
     const re = 'id' in message ? message.id : undefined;
-    if (!session.takeToken(now)) {
+    const entry = handlers[message.t];
+    if (!entry?.unmetered && !session.takeToken(now)) {
       session.sendError(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many messages; slow down', { retryAfterMs: 1_000 }), re);
       return;
     }
-    const entry = handlers[message.t];
     if (!entry) {
       session.sendError(new ProtocolError(ErrorCode.UNKNOWN_TYPE, `this server does not handle "${message.t}"`), re);
       return;

@@ -12,6 +12,13 @@ import { handleListUsers, handleLogout, handlePing } from './session-control.ts'
 
 export interface HandlerEntry<T extends ClientMessage['t']> {
   auth: boolean;
+  /**
+   * Not counted toward the per-connection message rate (section 3.2). Only acks: refusing
+   * one makes the server send that broadcast again at the next login, so a rate limit on
+   * acks costs more traffic than it saves. An ack costs a lookup per id (at most 256 a
+   * frame), no reply, and a disk write only for an id not acked before.
+   */
+  unmetered?: true;
   handle: (server: ServerCore, session: ClientSession, message: Msg<ClientMessage, T>) => void | Promise<void>;
 }
 
@@ -24,7 +31,7 @@ export const handlers: HandlerTable = {
   list_users: { auth: true, handle: handleListUsers },
   logout: { auth: true, handle: handleLogout },
   broadcast: { auth: true, handle: handleBroadcast },
-  broadcast_ack: { auth: true, handle: handleBroadcastAck },
+  broadcast_ack: { auth: true, unmetered: true, handle: handleBroadcastAck },
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },
