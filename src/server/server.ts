@@ -245,8 +245,13 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     Promise.resolve()
       .then(() => entry.handle(this, session, message as never))
       .catch((err: unknown) => {
-        if (err instanceof ProtocolError) session.sendError(err, re);
-        else {
+        if (err instanceof ProtocolError) {
+          // The client hears "could not save"; the operator needs the file and what to do.
+          if (err.code === ErrorCode.STORAGE && err.cause instanceof Error) {
+            this.emit('server_error', { where: message.t, message: err.cause.message });
+          }
+          session.sendError(err, re);
+        } else {
           this.emit('server_error', { where: message.t, message: err instanceof Error ? err.message : String(err) });
           session.sendError(new ProtocolError(ErrorCode.INTERNAL, 'internal error'), re);
         }
