@@ -263,7 +263,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     session.invalidMessages += 1;
     if (fatal || session.invalidMessages > MAX_INVALID_MESSAGES) {
       session.closeReason ??= error.code;
-      session.closeWith(error.code, fatal ? error.message : 'too many invalid messages');
+      session.closeWith(error.code, fatal ? error.message : 'too many invalid messages', re);
       return;
     }
     session.sendError(error, re);

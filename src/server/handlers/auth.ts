@@ -19,7 +19,7 @@ type AuthMessage = Msg<ClientMessage, 'login'> | Msg<ClientMessage, 'register'>;
 /** Common entry checks; returns false (having answered) if the attempt must stop here. */
 function admit(server: ServerCore, session: ClientSession, message: AuthMessage): boolean {
   if (message.proto !== PROTOCOL_VERSION) {
-    session.closeWith(ErrorCode.VERSION, `protocol version ${message.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+    session.closeWith(ErrorCode.VERSION, `protocol version ${message.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`, message.id);
     return false;
   }
   if (NOT_WELL_FORMED.test(message.pass)) {
