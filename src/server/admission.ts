@@ -22,9 +22,11 @@ import type { Clock } from './rate-limit.ts';
 export const MAX_UNAUTHENTICATED_CONNECTIONS = 1024;
 /**
  * Connections not logged in yet from one address. Users behind one NAT log in within a
- * second or two of connecting, so even a busy office rarely has more than a few at once.
+ * second of connecting, but all of them reconnect at once after a server restart: a quarter
+ * of the global cap lets a few hundred in together, and still leaves three quarters to
+ * everyone else. Beyond it they retry with their back-off.
  */
-export const MAX_UNAUTHENTICATED_PER_IP = 32;
+export const MAX_UNAUTHENTICATED_PER_IP = 256;
 /** Above this share of MAX_UNAUTHENTICATED_CONNECTIONS the server is under pressure. */
 export const PRESSURE_FRACTION = 0.5;
 /** Under pressure, TLS plus login must be done within this (a real client needs ~100 ms). */
@@ -102,10 +104,9 @@ export class Admission {
     return entry;
   }
 
-  /** Close every connection not logged in yet (shutdown). */
-  closeAll(): void {
+  /** Stop the deadline sweep (shutdown); closing the connections is the caller's. */
+  stop(): void {
     clearInterval(this.timer);
-    for (const set of [...this.byIp.values()]) for (const entry of [...set]) this.drop(entry, 'server full');
   }
 
   private refuse(ip: string, reason: EvictionReason): null {

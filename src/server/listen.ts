@@ -64,12 +64,15 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
   );
   /** Each connection's admission ticket, by remote address and port (the same on the TCP and the TLS socket). */
   const tickets = new Map<string, Ticket>();
+  /** Raw TCP connections still in their TLS handshake (the core knows the others). */
+  const handshaking = new Map<string, Socket>();
   const endpoint = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
   const loggedIn = (session: { conn: { stream: object } }) => tickets.get(endpoint(session.conn.stream))?.release();
   core.hooks.on('online', loggedIn);
   const tls = createServer(
     { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS },
     (socket) => {
+      handshaking.delete(endpoint(socket));
       sockets.add(socket);
       socket.on('close', () => sockets.delete(socket));
       core.handle(socket, socket.remoteAddress);
@@ -84,9 +87,11 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
     }
     const key = endpoint(raw);
     tickets.set(key, ticket);
+    handshaking.set(key, raw);
     raw.once('close', () => {
       ticket.release();
       if (tickets.get(key) === ticket) tickets.delete(key);
+      if (handshaking.get(key) === raw) handshaking.delete(key);
     });
   });
   tls.on('tlsClientError', (err, socket) => {
@@ -127,8 +132,10 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
     udpPort,
     close: () => {
       // Connections that never became sessions have nobody to tell: they go at once, so
-      // shutdown does not wait out their handshake timeout.
-      admission.closeAll();
+      // shutdown does not wait out their handshake timeout. Sessions were told by the core.
+      for (const raw of handshaking.values()) raw.destroy();
+      handshaking.clear();
+      admission.stop();
       core.hooks.off('online', loggedIn);
       return closeAll(tls, udp, sockets);
     },

@@ -30,7 +30,7 @@ test('per address: beyond the cap a new connection is refused; a released slot i
     assert.notEqual(admit('127.0.0.2'), null);
     assert.equal(admit('127.0.0.2'), null);
   } finally {
-    admission.closeAll();
+    admission.stop();
   }
 });
 
@@ -45,7 +45,7 @@ test('fairness: when full, a newcomer evicts the oldest connection of the addres
     // Now every address holds at most 2: the heaviest holds no more than a newcomer plus one.
     assert.equal(admit('127.0.0.4'), null, 'no eviction among equals');
   } finally {
-    admission.closeAll();
+    admission.stop();
   }
 });
 
@@ -68,7 +68,7 @@ test('under pressure, connections not logged in within the deadline are closed, 
     first?.release(); // already dropped: no double count
     assert.equal(admission.size, 2);
   } finally {
-    admission.closeAll();
+    admission.stop();
   }
 });
 
