@@ -56,7 +56,7 @@ export const clientMessages = {
    * The text may be up to a frame here: the handler checks MAX_BROADCAST_TEXT_BYTES itself so
    * that an over-long text gets its own code, E_BROADCAST_TOO_LARGE (section 7.4).
    */
-  broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_FRAME_BYTES }) }),
+  broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_FRAME_BYTES, wellFormed: true }) }),
   broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, MAX_BROADCAST_ACK_IDS_TCP) }),
 } satisfies Record<string, Validator<{ t: string }>>;
 

@@ -24,7 +24,12 @@ interface StrOptions {
   /** Maximum length in UTF-8 bytes (what costs memory and bandwidth). */
   maxBytes: number;
   pattern?: RegExp;
+  /** Refuse lone surrogates: such a string has no UTF-8 form, yet JSON can carry it. */
+  wellFormed?: true;
 }
+
+/** A UTF-16 code unit of a surrogate pair standing alone (with the u flag pairs are one code point). */
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 export function str(opts: StrOptions): Validator<string> {
   const min = opts.min ?? 0;
@@ -35,6 +40,7 @@ export function str(opts: StrOptions): Validator<string> {
       throw new SchemaError(path, `longer than ${opts.maxBytes} bytes`);
     }
     if (opts.pattern && !opts.pattern.test(v)) throw new SchemaError(path, 'has characters that are not allowed');
+    if (opts.wellFormed && LONE_SURROGATE.test(v)) throw new SchemaError(path, 'is not valid Unicode text (a lone surrogate)');
     return v;
   };
 }

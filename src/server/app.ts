@@ -24,6 +24,7 @@ export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'has
   scryptLogN?: number;
   handshakeTimeoutMs?: number;
   maxPendingHandshakes?: number;
+  maxPendingPerIp?: number;
 }
 
 export interface ServerApp {
@@ -61,6 +62,7 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       cert: identity.cert,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       maxPendingHandshakes: options.maxPendingHandshakes,
+      maxPendingPerIp: options.maxPendingPerIp,
     });
     let stopping: Promise<void> | null = null;
     const stop = () =>

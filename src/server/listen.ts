@@ -5,17 +5,23 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { Admission, MAX_UNAUTHENTICATED_CONNECTIONS, MAX_UNAUTHENTICATED_PER_IP, PRESSURE_LOGIN_DEADLINE_MS, type Ticket } from './admission.ts';
 import type { ServerCore } from './server.ts';
 
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const CLOSE_GRACE_MS = 3_000;
 /**
- * TCP connections whose TLS handshake is not done yet, at most (and never more than
- * --max-connections): beyond, a new one is closed at once, so that a flood of silent
- * connections cannot hold descriptors and memory until each one's handshake times out.
+ * Connections not logged in yet (TLS handshake in progress, or waiting for login), at most
+ * (and never more than --max-connections). admission.ts shares them fairly among addresses.
  */
-export const MAX_PENDING_HANDSHAKES = 1024;
+export const MAX_PENDING_HANDSHAKES = MAX_UNAUTHENTICATED_CONNECTIONS;
+/**
+ * Connections the kernel queues before we accept them. Node's default (511) overflows under
+ * a connection flood, and the kernel then drops new SYNs, a real user's included, who retries
+ * only after 1 s, 3 s... Linux caps it at net.core.somaxconn (4096 on current kernels).
+ */
+export const LISTEN_BACKLOG = 4096;
 /**
  * Kernel buffers of the UDP socket. A broadcast to 10,000 users brings 10,000 acks back
  * within a few hundred ms (PROTOCOL.md section 7.2); the default ~200 KiB holds a few hundred
@@ -34,8 +40,10 @@ export interface ListenOptions {
   cert: string;
   /** For tests; default TLS_HANDSHAKE_TIMEOUT_MS. */
   handshakeTimeoutMs?: number;
-  /** Default min(MAX_PENDING_HANDSHAKES, the core's maxConnections). */
+  /** Connections not logged in yet; default min(MAX_PENDING_HANDSHAKES, the core's maxConnections). */
   maxPendingHandshakes?: number;
+  /** Of those, from one address (IPv4, or IPv6 /64); default MAX_UNAUTHENTICATED_PER_IP. */
+  maxPendingPerIp?: number;
 }
 
 export interface Listening {
@@ -48,10 +56,19 @@ export interface Listening {
 
 export async function listen(core: ServerCore, options: ListenOptions): Promise<Listening> {
   const sockets = new Set<TLSSocket>();
-  /** Raw TCP connections still in their TLS handshake, by remote address and port. */
+  const maxPending = options.maxPendingHandshakes ?? Math.min(MAX_PENDING_HANDSHAKES, core.options.maxConnections);
+  const admission = new Admission(
+    { total: maxPending, perIp: options.maxPendingPerIp ?? MAX_UNAUTHENTICATED_PER_IP, pressureDeadlineMs: PRESSURE_LOGIN_DEADLINE_MS },
+    Date.now,
+    (ip, reason) => core.emit('handshake_failed', { ip, reason: `closed before login: ${reason}` }),
+  );
+  /** Each connection's admission ticket, by remote address and port (the same on the TCP and the TLS socket). */
+  const tickets = new Map<string, Ticket>();
+  /** Raw TCP connections still in their TLS handshake (the core knows the others). */
   const handshaking = new Map<string, Socket>();
   const endpoint = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
-  const maxPending = options.maxPendingHandshakes ?? Math.min(MAX_PENDING_HANDSHAKES, core.options.maxConnections);
+  const loggedIn = (session: { conn: { stream: object } }) => tickets.get(endpoint(session.conn.stream))?.release();
+  core.hooks.on('online', loggedIn);
   const tls = createServer(
     { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS },
     (socket) => {
@@ -62,19 +79,22 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
     },
   );
   tls.on('connection', (raw: Socket) => {
-    if (handshaking.size >= maxPending) {
-      core.emit('handshake_failed', { ip: raw.remoteAddress ?? '?', reason: `${maxPending} TLS handshakes already pending` });
+    // Closed at once when refused: no TLS state is ever allocated for it.
+    const ticket = admission.admit(raw.remoteAddress ?? '', () => raw.destroy());
+    if (!ticket) {
       raw.destroy();
       return;
     }
     const key = endpoint(raw);
+    tickets.set(key, ticket);
     handshaking.set(key, raw);
     raw.once('close', () => {
+      ticket.release();
+      if (tickets.get(key) === ticket) tickets.delete(key);
       if (handshaking.get(key) === raw) handshaking.delete(key);
     });
   });
   tls.on('tlsClientError', (err, socket) => {
-    handshaking.delete(endpoint(socket));
     core.emit('handshake_failed', { ip: socket.remoteAddress ?? '?', reason: err.message });
     // Node reports a handshake timeout here but leaves the socket open: a silent TCP
     // connection would otherwise hold a descriptor forever.
@@ -82,7 +102,7 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
   });
   await new Promise<void>((resolve, reject) => {
     tls.once('error', reject);
-    tls.listen(options.port, options.host, () => {
+    tls.listen({ port: options.port, host: options.host, backlog: LISTEN_BACKLOG }, () => {
       tls.off('error', reject);
       resolve();
     });
@@ -112,9 +132,11 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
     udpPort,
     close: () => {
       // Connections that never became sessions have nobody to tell: they go at once, so
-      // shutdown does not wait out their handshake timeout.
+      // shutdown does not wait out their handshake timeout. Sessions were told by the core.
       for (const raw of handshaking.values()) raw.destroy();
       handshaking.clear();
+      admission.stop();
+      core.hooks.off('online', loggedIn);
       return closeAll(tls, udp, sockets);
     },
   };

@@ -278,11 +278,11 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     session.lastHeardAt = now;
     if (session.state === SessionState.CLOSED) return;
     const re = 'id' in message ? message.id : undefined;
-    if (!session.takeToken(now)) {
+    const entry = handlers[message.t];
+    if (!entry?.unmetered && !session.takeToken(now)) {
       session.sendError(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many messages; slow down', { retryAfterMs: 1_000 }), re);
       return;
     }
-    const entry = handlers[message.t];
     if (!entry) {
       session.sendError(new ProtocolError(ErrorCode.UNKNOWN_TYPE, `this server does not handle "${message.t}"`), re);
       return;
@@ -314,8 +314,13 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     Promise.resolve()
       .then(handle)
       .catch((err: unknown) => {
-        if (err instanceof ProtocolError) session.sendError(err, re);
-        else {
+        if (err instanceof ProtocolError) {
+          // The client hears "could not save"; the operator needs the file and what to do.
+          if (err.code === ErrorCode.STORAGE && err.cause instanceof Error) {
+            this.emit('server_error', { where, message: err.cause.message });
+          }
+          session.sendError(err, re);
+        } else {
           this.emit('server_error', { where, message: err instanceof Error ? err.message : String(err) });
           session.sendError(new ProtocolError(ErrorCode.INTERNAL, 'internal error'), re);
         }
@@ -327,7 +332,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     session.invalidMessages += 1;
     if (fatal || session.invalidMessages > MAX_INVALID_MESSAGES) {
       session.closeReason ??= error.code;
-      session.closeWith(error.code, fatal ? error.message : 'too many invalid messages');
+      session.closeWith(error.code, fatal ? error.message : 'too many invalid messages', re);
       return;
     }
     session.sendError(error, re);

@@ -110,11 +110,11 @@ export class ClientSession {
     });
   }
 
-  /** Tell the client why, then close. */
-  closeWith(code: ErrorCode, message: string): void {
+  /** Tell the client why, then close; `re` when a request caused it (section 2). */
+  closeWith(code: ErrorCode, message: string, re?: number): void {
     if (this.state === SessionState.CLOSED) return;
     this.closeReason ??= code;
-    this.conn.end({ t: 'error', code, message, fatal: true });
+    this.conn.end({ t: 'error', ...(re === undefined ? {} : { re }), code, message, fatal: true });
   }
 
   /** Take one message from the bucket; false if the client is over its rate. */

@@ -4,10 +4,19 @@
  */
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { storageError } from './storage-error.ts';
 
 let sequence = 0;
 
 export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  try {
+    await replaceFile(path, data, mode);
+  } catch (err) {
+    throw storageError(err, path, 'write');
+  }
+}
+
+async function replaceFile(path: string, data: string | Buffer, mode: number): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${++sequence}.tmp`);
   const file = await open(temp, 'w', mode);

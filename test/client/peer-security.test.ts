@@ -26,8 +26,19 @@ function dialWith(listener: PeerListener, reqId: string, secret: Buffer, selfUse
   return dialPeer({ host: '127.0.0.1', port: listener.port, reqId, secret, selfUser, peerUser, attempts: 1 });
 }
 
-async function refusedWith(promise: Promise<unknown>, code: string): Promise<void> {
-  const err = (await promise.then(() => assert.fail(`expected ${code}`), (e: unknown) => e)) as ProtocolError;
+/**
+ * The dial must fail with `code`. Should it succeed instead, the link it made is closed
+ * before the test fails: left open, it would keep the listener, and the file, running until
+ * the runner's timeout.
+ */
+async function refusedWith(promise: Promise<PeerLink | unknown>, code: string): Promise<void> {
+  const err = (await promise.then(
+    (made) => {
+      (made as Partial<PeerLink> | undefined)?.close?.();
+      return assert.fail(`expected ${code}`);
+    },
+    (e: unknown) => e,
+  )) as ProtocolError;
   assert.equal(err.code, code, err.message);
 }
 

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { ClientState } from '../../src/client/client.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { nextEvent, waitFor } from '../helpers/wait.ts';
+import { nextEvent, waitFor, waitForEqual } from '../helpers/wait.ts';
 
 type Disconnected = [{ error: ProtocolError; retryInMs: number | null }];
 
@@ -32,7 +32,7 @@ test('after the server stops and restarts on the same port and data dir, clients
     assert.equal(alice.session?.registered, false, 'logged in, not registered again');
     assert.equal(alice.fingerprint, fingerprint, 'same data dir, same certificate');
     assert.equal(server.app.core.presence.size, 2);
-    await waitFor(() => alice.onlineUsers.length === 2, { what: 'alice sees bob again' });
+    await waitForEqual(() => alice.onlineUsers.map((u) => u.user), ['alice', 'bob'], { what: 'alice sees bob again' });
     await waitFor(() => alice.udpState === 'alive', { what: 'UDP path re-established' });
     assert.equal(server.app.core.store.size, 2, 'accounts survived the restart');
   } finally {

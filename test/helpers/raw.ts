@@ -35,10 +35,13 @@ export class RawClient {
     }
   }
 
-  /** Connect over TLS; `read: false` makes a client that never reads a byte. */
-  static connect(port: number, options: { read?: boolean } = {}): Promise<RawClient> {
+  /**
+   * Connect over TLS; `read: false` makes a client that never reads a byte; `localAddress`
+   * plays another host (127.0.0.2, 127.0.0.3, ...).
+   */
+  static connect(port: number, options: { read?: boolean; localAddress?: string } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
       if (options.read === false) socket.pause();
       socket.once('error', reject);
       socket.once('secureConnect', () => {
@@ -49,8 +52,8 @@ export class RawClient {
   }
 
   /** Connect and wait for the server's hello. */
-  static async open(port: number): Promise<RawClient> {
-    const client = await RawClient.connect(port);
+  static async open(port: number, options: { localAddress?: string } = {}): Promise<RawClient> {
+    const client = await RawClient.connect(port, options);
     await client.waitFor((m) => m.t === 'hello', 'hello');
     return client;
   }

@@ -1,4 +1,5 @@
 /** Waiting for conditions in tests: poll with a deadline, never a fixed sleep. */
+import { inspect, isDeepStrictEqual } from 'node:util';
 import type { EventEmitter } from 'eventemitter3';
 
 export async function waitFor<T>(
@@ -41,4 +42,18 @@ export function nextEvent<A extends unknown[]>(
     };
     emitter.on(event, listener);
   });
+}
+
+/**
+ * Poll until `actual()` deep-equals `expected`. Waiting for a size or a count and comparing
+ * afterwards is racy: an intermediate state (one entry gone, another not yet added) can have
+ * the expected size and different contents. The failure names both values.
+ */
+export async function waitForEqual<T>(actual: () => T, expected: T, options: { timeoutMs?: number; what?: string; intervalMs?: number } = {}): Promise<void> {
+  let last: T | undefined;
+  try {
+    await waitFor(() => isDeepStrictEqual((last = actual()), expected), options);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: last ${inspect(last, { depth: 3 })}, expected ${inspect(expected, { depth: 3 })}`);
+  }
 }

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { ClientState } from '../../src/client/client.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -20,7 +21,8 @@ test(`${CLIENTS} simultaneous clients register, are all online, and all see each
     assert.ok(clients.every((c) => c.state === ClientState.ONLINE));
     assert.equal(server.app.core.presence.size, CLIENTS);
     assert.equal(server.app.core.store.size, CLIENTS);
-    await waitFor(() => clients.every((c) => c.onlineUsers.length === CLIENTS), {
+    const everyone = sessions.map((s) => s.user).sort((a, b) => a.localeCompare(b));
+    await waitFor(() => clients.every((c) => isDeepStrictEqual(c.onlineUsers.map((u) => u.user), everyone)), {
       what: `every client to list ${CLIENTS} users`,
       timeoutMs: 60_000,
       intervalMs: 50,

@@ -13,7 +13,7 @@ import { MemoryUserStore } from '../../src/server/users/memory-store.ts';
 import { PasswordHasher } from '../../src/server/users/passwords.ts';
 import { asMap, MemoryClient } from '../helpers/memory-pair.ts';
 import { TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { waitFor, waitForEqual } from '../helpers/wait.ts';
 import { presenceContract } from './presence-contract.ts';
 
 // The in-memory directory; its timer is set long so the contract drives flushes itself.
@@ -61,11 +61,9 @@ describe('presence', () => {
       const [back] = await registerMany(server, ['latecomer']);
       const expected = asMap(server.presence.list());
       assert.equal(expected.size, MAX_PRESENCE_BATCH + 19);
-      await waitFor(() => back.users().size === expected.size, { what: 'latecomer has the whole list' });
-      assert.deepEqual(back.users(), expected);
+      await waitForEqual(() => back.users(), expected, { what: 'latecomer has the whole list' });
       // An early client saw every change as deltas and agrees.
-      await waitFor(() => clients[0].users().size === expected.size, { what: 'early client caught up' });
-      assert.deepEqual(clients[0].users(), expected);
+      await waitForEqual(() => clients[0].users(), expected, { what: 'early client caught up' });
     } finally {
       await server.shutdown();
     }
@@ -89,8 +87,7 @@ describe('presence', () => {
       const receivedBefore = slow.received.length;
       slow.release(); // the stream drains: the server sends what it missed
       const expected = asMap(server.presence.list());
-      await waitFor(() => slow.users().size === expected.size && slow.users().has('late4'), { what: 'slow client caught up' });
-      assert.deepEqual(slow.users(), expected);
+      await waitForEqual(() => slow.users(), expected, { what: 'slow client caught up' });
       const batches = slow.received.slice(receivedBefore).filter((m) => m.t === 'presence');
       assert.equal(batches.length, 1, 'the missed changes come as one batch');
       assert.ok(!batches.some((m) => m.t === 'presence' && m.reset), 'no reset for a small backlog');
@@ -112,8 +109,7 @@ describe('presence', () => {
       // Under the threshold again, the next batch finds it drained and resyncs it first.
       await registerMany(server, ['trigger']);
       const expected = asMap(server.presence.list());
-      await waitFor(() => slow.users().size === expected.size, { what: 'slow client resynced' });
-      assert.deepEqual(slow.users(), expected);
+      await waitForEqual(() => slow.users(), expected, { what: 'slow client resynced' });
       assert.ok(slow.received.some((m) => m.t === 'presence' && m.reset === true), 'a reset batch was sent');
     } finally {
       await server.shutdown();

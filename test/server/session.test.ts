@@ -10,7 +10,7 @@ import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { CsvUserStore } from '../../src/server/users/csv-store.ts';
 import { RawClient, type ServerError } from '../helpers/raw.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { nextEvent, waitFor } from '../helpers/wait.ts';
+import { nextEvent, waitFor, waitForEqual } from '../helpers/wait.ts';
 
 type Disconnected = [{ error: ProtocolError; retryInMs: number | null }];
 
@@ -125,12 +125,12 @@ test('logout answers ok, closes the connection, and others see the user leave', 
     await olga.register('olga', 'olga-password');
     const pat = await RawClient.open(server.port);
     assert.equal((await pat.auth('register', 'pat', 'pat-password')).t, 'welcome');
-    await waitFor(() => olga.onlineUsers.length === 2, { what: 'olga sees pat' });
+    await waitForEqual(() => olga.onlineUsers.map((u) => u.user), ['olga', 'pat'], { what: 'olga sees pat' });
     const id = pat.id();
     pat.send({ t: 'logout', id });
     assert.equal((await pat.reply(id)).t, 'ok');
     await pat.waitClosed();
-    await waitFor(() => olga.onlineUsers.length === 1, { what: 'olga sees pat leave' });
+    await waitForEqual(() => olga.onlineUsers.map((u) => u.user), ['olga'], { what: 'olga sees pat leave' });
     await waitFor(() => server.app.core.connectionCount === 1, { what: 'the connection to close' });
   } finally {
     await server.close();

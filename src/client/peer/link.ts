@@ -321,6 +321,11 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
 
   private onInvalid(error: ProtocolError, fatal: boolean): void {
     if (fatal) return this.fail(error, false);
+    // Section 6.3: until both hellos are exchanged, any invalid frame (a hello whose user
+    // breaks the name rules, say) ends the handshake at once; nothing else could follow it.
+    if (this.state === PeerLinkState.HANDSHAKING) {
+      return this.fail(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `bad hello: ${error.message}`), false);
+    }
     this.invalidFrames += 1;
     this.emit('warning', error);
     if (this.invalidFrames > MAX_INVALID_PEER_FRAMES) return this.fail(new ProtocolError(error.code, 'too many invalid frames'), false);

@@ -10,6 +10,7 @@
  */
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { removeStaleTemps, writeFileAtomic } from '../../util/atomic-file.ts';
+import { storageError } from '../../util/storage-error.ts';
 import { SchemaError } from '../../net/schema.ts';
 import { BroadcastStoreError, parseRecord, type BroadcastStore, type LoadResult, type QueueRecord } from './store.ts';
 
@@ -28,7 +29,7 @@ export class JsonlBroadcastStore implements BroadcastStore {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornRecords: 0 };
-      throw err;
+      throw storageError(err, this.path, 'read');
     }
     // Split on newlines; the piece after the last newline is empty unless an append was cut
     // short. Such a piece is torn even if it parses: its write never finished.
@@ -55,7 +56,9 @@ export class JsonlBroadcastStore implements BroadcastStore {
     if (unterminated !== '') tornRecords += 1;
     if (tornRecords > 0) {
       // Cut the torn end off before anything is appended after it.
-      await truncate(this.path, validBytes);
+      await truncate(this.path, validBytes).catch((err: unknown) => {
+        throw storageError(err, this.path, 'cut the torn end off');
+      });
       await this.syncFile();
     }
     return { records, tornRecords };
@@ -63,9 +66,13 @@ export class JsonlBroadcastStore implements BroadcastStore {
 
   async append(records: QueueRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const handle = await this.openForAppend();
-    await handle.writeFile(serialise(records));
-    await handle.datasync();
+    try {
+      const handle = await this.openForAppend();
+      await handle.writeFile(serialise(records));
+      await handle.datasync();
+    } catch (err) {
+      throw storageError(err, this.path, 'append to');
+    }
   }
 
   async rewrite(records: QueueRecord[]): Promise<void> {

@@ -52,6 +52,8 @@ export class BroadcastQueue implements PendingQueue {
   private unwrittenAcks = new Map<string, Set<string>>();
   private writing: Promise<void> | null = null;
   private recordsInLog = 0;
+  /** A compaction failed (a full disk): retry after the next write that succeeds. */
+  private compactionDeferred = false;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(private readonly store: BroadcastStore, options: QueueOptions = {}) {
@@ -82,7 +84,15 @@ export class BroadcastQueue implements PendingQueue {
         if (pending) for (const user of record.users) pending.acked.add(user);
       }
     }
-    await this.compact();
+    this.recordsInLog = records.length;
+    try {
+      await this.compact();
+    } catch (err) {
+      // Reading needs no space; compacting does. On a full disk, start anyway: the log as
+      // it is loads the same state, and compaction runs after the next write that succeeds.
+      this.compactionDeferred = true;
+      this.onError(err as Error);
+    }
     this.state = 'open';
     return { loaded: this.items.size, expired, tornRecords };
   }
@@ -248,6 +258,7 @@ export class BroadcastQueue implements PendingQueue {
   }
 
   private needsCompaction(): boolean {
+    if (this.compactionDeferred) return true;
     return this.recordsInLog > this.compactMinRecords && this.recordsInLog > COMPACT_RATIO * this.items.size * 2;
   }
 
@@ -265,5 +276,6 @@ export class BroadcastQueue implements PendingQueue {
     }
     await this.store.rewrite(snapshot);
     this.recordsInLog = snapshot.length;
+    this.compactionDeferred = false;
   }
 }

@@ -15,7 +15,7 @@ type AuthMessage = Msg<ClientMessage, 'login'> | Msg<ClientMessage, 'register'>;
 function admit(host: HandlerHost, session: ClientSession, message: AuthMessage): boolean {
   const refused = host.accounts.precheck(message);
   if (refused?.code === ErrorCode.VERSION) {
-    session.closeWith(ErrorCode.VERSION, refused.message);
+    session.closeWith(ErrorCode.VERSION, refused.message, message.id);
     return false;
   }
   if (refused) {

@@ -16,9 +16,15 @@ export type { HandlerHost } from './host.ts';
 
 type Handle<S, M> = (host: HandlerHost, session: S, message: M) => void | Promise<void>;
 
+/**
+ * `unmetered`: not counted toward the per-connection message rate (section 3.2). Only acks:
+ * refusing one makes the server send that broadcast again at the next login, so a rate limit
+ * on acks costs more traffic than it saves. An ack costs a lookup per id (at most 256 a
+ * frame), no reply, and a disk write only for an id not acked before.
+ */
 export type HandlerEntry<T extends ClientMessage['t']> =
-  | { auth: false; handle: Handle<ClientSession, Msg<ClientMessage, T>> }
-  | { auth: true; handle: Handle<OnlineSession, Msg<ClientMessage, T>> };
+  | { auth: false; unmetered?: true; handle: Handle<ClientSession, Msg<ClientMessage, T>> }
+  | { auth: true; unmetered?: true; handle: Handle<OnlineSession, Msg<ClientMessage, T>> };
 
 type HandlerTable = { [T in ClientMessage['t']]?: HandlerEntry<T> };
 
@@ -29,7 +35,7 @@ export const handlers: HandlerTable = {
   list_users: { auth: true, handle: handleListUsers },
   logout: { auth: true, handle: handleLogout },
   broadcast: { auth: true, handle: handleBroadcast },
-  broadcast_ack: { auth: true, handle: handleBroadcastAck },
+  broadcast_ack: { auth: true, unmetered: true, handle: handleBroadcastAck },
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },

@@ -12,6 +12,7 @@ import { stringify } from 'csv-stringify/sync';
 import { USERNAME_PATTERN } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { removeStaleTemps, writeFileAtomic } from '../../util/atomic-file.ts';
+import { storageError } from '../../util/storage-error.ts';
 import { isScryptHash } from './passwords.ts';
 import { userKey, type UserRecord, type UserStore } from './store.ts';
 
@@ -56,7 +57,7 @@ export class CsvUserStore implements UserStore {
         await this.writeSnapshot();
         return;
       }
-      throw err;
+      throw storageError(err, this.path, 'read');
     }
     for (const record of parseUsersCsv(text, this.path)) this.users.set(userKey(record.username), record);
   }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { eventText } from '../../../src/server/dashboard/event-text.ts';
+import { followServerEvents } from '../../../src/server/log.ts';
 import { paneBorderColor, userRow, withDashboard } from '../../helpers/dashboard.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -28,6 +30,12 @@ test('connections pane counts clients in and out; users table shows their live s
 
 test('event log shows registrations and failed logins with username and IP, never the password', async () => {
   await withDashboard(async ({ server, term }) => {
+    // The property is about the data: every event's text and fields, whole. The screen
+    // shows only what fits a pane, so a password at the end of a long line would pass there.
+    const records: string[] = [];
+    const unfollow = followServerEvents(server.app.core, (_level, event, fields) => {
+      records.push(eventText(event, fields), JSON.stringify(fields));
+    });
     const carol = await server.client();
     await carol.register('carol', 'carols password');
     await carol.close();
@@ -37,6 +45,9 @@ test('event log shows registrations and failed logins with username and IP, neve
     assert.match(screen, /registered carol from 127\.0\.0\.1/);
     assert.match(screen, /login carol from 127\.0\.0\.1/);
     assert.doesNotMatch(term.text(), /guessed-wrong-secret|carols password/);
+    unfollow();
+    assert.ok(records.some((r) => r.includes('failed login for "carol"')), 'the failed login was recorded');
+    assert.deepEqual(records.filter((r) => /guessed-wrong-secret|carols password/.test(r)), [], 'no event carries a password');
   }, { cols: 160 }); // wide enough that no event line wraps
 });
 

@@ -143,6 +143,27 @@ describe('CsvUserStore atomic writes', () => {
       await store.close();
     }));
 
+  test('a write replaces the file, never changes it in place: a reader holding the old one reads it whole', () =>
+    withDir(async (_dir, path) => {
+      // The deterministic guard behind the storm test above: with atomic replacement the old
+      // file (inode) is never touched, so a descriptor opened before a write still reads the
+      // old content in full; an in-place write would truncate or change it under the reader.
+      const store = new CsvUserStore(path);
+      await store.open();
+      await store.create({ username: 'first', passwordHash: SAMPLE_HASH, createdAt: T0 });
+      const before = await readFile(path, 'utf8');
+      const held = await open(path, 'r');
+      try {
+        for (let i = 0; i < 3; i++) await store.create({ username: `later${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i });
+        assert.equal((await held.readFile('utf8')), before, 'the old file is untouched');
+        assert.notEqual((await stat(path)).ino, (await held.stat()).ino, 'users.csv is a new file');
+        assert.equal(parseUsersCsv(await readFile(path, 'utf8'), path).length, 4);
+      } finally {
+        await held.close();
+        await store.close();
+      }
+    }));
+
   test('temp files a crashed writer left are removed at open and never read', () =>
     withDir(async (dir, path) => {
       await writeFile(path, `${HEADER}\nkept,${SAMPLE_HASH},2026-01-02T03:04:05.678Z,\n`);
