@@ -29,6 +29,23 @@ export class MemoryUserStore implements UserStore {
     this.users.set(key, record);
     return record;
   }
+  async setPasswordHash(username: string, passwordHash: string): Promise<boolean> {
+    const record = this.users.get(userKey(username));
+    if (!record) return false;
+    await Promise.resolve();
+    record.passwordHash = passwordHash;
+    return true;
+  }
+  async remove(username: string): Promise<boolean> {
+    const key = userKey(username);
+    const record = this.users.get(key);
+    if (!record) return false;
+    this.users.delete(key);
+    this.staged.add(key); // taken until the removal "is durable", as in a real store
+    await Promise.resolve();
+    this.staged.delete(key);
+    return true;
+  }
   touch(username: string, at: number): void {
     const record = this.users.get(userKey(username));
     if (record) record.lastSeenAt = at;
