@@ -55,6 +55,8 @@ export class BroadcastQueue {
   private unwrittenAcks = new Map<string, Set<string>>();
   private writing: Promise<void> | null = null;
   private recordsInLog = 0;
+  /** A rewrite is owed (a user's acks were dropped): the log still holds them. */
+  private compactWanted = false;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(private readonly store: BroadcastStore, options: QueueOptions = {}) {
@@ -152,6 +154,25 @@ export class BroadcastQueue {
     return true;
   }
 
+  /**
+   * Drop every ack of `user` (a deleted account), durably: the log is rewritten without them,
+   * so a new account of the same name gets the live broadcasts after a restart too.
+   */
+  async forgetUser(user: string): Promise<void> {
+    if (this.state !== 'open') return;
+    const key = userKey(user);
+    let held = false;
+    for (const pending of this.items.values()) if (pending.acked.delete(key)) held = true;
+    for (const [bid, users] of this.unwrittenAcks) {
+      users.delete(key);
+      if (users.size === 0) this.unwrittenAcks.delete(bid);
+    }
+    if (!held) return;
+    this.compactWanted = true;
+    this.kick();
+    await this.flush();
+  }
+
   /** Remove and return the broadcasts whose time is up. Their records go at the next compaction. */
   expire(): PendingBroadcast[] {
     const now = this.now();
@@ -206,13 +227,13 @@ export class BroadcastQueue {
     // After a failed write, acks wait for the next kick rather than spin on a broken disk;
     // adds are each tried (and answered) at once.
     let failed = false;
-    while (this.commits.length > 0 || (this.unwrittenAcks.size > 0 && !failed)) {
+    while (this.commits.length > 0 || (this.unwrittenAcks.size > 0 && !failed) || (this.compactWanted && !failed)) {
       const batch = this.commits;
       this.commits = [];
       const ackRecords = this.takeAckRecords();
       const records = [...batch.flatMap((c) => c.records), ...ackRecords];
       try {
-        await this.store.append(records);
+        if (records.length > 0) await this.store.append(records);
         this.recordsInLog += records.length;
         for (const c of batch) c.onDurable();
         for (const c of batch) c.resolve();
@@ -223,7 +244,8 @@ export class BroadcastQueue {
         failed = true;
         continue;
       }
-      if (this.needsCompaction()) {
+      if (this.compactWanted || this.needsCompaction()) {
+        this.compactWanted = false;
         try {
           await this.compact();
         } catch (err) {

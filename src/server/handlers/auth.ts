@@ -3,16 +3,15 @@
  * Unknown user and wrong password give the same error after the same work; failures feed
  * the per-username and per-IP back-off before any password is checked.
  */
-import { MIN_PASSWORD_CHARS, PROTOCOL_VERSION, USERNAME_PATTERN } from '../../net/constants.ts';
+import { PROTOCOL_VERSION, USERNAME_PATTERN } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { ClientMessage, Msg } from '../../net/messages.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { ServerCore } from '../server.ts';
 import { SessionState, type ClientSession } from '../session.ts';
+import { assertNewPassword, assertWellFormedPassword } from '../users/password-rules.ts';
 import { userKey } from '../users/store.ts';
-
-/** With the u flag, [\uD800-\uDFFF] matches only surrogates that are not part of a pair. */
-const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
+import { hashStillCurrent, rehashIfOutdated } from './account.ts';
 
 type AuthMessage = Msg<ClientMessage, 'login'> | Msg<ClientMessage, 'register'>;
 
@@ -22,10 +21,10 @@ function admit(server: ServerCore, session: ClientSession, message: AuthMessage)
     session.closeWith(ErrorCode.VERSION, `protocol version ${message.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`);
     return false;
   }
-  if (NOT_WELL_FORMED.test(message.pass)) {
-    // Lone surrogates and U+FFFD (what invalid UTF-8 decodes to) would all hash as U+FFFD:
-    // different passwords sent would match one another.
-    session.sendError(new ProtocolError(ErrorCode.BAD_MESSAGE, 'a password must be valid Unicode text (no lone surrogates, no U+FFFD)'), message.id);
+  try {
+    assertWellFormedPassword(message.pass);
+  } catch (err) {
+    session.sendError(err as ProtocolError, message.id);
     return false;
   }
   if (session.state === SessionState.ONLINE) {
@@ -39,7 +38,7 @@ function admit(server: ServerCore, session: ClientSession, message: AuthMessage)
   return true;
 }
 
-function rateLimitError(retryAfterMs: number): ProtocolError {
+export function rateLimitError(retryAfterMs: number): ProtocolError {
   const seconds = Math.ceil(retryAfterMs / 1000);
   return new ProtocolError(ErrorCode.RATE_LIMITED, `too many failed attempts; try again in ${seconds} s`, { retryAfterMs });
 }
@@ -58,8 +57,11 @@ export async function handleLogin(server: ServerCore, session: ClientSession, me
   session.state = SessionState.AUTHENTICATING;
   let ok: boolean;
   const record = USERNAME_PATTERN.test(message.user) ? server.store.get(message.user) : undefined;
+  const checkedHash = record?.passwordHash;
   try {
     ok = record ? await server.hasher.verify(record.passwordHash, message.pass) : await server.hasher.verifyNobody(message.pass);
+    // A password change or deletion (section 4.6) that landed during the check wins over it.
+    if (ok && record) ok = hashStillCurrent(server, record.username, checkedHash as string);
   } finally {
     server.userFailures.finish(nameKey);
     server.ipFailures.finish(ipKey);
@@ -76,6 +78,7 @@ export async function handleLogin(server: ServerCore, session: ClientSession, me
   if (session.isClosed) return;
   server.userFailures.recordSuccess(nameKey);
   server.goOnline(session, record.username, message.peerPort, message.id, false);
+  await rehashIfOutdated(server, session, record.username, message.pass);
 }
 
 export async function handleRegister(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'register'>): Promise<void> {
@@ -86,9 +89,7 @@ export async function handleRegister(server: ServerCore, session: ClientSession,
       'a username is 1-32 characters of letters, digits, "_", "." and "-", and does not start with "." or "-"',
     );
   }
-  if ([...message.pass].length < MIN_PASSWORD_CHARS) {
-    throw new ProtocolError(ErrorCode.WEAK_PASSWORD, `a password needs at least ${MIN_PASSWORD_CHARS} characters`);
-  }
+  assertNewPassword(message.pass);
   // The limit comes first: answers of "taken" must not be a free, unlimited way to list accounts.
   const wait = server.registrations.take(`ip:${session.ip}`);
   if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many registrations from your address; try again later', { retryAfterMs: wait });

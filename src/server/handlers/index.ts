@@ -5,6 +5,7 @@
 import type { ClientMessage, Msg } from '../../net/messages.ts';
 import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
+import { handleDeleteAccount, handlePasswd } from './account.ts';
 import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
 import { handleConnect, handleConnectAnswer, handleConnectCancel } from './peers.ts';
@@ -28,4 +29,6 @@ export const handlers: HandlerTable = {
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },
+  passwd: { auth: true, handle: handlePasswd },
+  delete_account: { auth: true, handle: handleDeleteAccount },
 };

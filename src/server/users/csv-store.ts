@@ -97,11 +97,12 @@ export class CsvUserStore implements UserStore {
     return record;
   }
 
-  async setPasswordHash(username: string, passwordHash: string): Promise<boolean> {
+  async setPasswordHash(username: string, passwordHash: string, ifCurrent?: string): Promise<boolean> {
     if (this.closed) throw new ProtocolError(ErrorCode.STORAGE, 'the user store is closed');
     const key = userKey(username);
     const record = this.users.get(key);
     if (!record) return false;
+    if (ifCurrent !== undefined && (this.newHashes.get(key) ?? record.passwordHash) !== ifCurrent) return false;
     this.newHashes.set(key, passwordHash);
     try {
       await this.scheduleWrite();

@@ -27,8 +27,10 @@ export interface UserStore {
    * Replace a user's password hash. Resolves true once the new hash is durable, false if there
    * is no such user (or it is being removed); rejects with E_STORAGE if the write failed, and
    * then the old hash stays in force. Until it resolves, get() still gives the old hash.
+   * With `ifCurrent`, only if the user's latest hash (counting changes not yet durable) is
+   * that one, else false: a compare-and-set, so two changes cannot undo one another.
    */
-  setPasswordHash(username: string, passwordHash: string): Promise<boolean>;
+  setPasswordHash(username: string, passwordHash: string, ifCurrent?: string): Promise<boolean>;
   /**
    * Remove a user. From the call on, get() no longer finds it; the name stays taken until the
    * removal is durable, then it is free to register again. Resolves true once durable, false

@@ -120,6 +120,20 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
         assert.equal(store.has('nobody'), false);
       }));
 
+    test('setPasswordHash with ifCurrent is a compare-and-set, counting changes not yet durable', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('ruth'));
+        assert.equal(await store.setPasswordHash('ruth', OTHER_HASH, OTHER_HASH), false, 'not the current hash');
+        assert.equal(store.get('ruth')?.passwordHash, SAMPLE_HASH);
+        // Two changes from the same hash at once: the first wins, the second sees it pending.
+        const [first, second] = await Promise.all([
+          store.setPasswordHash('ruth', OTHER_HASH, SAMPLE_HASH),
+          store.setPasswordHash('ruth', SAMPLE_HASH.replace('A', 'B'), SAMPLE_HASH),
+        ]);
+        assert.deepEqual([first, second], [true, false]);
+        assert.equal(store.get('ruth')?.passwordHash, OTHER_HASH);
+      }));
+
     test('remove: gone from get at once, the name taken until durable, then free to register again', () =>
       withStore(async ({ store }) => {
         await store.create(user('Kim'));
