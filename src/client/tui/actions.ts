@@ -6,6 +6,7 @@
 import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { P2PClient } from '../client.ts';
+import { changePassword, deleteAccount, type AccountHost } from './account-actions.ts';
 import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
 import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
@@ -14,7 +15,7 @@ import { LineKind, type Tab, type TabsModel } from './tabs.ts';
 export const UNAVAILABLE_PEERS = 'Direct chats are not available in this build of p2p-client.';
 export const UNAVAILABLE_BROADCASTS = 'Broadcasts are not available in this build of p2p-client.';
 
-export interface ActionHost {
+export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> {
   readonly client: P2PClient;
   readonly features: Features;
   readonly tabs: TabsModel;
@@ -58,6 +59,12 @@ export class Actions {
         this.host.focusUsers();
         await this.host.client.refreshUsers().catch((err: unknown) => this.note(describeError(err)));
         return '';
+      case 'passwd':
+        await changePassword(this.accountHost());
+        return '';
+      case 'delete-account':
+        await deleteAccount(this.accountHost());
+        return '';
       case 'help':
         this.host.showHelp();
         return '';
@@ -65,6 +72,11 @@ export class Actions {
         this.host.requestQuit();
         return '';
     }
+  }
+
+  private accountHost(): AccountHost {
+    const { client, askSecrets, confirm } = this.host;
+    return { client, askSecrets, confirm, note: (text) => this.note(text) };
   }
 
   async connect(target: { user: string } | { ip: string }): Promise<void> {
