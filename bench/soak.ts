@@ -195,19 +195,19 @@ try {
   );
 
   const steady = samples.filter((s) => s.atMs >= WARMUP_MS && s.label !== 'churn stopped + 5 s');
-  const slope = (pick: (m: Measures) => number, which: 'real' | 'idle') => slopePerHour(steady.map((s) => [s.atMs, pick(s[which])]));
+  // The second half tells a plateau (allocator high-water mark) from steady growth.
+  const secondHalf = steady.filter((s) => s.atMs >= endAt / 2);
+  const slope = (over: Sample[], pick: (m: Measures) => number, which: 'real' | 'idle') => slopePerHour(over.map((s) => [s.atMs, pick(s[which])]));
+  const rows = (over: Sample[], when: string): Array<Array<string>> => [
+    [`RSS, ${when}`, `${fmt(slope(over, (m) => m.rss / MB, 'real'))} MB/h`, `${fmt(slope(over, (m) => m.rss / MB, 'idle'))} MB/h`],
+    [`heap used (after GC), ${when}`, `${fmt(slope(over, (m) => m.heapUsed / MB, 'real'))} MB/h`, `${fmt(slope(over, (m) => m.heapUsed / MB, 'idle'))} MB/h`],
+    [`external, ${when}`, `${fmt(slope(over, (m) => m.external / MB, 'real'))} MB/h`, `${fmt(slope(over, (m) => m.external / MB, 'idle'))} MB/h`],
+    [`libuv handles, ${when}`, `${fmt(slope(over, (m) => m.handles, 'real'))} /h`, `${fmt(slope(over, (m) => m.handles, 'idle'))} /h`],
+    [`open fds, ${when}`, `${fmt(slope(over, (m) => m.fds, 'real'))} /h`, `${fmt(slope(over, (m) => m.fds, 'idle'))} /h`],
+  ];
   console.log('');
-  console.log(`slopes per hour, least squares over ${steady.length} samples after the first minute (churn running):`);
-  printTable(
-    ['measure', 'churned server', 'idle server (same run)'],
-    [
-      ['RSS', `${fmt(slope((m) => m.rss / MB, 'real'))} MB/h`, `${fmt(slope((m) => m.rss / MB, 'idle'))} MB/h`],
-      ['heap used (after GC)', `${fmt(slope((m) => m.heapUsed / MB, 'real'))} MB/h`, `${fmt(slope((m) => m.heapUsed / MB, 'idle'))} MB/h`],
-      ['external', `${fmt(slope((m) => m.external / MB, 'real'))} MB/h`, `${fmt(slope((m) => m.external / MB, 'idle'))} MB/h`],
-      ['libuv handles', `${fmt(slope((m) => m.handles, 'real'))} /h`, `${fmt(slope((m) => m.handles, 'idle'))} /h`],
-      ['open fds', `${fmt(slope((m) => m.fds, 'real'))} /h`, `${fmt(slope((m) => m.fds, 'idle'))} /h`],
-    ],
-  );
+  console.log(`slopes per hour, least squares while the churn ran: ${steady.length} samples after the first minute, ${secondHalf.length} in the second half:`);
+  printTable(['measure', 'churned server', 'idle server (same run)'], [...rows(steady, 'after 1 min'), ...rows(secondHalf, 'second half')]);
 
   const afterFloods = samples.filter((s) => s.label.startsWith('after flood'));
   console.log('');
