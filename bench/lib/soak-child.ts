@@ -134,9 +134,9 @@ async function badLoop(port: number, udpPort: number, intervalMs: number): Promi
 
 /**
  * `count` TCP connections that each send 3 bytes (the start of a TLS record) and stop, opened
- * `parallel` at a time and held until the server closes them or `holdMs` passes.
+ * `parallel` at a time from address `from` and held until the server closes them or `holdMs` passes.
  */
-async function flood(args: { port: number; count: number; parallel: number; holdMs: number }) {
+async function flood(args: { port: number; count: number; parallel: number; holdMs: number; from: string }) {
   const held = new Set<Socket>();
   let opened = 0;
   let failed = 0;
@@ -145,7 +145,7 @@ async function flood(args: { port: number; count: number; parallel: number; hold
   const started = performance.now();
   const openOne = () =>
     new Promise<void>((resolve) => {
-      const socket = tcpConnect({ host: '127.0.0.1', port: args.port });
+      const socket = tcpConnect({ host: '127.0.0.1', port: args.port, localAddress: args.from });
       let connected = false;
       socket.on('error', () => {});
       socket.once('connect', () => {
