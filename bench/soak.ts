@@ -213,7 +213,7 @@ try {
 
   const afterFloods = samples.filter((s) => s.label.startsWith('after flood'));
   console.log('');
-  console.log(`half-open floods (${args.flood} TCP connections each, 3 bytes sent, held up to 12 s):`);
+  console.log(`half-open floods (${args.flood} TCP connections each from ${FLOOD_FROM}, 3 bytes sent, held up to 12 s):`);
   printTable(
     ['flood', 'min', 'connected', 'failed to connect', 'closed by server', 'still open after 12 s', 'open time s', 'RSS after MB', 'heap after MB', 'fds after'],
     floods.map((f, i) => [i + 1, fmt(f.atMs / 60_000), f.opened, f.failed, f.closedByServer, f.stillHeldAtEnd, fmt(f.openSeconds), fmt((afterFloods[i]?.real.rss ?? NaN) / MB), fmt((afterFloods[i]?.real.heapUsed ?? NaN) / MB), afterFloods[i]?.real.fds ?? '']),
