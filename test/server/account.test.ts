@@ -55,6 +55,22 @@ test('passwd: a wrong old password or a weak new one changes nothing; the right 
   }
 });
 
+test('after passwd the client reconnects with the new password when the server restarts', async () => {
+  const server = await startTestServer();
+  try {
+    const lena = await server.client();
+    await lena.register('lena', PASSWORD);
+    await lena.changePassword(PASSWORD, NEW_PASSWORD);
+    const back = nextEvent(lena, 'online');
+    await server.restart();
+    await back;
+    assert.equal(lena.state, ClientState.ONLINE);
+    assert.equal(server.app.core.presence.list().some((u) => u.user === 'lena'), true);
+  } finally {
+    await server.close();
+  }
+});
+
 test('passwd: wrong old passwords count as failed logins toward the back-off of section 4.4', async () => {
   const server = await startTestServer();
   try {
