@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { ClientState } from '../../src/client/client.ts';
 import { FREE_FAILURES_PER_USER, PROTOCOL_VERSION } from '../../src/net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
+import { ACCOUNT_CHANGES_PER_HOUR } from '../../src/server/handlers/account.ts';
 import { hashCost } from '../../src/server/users/passwords.ts';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
 import { onlineUser, PASSWORD, received } from '../helpers/broadcast.ts';
@@ -92,6 +93,27 @@ test('passwd: wrong old passwords count as failed logins toward the back-off of 
     } finally {
       await raw.close();
     }
+  } finally {
+    await server.close();
+  }
+});
+
+test('at most ACCOUNT_CHANGES_PER_HOUR account changes per user, then E_RATE_LIMITED with retryAfterMs', async () => {
+  const server = await startTestServer();
+  try {
+    const mo = await server.client();
+    await mo.register('mo', PASSWORD);
+    const passwords = Array.from({ length: ACCOUNT_CHANGES_PER_HOUR + 1 }, (_, i) => `password number ${i}`);
+    let current = PASSWORD;
+    for (const next of passwords.slice(0, ACCOUNT_CHANGES_PER_HOUR)) {
+      await mo.changePassword(current, next);
+      current = next;
+    }
+    const limited = await mo.changePassword(current, passwords[ACCOUNT_CHANGES_PER_HOUR]).catch((e: unknown) => e);
+    hasCode(ErrorCode.RATE_LIMITED)(limited);
+    assert.ok(((limited as ProtocolError).retryAfterMs ?? 0) > 50 * 60_000, 'about an hour');
+    await assert.rejects(mo.deleteAccount(current), hasCode(ErrorCode.RATE_LIMITED));
+    assert.equal(server.app.core.store.has('mo'), true);
   } finally {
     await server.close();
   }

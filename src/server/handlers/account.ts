@@ -10,6 +10,7 @@
 import { ErrorCode, ProtocolError, type ErrorCode as Code } from '../../net/errors.ts';
 import type { ClientMessage, Msg } from '../../net/messages.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
+import { WindowLimiter } from '../rate-limit.ts';
 import type { ServerCore } from '../server.ts';
 import { SessionState, type ClientSession } from '../session.ts';
 import { hashCost } from '../users/passwords.ts';
@@ -17,8 +18,28 @@ import { assertNewPassword, assertWellFormedPassword } from '../users/password-r
 import { userKey, type UserRecord } from '../users/store.ts';
 import { rateLimitError } from './auth.ts';
 
+/**
+ * Account changes (passwd, delete_account) a user may ask for in an hour, right or wrong.
+ * Each costs two scrypt hashes and a rewrite of users.csv: without a cap, one logged-in
+ * user could keep the disk and the hashing threads busy for everyone.
+ */
+export const ACCOUNT_CHANGES_PER_HOUR = 10;
+const HOUR_MS = 3_600_000;
+
 /** Sessions with an account change in flight: one at a time, so two cannot interleave. */
 const changing = new WeakSet<ClientSession>();
+const limiters = new WeakMap<ServerCore, WindowLimiter>();
+
+function takeChange(server: ServerCore, user: string): void {
+  let limiter = limiters.get(server);
+  if (!limiter) limiters.set(server, (limiter = new WindowLimiter(ACCOUNT_CHANGES_PER_HOUR, HOUR_MS, server.now)));
+  const wait = limiter.take(`user:${userKey(user)}`);
+  if (wait > 0) {
+    throw new ProtocolError(ErrorCode.RATE_LIMITED, `at most ${ACCOUNT_CHANGES_PER_HOUR} account changes an hour; try again in ${Math.ceil(wait / 60_000)} min`, {
+      retryAfterMs: wait,
+    });
+  }
+}
 
 export async function handlePasswd(server: ServerCore, session: ClientSession, message: Msg<ClientMessage, 'passwd'>): Promise<void> {
   // The new password is checked first: a weak one costs no hash and no back-off.
@@ -85,6 +106,7 @@ async function exclusively(session: ClientSession, fn: () => Promise<void>): Pro
 /** The session's own record, if `pass` is its password; failures count as failed logins (section 4.4). */
 async function verifyOwnPassword(server: ServerCore, session: ClientSession, pass: string): Promise<UserRecord> {
   const user = session.user as string;
+  takeChange(server, user);
   const nameKey = `user:${userKey(user)}`;
   const ipKey = `ip:${session.ip}`;
   const userWait = server.userFailures.admit(nameKey);
