@@ -267,6 +267,26 @@ test('a hash made at a lower cost is re-made at the current cost at the next log
   }
 });
 
+test('concurrent logins right after a cost increase all succeed while one of them re-hashes', async () => {
+  const server = await startTestServer({ scryptLogN: TEST_SCRYPT_LOG_N });
+  const raws: RawClient[] = [];
+  try {
+    const first = await server.client();
+    await first.register('nora', PASSWORD);
+    await first.close();
+    await server.restart({ scryptLogN: TEST_SCRYPT_LOG_N + 2 });
+    // As many as section 4.4 lets one username have in flight (a 4th is refused E_RATE_LIMITED).
+    for (let i = 0; i < FREE_FAILURES_PER_USER; i++) raws.push(await RawClient.open(server.port));
+    // Each login replaces the one before; every one must get its welcome first.
+    const replies = await Promise.all(raws.map((r) => r.auth('login', 'nora', PASSWORD)));
+    assert.deepEqual(replies.map((r) => (r.t === 'error' ? r.code : r.t)), Array(FREE_FAILURES_PER_USER).fill('welcome'));
+    await waitFor(async () => hashCost((await csvRows(server))[0].passwordHash) === TEST_SCRYPT_LOG_N + 2, { what: 'the re-hash on disk' });
+  } finally {
+    for (const r of raws) await r.close();
+    await server.close();
+  }
+});
+
 test('the raw protocol: passwd answers ok, delete_account answers ok then a fatal E_ACCOUNT_DELETED', async () => {
   const server = await startTestServer();
   const raw = await RawClient.open(server.port);

@@ -88,6 +88,17 @@ export async function rehashIfOutdated(server: ServerCore, session: ClientSessio
   }
 }
 
+/**
+ * After a login's password check: still right if the hash is the one checked, or, if it was
+ * replaced meanwhile (a re-hash by another login, or a passwd), if the password matches the
+ * new one. A deleted account, or a password changed to another, fails.
+ */
+export async function passwordStillValid(server: ServerCore, user: string, checkedHash: string, pass: string): Promise<boolean> {
+  const current = server.store.get(user);
+  if (!current) return false;
+  return current.passwordHash === checkedHash || (await server.hasher.verify(current.passwordHash, pass));
+}
+
 /** True if `user` still exists with the hash that was checked (no change or deletion since). */
 export function hashStillCurrent(server: ServerCore, user: string, checkedHash: string): boolean {
   return server.store.get(user)?.passwordHash === checkedHash;

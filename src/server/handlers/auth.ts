@@ -11,7 +11,7 @@ import type { ServerCore } from '../server.ts';
 import { SessionState, type ClientSession } from '../session.ts';
 import { assertNewPassword, assertWellFormedPassword } from '../users/password-rules.ts';
 import { userKey } from '../users/store.ts';
-import { hashStillCurrent, rehashIfOutdated } from './account.ts';
+import { passwordStillValid, rehashIfOutdated } from './account.ts';
 
 type AuthMessage = Msg<ClientMessage, 'login'> | Msg<ClientMessage, 'register'>;
 
@@ -61,7 +61,7 @@ export async function handleLogin(server: ServerCore, session: ClientSession, me
   try {
     ok = record ? await server.hasher.verify(record.passwordHash, message.pass) : await server.hasher.verifyNobody(message.pass);
     // A password change or deletion (section 4.6) that landed during the check wins over it.
-    if (ok && record) ok = hashStillCurrent(server, record.username, checkedHash as string);
+    if (ok && record) ok = await passwordStillValid(server, record.username, checkedHash as string, message.pass);
   } finally {
     server.userFailures.finish(nameKey);
     server.ipFailures.finish(ipKey);
