@@ -6,8 +6,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const passThrough = process.argv.slice(2).filter((a) => a.startsWith('-'));
+// Names first, then flags: `soak --minutes 3` and `soak --minutes=3` both pass the value on.
+const argv = process.argv.slice(2);
+const firstFlag = argv.findIndex((a) => a.startsWith('-'));
+const only = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
+const passThrough = firstFlag < 0 ? [] : argv.slice(firstFlag);
 const scripts = readdirSync(join(root, 'bench'))
   .filter((name) => name.endsWith('.ts'))
   .filter((name) => only.length === 0 || only.some((o) => name.includes(o)))

@@ -33,6 +33,8 @@ serveCalls({
     maxConnections: number;
     /** bare: bytes the server writes to each new connection (0: none, an idle socket). */
     exchangeBytes?: number;
+    /** real: how long broadcasts live (the soak shortens it to reach a steady state). */
+    broadcastTtlMs?: number;
   }) {
     if (args.kind === 'bare') {
       const sockets = new Set<TLSSocket>();
@@ -54,14 +56,22 @@ serveCalls({
       scryptLogN: args.scryptLogN,
       maxConnections: args.maxConnections,
       registrationsPerMinutePerIp: 1_000_000,
+      ...(args.broadcastTtlMs ? { broadcastTtlMs: args.broadcastTtlMs } : {}),
     });
     held = () => app.core.presence.size;
     app.core.on('disconnect', ({ reason }) => {
       closeReasons[reason] = (closeReasons[reason] ?? 0) + 1;
     });
-    return { port: app.listening.tcpPort, key: app.identity.key, cert: app.identity.cert };
+    return { port: app.listening.tcpPort, udpPort: app.listening.udpPort, key: app.identity.key, cert: app.identity.cert };
   },
   memory: () => settledMemory(),
+  /** For the soak: settled memory, and the libuv resources the process holds, by type. */
+  async sample() {
+    const memory = await settledMemory();
+    const resources: Record<string, number> = {};
+    for (const type of process.getActiveResourcesInfo()) resources[type] = (resources[type] ?? 0) + 1;
+    return { ...memory, handles: Object.values(resources).reduce((a, b) => a + b, 0), resources, sessions: held() };
+  },
   count: () => held(),
   closeReasons: () => closeReasons,
   loopStart() {

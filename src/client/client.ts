@@ -175,6 +175,26 @@ export class P2PClient extends Emitter<ClientEvents> {
     return this.onlineUsers;
   }
 
+  /**
+   * Change this account's password (section 4.6). The server closes the user's other sessions;
+   * this one stays logged in, and reconnects with the new password from now on.
+   */
+  async changePassword(oldPass: string, newPass: string): Promise<void> {
+    const reply = await this.request({ t: 'passwd', old: oldPass, new: newPass });
+    if (reply.t !== 'ok') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected ok, got ${reply.t}`);
+    if (this.credentials) this.credentials.pass = newPass;
+  }
+
+  /**
+   * Delete this account for good (section 4.6). On success the server closes the connection
+   * with E_ACCOUNT_DELETED and the client stays disconnected (no reconnect).
+   */
+  async deleteAccount(pass: string): Promise<void> {
+    const reply = await this.request({ t: 'delete_account', password: pass });
+    if (reply.t !== 'ok') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected ok, got ${reply.t}`);
+    this.credentials = null;
+  }
+
   /** Log out and stop for good (no reconnect). */
   async close(): Promise<void> {
     this.credentials = null;
@@ -280,8 +300,10 @@ export class P2PClient extends Emitter<ClientEvents> {
     const wasOnline = this.state === ClientState.ONLINE;
     this.teardown();
     if (this.isClosed) return;
-    // Another login took our place: reconnecting would just knock it off in turn.
-    const final = error.code === ErrorCode.SESSION_REPLACED || error.code === ErrorCode.VERSION;
+    // Another login took our place: reconnecting would just knock it off in turn. After a
+    // password change or deletion elsewhere, the password we hold no longer works.
+    const final = ([ErrorCode.SESSION_REPLACED, ErrorCode.VERSION, ErrorCode.PASSWORD_CHANGED, ErrorCode.ACCOUNT_DELETED] as string[]).includes(error.code);
+    if (error.code === ErrorCode.PASSWORD_CHANGED || error.code === ErrorCode.ACCOUNT_DELETED) this.credentials = null;
     if (wasOnline && this.credentials && !final && this.options.reconnect !== false) {
       const delay = this.nextDelay();
       this.emit('disconnected', { error, retryInMs: delay });

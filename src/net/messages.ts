@@ -58,6 +58,9 @@ export const clientMessages = {
    */
   broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_FRAME_BYTES, wellFormed: true }) }),
   broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, MAX_BROADCAST_ACK_IDS_TCP) }),
+  /** Account changes (section 4.6): each proves the current password again. */
+  passwd: obj({ t: lit('passwd'), id: requestId, old: password, new: password }),
+  delete_account: obj({ t: lit('delete_account'), id: requestId, password }),
 } satisfies Record<string, Validator<{ t: string }>>;
 
 // ---- TCP, server -> client ----

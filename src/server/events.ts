@@ -19,6 +19,11 @@ export interface ServerEvents {
   login: [{ user: string; ip: string; replaced: boolean }];
   login_failed: [{ user: string; ip: string; code: string }];
   logout: [{ user: string; ip: string; reason: string }];
+  /**
+   * An account changed (PROTOCOL.md section 4.6): a new password, a deletion, or a hash re-made
+   * at the server's current scrypt cost. `closed`: other sessions of the user that were closed.
+   */
+  account: [{ user: string; ip: string; change: 'password' | 'deleted' | 'rehashed'; closed: number }];
   udp_path: [{ user: string; state: UdpPathState }];
   protocol_error: [{ conn: number; ip: string; code: string; message: string }];
   udp_drop: [{ reason: DropReason; address: string }];

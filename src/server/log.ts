@@ -25,6 +25,7 @@ export const SERVER_EVENT_LEVELS: { readonly [E in keyof ServerEvents]: LogLevel
   login: 'info',
   login_failed: 'warn',
   logout: 'info',
+  account: 'info',
   udp_path: 'debug',
   protocol_error: 'warn',
   udp_drop: 'debug',

@@ -28,6 +28,7 @@ import {
   UDP_DEAD_AFTER_MS,
 } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
+import { userKey } from '../net/names.ts';
 import { clientMessages, type ClientMessage, type ServerMessage, type UdpClientMessage } from '../net/messages.ts';
 import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
@@ -180,6 +181,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       now,
       accounts: this.accounts,
       goOnline: (session, user, peerPort, re, registered) => this.goOnline(session, user, peerPort, re, registered),
+      closeOtherSessions: (session, code, why) => this.closeOtherSessions(session, code, why),
+      emit,
       presence,
       broadcasts: this.broadcasts,
       peers: this.peers,
@@ -256,6 +259,18 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.presence.sendList(session);
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
+  }
+
+  /** Every other connection logged in (or logging in) as `session`'s user (section 4.6). */
+  private closeOtherSessions(session: OnlineSession, code: ErrorCode, why: string): number {
+    const key = userKey(session.user);
+    let closed = 0;
+    for (const other of this.sessions) {
+      if (other === session || other.state === SessionState.CLOSED || other.user === null || userKey(other.user) !== key) continue;
+      other.closeWith(code, why);
+      closed += 1;
+    }
+    return closed;
   }
 
   /** Tell every client, stop accepting, persist state. Section 3.4. */

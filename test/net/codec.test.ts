@@ -61,6 +61,8 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
       ['connect_cancel', { t: 'connect_cancel', id: 13, reqId: 'ab12' }],
       ['broadcast', { t: 'broadcast', id: 14, text: 'to everyone: ünïcødé' }],
       ['broadcast_ack', { t: 'broadcast_ack', bids: ['01', 'ff'] }],
+      ['passwd', { t: 'passwd', id: 15, old: 'correct horse', new: 'battery staple ✓' }],
+      ['delete_account', { t: 'delete_account', id: 16, password: 'correct horse' }],
     ],
   },
   server: {

@@ -8,12 +8,13 @@ import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { sameUser } from '../../net/names.ts';
 import { TextTooLargeError } from '../../net/text-limits.ts';
 import type { P2PClient } from '../client.ts';
+import { changePassword, deleteAccount, type AccountHost } from './account-actions.ts';
 import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
 import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
 import { LineKind, type Tab, type TabsModel } from './tabs.ts';
 
-export interface ActionHost {
+export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> {
   readonly client: P2PClient;
   readonly features: Features;
   readonly tabs: TabsModel;
@@ -57,6 +58,12 @@ export class Actions {
         this.host.focusUsers();
         await this.host.client.refreshUsers().catch((err: unknown) => this.note(describeError(err)));
         return '';
+      case 'passwd':
+        await changePassword(this.accountHost());
+        return '';
+      case 'delete-account':
+        await deleteAccount(this.accountHost());
+        return '';
       case 'help':
         this.host.showHelp();
         return '';
@@ -64,6 +71,11 @@ export class Actions {
         this.host.requestQuit();
         return '';
     }
+  }
+
+  private accountHost(): AccountHost {
+    const { client, askSecrets, confirm } = this.host;
+    return { client, askSecrets, confirm, note: (text) => this.note(text) };
   }
 
   async connect(target: { user: string } | { ip: string }): Promise<void> {

@@ -11,6 +11,8 @@ export type Command =
   | { kind: 'broadcast'; text: string }
   | { kind: 'close' }
   | { kind: 'peers' }
+  | { kind: 'passwd' }
+  | { kind: 'delete-account' }
   | { kind: 'help' }
   | { kind: 'quit' }
   | { kind: 'empty' }
@@ -27,6 +29,8 @@ export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/broadcast <text>', description: 'send a broadcast to everyone' },
   { usage: '/close', description: 'end the chat in the current tab' },
   { usage: '/peers', description: 'refresh the user list and focus it' },
+  { usage: '/passwd', description: 'change your password (asks for it)' },
+  { usage: '/delete-account', description: 'delete your account for good (asks first)' },
   { usage: '/help', description: 'show keys and commands' },
   { usage: '/quit', description: 'leave' },
 ];
@@ -54,6 +58,13 @@ export function parseCommand(line: string): Command {
     case 'peers':
     case 'users':
       return { kind: 'peers' };
+    // Anything typed after these is ignored: passwords are asked for in a masked form, never
+    // taken from the input line (which keeps a history).
+    case 'passwd':
+    case 'password':
+      return { kind: 'passwd' };
+    case 'delete-account':
+      return { kind: 'delete-account' };
     case 'help':
     case '?':
       return { kind: 'help' };

@@ -21,6 +21,8 @@ const PLAIN: Partial<Record<ErrorCode, (e: ProtocolError) => string>> = {
   [ErrorCode.SERVER_FULL]: () => 'The server is full. Try again later.',
   [ErrorCode.SERVER_SHUTDOWN]: () => 'The server is shutting down.',
   [ErrorCode.SESSION_REPLACED]: () => 'You logged in somewhere else, so this session was closed.',
+  [ErrorCode.PASSWORD_CHANGED]: () => 'Your password was changed from another session. Log in again with the new one.',
+  [ErrorCode.ACCOUNT_DELETED]: () => 'Your account was deleted.',
   [ErrorCode.UNREACHABLE]: (e) => `Cannot reach the server (${e.message.replace(/^cannot reach /, '')}). Check the address and that the server is running.`,
   [ErrorCode.DISCONNECTED]: () => 'The connection to the server was lost.',
   [ErrorCode.TIMEOUT]: () => 'The server did not answer in time.',

@@ -16,7 +16,9 @@ import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
 import type { BroadcastEntry, ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
 import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
+import type { SecretForm } from './account-actions.ts';
 import { DialogView } from './views/dialog.ts';
+import { FormView } from './views/form.ts';
 import { HelpOverlay } from './views/help-overlay.ts';
 import { InputLine } from './views/input-line.ts';
 import { MenuView } from './views/menu.ts';
@@ -51,7 +53,9 @@ export class MainScreen {
   private readonly now: () => number;
   private focus: FocusPane = FocusPane.INPUT;
   private readonly requests: RequestQueue;
-  private dialog: { view: DialogView; onYes: () => void } | null = null;
+  private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
+  /** A masked form over the screen (/passwd, /delete-account): every key goes to it. */
+  private form: { view: FormView; check: (values: Record<string, string>) => string | null; resolve: (values: Record<string, string> | null) => void } | null = null;
   private picker: MenuView<string> | null = null;
   private statusNote = '';
   private typingSent = false;
@@ -86,6 +90,8 @@ export class MainScreen {
       requestQuit: () => this.requestQuit(),
       focusUsers: () => this.setFocus(FocusPane.USERS),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
+      askSecrets: (form, check) => this.askSecrets(form, check),
+      confirm: (title, lines, question) => new Promise((resolve) => this.openDialog(title, lines, question, () => resolve(true), () => resolve(false))),
     });
     this.tabs.on('changed', () => this.scheduleRender());
     // One bell when a tab that was read gets news (not one per message).
@@ -132,12 +138,14 @@ export class MainScreen {
     if (this.dialog) {
       const answer = DialogView.answer(ch, name);
       if (answer === null) return;
-      const { view, onYes } = this.dialog;
+      const { view, onYes, onNo } = this.dialog;
       this.dialog = null;
       view.destroy();
       if (answer) onYes();
+      else onNo?.();
       return;
     }
+    if (this.form) return this.formKey(ch, key);
     if (this.picker) {
       const result = this.picker.handleKey(ch, key);
       if (result === null) return;
@@ -250,10 +258,35 @@ export class MainScreen {
     this.focus = pane;
   }
 
-  private openDialog(title: string, lines: string[], question: string, onYes: () => void): void {
+  private openDialog(title: string, lines: string[], question: string, onYes: () => void, onNo?: () => void): void {
     this.dialog?.view.destroy();
-    this.dialog = { view: new DialogView(this.screen, { title, lines, question, width: 64 }), onYes };
+    this.dialog?.onNo?.();
+    this.dialog = { view: new DialogView(this.screen, { title, lines, question, width: 64 }), onYes, onNo };
     this.scheduleRender();
+  }
+
+  private askSecrets(form: SecretForm, check: (values: Record<string, string>) => string | null): Promise<Record<string, string> | null> {
+    return new Promise((resolve) => {
+      this.form?.view.destroy();
+      this.form?.resolve(null);
+      this.form = { view: new FormView(this.screen, form), check, resolve };
+      this.form.view.box.setFront();
+      this.scheduleRender();
+    });
+  }
+
+  private formKey(ch: string | undefined, key: EditKey): void {
+    const form = this.form as NonNullable<MainScreen['form']>;
+    const result = form.view.handleKey(ch, key);
+    if (result === null) return;
+    const values = form.view.values();
+    if (result === 'submit') {
+      const problem = form.check(values);
+      if (problem) return form.view.setError(problem);
+    }
+    this.form = null;
+    form.view.destroy();
+    form.resolve(result === 'submit' ? values : null);
   }
 
   private pickCandidate(ip: string, candidates: PeerIdentity[]): void {

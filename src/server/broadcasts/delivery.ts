@@ -229,6 +229,16 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     for (const r of this.recipients.values()) for (const bid of bids) r.forget(bid);
   }
 
+  /** Stop every send and retransmission to `user`'s sessions (its account is gone). */
+  dropUser(user: string): void {
+    const key = userKey(user);
+    for (const [session, r] of this.recipients) {
+      if (r.key !== key) continue;
+      this.recipients.delete(session);
+      this.active.delete(r);
+    }
+  }
+
   /** A user came online: deliver every live broadcast it has not acknowledged, oldest first. */
   private login(session: S): void {
     if (!this.running) return;

@@ -87,6 +87,11 @@ export interface PendingQueue extends DeliveryQueue {
   add(from: string, text: string): Promise<PendingBroadcast>;
   /** Throws E_QUEUE_FULL if an add would go over the cap now. */
   assertRoom(): void;
+  /**
+   * A deleted account (section 4.6): drop every ack of `user`, durably, so whoever registers
+   * the name next is owed the live broadcasts like any new user.
+   */
+  forgetUser(user: string): Promise<void>;
   /** Make everything durable and stop. */
   close(): Promise<void>;
 }

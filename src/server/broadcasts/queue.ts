@@ -54,6 +54,8 @@ export class BroadcastQueue implements PendingQueue {
   private recordsInLog = 0;
   /** A compaction failed (a full disk): retry after the next write that succeeds. */
   private compactionDeferred = false;
+  /** A rewrite is owed (a user's acks were dropped): the log still holds them. */
+  private compactWanted = false;
   private state: 'new' | 'open' | 'closed' = 'new';
 
   constructor(private readonly store: BroadcastStore, options: QueueOptions = {}) {
@@ -159,6 +161,25 @@ export class BroadcastQueue implements PendingQueue {
     return true;
   }
 
+  /**
+   * Drop every ack of `user` (a deleted account), durably: the log is rewritten without them,
+   * so a new account of the same name gets the live broadcasts after a restart too.
+   */
+  async forgetUser(user: string): Promise<void> {
+    if (this.state !== 'open') return;
+    const key = userKey(user);
+    let held = false;
+    for (const pending of this.items.values()) if (pending.acked.delete(key)) held = true;
+    for (const [bid, users] of this.unwrittenAcks) {
+      users.delete(key);
+      if (users.size === 0) this.unwrittenAcks.delete(bid);
+    }
+    if (!held) return;
+    this.compactWanted = true;
+    this.kick();
+    await this.flush();
+  }
+
   /** Remove and return the broadcasts whose time is up. Their records go at the next compaction. */
   expire(): PendingBroadcast[] {
     const now = this.now();
@@ -213,13 +234,13 @@ export class BroadcastQueue implements PendingQueue {
     // After a failed write, acks wait for the next kick rather than spin on a broken disk;
     // adds are each tried (and answered) at once.
     let failed = false;
-    while (this.commits.length > 0 || (this.unwrittenAcks.size > 0 && !failed)) {
+    while (this.commits.length > 0 || (this.unwrittenAcks.size > 0 && !failed) || (this.compactWanted && !failed)) {
       const batch = this.commits;
       this.commits = [];
       const ackRecords = this.takeAckRecords();
       const records = [...batch.flatMap((c) => c.records), ...ackRecords];
       try {
-        await this.store.append(records);
+        if (records.length > 0) await this.store.append(records);
         this.recordsInLog += records.length;
         for (const c of batch) c.onDurable();
         for (const c of batch) c.resolve();
@@ -230,10 +251,13 @@ export class BroadcastQueue implements PendingQueue {
         failed = true;
         continue;
       }
-      if (this.needsCompaction()) {
+      if (this.compactWanted || this.needsCompaction()) {
+        this.compactWanted = false;
         try {
           await this.compact();
         } catch (err) {
+          // Retried after the next write that succeeds (a full disk, or a dropped user's acks).
+          this.compactionDeferred = true;
           this.onError(err as Error);
         }
       }

@@ -127,6 +127,15 @@ export class Broadcasts<S extends DeliveryPeer> {
     this.delivery.ack(session, bids);
   }
 
+  /**
+   * A deleted account (section 4.6): stop sending to its sessions and drop its acks, so that
+   * whoever registers the name next gets the live broadcasts like any new user.
+   */
+  async forgetUser(user: string): Promise<void> {
+    this.delivery.dropUser(user);
+    await this.queue.forgetUser(user);
+  }
+
   /** Every live broadcast, oldest first, for the dashboard. */
   pending(): BroadcastSummary[] {
     const now = this.host.now();

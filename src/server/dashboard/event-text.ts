@@ -26,6 +26,8 @@ const EVENT_TEXT: Record<string, Formatter> = {
   login: (f) => `login ${s(f.user)} from ${s(f.ip)}${f.replaced ? ' (replaced an older session)' : ''}`,
   login_failed: (f) => `failed login for "${s(f.user)}" from ${s(f.ip)} (${s(f.code)})`,
   logout: (f) => `logout ${s(f.user)} from ${s(f.ip)}: ${s(f.reason)}`,
+  account: (f) =>
+    `account ${s(f.user)} from ${s(f.ip)}: ${f.change === 'deleted' ? 'deleted' : f.change === 'password' ? 'password changed' : 'password hash re-made at the current cost'}${Number(f.closed) > 0 ? ` (${s(f.closed)} other session(s) closed)` : ''}`,
   udp_path: (f) => `UDP path of ${s(f.user)} is ${s(f.state)}`,
   protocol_error: (f) => `protocol error from #${s(f.conn)} ${s(f.ip)}: ${s(f.code)} ${s(f.message)}`,
   udp_drop: (f) => `dropped a datagram from ${s(f.address)} (${s(f.reason)})`,

@@ -56,6 +56,8 @@ export async function handleLogin(host: HandlerHost, session: ClientSession, mes
   }
   if (!record || session.isClosed) return;
   host.goOnline(session, record.username, message.peerPort, message.id, false);
+  // After the welcome: the client need not wait for a re-hash at a higher cost (section 4.6).
+  await host.accounts.rehashIfOutdated(session, record.username, message.pass);
 }
 
 export async function handleRegister(host: HandlerHost, session: ClientSession, message: Msg<ClientMessage, 'register'>): Promise<void> {

@@ -3,8 +3,10 @@
  * and the one session transition they cause (going online). The composition root in
  * server.ts builds it; handlers never see the core itself.
  */
+import type { ErrorCode } from '../../net/errors.ts';
 import type { UserEntry } from '../../net/messages.ts';
 import type { Broadcasts } from '../broadcasts/service.ts';
+import type { Emit } from '../events.ts';
 import type { PeerIntroductions } from '../peers/broker.ts';
 import type { Clock } from '../rate-limit.ts';
 import type { ClientSession, OnlineSession } from '../session.ts';
@@ -15,7 +17,10 @@ export interface HandlerHost {
   accounts: Accounts;
   /** Make an authenticated session the user's online session and welcome it (section 4.3). */
   goOnline(session: ClientSession, user: string, peerPort: number | undefined, re: number, registered: boolean): void;
+  /** Close every other connection logged in (or logging in) as `session`'s user; how many. */
+  closeOtherSessions(session: OnlineSession, code: ErrorCode, why: string): number;
+  emit: Emit;
   presence: { list(): readonly UserEntry[] };
-  broadcasts: Pick<Broadcasts<OnlineSession>, 'create' | 'ack'>;
+  broadcasts: Pick<Broadcasts<OnlineSession>, 'create' | 'ack' | 'forgetUser'>;
   peers: PeerIntroductions;
 }

@@ -6,6 +6,7 @@
  */
 import type { ClientMessage, Msg, UdpClientMessage } from '../../net/messages.ts';
 import type { ClientSession, OnlineSession } from '../session.ts';
+import { handleDeleteAccount, handlePasswd } from './account.ts';
 import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
 import type { HandlerHost } from './host.ts';
@@ -39,6 +40,8 @@ export const handlers: HandlerTable = {
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },
+  passwd: { auth: true, handle: handlePasswd },
+  delete_account: { auth: true, handle: handleDeleteAccount },
 };
 
 /** `hello` and `ping` are about the UDP path itself and are answered by the endpoint (udp.ts). */

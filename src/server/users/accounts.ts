@@ -5,25 +5,23 @@
  * Sessions stay outside: handlers/auth.ts moves the session between states and calls this.
  * Unknown user and wrong password give the same error after the same work.
  */
-import {
-  FREE_FAILURES_PER_IP,
-  FREE_FAILURES_PER_USER,
-  MIN_PASSWORD_CHARS,
-  PROTOCOL_VERSION,
-  RATE_WINDOW_MS,
-  USERNAME_PATTERN,
-} from '../../net/constants.ts';
+import { FREE_FAILURES_PER_IP, FREE_FAILURES_PER_USER, PROTOCOL_VERSION, RATE_WINDOW_MS, USERNAME_PATTERN } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { Emit } from '../events.ts';
 import { FailureBackoff, WindowLimiter, type AttemptThrottle, type Clock, type RateLimiter } from '../rate-limit.ts';
-import type { PasswordHasher } from './passwords.ts';
+import { assertNewPassword, assertWellFormedPassword } from './password-rules.ts';
+import { hashCost, type PasswordHasher } from './passwords.ts';
 import { userKey, type UserRecord, type UserStore } from './store.ts';
 
 export const REGISTRATIONS_PER_IP_PER_MINUTE = 30;
-
-/** With the u flag, [\uD800-\uDFFF] matches only surrogates that are not part of a pair. */
-const NOT_WELL_FORMED = /[\uD800-\uDFFF\uFFFD]/u;
+/**
+ * Account changes (passwd, delete_account) a user may ask for in an hour, right or wrong.
+ * Each costs two scrypt hashes and a rewrite of users.csv: without a cap, one logged-in
+ * user could keep the disk and the hashing threads busy for everyone.
+ */
+export const ACCOUNT_CHANGES_PER_HOUR = 10;
+const HOUR_MS = 3_600_000;
 
 export interface AccountsHost {
   store: UserStore;
@@ -38,6 +36,7 @@ export interface AccountsOptions {
   userFailures?: AttemptThrottle;
   ipFailures?: AttemptThrottle;
   registrations?: RateLimiter;
+  accountChanges?: RateLimiter;
 }
 
 /** The connection an attempt comes from, as far as accounts care. */
@@ -57,6 +56,7 @@ export class Accounts {
   readonly userFailures: AttemptThrottle;
   readonly ipFailures: AttemptThrottle;
   readonly registrations: RateLimiter;
+  readonly accountChanges: RateLimiter;
 
   constructor(private readonly host: AccountsHost, options: AccountsOptions = {}) {
     this.userFailures = options.userFailures ?? new FailureBackoff(FREE_FAILURES_PER_USER, host.now);
@@ -64,6 +64,7 @@ export class Accounts {
     this.registrations =
       options.registrations ??
       new WindowLimiter(options.registrationsPerMinutePerIp ?? REGISTRATIONS_PER_IP_PER_MINUTE, RATE_WINDOW_MS, host.now);
+    this.accountChanges = options.accountChanges ?? new WindowLimiter(ACCOUNT_CHANGES_PER_HOUR, HOUR_MS, host.now);
   }
 
   get store(): UserStore {
@@ -78,10 +79,10 @@ export class Accounts {
     if (attempt.proto !== PROTOCOL_VERSION) {
       return new ProtocolError(ErrorCode.VERSION, `protocol version ${attempt.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`);
     }
-    if (NOT_WELL_FORMED.test(attempt.pass)) {
-      // Lone surrogates and U+FFFD (what invalid UTF-8 decodes to) would all hash as U+FFFD:
-      // different passwords sent would match one another.
-      return new ProtocolError(ErrorCode.BAD_MESSAGE, 'a password must be valid Unicode text (no lone surrogates, no U+FFFD)');
+    try {
+      assertWellFormedPassword(attempt.pass);
+    } catch (err) {
+      return err as ProtocolError;
     }
     return undefined;
   }
@@ -113,6 +114,8 @@ export class Accounts {
     const record = USERNAME_PATTERN.test(attempt.user) ? store.get(attempt.user) : undefined;
     try {
       ok = record ? await hasher.verify(record.passwordHash, attempt.pass) : await hasher.verifyNobody(attempt.pass);
+      // A password change or deletion (section 4.6) that landed during the check wins over it.
+      if (ok && record) ok = await this.passwordStillValid(record.username, record.passwordHash, attempt.pass);
     } finally {
       this.userFailures.finish(nameKey);
       this.ipFailures.finish(ipKey);
@@ -142,9 +145,7 @@ export class Accounts {
         'a username is 1-32 characters of letters, digits, "_", "." and "-", and does not start with "." or "-"',
       );
     }
-    if ([...attempt.pass].length < MIN_PASSWORD_CHARS) {
-      throw new ProtocolError(ErrorCode.WEAK_PASSWORD, `a password needs at least ${MIN_PASSWORD_CHARS} characters`);
-    }
+    assertNewPassword(attempt.pass);
     // The limit comes first: answers of "taken" must not be a free, unlimited way to list accounts.
     const wait = this.registrations.take(`ip:${client.ip}`);
     if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many registrations from your address; try again later', { retryAfterMs: wait });
@@ -160,9 +161,113 @@ export class Accounts {
     emit('register', { user: record.username, ip: client.ip });
     return record;
   }
+
+  /**
+   * passwd (section 4.6): the current password proven again (it counts as a login attempt),
+   * the new one stored durably with a compare-and-set. Resolves with the user's record as
+   * it was; the caller closes the user's other sessions.
+   */
+  async changePassword(client: AuthClient, user: string, oldPass: string, newPass: string): Promise<UserRecord> {
+    // The new password is checked first: a weak one costs no hash and no back-off.
+    assertNewPassword(newPass);
+    const record = await this.verifyOwnPassword(client, user, oldPass);
+    const passwordHash = await this.host.hasher.hash(newPass);
+    if (!(await this.host.store.setPasswordHash(record.username, passwordHash, record.passwordHash))) throw changedMeanwhile();
+    return record;
+  }
+
+  /** delete_account (section 4.6): the password proven again, the row removed durably. */
+  async deleteAccount(client: AuthClient, user: string, pass: string): Promise<UserRecord> {
+    const record = await this.verifyOwnPassword(client, user, pass);
+    if (!(await this.host.store.remove(record.username))) throw changedMeanwhile();
+    return record;
+  }
+
+  /**
+   * After a successful login: if the stored hash was made at a lower cost than the server's
+   * `--scrypt-cost`, hash the password again at that cost and store it durably. A failure
+   * leaves the old hash (it still works) and is reported, never sent to the client, which has
+   * its `welcome` already.
+   */
+  async rehashIfOutdated(client: AuthClient, user: string, pass: string): Promise<void> {
+    const { store, hasher, emit } = this.host;
+    const record = store.get(user);
+    if (!record || hashCost(record.passwordHash) >= hasher.logN) return;
+    try {
+      const passwordHash = await hasher.hash(pass);
+      // A passwd (or another login's re-hash) that landed meanwhile wins: compare-and-set.
+      if (await store.setPasswordHash(user, passwordHash, record.passwordHash)) {
+        emit('account', { user: record.username, ip: client.ip, change: 'rehashed', closed: 0 });
+      }
+    } catch (err) {
+      emit('server_error', { where: 'rehash at login', message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  /**
+   * After a password check: still right if the hash is the one checked, or, if it was
+   * replaced meanwhile (a re-hash by another login, or a passwd), if the password matches the
+   * new one. A deleted account, or a password changed to another, fails.
+   */
+  private async passwordStillValid(user: string, checkedHash: string, pass: string): Promise<boolean> {
+    const current = this.host.store.get(user);
+    if (!current) return false;
+    return current.passwordHash === checkedHash || (await this.host.hasher.verify(current.passwordHash, pass));
+  }
+
+  /**
+   * The user's own record, if `pass` is their password. Counted against the hourly allowance
+   * of account changes, and as a login attempt (section 4.4): a stolen session must not be a
+   * free password oracle.
+   */
+  private async verifyOwnPassword(client: AuthClient, user: string, pass: string): Promise<UserRecord> {
+    const { store, hasher, emit } = this.host;
+    const wait = this.accountChanges.take(`user:${userKey(user)}`);
+    if (wait > 0) {
+      throw new ProtocolError(
+        ErrorCode.RATE_LIMITED,
+        `at most ${ACCOUNT_CHANGES_PER_HOUR} account changes an hour; try again in ${Math.ceil(wait / 60_000)} min`,
+        { retryAfterMs: wait },
+      );
+    }
+    const nameKey = `user:${userKey(user)}`;
+    const ipKey = `ip:${client.ip}`;
+    const userWait = this.userFailures.admit(nameKey);
+    const ipWait = userWait > 0 ? 0 : this.ipFailures.admit(ipKey);
+    if (userWait > 0 || ipWait > 0) {
+      if (userWait === 0) this.userFailures.finish(nameKey);
+      emit('login_failed', { user: sanitizeLine(user), ip: client.ip, code: ErrorCode.RATE_LIMITED });
+      throw rateLimitError(Math.max(userWait, ipWait));
+    }
+    const record = store.get(user);
+    let ok = false;
+    try {
+      assertWellFormedPassword(pass);
+      ok = record ? await hasher.verify(record.passwordHash, pass) : await hasher.verifyNobody(pass);
+    } catch (err) {
+      // A malformed password is a wrong one here (it is counted, and answered the same).
+      if (!(err instanceof ProtocolError) || err.code !== ErrorCode.BAD_MESSAGE) throw err;
+    } finally {
+      this.userFailures.finish(nameKey);
+      this.ipFailures.finish(ipKey);
+    }
+    if (!ok || !record || store.get(user)?.passwordHash !== record.passwordHash) {
+      this.userFailures.recordFailure(nameKey);
+      this.ipFailures.recordFailure(ipKey);
+      emit('login_failed', { user: sanitizeLine(user), ip: client.ip, code: ErrorCode.AUTH_FAILED });
+      throw new ProtocolError(ErrorCode.AUTH_FAILED, 'wrong password');
+    }
+    this.userFailures.recordSuccess(nameKey);
+    return record;
+  }
 }
 
 function rateLimitError(retryAfterMs: number): ProtocolError {
   const seconds = Math.ceil(retryAfterMs / 1000);
   return new ProtocolError(ErrorCode.RATE_LIMITED, `too many failed attempts; try again in ${seconds} s`, { retryAfterMs });
+}
+
+function changedMeanwhile(): ProtocolError {
+  // Another connection changed the password or deleted the account while this was checked.
+  return new ProtocolError(ErrorCode.AUTH_FAILED, 'the account was changed from another connection meanwhile; log in again');
 }

@@ -4,7 +4,9 @@
  *
  * Every change rewrites the file atomically (temp + fsync + rename). Registrations that
  * arrive while a write is in flight are grouped into the next write, so a storm of N
- * registrations costs a handful of rewrites, not N.
+ * registrations costs a handful of rewrites, not N. Password changes and removals go the
+ * same way: the file gets them first, memory once they are durable (a removed name is free
+ * to register again only then).
  */
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
@@ -36,6 +38,10 @@ export class CsvUserStore implements UserStore {
   private readonly users = new Map<string, UserRecord>();
   /** Accepted by create() but not yet durable; they count as taken. */
   private readonly staged = new Map<string, UserRecord>();
+  /** New hashes written but not yet durable; the file gets them, get() does not yet. */
+  private readonly newHashes = new Map<string, string>();
+  /** Removed from `users` but not yet durably from the file: the name is still taken. */
+  private readonly removing = new Map<string, UserRecord>();
   private waiting: PendingWrite[] = [];
   private writing: Promise<void> | null = null;
   private lastSeenTimer: NodeJS.Timeout | null = null;
@@ -68,7 +74,7 @@ export class CsvUserStore implements UserStore {
 
   has(username: string): boolean {
     const key = userKey(username);
-    return this.users.has(key) || this.staged.has(key);
+    return this.users.has(key) || this.staged.has(key) || this.removing.has(key);
   }
 
   list(): UserRecord[] {
@@ -90,6 +96,46 @@ export class CsvUserStore implements UserStore {
     this.staged.delete(key);
     this.users.set(key, record);
     return record;
+  }
+
+  async setPasswordHash(username: string, passwordHash: string, ifCurrent?: string): Promise<boolean> {
+    if (this.closed) throw new ProtocolError(ErrorCode.STORAGE, 'the user store is closed');
+    const key = userKey(username);
+    const record = this.users.get(key);
+    if (!record) return false;
+    if (ifCurrent !== undefined && (this.newHashes.get(key) ?? record.passwordHash) !== ifCurrent) return false;
+    this.newHashes.set(key, passwordHash);
+    try {
+      await this.scheduleWrite();
+    } catch (err) {
+      if (this.newHashes.get(key) === passwordHash) this.newHashes.delete(key);
+      throw new ProtocolError(ErrorCode.STORAGE, 'could not save the new password; the old one still works', { cause: err });
+    }
+    // A later change of the same user may have overtaken this one: it then applies its own.
+    if (this.newHashes.get(key) === passwordHash) {
+      this.newHashes.delete(key);
+      record.passwordHash = passwordHash;
+    }
+    return true;
+  }
+
+  async remove(username: string): Promise<boolean> {
+    if (this.closed) throw new ProtocolError(ErrorCode.STORAGE, 'the user store is closed');
+    const key = userKey(username);
+    const record = this.users.get(key);
+    if (!record) return false;
+    this.users.delete(key);
+    this.newHashes.delete(key);
+    this.removing.set(key, record);
+    try {
+      await this.scheduleWrite();
+    } catch (err) {
+      this.users.set(key, record);
+      throw new ProtocolError(ErrorCode.STORAGE, 'could not remove the account; it is unchanged', { cause: err });
+    } finally {
+      this.removing.delete(key);
+    }
+    return true;
   }
 
   touch(username: string, at: number): void {
@@ -139,7 +185,7 @@ export class CsvUserStore implements UserStore {
   private async writeSnapshot(): Promise<void> {
     const rows = [...this.users.values(), ...this.staged.values()].map((u) => [
       u.username,
-      u.passwordHash,
+      this.newHashes.get(userKey(u.username)) ?? u.passwordHash,
       new Date(u.createdAt).toISOString(),
       u.lastSeenAt === null ? '' : new Date(u.lastSeenAt).toISOString(),
     ]);

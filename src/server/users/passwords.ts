@@ -78,6 +78,14 @@ export class PasswordHasher {
   }
 }
 
+/**
+ * The scrypt cost (logN) a stored hash was made with: scrypt-kdf's header is "scrypt", a
+ * version byte, then logN (https://github.com/chrisveness/scrypt-kdf#key-format).
+ */
+export function hashCost(storedHash: string): number {
+  return Buffer.from(storedHash, 'base64')[7] ?? 0;
+}
+
 /** True if `value` looks like a hash this module wrote (used to validate users.csv). */
 export function isScryptHash(value: string): boolean {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;

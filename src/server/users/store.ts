@@ -23,6 +23,20 @@ export interface UserStore {
    * the name (ignoring case) exists or is being added, or E_STORAGE if the write failed.
    */
   create(record: Omit<UserRecord, 'lastSeenAt'>): Promise<UserRecord>;
+  /**
+   * Replace a user's password hash. Resolves true once the new hash is durable, false if there
+   * is no such user (or it is being removed); rejects with E_STORAGE if the write failed, and
+   * then the old hash stays in force. Until it resolves, get() still gives the old hash.
+   * With `ifCurrent`, only if the user's latest hash (counting changes not yet durable) is
+   * that one, else false: a compare-and-set, so two changes cannot undo one another.
+   */
+  setPasswordHash(username: string, passwordHash: string, ifCurrent?: string): Promise<boolean>;
+  /**
+   * Remove a user. From the call on, get() no longer finds it; the name stays taken until the
+   * removal is durable, then it is free to register again. Resolves true once durable, false
+   * if there was no such user; rejects with E_STORAGE if the write failed (the user is back).
+   */
+  remove(username: string): Promise<boolean>;
   /** Note a last-seen time; persisted lazily (lost on a crash, which is acceptable). */
   touch(username: string, at: number): void;
   /** Persist anything pending and stop. */

@@ -10,7 +10,7 @@ import { parse } from 'csv-parse/sync';
 import { ErrorCode, ProtocolError } from '../../../src/net/errors.ts';
 import { CsvUserStore, parseUsersCsv, UserStoreError } from '../../../src/server/users/csv-store.ts';
 import { tempDir } from '../../helpers/server.ts';
-import { SAMPLE_HASH, userStoreContract } from './store-contract.ts';
+import { OTHER_HASH, SAMPLE_HASH, userStoreContract } from './store-contract.ts';
 
 const HEADER = 'username,password_hash,created_at,last_seen_at';
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
@@ -162,6 +162,51 @@ describe('CsvUserStore atomic writes', () => {
         await held.close();
         await store.close();
       }
+    }));
+
+  test('a reader during a storm of password changes and removals always sees a whole file', () =>
+    withDir(async (_dir, path) => {
+      const store = new CsvUserStore(path);
+      await store.open();
+      const N = 120;
+      await Promise.all(Array.from({ length: N }, (_, i) => store.create({ username: `acct${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i })));
+      let done = false;
+      // Even users get a new password, odd ones are removed, all at once.
+      const storm = Promise.all(
+        Array.from({ length: N }, (_, i) => (i % 2 === 0 ? store.setPasswordHash(`acct${i}`, OTHER_HASH) : store.remove(`ACCT${i}`))),
+      ).finally(() => {
+        done = true;
+      });
+      let reads = 0;
+      let lastCount = N;
+      while (!done) {
+        const records = parseUsersCsv(await readFile(path, 'utf8'), path); // throws on a torn file
+        assert.ok(records.length <= lastCount, 'a removed user never comes back');
+        for (const r of records) assert.ok(r.passwordHash === SAMPLE_HASH || r.passwordHash === OTHER_HASH);
+        lastCount = records.length;
+        reads += 1;
+      }
+      assert.deepEqual(await storm, Array(N).fill(true));
+      const final = parseUsersCsv(await readFile(path, 'utf8'), path);
+      assert.equal(final.length, N / 2);
+      for (const r of final) assert.equal(r.passwordHash, OTHER_HASH, r.username);
+      assert.ok(reads > 0);
+      await store.close();
+    }));
+
+  test('a failed write of a password change or removal rejects with E_STORAGE and changes nothing', () =>
+    withDir(async (dir, path) => {
+      const store = new CsvUserStore(path);
+      await store.open();
+      await store.create({ username: 'quinn', passwordHash: SAMPLE_HASH, createdAt: T0 });
+      await rm(dir, { recursive: true, force: true }); // the disk "goes away"
+      const isStorage = (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.STORAGE;
+      await assert.rejects(store.setPasswordHash('quinn', OTHER_HASH), isStorage);
+      assert.equal(store.get('quinn')?.passwordHash, SAMPLE_HASH, 'the old password still works');
+      await assert.rejects(store.remove('quinn'), isStorage);
+      assert.equal(store.get('quinn')?.username, 'quinn', 'the user is back');
+      assert.equal(store.size, 1);
+      await store.close();
     }));
 
   test('temp files a crashed writer left are removed at open and never read', () =>

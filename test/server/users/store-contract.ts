@@ -19,6 +19,9 @@ export interface StoreFixture {
 /** A syntactically valid scrypt-kdf hash (the CSV store checks the format, not the password). */
 export const SAMPLE_HASH = Buffer.concat([Buffer.from('scrypt'), Buffer.alloc(90, 7)]).toString('base64');
 
+/** Another valid hash, to tell a changed password from the old one. */
+export const OTHER_HASH = Buffer.concat([Buffer.from('scrypt'), Buffer.alloc(90, 9)]).toString('base64');
+
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
 function user(username: string, createdAt = T0): Omit<UserRecord, 'lastSeenAt'> {
@@ -105,6 +108,59 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
         assert.equal(store.has('nobody'), false);
       }));
 
+    test('setPasswordHash replaces the hash, whatever the case of the name; unknown names give false', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('Ivan'));
+        await store.create(user('judy'));
+        assert.equal(await store.setPasswordHash('IVAN', OTHER_HASH), true);
+        assert.equal(store.get('ivan')?.passwordHash, OTHER_HASH);
+        assert.equal(store.get('ivan')?.username, 'Ivan', 'the name is kept as registered');
+        assert.equal(store.get('judy')?.passwordHash, SAMPLE_HASH, 'other users are untouched');
+        assert.equal(await store.setPasswordHash('nobody', OTHER_HASH), false);
+        assert.equal(store.has('nobody'), false);
+      }));
+
+    test('setPasswordHash with ifCurrent is a compare-and-set, counting changes not yet durable', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('ruth'));
+        assert.equal(await store.setPasswordHash('ruth', OTHER_HASH, OTHER_HASH), false, 'not the current hash');
+        assert.equal(store.get('ruth')?.passwordHash, SAMPLE_HASH);
+        // Two changes from the same hash at once: the first wins, the second sees it pending.
+        const [first, second] = await Promise.all([
+          store.setPasswordHash('ruth', OTHER_HASH, SAMPLE_HASH),
+          store.setPasswordHash('ruth', SAMPLE_HASH.replace('A', 'B'), SAMPLE_HASH),
+        ]);
+        assert.deepEqual([first, second], [true, false]);
+        assert.equal(store.get('ruth')?.passwordHash, OTHER_HASH);
+      }));
+
+    test('remove: gone from get at once, the name taken until durable, then free to register again', () =>
+      withStore(async ({ store }) => {
+        await store.create(user('Kim'));
+        await store.create(user('leo'));
+        const removing = store.remove('kIM');
+        assert.equal(store.get('kim'), undefined);
+        assert.equal(store.has('kim'), true, 'taken while the removal is written');
+        await assert.rejects(store.create(user('KIM')), isTaken);
+        assert.equal(await removing, true);
+        assert.equal(store.has('kim'), false);
+        assert.equal(store.size, 1);
+        assert.deepEqual(store.list().map((u) => u.username), ['leo']);
+        const again = await store.create(user('kim', T0 + 9));
+        assert.equal(again.createdAt, T0 + 9);
+        assert.equal(store.size, 2);
+      }));
+
+    test('remove of an unknown name gives false; two removes of one user: exactly one wins', () =>
+      withStore(async ({ store }) => {
+        assert.equal(await store.remove('nobody'), false);
+        await store.create(user('mia'));
+        const results = await Promise.all([store.remove('mia'), store.remove('MIA'), store.setPasswordHash('mia', OTHER_HASH)]);
+        assert.deepEqual(results.slice(0, 2).sort(), [false, true]);
+        assert.equal(results[2], false, 'no hash change for a user being removed');
+        assert.equal(store.size, 0);
+      }));
+
     test('close resolves, and twice is harmless', () =>
       withStore(async ({ store }) => {
         await store.create(user('frank'));
@@ -127,6 +183,31 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
         assert.deepEqual(again.get('grace'), { username: 'Grace', passwordHash: SAMPLE_HASH, createdAt: T0, lastSeenAt: T0 + 5000 });
         assert.deepEqual(again.get('heidi'), { username: 'heidi', passwordHash: SAMPLE_HASH, createdAt: T0 + 1, lastSeenAt: null });
         await assert.rejects(again.create(user('GRACE')), isTaken);
+      } finally {
+        await fx.cleanup();
+      }
+    });
+
+    test('persistent backends keep password changes and removals across a reopen', async (t) => {
+      const fx = await makeFixture();
+      try {
+        if (!fx.reopen) {
+          t.skip('not a persistent backend');
+          return;
+        }
+        await fx.store.create(user('Nina', T0));
+        await fx.store.create(user('omar', T0 + 1));
+        await fx.store.create(user('pat', T0 + 2));
+        assert.equal(await fx.store.setPasswordHash('nina', OTHER_HASH), true);
+        assert.equal(await fx.store.remove('OMAR'), true);
+        const again = await fx.reopen();
+        assert.deepEqual(again.list().map((u) => u.username).sort(), ['Nina', 'pat']);
+        assert.equal(again.get('nina')?.passwordHash, OTHER_HASH);
+        assert.equal(again.get('pat')?.passwordHash, SAMPLE_HASH);
+        assert.equal(again.has('omar'), false);
+        await again.create(user('Omar', T0 + 3));
+        const third = await fx.reopen();
+        assert.equal(third.get('omar')?.createdAt, T0 + 3, 'the name was registered again');
       } finally {
         await fx.cleanup();
       }
