@@ -27,6 +27,8 @@ import { handleBroadcastAck } from './handlers/broadcast.ts';
 import { handlers } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions } from './peers/broker.ts';
 import { Presence, PRESENCE_BACKLOG_BYTES } from './presence.ts';
+import type { RelayLimits } from './relay/limits.ts';
+import { RelayService } from './relay/service.ts';
 import { FailureBackoff, WindowLimiter, type Clock } from './rate-limit.ts';
 import { ClientSession, MAX_INVALID_MESSAGES, SessionState, UdpPathState } from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
@@ -53,6 +55,8 @@ export interface ServerCoreOptions {
   registrationsPerMinutePerIp?: number;
   /** Peer brokering limits and timeout (section 6.1). */
   peers?: PeerBrokerOptions;
+  /** Relay limits (section 6.6); maxCircuits 0 turns the relay off. */
+  relay?: Partial<RelayLimits>;
   now?: Clock;
   /** The broadcast queue's durable store (section 7.3); in memory if not given. */
   broadcastStore?: BroadcastStore;
@@ -83,6 +87,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   readonly registrations: WindowLimiter;
   readonly broadcasts: Broadcasts;
   readonly peers: PeerBroker;
+  readonly relay: RelayService;
   readonly options: Required<
     Omit<
       ServerCoreOptions,
@@ -90,6 +95,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       | 'hasher'
       | 'now'
       | 'peers'
+      | 'relay'
       | 'broadcastStore'
       | 'broadcastTtlMs'
       | 'broadcastsPerMinute'
@@ -130,7 +136,9 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       retransmitBaseMs: options.broadcastRetransmitBaseMs,
     });
     this.udp.on('bcast_ack', (session, message) => handleBroadcastAck(this, session, message));
-    this.peers = new PeerBroker(this, options.peers);
+    // The relay sees the server only through RelayHost (section 6.6).
+    this.relay = new RelayService({ now: () => this.now(), emit: (event, ...args) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args) }, options.relay);
+    this.peers = new PeerBroker(this, { ...options.peers, relay: this.relay });
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -213,6 +221,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.presence.stop();
+    this.relay.close();
     const now = this.now();
     for (const session of this.sessions) {
       // Their sockets close after the store does: record last-seen while it still writes.

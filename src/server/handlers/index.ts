@@ -8,6 +8,7 @@ import type { ClientSession } from '../session.ts';
 import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
 import { handleConnect, handleConnectAnswer, handleConnectCancel } from './peers.ts';
+import { handleRelayOpen, handleRelayRequest } from './relay.ts';
 import { handleListUsers, handleLogout, handlePing } from './session-control.ts';
 
 export interface HandlerEntry<T extends ClientMessage['t']> {
@@ -28,4 +29,6 @@ export const handlers: HandlerTable = {
   connect: { auth: true, handle: handleConnect },
   connect_answer: { auth: true, handle: handleConnectAnswer },
   connect_cancel: { auth: true, handle: handleConnectCancel },
+  relay_request: { auth: true, handle: handleRelayRequest },
+  relay_open: { auth: false, handle: handleRelayOpen },
 };
