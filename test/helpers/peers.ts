@@ -1,5 +1,6 @@
 /** Logged-in clients with started peer managers, on a real test server (all on 127.0.0.1). */
 import { randomBytes } from 'node:crypto';
+import { createServer as createNetServer } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { P2PClient } from '../../src/client/client.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
@@ -22,8 +23,12 @@ export interface PeerClient {
 
 export interface PeerBed {
   server: TestServer;
-  /** Register `user` with a started peer manager (listener on 127.0.0.1, port 0). */
-  join(user: string, options?: PeerManagerOptions): Promise<PeerClient>;
+  /**
+   * Register `user` with a started peer manager (listener on 127.0.0.1, port 0).
+   * `reachable: false` advertises a port where nothing listens: dials to it are refused, as by
+   * a NAT router without a forwarded port (PROTOCOL.md section 6.6).
+   */
+  join(user: string, options?: PeerManagerOptions, reachable?: boolean): Promise<PeerClient>;
   close(): Promise<void>;
 }
 
@@ -32,10 +37,11 @@ export async function startPeerBed(serverOptions: Partial<ServerAppOptions> = {}
   const members: PeerClient[] = [];
   return {
     server,
-    async join(user, options = {}) {
+    async join(user, options = {}, reachable = true) {
       const client = await server.client();
       const peers = new PeerManager(client, { host: '127.0.0.1', ...options });
       await peers.start();
+      if (!reachable) client.peerPort = await closedPort();
       await client.register(user, `password-${user}`);
       const member = { user, client, peers };
       members.push(member);
@@ -46,6 +52,15 @@ export async function startPeerBed(serverOptions: Partial<ServerAppOptions> = {}
       await server.close();
     },
   };
+}
+
+/** A TCP port on 127.0.0.1 where nothing listens (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Accept every prompt this client gets. */

@@ -28,6 +28,15 @@ import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
 export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
 export type PeerRole = 'requester' | 'target';
+/** Which rung of the connection ladder carries the link (section 6.6). */
+export const PeerPath = { DIRECT: 'direct', REVERSE: 'reverse', RELAY: 'relay' } as const;
+export type PeerPath = (typeof PeerPath)[keyof typeof PeerPath];
+/** How each path is named to users, in the tab title and /info. */
+export const PEER_PATH_LABELS: { readonly [P in PeerPath]: string } = {
+  direct: 'direct',
+  reverse: 'direct (reverse)',
+  relay: 'relayed via the server',
+};
 
 type Inbound = InboundPeerMessage;
 
@@ -97,6 +106,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   peerTyping = false;
   /** Round trip of the last keepalive ping, if any. */
   rttMs: number | null = null;
+  /** Set by whoever made the link, before it opens (the ladder, section 6.6). */
+  path: PeerPath = PeerPath.DIRECT;
   private readonly conn: FramedConnection<typeof inboundPeerMessages, PeerMessage>;
   private readonly out: FrameBatcher<PeerMessage>;
   private readonly timers: Required<PeerLinkTimers>;
@@ -378,8 +389,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.state = PeerLinkState.CLOSED;
     for (const timer of [this.handshakeTimer, this.keepaliveTimer, this.typingTimer]) if (timer) clearTimeout(timer);
     this.out.discard();
+    // A relayed link drops when the server does (section 6.6): say that, not "link lost".
+    const lost = this.path === PeerPath.RELAY ? 'the server relaying this chat went away or cut it' : 'link lost';
     const info = this.closeInfo ?? {
-      reason: err ? `link lost: ${err.message}` : 'link lost',
+      reason: err ? `${lost}: ${err.message}` : lost,
       code: ErrorCode.DISCONNECTED,
       byPeer: true,
     };
