@@ -58,6 +58,9 @@ export class Actions {
         this.host.focusUsers();
         await this.host.client.refreshUsers().catch((err: unknown) => this.note(describeError(err)));
         return '';
+      case 'info':
+        this.info();
+        return '';
       case 'help':
         this.host.showHelp();
         return '';
@@ -65,6 +68,16 @@ export class Actions {
         this.host.requestQuit();
         return '';
     }
+  }
+
+  /** /info: how the chat in the current tab is carried (PROTOCOL.md section 6.6). */
+  info(): void {
+    const tab = this.host.tabs.current;
+    const session = tab.session;
+    if (!session) return this.note('/info tells how a chat is connected: use it in a chat tab.');
+    const how = session.connection?.label ?? 'direct';
+    const state = tab.ended ? `ended: ${tab.ended}` : 'open';
+    this.note(`${session.peer.user} at ${session.peer.ip}: ${how}, end-to-end encrypted (TLS 1.3 PSK); verification code ${session.verificationCode}; ${state}.`, tab);
   }
 
   async connect(target: { user: string } | { ip: string }): Promise<void> {

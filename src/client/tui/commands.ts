@@ -11,6 +11,7 @@ export type Command =
   | { kind: 'broadcast'; text: string }
   | { kind: 'close' }
   | { kind: 'peers' }
+  | { kind: 'info' }
   | { kind: 'help' }
   | { kind: 'quit' }
   | { kind: 'empty' }
@@ -27,6 +28,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/broadcast <text>', description: 'send a broadcast to everyone' },
   { usage: '/close', description: 'end the chat in the current tab' },
   { usage: '/peers', description: 'refresh the user list and focus it' },
+  { usage: '/info', description: 'how the chat in this tab is connected' },
   { usage: '/help', description: 'show keys and commands' },
   { usage: '/quit', description: 'leave' },
 ];
@@ -54,6 +56,8 @@ export function parseCommand(line: string): Command {
     case 'peers':
     case 'users':
       return { kind: 'peers' };
+    case 'info':
+      return { kind: 'info' };
     case 'help':
     case '?':
       return { kind: 'help' };

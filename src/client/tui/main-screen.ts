@@ -266,7 +266,7 @@ export class MainScreen {
     this.requests.remove(request.id);
     const peers = this.features.peers;
     if (!peers) return;
-    peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`${request.from.user}: ${describeError(err)}`));
+    peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`No chat with ${request.from.user} (${request.from.ip}): ${describeError(err)}`));
     if (!accept) this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
   }
 
@@ -287,6 +287,12 @@ export class MainScreen {
     this.listen(c, 'udp', () => this.scheduleRender());
     this.listen(c, 'online', () => {
       if (this.statusNote) this.actions.note('Back online: reconnected to the server and logged in again.', this.tabs.inbox);
+      // Relayed chats ended with the server (PROTOCOL.md section 6.6): offer to start them again.
+      for (const tab of this.tabs.tabs) {
+        if (!tab.ended || !tab.session?.connection?.needsServer || tab.reconnectOffered) continue;
+        tab.reconnectOffered = true;
+        this.actions.note(`The server is back: /connect ${tab.session.peer.user} starts a new chat with ${tab.session.peer.user}.`, tab);
+      }
       this.statusNote = '';
       this.scheduleRender();
     });
@@ -327,7 +333,8 @@ export class MainScreen {
     const tab = this.tabs.addSession(session);
     const line = (e: ChatEntry) =>
       this.tabs.append(tab, { kind: e.own ? LineKind.OWN : LineKind.PEER, at: e.at, from: e.from, text: e.text, id: e.id, delivery: e.delivery });
-    this.actions.note(`Direct chat with ${session.peer.user} (${session.peer.ip}). Verification code: ${session.verificationCode}; compare it with theirs out of band.`, tab);
+    const how = session.connection?.label ?? 'direct';
+    this.actions.note(`Chat with ${session.peer.user} (${session.peer.ip}), ${how}, end-to-end encrypted. Verification code: ${session.verificationCode}; compare it with theirs out of band.`, tab);
     for (const e of session.history()) line(e);
     this.listen(session, 'message', line);
     this.listen(session, 'delivery', (id: string, state: Delivery) => {
