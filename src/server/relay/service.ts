@@ -191,6 +191,9 @@ export class RelayService {
       return;
     }
     record.halves[side] = half;
+    // Relayed chat is latency-bound: without this, Nagle holds a small record back for the
+    // other side's delayed ACK (measured: 16 KiB RTT p50 44 ms instead of under 1 ms).
+    (half.stream as Duplex & { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     // A half that closes while it waits frees its place.
     half.stream.on('error', () => {});
     half.stream.once('close', () => {
