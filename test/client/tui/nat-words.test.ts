@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { buildFeatures } from '../../../src/client/tui/adapters/index.ts';
+import { PeerManager } from '../../../src/client/peer/manager.ts';
 import { closedPort } from '../../helpers/peers.ts';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
 import { trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
@@ -59,6 +60,33 @@ test('no path and no relay: both users are told at once what failed, each from t
   } finally {
     await alice.close();
     await bob.close();
+    await server.close();
+  }
+});
+
+test('a relayed chat ends with the server, says so, and is offered again when the server is back', async () => {
+  const server = await startTestServer();
+  const alice = await unreachableTui(server, 'alice');
+  const bobClient = await server.client({ reconnect: true });
+  const bob = new PeerManager(bobClient, { host: '127.0.0.1' });
+  await bob.start();
+  bobClient.peerPort = await closedPort();
+  await bobClient.register('bob', 'bob password');
+  try {
+    bob.once('prompt', (p) => void bob.accept(p.reqId));
+    alice.vt.type('/connect bob\r');
+    const opened = await alice.vt.waitForText('Message to bob');
+    assert.match(opened, /2 bob · relay/);
+    assert.match(opened.replace(/[│\s]+/g, ' '), /Chat with bob \(127\.0\.0\.1\), relayed via the server, end-to-end encrypted/);
+    alice.vt.type('/info\r');
+    await alice.vt.waitForText(/bob at 127\.0\.0\.1: relayed via the server/);
+    await server.restart();
+    const ended = (await alice.vt.waitForText('The chat with bob ended')).replace(/[│\s]+/g, ' ');
+    assert.match(ended, /the server relaying it went away; once the server is back, \/connect bob starts a new chat/);
+    await alice.vt.waitForText('The server is back: /connect bob starts a new chat with bob.', 30_000);
+  } finally {
+    await bob.close();
+    await alice.close();
     await server.close();
   }
 });
