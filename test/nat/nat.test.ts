@@ -25,7 +25,7 @@ const RELAY_RATE = 128 * 1024;
 const available = netnsAvailable();
 const skip = available.ok ? false : `needs root, ip and nft: ${available.why}`;
 
-type Chat = { path: string; code: string; peerIp: string } & { error?: { code: string; message: string } };
+type Chat = { path: string; code: string; peerIp: string; ms?: number } & { error?: { code: string; message: string } };
 
 let lab: NatLab;
 let server: Child;
@@ -85,9 +85,10 @@ test('target behind NAT, requester public: the target dials back (reverse)', { s
   assert.equal(mine.code, theirs.code);
 });
 
-test('both behind NAT: relayed, chat both ways with acks, equal codes, the server relays only ciphertext', { skip }, async () => {
+test('both behind NAT: relayed, chat both ways with acks, equal codes, the server relays only ciphertext', { skip }, async (t) => {
   const { mine, theirs } = await chat('nadia', 'nbob');
   assert.deepEqual([mine.path, theirs.path], ['relay', 'relay'], JSON.stringify({ mine, theirs }));
+  t.diagnostic(`accept to open relayed chat: ${theirs.ms} ms`);
   assert.equal(mine.code, theirs.code);
   const words = `meet me by the ${randomBytes(6).toString('hex')} tree`;
   await as('nadia').call('send', { text: words });

@@ -72,8 +72,11 @@ serveCalls({
   /** Accept the next prompt; resolves when the chat is open or failed. */
   async acceptNext() {
     const prompt = peers.pendingPrompts[0] ?? (await new Promise<{ reqId: string }>((resolve) => peers.once('prompt', resolve)));
+    const started = performance.now();
     try {
-      return keep(await peers.accept(prompt.reqId));
+      const l = await peers.accept(prompt.reqId);
+      // From our accept to an open chat: the ladder's whole climb (reported, never asserted).
+      return { ...keep(l), ms: Math.round(performance.now() - started) };
     } catch (err) {
       return failure(err);
     }
