@@ -103,8 +103,12 @@ export class NatLab {
     return { ns, address, publicAddress: address };
   }
 
-  /** A host on its own home network behind a masquerading router without forwarded ports. */
-  hostBehindNat(): Host {
+  /**
+   * A host on its own home network behind a masquerading router without forwarded ports.
+   * The router refuses unsolicited connections (a RST, so a dial fails at once); `silent`
+   * makes it drop them instead, as many home routers do (a dial then waits out its deadline).
+   */
+  hostBehindNat(options: { silent?: boolean } = {}): Host {
     const n = this.nextHome++;
     const router = this.addNamespace(`r${n}`);
     const ns = this.addNamespace(`c${n}`);
@@ -121,7 +125,9 @@ export class NatLab {
     run(['ip', 'netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     // The rule file needs newlines (STACK.md): masquerade what leaves by the WAN side.
     const rules = join(this.tmp, `${router}.nft`);
-    writeFileSync(rules, `table ip nat {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "${wan}" masquerade\n }\n}\n`);
+    let text = `table ip nat {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "${wan}" masquerade\n }\n}\n`;
+    if (options.silent) text += `table ip filter {\n chain input {\n  type filter hook input priority 0;\n  iifname "${wan}" ct state new drop\n }\n}\n`;
+    writeFileSync(rules, text);
     run(['ip', 'netns', 'exec', router, 'nft', '-f', rules]);
     return { ns, address: `198.19.${n}.2`, publicAddress };
   }

@@ -60,6 +60,7 @@ before(async () => {
   await join('pia', lab.publicHost());
   await join('pib', lab.publicHost());
   for (const user of ['nadia', 'nbob', 'ncarl', 'ndora', 'nfred']) await join(user, lab.hostBehindNat());
+  for (const user of ['sgina', 'shal']) await join(user, lab.hostBehindNat({ silent: true }));
 });
 
 after(async () => {
@@ -101,6 +102,15 @@ test('both behind NAT: relayed, chat both ways with acks, equal codes, the serve
     assert.ok(seen.bytes > 0);
     assert.equal(seen.contains, false, `the server relayed "${text}" in clear`);
   }
+});
+
+test('both behind NATs that drop rather than refuse: relayed once the direct deadline passed', { skip }, async (t) => {
+  const { mine, theirs } = await chat('sgina', 'shal');
+  assert.deepEqual([mine.path, theirs.path], ['relay', 'relay'], JSON.stringify({ mine, theirs }));
+  assert.equal(mine.code, theirs.code);
+  await as('sgina').call('send', { text: 'through two silent routers' });
+  assert.equal(await as('shal').call('nextMessage', { index: 0 }), 'through two silent routers');
+  t.diagnostic(`accept to open relayed chat behind silent NATs: ${theirs.ms} ms`);
 });
 
 test('relay abuse: no token, a spent token, a third user\'s token', { skip }, async () => {
