@@ -7,6 +7,9 @@ import type { P2PClient } from '../../src/client/client.ts';
 import { openRelay } from '../../src/client/peer/relay-dial.ts';
 import type { Msg, ServerMessage } from '../../src/net/messages.ts';
 import type { TestServer } from './server.ts';
+
+/** What these helpers need of a server: its port and connected clients (a TestServer, or a child process's). */
+export type RelayBed = Pick<TestServer, 'port' | 'client'>;
 import { waitFor } from './wait.ts';
 
 type Result = Msg<ServerMessage, 'connect_result'>;
@@ -18,7 +21,7 @@ export interface Member {
 }
 
 /** A logged-in client advertising a peer port (nobody dials it in these tests). */
-export async function joinAs(server: TestServer, user: string, peerPort = 40_000): Promise<Member> {
+export async function joinAs(server: RelayBed, user: string, peerPort = 40_000): Promise<Member> {
   const client = await server.client();
   client.peerPort = peerPort;
   const inbox: ServerMessage[] = [];
@@ -43,12 +46,12 @@ export async function ticketFor(member: Member, reqId: string, token: string): P
   return reply.ticket;
 }
 
-export function openHalf(server: TestServer, member: Member, ticket: string, timeoutMs = 10_000): Promise<Duplex> {
+export function openHalf(server: RelayBed, member: Member, ticket: string, timeoutMs = 10_000): Promise<Duplex> {
   return openRelay({ host: '127.0.0.1', port: server.port, fingerprint: member.client.fingerprint as string, ticket, timeoutMs });
 }
 
 /** A spliced circuit between `a` (requester) and `b`: the two raw relayed streams. */
-export async function relayPair(server: TestServer, a: Member, b: Member): Promise<{ reqId: string; secret: string; ab: Duplex; ba: Duplex }> {
+export async function relayPair(server: RelayBed, a: Member, b: Member): Promise<{ reqId: string; secret: string; ab: Duplex; ba: Duplex }> {
   const { forA, forB } = await introduce(a, b);
   const [ta, tb] = await Promise.all([ticketFor(a, forA.reqId, forA.relay as string), ticketFor(b, forB.reqId, forB.relay as string)]);
   const [ab, ba] = await Promise.all([openHalf(server, a, ta), openHalf(server, b, tb)]);
