@@ -112,9 +112,10 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   }
 
   /**
-   * Ask for a session (section 6.1) and, if accepted, dial it. Resolves with the open link,
-   * the outcome, or the candidates when an IP is shared; rejects with the server's error
-   * (E_PEER_OFFLINE, E_PEER_SELF, ...) or the dial's (E_UNREACHABLE, E_PEER_HANDSHAKE).
+   * Ask for a session (section 6.1) and, if accepted, climb the connection ladder (6.6).
+   * Resolves with the open link, the outcome, or the candidates when an IP is shared; rejects
+   * with the server's error (E_PEER_OFFLINE, E_PEER_SELF, ...) or E_PEER_NO_PATH, whose
+   * message says what failed on each rung.
    * `onPending` hears of this request once the server has it, before any outcome.
    */
   async requestPeer(target: { user: string } | { ip: string }, onPending?: (pending: PendingRequest) => void): Promise<PeerRequestResult> {
@@ -135,9 +136,9 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   }
 
   /**
-   * Accept a prompt; resolves with the open link once the requester has connected and said
-   * hello. Rejects if the request ended first (E_TIMEOUT, E_PEER_OFFLINE, ...), or with
-   * E_TIMEOUT if the requester never connects within PEER_SECRET_TTL_MS.
+   * Accept a prompt; resolves with the open link once a rung of the ladder (section 6.6)
+   * carried the requester's hello. Rejects if the request ended first (E_TIMEOUT,
+   * E_PEER_OFFLINE, ...), or with E_PEER_NO_PATH when no rung worked.
    */
   async accept(reqId: string): Promise<PeerLink> {
     if (!this.prompts.has(reqId)) throw new ProtocolError(ErrorCode.PEER_UNKNOWN_REQUEST, 'no such prompt');
