@@ -6,7 +6,7 @@
 import { ErrorCode, type ProtocolError } from '../../net/errors.ts';
 import type { Msg, ServerMessage } from '../../net/messages.ts';
 import { DialFailure } from './dial.ts';
-import { PeerPath } from './link.ts';
+import { PeerPath } from './path.ts';
 
 type ConnectResult = Msg<ServerMessage, 'connect_result'>;
 

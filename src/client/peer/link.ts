@@ -24,21 +24,11 @@ import type { PeerMessage } from '../../net/messages.ts';
 import { linkSecurity, verificationCode, type LinkSecurity } from '../../net/peer-tls.ts';
 import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
 import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
+import { PeerPath } from './path.ts';
 
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
 export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
 export type PeerRole = 'requester' | 'target';
-/** Which rung of the connection ladder carries the link (section 6.6). */
-export const PeerPath = { DIRECT: 'direct', REVERSE: 'reverse', RELAY: 'relay' } as const;
-export type PeerPath = (typeof PeerPath)[keyof typeof PeerPath];
-/** How each path is named to users, in the tab title and /info. */
-export const PEER_PATH_LABELS: { readonly [P in PeerPath]: string } = {
-  direct: 'direct',
-  reverse: 'direct (reverse)',
-  relay: 'relayed via the server',
-};
-/** The same, short enough for a tab title. */
-export const PEER_PATH_SHORT: { readonly [P in PeerPath]: string } = { direct: 'direct', reverse: 'reverse', relay: 'relayed' };
 
 type Inbound = InboundPeerMessage;
 

@@ -6,7 +6,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../../../net/errors.ts';
-import { PEER_PATH_LABELS, PEER_PATH_SHORT, PeerPath, type PeerLink, type PeerLinkClose } from '../../peer/link.ts';
+import type { PeerLink, PeerLinkClose } from '../../peer/link.ts';
+import { PEER_PATH_LABELS, PEER_PATH_SHORT, PeerPath } from '../../peer/path.ts';
 import type { PeerManager, PeerPrompt, PendingRequest } from '../../peer/manager.ts';
 import { describeError } from '../errors-text.ts';
 import {
