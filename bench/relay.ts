@@ -7,11 +7,11 @@
  *
  * The server runs in a child process (bench/lib/relay-server-child.ts) with the relay's byte
  * cap raised to 1 GiB/s so the relay itself is measured; its default cap (1 MiB/s per
- * direction) would hold 16 KiB messages to about 64/s. Both chats' clients run in this
- * process, so the two transports share the same CPU; the relayed chat's two halves are two
- * "unreachable" clients (their advertised port refuses), so the ladder picks the relay.
+ * direction) would hold 16 KiB messages to about 64/s. The senders run in this process, the
+ * receivers in another (bench/lib/relay-peer-child.ts), as real peers would, for both chats;
+ * the relayed chat's two ends are "unreachable" clients (their advertised port refuses), so
+ * the ladder picks the relay.
  */
-import { createServer as createNetServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import type { PeerLink } from '../src/client/peer/link.ts';
 import { PeerManager } from '../src/client/peer/manager.ts';
 import { openRelay } from '../src/client/peer/relay-dial.ts';
 import type { Msg, ServerMessage } from '../src/net/messages.ts';
+import { closedPort } from './lib/closed-port.ts';
 import { forkChild } from './lib/ipc.ts';
 import { measure, peerTransport, type Row, type Size } from './lib/peer-transport.ts';
 import { fmt, printTable } from './lib/table.ts';
@@ -33,14 +34,6 @@ const SIZES: Size[] = [
 const IDLE_CIRCUITS = quick ? 200 : 1_000;
 /** Circuits opened at once while filling (each is a request, an answer, two tickets, two TLS connections). */
 const FILL_CONCURRENCY = 25;
-
-async function closedPort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 interface Member {
   client: P2PClient;
@@ -64,11 +57,10 @@ async function member(port: number, user: string, reachable: boolean, dirs: stri
   return { client, peers, results };
 }
 
-async function pair(a: Member, b: Member, user: string): Promise<PeerLink> {
-  const incoming = new Promise<PeerLink>((resolve, reject) => b.peers.once('prompt', (p) => b.peers.accept(p.reqId).then(resolve, reject)));
+/** `a` asks `user` in the receiving process, which accepts. */
+async function pair(a: Member, user: string): Promise<PeerLink> {
   const result = await a.peers.requestPeer({ user });
   if (result.outcome !== 'accepted') throw new Error(result.outcome);
-  await incoming;
   return result.link;
 }
 
@@ -94,20 +86,17 @@ async function rawCircuit(a: Member, b: Member, bName: string, port: number): Pr
 
 async function main(): Promise<void> {
   const server = forkChild(new URL('./lib/relay-server-child.ts', import.meta.url).pathname);
+  const receivers = forkChild(new URL('./lib/relay-peer-child.ts', import.meta.url).pathname);
   const dirs: string[] = [];
   const members: Member[] = [];
   const streams: Duplex[] = [];
   try {
     const { port } = await server.call<{ port: number }>('start');
-    const [alice, bob, carol, dave] = await Promise.all([
-      member(port, 'alice', true, dirs),
-      member(port, 'bob', true, dirs),
-      member(port, 'carol', false, dirs),
-      member(port, 'dave', false, dirs),
-    ]);
-    members.push(alice, bob, carol, dave);
-    const direct = await pair(alice, bob, 'bob');
-    const relayed = await pair(carol, dave, 'dave');
+    await receivers.call('start', { port });
+    const [alice, carol] = await Promise.all([member(port, 'alice', true, dirs), member(port, 'carol', false, dirs)]);
+    members.push(alice, carol);
+    const direct = await pair(alice, 'bob');
+    const relayed = await pair(carol, 'dave');
     if (direct.path !== 'direct' || relayed.path !== 'relay') throw new Error(`paths: ${direct.path}, ${relayed.path}`);
 
     // Both transports run once untimed first: the first one measured would otherwise pay the
@@ -163,6 +152,8 @@ async function main(): Promise<void> {
     for (const s of streams) s.destroy();
     await Promise.all(members.map((m) => m.peers.close().catch(() => {})));
     await Promise.all(members.map((m) => m.client.close().catch(() => {})));
+    await receivers.call('stop').catch(() => {});
+    await receivers.stop();
     await server.call('stop').catch(() => {});
     await server.stop();
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));

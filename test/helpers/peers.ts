@@ -1,6 +1,5 @@
 /** Logged-in clients with started peer managers, on a real test server (all on 127.0.0.1). */
 import { randomBytes } from 'node:crypto';
-import { createServer as createNetServer } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import type { P2PClient } from '../../src/client/client.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
@@ -14,6 +13,9 @@ import { derivePeerKey, peerClientOptions, peerServerOptions } from '../../src/n
 import type { ServerAppOptions } from '../../src/server/app.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { nextEvent } from './wait.ts';
+import { closedPort } from '../../bench/lib/closed-port.ts';
+
+export { closedPort };
 
 export interface PeerClient {
   user: string;
@@ -52,15 +54,6 @@ export async function startPeerBed(serverOptions: Partial<ServerAppOptions> = {}
       await server.close();
     },
   };
-}
-
-/** A TCP port on 127.0.0.1 where nothing listens (bound, then closed). */
-export async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Accept every prompt this client gets. */
