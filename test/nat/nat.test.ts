@@ -125,7 +125,7 @@ test('relay abuse: no token, a spent token, a third user\'s token', { skip }, as
   assert.equal(stolen.error?.code, ErrorCode.RELAY_WRONG_USER);
 });
 
-test('a flooding sender is held to the relay cap; another relayed chat keeps answering', { skip }, async () => {
+test('a flooding sender is held to the relay cap; another relayed chat keeps answering', { skip }, async (t) => {
   const calm = await chat('ncarl', 'ndora');
   assert.equal(calm.mine.path, 'relay');
   const floodMs = 3_000;
@@ -138,6 +138,7 @@ test('a flooding sender is held to the relay cap; another relayed chat keeps ans
   assert.ok(flood.acked > 0);
   // Each calm message was acknowledged while the flood ran: its circuit was not queued behind it.
   assert.equal(acks.length, 5);
+  t.diagnostic(`flood: ${flood.acked} B acked in ${Math.round(flood.ms)} ms (cap ${RELAY_RATE} B/s); calm chat ack times: ${acks.map((a) => Math.round(a)).join(', ')} ms`);
 });
 
 test('a side that never reads: the relay cuts the circuit as a slow consumer', { skip }, async () => {
