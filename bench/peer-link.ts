@@ -16,65 +16,17 @@ import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { dialPeer } from '../src/client/peer/dial.ts';
-import type { PeerLink } from '../src/client/peer/link.ts';
 import { FRAME_HEADER_BYTES } from '../src/net/constants.ts';
 import { derivePeerKey, peerClientOptions } from '../src/net/peer-tls.ts';
 import { forkChild } from './lib/ipc.ts';
-import { fmt, percentile, printTable } from './lib/table.ts';
+import { BURST_BYTES, measure, nextTurn, peerTransport, type Row, type Transport } from './lib/peer-transport.ts';
+import { fmt, printTable } from './lib/table.ts';
 
 const quick = process.argv.includes('--quick');
 const SIZES = [
   { label: '100 B', bytes: 100, count: quick ? 50_000 : 400_000, rtts: quick ? 1_000 : 5_000 },
   { label: '16 KiB', bytes: 16 * 1024, count: quick ? 2_000 : 20_000, rtts: quick ? 500 : 3_000 },
 ];
-/** Messages queued per turn of the event loop before yielding (the socket's buffer decides the rest). */
-const BURST_BYTES = 256 * 1024;
-const WARMUP_FRACTION = 0.2;
-
-interface Transport {
-  name: string;
-  /** Send `count` messages of `payload`; resolve when all are acknowledged. */
-  pump(payload: string, count: number): Promise<void>;
-  /** One message, wait for its ack; the round trip in microseconds. */
-  roundTrip(payload: string): Promise<number>;
-  close(): void;
-}
-
-const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function peerTransport(link: PeerLink): Transport {
-  let waiter: { upTo: number; resolve: () => void } | null = null;
-  link.on('delivered', (upTo) => {
-    if (waiter && upTo >= waiter.upTo) {
-      const w = waiter;
-      waiter = null;
-      w.resolve();
-    }
-  });
-  const acked = (upTo: number) =>
-    upTo <= link.lastDeliveredId ? Promise.resolve() : new Promise<void>((resolve) => (waiter = { upTo, resolve }));
-  return {
-    name: 'PeerLink (JSON, acks, sanitise)',
-    async pump(payload, count) {
-      const last = link.lastSentId + count;
-      const done = acked(last);
-      let sent = 0;
-      const burst = Math.max(1, Math.floor(BURST_BYTES / payload.length));
-      while (sent < count) {
-        for (let i = 0; i < burst && sent < count; i++, sent++) link.send(payload);
-        if (!link.writable) await new Promise<void>((resolve) => link.once('drain', resolve));
-        else await nextTurn();
-      }
-      await done;
-    },
-    async roundTrip(payload) {
-      const started = process.hrtime.bigint();
-      await acked(link.send(payload));
-      return Number(process.hrtime.bigint() - started) / 1e3;
-    },
-    close: () => link.close('bench done'),
-  };
-}
 
 function bareTransport(socket: TLSSocket): Transport {
   let acked = 0;
@@ -130,34 +82,6 @@ function bareTransport(socket: TLSSocket): Transport {
       return Number(process.hrtime.bigint() - started) / 1e3;
     },
     close: () => socket.end(),
-  };
-}
-
-interface Row {
-  size: string;
-  transport: string;
-  msgsPerSec: number;
-  mbPerSec: number;
-  p50: number;
-  p99: number;
-}
-
-async function measure(t: Transport, size: (typeof SIZES)[number], payload: string): Promise<Row> {
-  await t.pump(payload, Math.ceil(size.count * WARMUP_FRACTION));
-  for (let i = 0; i < size.rtts * WARMUP_FRACTION; i++) await t.roundTrip(payload);
-  const started = process.hrtime.bigint();
-  await t.pump(payload, size.count);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const rtts: number[] = [];
-  for (let i = 0; i < size.rtts; i++) rtts.push(await t.roundTrip(payload));
-  rtts.sort((a, b) => a - b);
-  return {
-    size: size.label,
-    transport: t.name,
-    msgsPerSec: size.count / seconds,
-    mbPerSec: (size.count * size.bytes) / seconds / 1e6,
-    p50: percentile(rtts, 50),
-    p99: percentile(rtts, 99),
   };
 }
 

@@ -6,7 +6,10 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const only = process.argv.slice(2);
+// `--nat` runs only test/nat/ (network namespaces: root, ip, nft; `npm run test:nat`);
+// without it test/nat/ is left out, so `npm test` runs anywhere.
+const nat = process.argv.includes('--nat');
+const only = process.argv.slice(2).filter((a) => a !== '--nat');
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -16,7 +19,10 @@ function find(dir) {
   });
 }
 
-let files = find(join(root, 'test')).map((f) => relative(root, f)).sort();
+let files = find(join(root, 'test'))
+  .map((f) => relative(root, f))
+  .filter((f) => f.startsWith(join('test', 'nat') + '/') === nat)
+  .sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 if (files.length === 0) {
   console.error('run-tests: no test files found');

@@ -7,8 +7,13 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-export function forkChild(script: string, args: string[] = [], execArgv: string[] = ['--import', 'tsx', '--expose-gc']): Child {
-  const proc = fork(script, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/**
+ * `wrap` runs node under a command that execs it, keeping the IPC channel's descriptor:
+ * `['ip', 'netns', 'exec', ns]` starts the child inside a network namespace (test/nat/).
+ */
+export function forkChild(script: string, args: string[] = [], execArgv: string[] = ['--import', 'tsx', '--expose-gc'], wrap: string[] = []): Child {
+  const options = wrap.length ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath, ...execArgv] } : { execArgv };
+  const proc = fork(script, args, { ...options, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let next = 1;
   const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   proc.on('message', (m: any) => {

@@ -46,12 +46,42 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
   constructor(readonly stream: Duplex, inbound: In, maxFrameBytes?: number) {
     super();
     this.decoder = new MessageDecoder(inbound, maxFrameBytes);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (err) => {
-      this.closeError ??= err;
-    });
-    stream.on('close', () => this.finish());
-    stream.on('end', () => this.end()); // the peer is done sending: finish ours, then close
+    stream.on('data', this.onDataBound);
+    stream.on('error', this.onErrorBound);
+    stream.on('close', this.onCloseBound);
+    stream.on('end', this.onEndBound); // the peer is done sending: finish ours, then close
+  }
+
+  private readonly onDataBound = (chunk: Buffer) => this.onData(chunk);
+  private readonly onErrorBound = (err: Error) => {
+    this.closeError ??= err;
+  };
+  private readonly onCloseBound = () => this.finish();
+  private readonly onEndBound = () => this.end();
+
+  /**
+   * Stop framing and give the raw stream away (a relay half, PROTOCOL.md section 6.6): what
+   * is queued is handed to the stream first, in order; the stream is paused so no byte is
+   * lost before its new owner reads; 'close' fires now, so the owner of this connection
+   * forgets it. Returns null if bytes past the last frame were already read (the peer broke
+   * the rule to wait for the answer): they cannot be given back.
+   */
+  detach(): Duplex | null {
+    if (!this.isOpen) return null;
+    this.stream.pause();
+    this.stream.off('data', this.onDataBound);
+    this.stream.off('error', this.onErrorBound);
+    this.stream.off('close', this.onCloseBound);
+    this.stream.off('end', this.onEndBound);
+    for (const frame of this.outbox.splice(0)) this.stream.write(frame);
+    this.outboxBytes = 0;
+    const clean = this.decoder.bufferedBytes === 0;
+    this.finish();
+    if (!clean) {
+      this.stream.destroy();
+      return null;
+    }
+    return this.stream;
   }
 
   get isOpen(): boolean {

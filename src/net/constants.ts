@@ -101,6 +101,44 @@ export const MAX_PEER_CONNECTIONS = 256;
 /** TLS handshakes one IP may have open at once on a peer listener (beyond: closed at once). */
 export const MAX_PEER_HANDSHAKES_PER_IP = 8;
 
+// Connection ladder (section 6.6): how long each rung gets before the next is tried.
+/** The requester's dial of the target's listener gives up after this (NATs often drop, not refuse). */
+export const PEER_DIRECT_DEADLINE_MS = 2_500;
+/** The target's dial of the requester's listener (reverse) gives up after this. */
+export const PEER_REVERSE_DEADLINE_MS = 2_500;
+/** A side opens its relay half this long after the accept, or at once when its own dial failed. */
+export const PEER_RELAY_DELAY_MS = 1_000;
+/** No link on any rung this long after the accept: the chat fails. */
+export const PEER_LADDER_TIMEOUT_MS = 12_000;
+
+// Relay (section 6.6): the server splices two clients' bytes when no direct path exists.
+/** Relay tokens (one per side, in connect_result) and tickets: random bytes, base64url. */
+export const RELAY_TOKEN_BYTES = 16;
+/** A token must be redeemed for a ticket within this long after the accept ("late" after). */
+export const RELAY_TOKEN_TTL_MS = 30_000;
+/** A ticket must open its relay connection within this long. */
+export const RELAY_TICKET_TTL_MS = 10_000;
+/** A relay half waits this long for the other side to join, then gets E_RELAY_PEER_ABSENT. */
+export const RELAY_PAIR_TIMEOUT_MS = 10_000;
+/** Relayed circuits (pending or spliced) on the whole server, and per user. */
+export const RELAY_MAX_CIRCUITS = 1_000;
+export const RELAY_MAX_CIRCUITS_PER_USER = 8;
+/**
+ * Bytes per second each direction of one circuit may carry, with a burst of one second's worth.
+ * 1 MiB/s is far above chat (a 16 KiB message a second is 16 KiB/s) and keeps one flooding
+ * pair from taking the server's uplink.
+ */
+export const RELAY_BYTES_PER_SECOND = 1024 * 1024;
+/** A circuit that carries no byte either way for this long is closed (keepalive pings every 15 s). */
+export const RELAY_IDLE_TIMEOUT_MS = 120_000;
+/**
+ * Bytes the server holds for one direction of a circuit before it stops reading the sender
+ * (the socket's own high-water mark): backpressure, so the server never buffers for a slow side.
+ */
+export const RELAY_BUFFER_BYTES = 64 * 1024;
+/** A side that takes none of its pending bytes for this long is cut (E_SLOW_CONSUMER). */
+export const RELAY_STALL_TIMEOUT_MS = 10_000;
+
 // Broadcasts (section 7)
 export const DEFAULT_BROADCAST_TTL_MS = 30 * 60_000;
 export const MAX_BROADCAST_TEXT_BYTES = 4 * 1024;

@@ -11,6 +11,7 @@ import {
   MAX_PASSWORD_BYTES,
   MAX_PRESENCE_BATCH,
   MAX_REQUEST_ID,
+  RELAY_TOKEN_BYTES,
   USERNAME_PATTERN,
 } from './constants.ts';
 import { arr, bool, int, lit, obj, oneOf, opt, str, type Infer, type Validator } from './schema.ts';
@@ -52,6 +53,10 @@ export const clientMessages = {
   connect: obj({ t: lit('connect'), id: requestId, user: opt(loginName), ip: opt(ipText) }),
   connect_answer: obj({ t: lit('connect_answer'), id: requestId, reqId: hexId, accept: bool }),
   connect_cancel: obj({ t: lit('connect_cancel'), id: requestId, reqId: hexId }),
+  /** Section 6.6: trade this side's relay token for a ticket (on the logged-in connection). */
+  relay_request: obj({ t: lit('relay_request'), id: requestId, reqId: hexId, token: base64url(RELAY_TOKEN_BYTES) }),
+  /** Section 6.6: the first and only frame on a fresh connection that becomes a relay half. */
+  relay_open: obj({ t: lit('relay_open'), id: requestId, ticket: base64url(RELAY_TOKEN_BYTES) }),
   /**
    * The text may be up to a frame here: the handler checks MAX_BROADCAST_TEXT_BYTES itself so
    * that an over-long text gets its own code, E_BROADCAST_TOO_LARGE (section 7.4).
@@ -110,11 +115,16 @@ export const serverMessages = {
     outcome: oneOf('accepted', 'declined', 'timeout', 'offline', 'cancelled'),
     reason,
     peer: userEntry,
-    /** Requester only: where to dial. */
+    /** Accepted only: the other side's peerPort (the requester dials it; the target dials back, section 6.6). */
     port: opt(port),
     /** Accepted only: the one-time secret both sides derive the link key from. */
     secret: opt(base64url(32)),
+    /** Accepted only, when the server relays: this side's single-use relay token (section 6.6). */
+    relay: opt(base64url(RELAY_TOKEN_BYTES)),
   }),
+  relay_ticket: obj({ t: lit('relay_ticket'), re: requestId, ticket: base64url(RELAY_TOKEN_BYTES), expiresInMs: timeMs }),
+  /** Both halves joined: every byte after this frame is the other side's (section 6.6). */
+  relay_ready: obj({ t: lit('relay_ready'), re: requestId }),
   broadcast_ok: obj({ t: lit('broadcast_ok'), re: requestId, bid: hexId, createdAt: timeMs, expiresAt: timeMs }),
   broadcast: obj({ t: lit('broadcast'), b: broadcastItem }),
 } satisfies Record<string, Validator<{ t: string }>>;

@@ -4,9 +4,11 @@
  */
 import type { DropReason } from '../net/datagram.ts';
 import type { PeerOutcome } from './peers/outcome.ts';
+import type { RelayEvents } from './relay/events.ts';
 import type { UdpPathState } from './session.ts';
 
-export interface ServerEvents {
+/** The relay's events (relay_ticket, relay_refused, relay_open, relay_closed) are part of it. */
+export interface ServerEvents extends RelayEvents {
   connection: [{ conn: number; ip: string; connections: number }];
   disconnect: [{ conn: number; ip: string; user: string | null; reason: string; connections: number }];
   refused: [{ ip: string; reason: string }];

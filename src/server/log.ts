@@ -32,6 +32,11 @@ export const SERVER_EVENT_LEVELS: { readonly [E in keyof ServerEvents]: LogLevel
   server_error: 'error',
   peer_request: 'info',
   peer_result: 'info',
+  relay_ticket: 'debug',
+  /** Bad tickets and no-shows: worth seeing, they may be probing. */
+  relay_refused: 'warn',
+  relay_open: 'info',
+  relay_closed: 'info',
   broadcast_created: 'info',
   /** Over the rate or the queue's cap: the sender is told; an operator rarely needs it. */
   broadcast_refused: 'debug',

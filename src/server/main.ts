@@ -2,7 +2,15 @@
 import { resolve } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BROADCASTS_PER_MINUTE, DEFAULT_BROADCAST_TTL_MS, DEFAULT_PORT } from '../net/constants.ts';
+import {
+  BROADCASTS_PER_MINUTE,
+  DEFAULT_BROADCAST_TTL_MS,
+  DEFAULT_PORT,
+  RELAY_BYTES_PER_SECOND,
+  RELAY_IDLE_TIMEOUT_MS,
+  RELAY_MAX_CIRCUITS,
+  RELAY_MAX_CIRCUITS_PER_USER,
+} from '../net/constants.ts';
 import { parseDuration } from '../util/duration.ts';
 import { startServer } from './app.ts';
 import { createDashboard, type Dashboard } from './dashboard/dashboard.ts';
@@ -32,6 +40,10 @@ const OPTIONS = {
     describe: 'how long a broadcast waits for users to log in: 30m, 90s, 1h (PROTOCOL.md section 7)',
   },
   'broadcasts-per-minute': { type: 'number', default: BROADCASTS_PER_MINUTE, describe: 'broadcasts one user may send per minute' },
+  'relay-circuits': { type: 'number', default: RELAY_MAX_CIRCUITS, describe: 'relayed peer chats at once, in all; 0 turns the relay off (PROTOCOL.md section 6.6)' },
+  'relay-circuits-per-user': { type: 'number', default: RELAY_MAX_CIRCUITS_PER_USER, describe: 'relayed peer chats one user may have at once' },
+  'relay-bytes-per-second': { type: 'number', default: RELAY_BYTES_PER_SECOND, describe: 'bytes per second each direction of a relayed chat may carry' },
+  'relay-idle-timeout': { type: 'string', default: `${RELAY_IDLE_TIMEOUT_MS / 1000}s`, describe: 'a relayed chat that carries nothing this long is closed: 120s, 5m' },
 } as const;
 
 const ENV_PREFIX = 'P2P_';
@@ -61,6 +73,10 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
       if (!Number.isInteger(a['broadcasts-per-minute']) || a['broadcasts-per-minute'] < 1) throw new Error('--broadcasts-per-minute must be a positive integer');
       if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error('--port must be 0-65535');
       if (!Number.isInteger(a['max-connections']) || a['max-connections'] < 1) throw new Error('--max-connections must be a positive integer');
+      if (!Number.isInteger(a['relay-circuits']) || a['relay-circuits'] < 0) throw new Error('--relay-circuits must be 0 or a positive integer');
+      if (!Number.isInteger(a['relay-circuits-per-user']) || a['relay-circuits-per-user'] < 1) throw new Error('--relay-circuits-per-user must be a positive integer');
+      if (!Number.isInteger(a['relay-bytes-per-second']) || a['relay-bytes-per-second'] < 1024) throw new Error('--relay-bytes-per-second must be an integer of at least 1024');
+      if (parseDuration(a['relay-idle-timeout']) <= 0) throw new Error('--relay-idle-timeout must be longer than 0');
       return true;
     })
     .strict()
@@ -83,6 +99,12 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     registrationsPerMinutePerIp: args['max-registrations-per-minute'],
     broadcastTtlMs: parseDuration(args['broadcast-ttl']),
     broadcastsPerMinute: args['broadcasts-per-minute'],
+    relay: {
+      maxCircuits: args['relay-circuits'],
+      maxCircuitsPerUser: args['relay-circuits-per-user'],
+      bytesPerSecond: args['relay-bytes-per-second'],
+      idleTimeoutMs: parseDuration(args['relay-idle-timeout']),
+    },
   });
 
   let dashboard: Dashboard | null = null;

@@ -38,6 +38,8 @@ import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
 import { Presence, type PresenceDirectory } from './presence.ts';
 import type { Clock } from './rate-limit.ts';
+import type { RelayLimits } from './relay/limits.ts';
+import { RelayService } from './relay/service.ts';
 import { ClientSession, isOnline, MAX_INVALID_MESSAGES, SessionState, UdpPathState, type OnlineSession } from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
 import { Accounts, REGISTRATIONS_PER_IP_PER_MINUTE } from './users/accounts.ts';
@@ -64,6 +66,8 @@ export interface ServerCoreOptions {
   registrationsPerMinutePerIp?: number;
   /** Peer brokering limits and timeout (section 6.1). */
   peers?: PeerBrokerOptions;
+  /** Relay limits (section 6.6); maxCircuits 0 turns the relay off. */
+  relay?: Partial<RelayLimits>;
   now?: Clock;
   /** The broadcast queue's durable store (section 7.3); in memory if not given. */
   broadcastStore?: BroadcastStore;
@@ -98,6 +102,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   readonly accounts: Accounts;
   readonly broadcasts: Broadcasts<OnlineSession>;
   readonly peers: PeerIntroductions;
+  readonly relay: RelayService;
   readonly options: Required<
     Omit<
       ServerCoreOptions,
@@ -105,6 +110,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       | 'hasher'
       | 'now'
       | 'peers'
+      | 'relay'
       | 'broadcastStore'
       | 'broadcastTtlMs'
       | 'broadcastsPerMinute'
@@ -167,6 +173,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       maxPending: options.maxPendingBroadcasts,
       retransmitBaseMs: options.broadcastRetransmitBaseMs,
     });
+    // The relay sees the server only through RelayHost (section 6.6).
+    this.relay = new RelayService({ now, emit }, options.relay);
     this.peers = new PeerBroker(
       {
         now,
@@ -175,7 +183,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
         onlineSessions: () => presence.sessions(),
         onOffline: (listener) => void onHook('offline', listener),
       },
-      options.peers,
+      { ...options.peers, relay: this.relay },
     );
     this.handlerHost = {
       now,
@@ -186,6 +194,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       presence,
       broadcasts: this.broadcasts,
       peers: this.peers,
+      relay: this.relay,
     };
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -279,6 +288,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.stopping = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.presence.stop();
+    this.relay.close();
     const now = this.now();
     for (const session of this.sessions) {
       // Their sockets close after the store does: record last-seen while it still writes.

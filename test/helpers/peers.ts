@@ -13,6 +13,9 @@ import { derivePeerKey, peerClientOptions, peerServerOptions } from '../../src/n
 import type { ServerAppOptions } from '../../src/server/app.ts';
 import { startTestServer, type TestServer } from './server.ts';
 import { nextEvent } from './wait.ts';
+import { closedPort } from '../../bench/lib/closed-port.ts';
+
+export { closedPort };
 
 export interface PeerClient {
   user: string;
@@ -22,8 +25,12 @@ export interface PeerClient {
 
 export interface PeerBed {
   server: TestServer;
-  /** Register `user` with a started peer manager (listener on 127.0.0.1, port 0). */
-  join(user: string, options?: PeerManagerOptions): Promise<PeerClient>;
+  /**
+   * Register `user` with a started peer manager (listener on 127.0.0.1, port 0).
+   * `reachable: false` advertises a port where nothing listens: dials to it are refused, as by
+   * a NAT router without a forwarded port (PROTOCOL.md section 6.6).
+   */
+  join(user: string, options?: PeerManagerOptions, reachable?: boolean): Promise<PeerClient>;
   close(): Promise<void>;
 }
 
@@ -32,10 +39,11 @@ export async function startPeerBed(serverOptions: Partial<ServerAppOptions> = {}
   const members: PeerClient[] = [];
   return {
     server,
-    async join(user, options = {}) {
+    async join(user, options = {}, reachable = true) {
       const client = await server.client();
       const peers = new PeerManager(client, { host: '127.0.0.1', ...options });
       await peers.start();
+      if (!reachable) client.peerPort = await closedPort();
       await client.register(user, `password-${user}`);
       const member = { user, client, peers };
       members.push(member);

@@ -36,12 +36,19 @@ export class ClientProcess extends ScreenReader {
     });
   }
 
-  static async spawn(args: string[], options: { cols?: number; rows?: number; configDir?: string; env?: Record<string, string> } = {}): Promise<ClientProcess> {
+  /** `wrap`: a command that execs node, e.g. `['ip', 'netns', 'exec', ns]` (test/nat/). */
+  static async spawn(
+    args: string[],
+    options: { cols?: number; rows?: number; configDir?: string; env?: Record<string, string>; wrap?: string[] } = {},
+  ): Promise<ClientProcess> {
     const cols = options.cols ?? DEFAULT_COLS;
     const rows = options.rows ?? DEFAULT_ROWS;
     const own = options.configDir ? null : await tempDir('tui-config');
     const configDir = options.configDir ?? (own as { path: string }).path;
-    const proc = pty.spawn(process.execPath, [CLIENT_BIN, ...args], {
+    const wrap = options.wrap ?? [];
+    const command = wrap.length ? wrap[0] : process.execPath;
+    const argv = wrap.length ? [...wrap.slice(1), process.execPath, CLIENT_BIN, ...args] : [CLIENT_BIN, ...args];
+    const proc = pty.spawn(command, argv, {
       name: 'xterm-256color',
       cols,
       rows,

@@ -53,7 +53,7 @@ async function refused(promise: Promise<unknown>, code: string): Promise<Protoco
   return err;
 }
 
-test('accept: prompt names the requester; both get the same fresh secret, only the requester a port', async () => {
+test('accept: prompt names the requester; both get the same fresh secret, each the other\'s port and its own relay token', async () => {
   const server = await startTestServer();
   const events: unknown[] = [];
   server.app.core.on('peer_request', (e) => events.push(e));
@@ -76,7 +76,11 @@ test('accept: prompt names the requester; both get the same fresh secret, only t
     assert.equal(forAlice.port, 40_123);
     assert.deepEqual(forAlice.peer, { user: 'bob', ip: '127.0.0.1' });
     assert.equal(forBob.role, 'target');
-    assert.equal(forBob.port, undefined);
+    // Section 6.6: the target may dial back, and each side has its own relay token.
+    assert.equal(forBob.port, 40_000);
+    assert.equal(Buffer.from(forAlice.relay as string, 'base64url').length, 16);
+    assert.equal(Buffer.from(forBob.relay as string, 'base64url').length, 16);
+    assert.notEqual(forAlice.relay, forBob.relay);
     assert.deepEqual(forBob.peer, { user: 'alice', ip: '127.0.0.1' });
     assert.equal(Buffer.from(forAlice.secret as string, 'base64url').length, 32);
     assert.equal(forAlice.secret, forBob.secret);

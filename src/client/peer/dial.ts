@@ -28,13 +28,27 @@ export interface DialOptions extends PeerLinkTimers {
 }
 
 export async function dialPeer(options: DialOptions): Promise<PeerLink> {
+  const socket = await dialPskSocket(options);
+  const link = new PeerLink(socket, { ...options, role: 'requester', peerIp: options.host });
+  await link.ready();
+  return link;
+}
+
+/**
+ * Dial and complete the TLS-PSK handshake only (no hello): the connection ladder (section
+ * 6.6) decides which link gets the hello. `deadlineMs` bounds all attempts together.
+ */
+export async function dialPskSocket(options: Omit<DialOptions, 'selfUser' | 'peerUser'> & { deadlineMs?: number }): Promise<TLSSocket> {
   const key = derivePeerKey(options.secret, options.reqId);
   const attempts = options.attempts ?? PEER_DIAL_ATTEMPTS;
   const baseMs = options.retryBaseMs ?? PEER_DIAL_RETRY_BASE_MS;
-  const timeoutMs = options.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
+  const handshakeMs = options.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
+  const giveUpAt = Date.now() + (options.deadlineMs ?? Infinity);
   let lastError: ProtocolError | null = null;
   for (let attempt = 0; attempt < attempts; attempt++) {
     if (attempt > 0) await new Promise((r) => setTimeout(r, baseMs * 2 ** (attempt - 1)));
+    const timeoutMs = Math.min(handshakeMs, giveUpAt - Date.now());
+    if (timeoutMs <= 0) break;
     let socket: TLSSocket;
     try {
       socket = await connectPsk(options.host, options.port, options.reqId, key, timeoutMs);
@@ -50,16 +64,15 @@ export async function dialPeer(options: DialOptions): Promise<PeerLink> {
       socket.destroy();
       throw err;
     }
-    const link = new PeerLink(socket, { ...options, role: 'requester', peerIp: options.host });
-    await link.ready();
-    return link;
+    return socket;
   }
-  throw lastError ?? new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach ${options.peerUser}`);
+  throw lastError ?? new ProtocolError(ErrorCode.UNREACHABLE, `peer at ${options.host}:${options.port} did not answer in time`);
 }
 
 /** A failed dial; `retryable` when a listener refused our key (it may not know it yet). */
-class DialFailure extends ProtocolError {
-  constructor(code: ErrorCode, message: string, readonly retryable: boolean, cause: Error) {
+export class DialFailure extends ProtocolError {
+  /** `syscall`: the socket error's code (ECONNREFUSED, ETIMEDOUT...), for the plain words of section 6.6. */
+  constructor(code: ErrorCode, message: string, readonly retryable: boolean, cause: Error, readonly syscall?: string) {
     super(code, message, { cause });
   }
 }
@@ -78,7 +91,7 @@ function connectPsk(host: string, port: number, reqId: string, key: Buffer, time
       const alert = typeof err.code === 'string' && err.code.startsWith('ERR_SSL');
       if (alert) reject(new DialFailure(ErrorCode.PEER_HANDSHAKE, `peer at ${host}:${port} refused the session key: ${err.message}`, true, err));
       else if (reached) reject(new DialFailure(ErrorCode.PEER_HANDSHAKE, `peer at ${host}:${port} did not complete a peer handshake: ${err.message}`, false, err));
-      else reject(new DialFailure(ErrorCode.UNREACHABLE, `peer at ${host}:${port} is unreachable: ${err.message}`, false, err));
+      else reject(new DialFailure(ErrorCode.UNREACHABLE, `peer at ${host}:${port} is unreachable: ${err.message}`, false, err, (err as { code?: string }).code));
     };
     socket.once('error', fail);
     socket.once('secureConnect', () => {

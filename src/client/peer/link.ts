@@ -25,6 +25,7 @@ import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.
 import { sameUser } from '../../net/names.ts';
 import { chatTextTooLarge } from '../../net/text-limits.ts';
 import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
+import { PeerPath } from './path.ts';
 
 export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
 export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
@@ -98,6 +99,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   peerTyping = false;
   /** Round trip of the last keepalive ping, if any. */
   rttMs: number | null = null;
+  /** Set by whoever made the link, before it opens (the ladder, section 6.6). */
+  path: PeerPath = PeerPath.DIRECT;
   private readonly conn: FramedConnection<typeof inboundPeerMessages, PeerMessage>;
   private readonly out: FrameBatcher<PeerMessage>;
   private readonly timers: Required<PeerLinkTimers>;
@@ -382,8 +385,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.state = PeerLinkState.CLOSED;
     for (const timer of [this.handshakeTimer, this.keepaliveTimer, this.typingTimer]) if (timer) clearTimeout(timer);
     this.out.discard();
+    // A relayed link drops when the server does (section 6.6): say that, not "link lost".
+    const lost = this.path === PeerPath.RELAY ? 'the server relaying this chat went away or cut it' : 'link lost';
     const info = this.closeInfo ?? {
-      reason: err ? `link lost: ${err.message}` : 'link lost',
+      reason: err ? `${lost}: ${err.message}` : lost,
       code: ErrorCode.DISCONNECTED,
       byPeer: true,
     };

@@ -27,6 +27,12 @@ export interface PeerGrant {
   selfUser: string;
   peerUser: string;
   peerIp: string;
+  /**
+   * Set for a grant this side does not answer as target (the requester's reverse rung,
+   * section 6.6): the socket is handed over after the TLS handshake instead of becoming a
+   * PeerLink here, because the requester chooses which link gets its hello.
+   */
+  onSecure?: (socket: TLSSocket) => void;
 }
 
 export interface PeerListenerOptions {
@@ -215,6 +221,10 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     } catch (err) {
       this.emit('refused', { address, reason: 'handshake', detail: (err as Error).message, reqId });
       socket.destroy();
+      return;
+    }
+    if (grant.onSecure) {
+      grant.onSecure(socket);
       return;
     }
     const link = new PeerLink(socket, {

@@ -12,7 +12,7 @@ import type { P2PClient } from '../client.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { Msg, ServerMessage, UserEntry } from '../../net/messages.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
-import { dialPeer } from './dial.ts';
+import { Ladder, type LadderDeadlines } from './ladder.ts';
 import type { PeerLink, PeerLinkClose, PeerLinkTimers } from './link.ts';
 import { PeerListener, type PeerListenerEvents, type PeerListenerOptions } from './listener.ts';
 
@@ -23,6 +23,8 @@ export interface PeerManagerOptions extends Omit<PeerListenerOptions, 'link'> {
   link?: PeerLinkTimers;
   dialAttempts?: number;
   dialRetryBaseMs?: number;
+  /** The connection ladder's deadlines (section 6.6); tests shorten them. */
+  ladder?: Partial<LadderDeadlines>;
 }
 
 export interface PeerPrompt {
@@ -76,6 +78,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   private readonly early = new Map<string, ConnectResult>();
   /** Accepted prompts waiting for the requester to dial in. */
   private readonly incoming = new Map<string, Waiter<PeerLink>>();
+  /** Accepted requests still climbing the connection ladder (section 6.6), either role. */
+  private readonly ladders = new Map<string, Ladder>();
   private readonly onServerMessage = (m: ServerMessage) => this.onMessage(m);
   private readonly onDisconnected = () => this.onServerLost();
 
@@ -108,9 +112,10 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   }
 
   /**
-   * Ask for a session (section 6.1) and, if accepted, dial it. Resolves with the open link,
-   * the outcome, or the candidates when an IP is shared; rejects with the server's error
-   * (E_PEER_OFFLINE, E_PEER_SELF, ...) or the dial's (E_UNREACHABLE, E_PEER_HANDSHAKE).
+   * Ask for a session (section 6.1) and, if accepted, climb the connection ladder (6.6).
+   * Resolves with the open link, the outcome, or the candidates when an IP is shared; rejects
+   * with the server's error (E_PEER_OFFLINE, E_PEER_SELF, ...) or E_PEER_NO_PATH, whose
+   * message says what failed on each rung.
    * `onPending` hears of this request once the server has it, before any outcome.
    */
   async requestPeer(target: { user: string } | { ip: string }, onPending?: (pending: PendingRequest) => void): Promise<PeerRequestResult> {
@@ -119,18 +124,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     if (reply.t !== 'connect_pending') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected connect_pending, got ${reply.t}`);
     const result = await this.waitForResult(reply, onPending);
     if (result.outcome !== 'accepted') return { outcome: result.outcome, reason: sanitizeLine(result.reason), peer: result.peer };
-    if (!result.secret || !result.port) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'accepted without a secret and port');
-    const link = await dialPeer({
-      ...this.options.link,
-      host: result.peer.ip,
-      port: result.port,
-      reqId: result.reqId,
-      secret: Buffer.from(result.secret, 'base64url'),
-      selfUser: this.selfUser(),
-      peerUser: result.peer.user,
-      attempts: this.options.dialAttempts,
-      retryBaseMs: this.options.dialRetryBaseMs,
-    });
+    if (!result.secret) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'accepted without a secret');
+    const link = await this.climb(result);
     this.adopt(link);
     return { outcome: 'accepted', link };
   }
@@ -141,9 +136,9 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   }
 
   /**
-   * Accept a prompt; resolves with the open link once the requester has connected and said
-   * hello. Rejects if the request ended first (E_TIMEOUT, E_PEER_OFFLINE, ...), or with
-   * E_TIMEOUT if the requester never connects within PEER_SECRET_TTL_MS.
+   * Accept a prompt; resolves with the open link once a rung of the ladder (section 6.6)
+   * carried the requester's hello. Rejects if the request ended first (E_TIMEOUT,
+   * E_PEER_OFFLINE, ...), or with E_PEER_NO_PATH when no rung worked.
    */
   async accept(reqId: string): Promise<PeerLink> {
     if (!this.prompts.has(reqId)) throw new ProtocolError(ErrorCode.PEER_UNKNOWN_REQUEST, 'no such prompt');
@@ -168,6 +163,7 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     this.client.off('message', this.onServerMessage);
     this.client.off('disconnected', this.onDisconnected);
     this.onServerLost('the peer manager closed');
+    for (const ladder of [...this.ladders.values()]) ladder.cancel('the peer manager closed');
     for (const reqId of [...this.incoming.keys()]) this.settleIncoming(reqId, new ProtocolError(ErrorCode.DISCONNECTED, 'closed'));
     const closing = [...this.sessions.values()].map(
       (link) => new Promise<void>((resolve) => {
@@ -201,17 +197,19 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     waiter.resolve(result);
   }
 
-  /** As target: an accepted result carries the secret; arm the listener for that one peer. */
+  /** As target: an accepted result carries the secret; climb the ladder from our side (section 6.6). */
   private onTargetResult(result: ConnectResult): void {
     const prompted = this.prompts.delete(result.reqId);
-    if (result.outcome === 'accepted' && result.secret && this.listener && this.client.session) {
-      this.listener.expect({
-        reqId: result.reqId,
-        secret: Buffer.from(result.secret, 'base64url'),
-        selfUser: this.client.session.user,
-        peerUser: result.peer.user,
-        peerIp: result.peer.ip,
-      });
+    if (result.outcome === 'accepted' && result.secret && this.client.session) {
+      this.climb(result).then(
+        (link) => {
+          this.adopt(link);
+          const waiter = this.incoming.get(link.reqId);
+          this.incoming.delete(link.reqId);
+          waiter?.resolve(link);
+        },
+        (err: ProtocolError) => this.settleIncoming(result.reqId, err),
+      );
       return;
     }
     const reason = sanitizeLine(result.reason);
@@ -231,7 +229,34 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     return new Promise((resolve, reject) => this.outgoing.set(pending.reqId, { resolve, reject }));
   }
 
+  /** Run the ladder for an accepted request; resolves with the one link that won. */
+  private async climb(result: ConnectResult): Promise<PeerLink> {
+    const ladder = new Ladder(
+      {
+        client: this.client,
+        listener: this.listener,
+        selfUser: this.selfUser(),
+        timers: this.options.link,
+        dialAttempts: this.options.dialAttempts,
+        dialRetryBaseMs: this.options.dialRetryBaseMs,
+        deadlines: this.options.ladder,
+      },
+      result,
+    );
+    this.ladders.set(result.reqId, ladder);
+    try {
+      return await ladder.start();
+    } finally {
+      this.ladders.delete(result.reqId);
+    }
+  }
+
   private onIncomingLink(link: PeerLink): void {
+    const ladder = this.ladders.get(link.reqId);
+    if (ladder) {
+      ladder.offerLink(link); // the ladder's promise adopts it
+      return;
+    }
     this.adopt(link);
     const waiter = this.incoming.get(link.reqId);
     this.incoming.delete(link.reqId);

@@ -64,6 +64,9 @@ export class Actions {
       case 'delete-account':
         await deleteAccount(this.accountHost());
         return '';
+      case 'info':
+        this.info();
+        return '';
       case 'help':
         this.host.showHelp();
         return '';
@@ -76,6 +79,16 @@ export class Actions {
   private accountHost(): AccountHost {
     const { client, askSecrets, confirm } = this.host;
     return { client, askSecrets, confirm, note: (text) => this.note(text) };
+  }
+
+  /** /info: how the chat in the current tab is carried (PROTOCOL.md section 6.6). */
+  info(): void {
+    const tab = this.host.tabs.current;
+    const session = tab.session;
+    if (!session) return this.note('/info tells how a chat is connected: use it in a chat tab.');
+    const how = session.connection?.label ?? 'direct';
+    const state = tab.ended ? `ended: ${tab.ended}` : 'open';
+    this.note(`${session.peer.user} at ${session.peer.ip}: ${how}, end-to-end encrypted (TLS 1.3 PSK); verification code ${session.verificationCode}; ${state}.`, tab);
   }
 
   async connect(target: { user: string } | { ip: string }): Promise<void> {

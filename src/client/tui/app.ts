@@ -14,6 +14,11 @@ import { TooSmallView } from './views/too-small.ts';
 
 export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'prepare'> {
   now?: () => number;
+  /**
+   * Runs once a client's features (peer listener, inbox) are built, before it logs in. Tests
+   * use it to advertise a peer port nothing answers on, as behind a NAT.
+   */
+  beforeLogin?: (client: P2PClient) => void | Promise<void>;
 }
 
 export interface TuiApp {
@@ -66,6 +71,7 @@ export function createApp(options: AppOptions): TuiApp {
         // A new client (another server picked): the previous one's listener and inbox go.
         await features?.close();
         features = await buildFeatures(c);
+        await options.beforeLogin?.(c);
       },
     },
     {

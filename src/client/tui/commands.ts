@@ -13,6 +13,7 @@ export type Command =
   | { kind: 'peers' }
   | { kind: 'passwd' }
   | { kind: 'delete-account' }
+  | { kind: 'info' }
   | { kind: 'help' }
   | { kind: 'quit' }
   | { kind: 'empty' }
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/peers', description: 'refresh the user list and focus it' },
   { usage: '/passwd', description: 'change your password (asks for it)' },
   { usage: '/delete-account', description: 'delete your account for good (asks first)' },
+  { usage: '/info', description: 'how the chat in this tab is connected' },
   { usage: '/help', description: 'show keys and commands' },
   { usage: '/quit', description: 'leave' },
 ];
@@ -65,6 +67,8 @@ export function parseCommand(line: string): Command {
       return { kind: 'passwd' };
     case 'delete-account':
       return { kind: 'delete-account' };
+    case 'info':
+      return { kind: 'info' };
     case 'help':
     case '?':
       return { kind: 'help' };

@@ -40,6 +40,8 @@ const PLAIN: Partial<Record<ErrorCode, (e: ProtocolError) => string>> = {
   [ErrorCode.PEER_UNKNOWN_REQUEST]: () => 'That request is no longer pending.',
   [ErrorCode.PEER_BUSY]: () => 'That user has too many requests waiting. Try again later.',
   [ErrorCode.PEER_HANDSHAKE]: () => 'The direct connection to the peer could not be secured.',
+  // The ladder's own words already say what happened on each path (PROTOCOL.md section 6.6).
+  [ErrorCode.PEER_NO_PATH]: (e) => e.message,
   [ErrorCode.MESSAGE_TOO_LARGE]: () => 'That message is too long for a chat message.',
   [ErrorCode.BROADCAST_TOO_LARGE]: () => 'That broadcast is too long (at most 4096 bytes).',
   [ErrorCode.QUEUE_FULL]: () => 'The server\'s broadcast queue is full. Try again later.',

@@ -96,9 +96,13 @@ export class MainScreen {
     this.tabs.on('changed', () => this.scheduleRender());
     // One bell when a tab that was read gets news (not one per message).
     this.tabs.on('bell', () => this.screen.program.bell());
-    this.tabs.on('opened', (tab, { peer, verificationCode }) =>
-      this.actions.note(`Direct chat with ${peer.user} (${peer.ip}). Verification code: ${verificationCode}; compare it with theirs out of band.`, tab),
-    );
+    this.tabs.on('opened', (tab, { peer, verificationCode, connection }) => {
+      const how = connection?.label ?? 'direct';
+      this.actions.note(
+        `Chat with ${peer.user} (${peer.ip}), ${how}, end-to-end encrypted. Verification code: ${verificationCode}; compare it with theirs out of band.`,
+        tab,
+      );
+    });
     this.tabs.on('ended', (tab, { peer }) => this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab));
     this.wireClient();
     this.wireFeatures();
@@ -304,7 +308,7 @@ export class MainScreen {
   private answerRequest(accept: boolean): void {
     const request = this.requests.first as IncomingRequest;
     this.requests.remove(request.id);
-    this.features.peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`${request.from.user}: ${describeError(err)}`));
+    this.features.peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`No chat with ${request.from.user} (${request.from.ip}): ${describeError(err)}`));
     if (!accept) this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
   }
 
@@ -318,6 +322,12 @@ export class MainScreen {
     listen(c, 'udp', () => this.scheduleRender());
     listen(c, 'online', () => {
       if (this.statusNote) this.actions.note('Back online: reconnected to the server and logged in again.', this.tabs.inbox);
+      // Relayed chats ended with the server (PROTOCOL.md section 6.6): offer to start them again.
+      for (const tab of this.tabs.tabs) {
+        if (!tab.ended || !tab.session?.connection?.needsServer || tab.reconnectOffered) continue;
+        tab.reconnectOffered = true;
+        this.actions.note(`The server is back: /connect ${tab.session.peer.user} starts a new chat with ${tab.session.peer.user}.`, tab);
+      }
       this.statusNote = '';
       this.scheduleRender();
     });

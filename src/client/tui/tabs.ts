@@ -93,6 +93,8 @@ export interface Tab {
   peerTyping: boolean;
   /** Why the session ended; the tab stays until closed so the chat can be read. */
   ended: string | null;
+  /** A relayed chat that ended with the server was offered a new start once it came back. */
+  reconnectOffered?: boolean;
   scroll: ScrollAnchor;
 }
 
@@ -144,7 +146,8 @@ export class TabsModel extends Emitter<TabsEvents> {
 
   /** Open a tab for a session and follow it: its history and new messages, delivery states, typing and its end. */
   addSession(session: ChatSessionView): Tab {
-    const tab = this.makeTab(TabKind.CHAT, session.peer.user, session);
+    const title = session.connection ? `${session.peer.user} · ${session.connection.short}` : session.peer.user;
+    const tab = this.makeTab(TabKind.CHAT, title, session);
     this.tabs.push(tab);
     this.emit('changed');
     this.emit('opened', tab, session);

@@ -34,6 +34,8 @@ export interface ConnectionCounts {
   online: number;
   /** Logged-in sessions whose UDP path is alive (PROTOCOL.md section 5.3). */
   udpAlive: number;
+  /** Relayed peer chats (PROTOCOL.md section 6.6). */
+  relayed: number;
 }
 
 interface Sample extends ConnectionCounts {
@@ -55,7 +57,7 @@ export function wrapWords(items: string[], width: number): string[] {
   return lines;
 }
 
-const sameCounts = (a: ConnectionCounts, b: ConnectionCounts): boolean => a.tcp === b.tcp && a.online === b.online && a.udpAlive === b.udpAlive;
+const sameCounts = (a: ConnectionCounts, b: ConnectionCounts): boolean => a.tcp === b.tcp && a.online === b.online && a.udpAlive === b.udpAlive && a.relayed === b.relayed;
 
 /** Count the server's sessions; one pass, at most once a frame. */
 export function countConnections(core: ServerCore): ConnectionCounts {
@@ -63,7 +65,7 @@ export function countConnections(core: ServerCore): ConnectionCounts {
   for (const session of core.allSessions()) {
     if (session.isOnline && session.udp?.state === UdpPathState.ALIVE) udpAlive += 1;
   }
-  return { tcp: core.connectionCount, online: core.presence.size, udpAlive };
+  return { tcp: core.connectionCount, online: core.presence.size, udpAlive, relayed: core.relay.circuitCount };
 }
 
 /**
@@ -105,7 +107,7 @@ export class ConnectionsFeed extends Feed {
     this.chartDrawn = renderCanvasOnlyAfterDraw(chart);
     this.current = countConnections(core);
     this.samples.push({ at: now, ...this.current });
-    this.follow(core, ['connection', 'disconnect', 'login', 'logout', 'udp_path']);
+    this.follow(core, ['connection', 'disconnect', 'login', 'logout', 'udp_path', 'relay_open', 'relay_closed']);
   }
 
   override tick(now: number): void {
@@ -122,8 +124,8 @@ export class ConnectionsFeed extends Feed {
 
   protected refresh(now: number): void {
     this.current = countConnections(this.core);
-    const { tcp, online, udpAlive } = this.current;
-    const facts = [`TCP ${tcp}`, `online ${online}`, `UDP alive ${udpAlive}`];
+    const { tcp, online, udpAlive, relayed } = this.current;
+    const facts = [`TCP ${tcp}`, `online ${online}`, `UDP alive ${udpAlive}`, `relayed ${relayed}`];
     const factLines = wrapWords(facts, (this.number.width as number) - PANE_CHROME_COLS);
     const big = bigNumber(tcp);
     // A blank line between the number and the facts when the pane has the room.

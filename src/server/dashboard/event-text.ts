@@ -34,6 +34,11 @@ const EVENT_TEXT: Record<string, Formatter> = {
   server_error: (f) => `error in ${s(f.where)}: ${s(f.message)}`,
   peer_request: (f) => `peer request ${s(f.from)} (${s(f.fromIp)}) -> ${s(f.to)} (${s(f.toIp)})`,
   peer_result: (f) => `peer request ${s(f.from)} -> ${s(f.to)}: ${s(f.outcome)}`,
+  relay_ticket: (f) => `relay ticket for ${s(f.user)} (chat with ${s(f.peer)})${f.code ? ` refused: ${s(f.code)}` : ''}`,
+  relay_refused: (f) => `relay connection from ${s(f.ip)}${f.user ? ` (${s(f.user)})` : ''} refused: ${s(f.code)} ${s(f.reason)}`,
+  relay_open: (f) => `relaying ${s(f.from)} (${s(f.fromIp)}) <-> ${s(f.to)} (${s(f.toIp)}), ${s(f.circuits)} relayed`,
+  relay_closed: (f) =>
+    `relay ${s(f.from)} <-> ${s(f.to)} ended after ${Math.round(Number(f.durationMs) / 1000)} s, ${s(f.up)} B / ${s(f.down)} B${f.code ? ` (${s(f.code)})` : ''}: ${s(f.reason)}`,
   broadcast_created: (f) => `broadcast ${id(f.bid)} from ${s(f.from)}: "${s(f.preview)}" (${s(f.bytes)} B, ${s(f.pending)} pending)`,
   broadcast_refused: (f) => `broadcast from ${s(f.user)} refused (${s(f.code)})`,
   broadcast_fanout: (f) => `broadcast ${id(f.bid)} sent to ${s(f.recipients)} online (UDP ${s(f.udp)}, TCP ${s(f.tcp)}) in ${s(f.ms)} ms`,

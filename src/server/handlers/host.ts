@@ -8,6 +8,7 @@ import type { UserEntry } from '../../net/messages.ts';
 import type { Broadcasts } from '../broadcasts/service.ts';
 import type { Emit } from '../events.ts';
 import type { PeerIntroductions } from '../peers/broker.ts';
+import type { RelayService } from '../relay/service.ts';
 import type { Clock } from '../rate-limit.ts';
 import type { ClientSession, OnlineSession } from '../session.ts';
 import type { Accounts } from '../users/accounts.ts';
@@ -23,4 +24,5 @@ export interface HandlerHost {
   presence: { list(): readonly UserEntry[] };
   broadcasts: Pick<Broadcasts<OnlineSession>, 'create' | 'ack' | 'forgetUser'>;
   peers: PeerIntroductions;
+  relay: Pick<RelayService, 'redeem' | 'claim'>;
 }

@@ -11,6 +11,7 @@ import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
 import type { HandlerHost } from './host.ts';
 import { handleConnect, handleConnectAnswer, handleConnectCancel } from './peers.ts';
+import { handleRelayOpen, handleRelayRequest } from './relay.ts';
 import { handleListUsers, handleLogout, handlePing } from './session-control.ts';
 
 export type { HandlerHost } from './host.ts';
@@ -42,6 +43,8 @@ export const handlers: HandlerTable = {
   connect_cancel: { auth: true, handle: handleConnectCancel },
   passwd: { auth: true, handle: handlePasswd },
   delete_account: { auth: true, handle: handleDeleteAccount },
+  relay_request: { auth: true, handle: handleRelayRequest },
+  relay_open: { auth: false, handle: handleRelayOpen },
 };
 
 /** `hello` and `ping` are about the UDP path itself and are answered by the endpoint (udp.ts). */

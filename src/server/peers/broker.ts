@@ -33,6 +33,8 @@ export interface PeerBrokerOptions {
   requestsPerMinute?: number;
   maxPendingPerRequester?: number;
   maxPromptsPerTarget?: number;
+  /** Issues relay tokens on accept (section 6.6); none are sent without it. */
+  relay?: { issue(reqId: string, requester: string, target: string): { requester: string; target: string } | null };
 }
 
 /** What the broker needs from the server around it. */
@@ -75,6 +77,7 @@ export class PeerBroker implements PeerIntroductions {
   private readonly timeoutMs: number;
   private readonly maxPendingPerRequester: number;
   private readonly maxPromptsPerTarget: number;
+  private readonly relay: PeerBrokerOptions['relay'];
 
   constructor(private readonly host: PeerBrokerHost, options: PeerBrokerOptions = {}) {
     this.timeoutMs = options.requestTimeoutMs ?? PEER_REQUEST_TIMEOUT_MS;
@@ -82,6 +85,7 @@ export class PeerBroker implements PeerIntroductions {
     this.maxPromptsPerTarget = options.maxPromptsPerTarget ?? MAX_PENDING_PEER_PROMPTS;
     this.limiter = host.limiter ?? new WindowLimiter(options.requestsPerMinute ?? PEER_REQUESTS_PER_MINUTE, RATE_WINDOW_MS, host.now);
     host.onOffline((session) => this.onOffline(session));
+    this.relay = options.relay;
   }
 
   get pendingCount(): number {
@@ -199,14 +203,15 @@ export class PeerBroker implements PeerIntroductions {
     // A fresh secret per accepted request; both sides get the same one (section 6.3).
     const secret = outcome === PeerOutcome.ACCEPTED ? randomBytes(PEER_SECRET_BYTES).toString('base64url') : undefined;
     const base = { t: 'connect_result', reqId: req.reqId, outcome, reason, ...(secret ? { secret } : {}) } as const;
-    // The target first: it must know the secret before the requester's handshake arrives.
-    deliver(req.target, { ...base, role: 'target', peer: entryOf(req.requester) });
-    deliver(req.requester, {
-      ...base,
-      role: 'requester',
-      peer: entryOf(req.target),
-      ...(secret && req.target.peerPort !== null ? { port: req.target.peerPort } : {}),
+    // Section 6.6: each side also gets the other's port (the target dials back) and its own relay token.
+    const relay = secret ? this.relay?.issue(req.reqId, nameOf(req.requester), nameOf(req.target)) : null;
+    const extras = (other: OnlineSession, token: string | undefined) => ({
+      ...(secret && other.peerPort !== null ? { port: other.peerPort } : {}),
+      ...(token ? { relay: token } : {}),
     });
+    // The target first: it must know the secret before the requester's handshake arrives.
+    deliver(req.target, { ...base, role: 'target', peer: entryOf(req.requester), ...extras(req.requester, relay?.target) });
+    deliver(req.requester, { ...base, role: 'requester', peer: entryOf(req.target), ...extras(req.target, relay?.requester) });
     this.host.emit('peer_result', {
       from: nameOf(req.requester),
       fromIp: req.requester.ip,

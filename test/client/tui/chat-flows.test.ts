@@ -121,7 +121,7 @@ test('unread marks and one bell for a tab in the background; over-long messages 
     const bellsBefore = alice.bells();
     link.send('one');
     link.send('two');
-    await alice.vt.waitForText('2 bob (2)');
+    await alice.vt.waitForText('2 bob · direct (2)');
     await alice.vt.waitForText(/●  2 bob/);
     assert.equal(alice.bells() - bellsBefore, 1);
     alice.vt.type(Keys.CTRL_N);
@@ -129,7 +129,7 @@ test('unread marks and one bell for a tab in the background; over-long messages 
     // Peer text cannot drive the terminal or inject markup: stripped on receipt, tags escaped when drawn.
     link.send('\x1b[2J\x1b]0;owned\x07{red-fg}red?{/red-fg} \x1b[31mplain');
     assert.doesNotMatch(await alice.vt.waitForText(/bob: \{red-fg\}red\?\{\/red-fg\} plain/), /owned/);
-    await alice.vt.waitForGone('2 bob (2)');
+    await alice.vt.waitForGone('2 bob · direct (2)');
     // Over the chat limit: refused with the numbers, kept in the input.
     alice.vt.type('x'.repeat(16_385) + '\r');
     await alice.vt.waitForText('Not sent: the message is 16385 bytes');

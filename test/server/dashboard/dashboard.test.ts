@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { eventText } from '../../../src/server/dashboard/event-text.ts';
 import { followServerEvents } from '../../../src/server/log.ts';
 import { paneBorderColor, userRow, withDashboard } from '../../helpers/dashboard.ts';
+import { joinAs, relayPair } from '../../helpers/relay.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -221,4 +222,20 @@ test('at 80x24 (the minimum) the tables keep their headers on one row, the foote
     },
     { cols: 80, rows: 24 },
   );
+});
+
+test('connections pane counts relayed chats; the event log names the relay, never its bytes', async () => {
+  await withDashboard(async ({ server, term }) => {
+    await term.waitForText('relayed 0');
+    const alice = await joinAs(server, 'alice');
+    const bob = await joinAs(server, 'bob');
+    const { ab, ba } = await relayPair(server, alice, bob);
+    await term.waitForText('relayed 1');
+    await term.waitForText(/relaying alice \(127\.0\.0\.1\) <-> bob \(127\.0\.0\.1\), 1 relayed/);
+    ba.resume();
+    ab.end('secret relayed bytes');
+    await term.waitForText('relayed 0');
+    const screen = await term.waitForText(/relay alice <-> bob ended after \d+ s, 20 B \/ 0 B/);
+    assert.doesNotMatch(screen, /secret relayed bytes/);
+  }, { cols: 160 });
 });

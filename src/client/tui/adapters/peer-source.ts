@@ -7,6 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../../../net/errors.ts';
 import type { PeerLink, PeerLinkClose } from '../../peer/link.ts';
+import { PEER_PATH_LABELS, PEER_PATH_SHORT, PeerPath } from '../../peer/path.ts';
 import type { PeerManager, PeerPrompt, PendingRequest } from '../../peer/manager.ts';
 import { describeError } from '../errors-text.ts';
 import {
@@ -31,6 +32,7 @@ export class LinkSession extends EventEmitter<ChatSessionEvents> implements Chat
   readonly id: string;
   readonly peer: { user: string; ip: string };
   readonly verificationCode: string;
+  readonly connection: { label: string; short: string; needsServer: boolean };
   /** Our ids not yet acknowledged, oldest first. */
   private unacked: number[] = [];
 
@@ -42,6 +44,7 @@ export class LinkSession extends EventEmitter<ChatSessionEvents> implements Chat
     this.id = link.reqId;
     this.peer = { user: link.peerUser, ip: link.peerIp };
     this.verificationCode = link.verificationCode;
+    this.connection = { label: PEER_PATH_LABELS[link.path], short: PEER_PATH_SHORT[link.path], needsServer: link.path === PeerPath.RELAY };
     link.on('message', (m) => this.emit('message', { id: `p${m.id}`, own: false, from: link.peerUser, text: m.text, at: this.now() }));
     link.on('delivered', (upTo) => this.settle((id) => id <= upTo, Delivery.DELIVERED));
     link.on('rejected', ({ id }) => this.settle((x) => x === id, Delivery.FAILED));
@@ -84,7 +87,11 @@ export class LinkSession extends EventEmitter<ChatSessionEvents> implements Chat
 
 function closeText(link: PeerLink, info: PeerLinkClose): string {
   if (info.byPeer && info.code === null) return `${link.peerUser} closed it`;
-  if (info.code === ErrorCode.DISCONNECTED || info.code === ErrorCode.TIMEOUT) return 'the direct connection was lost';
+  if (info.code === ErrorCode.DISCONNECTED || info.code === ErrorCode.TIMEOUT) {
+    // A relayed chat needs the server (section 6.6); say so, and how to start again.
+    if (link.path === PeerPath.RELAY) return `the server relaying it went away; once the server is back, /connect ${link.peerUser} starts a new chat`;
+    return 'the direct connection was lost';
+  }
   return info.reason || 'closed';
 }
 
@@ -116,8 +123,10 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
   connect(target: { user: string } | { ip: string }): Promise<ConnectOutcome> {
     return new Promise((resolve, reject) => {
       let pendingId: string | null = null;
+      let pendingPeer: { user: string; ip: string } | null = null;
       const onPending = (p: PendingRequest) => {
         pendingId = p.reqId;
+        pendingPeer = { user: p.user, ip: p.ip };
         this.outgoing.set(p.reqId, p.user);
         resolve({ kind: 'pending', peer: { user: p.user, ip: p.ip }, expiresAt: p.expiresAt });
       };
@@ -132,7 +141,7 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
         (err: unknown) => {
           if (pendingId) this.outgoing.delete(pendingId);
           if (!pendingId) return reject(err);
-          const who = 'user' in target ? { user: target.user, ip: '?' } : { user: target.ip, ip: target.ip };
+          const who = pendingPeer ?? ('user' in target ? { user: target.user, ip: '?' } : { user: target.ip, ip: target.ip });
           this.emit('outcome', { peer: who, reason: describeError(err) });
         },
       );
