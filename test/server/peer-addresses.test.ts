@@ -50,7 +50,7 @@ test('requester and target each learn the other one\'s address, in every message
     const forAlice = (await alice.waitFor(isResult, "alice's result")) as Result;
     const forBob = (await bob.waitFor(isResult, "bob's result")) as Result;
     assert.deepEqual([forAlice.role, forAlice.peer, forAlice.port], ['requester', { user: 'bob', ip: '127.0.0.3' }, 40_003], 'the requester dials the target');
-    assert.deepEqual([forBob.role, forBob.peer, forBob.port], ['target', { user: 'alice', ip: '127.0.0.2' }, undefined], 'the target expects the requester');
+    assert.deepEqual([forBob.role, forBob.peer, forBob.port], ['target', { user: 'alice', ip: '127.0.0.2' }, 40_002], 'the target can dial the requester back (section 6.6)');
     assert.deepEqual(events, [
       { from: 'alice', fromIp: '127.0.0.2', to: 'bob', toIp: '127.0.0.3' },
       { from: 'alice', fromIp: '127.0.0.2', to: 'bob', toIp: '127.0.0.3', outcome: 'accepted' },

@@ -55,11 +55,11 @@ function setup() {
 const isCode = (code: string) => (err: unknown) => err instanceof ProtocolError && err.code === code;
 
 describe('peer broker', () => {
-  test('request, prompt, accept: one result each with the same secret, the port only to the requester', async () => {
+  test('request, prompt, accept: one result each with the same secret, each side gets the port of the other (the target dials back, section 6.6)', async () => {
     const { broker, join, results, events, cleanup } = setup();
     try {
       const alice = join('alice', '127.0.0.2');
-      const bob = join('Bob', '127.0.0.3');
+      const bob = join('Bob', '127.0.0.3', PEER_PORT + 1);
       broker.request(alice.session, { t: 'connect', id: 1, user: 'bob' });
       const pending = await waitFor(() => alice.received.find((m) => m.t === 'connect_pending'), { what: 'pending' });
       const prompt = await waitFor(() => bob.received.find((m) => m.t === 'connect_prompt'), { what: 'prompt' });
@@ -75,8 +75,8 @@ describe('peer broker', () => {
       assert.equal(toBob?.role, 'target');
       assert.equal(toAlice?.role, 'requester');
       assert.ok(toBob?.secret && toBob.secret === toAlice?.secret, 'one secret for both sides');
-      assert.equal(toAlice?.port, PEER_PORT);
-      assert.equal(toBob?.port, undefined);
+      assert.equal(toAlice?.port, PEER_PORT + 1, "the requester gets the target's port");
+      assert.equal(toBob?.port, PEER_PORT, "the target gets the requester's port, to dial back");
       assert.equal(broker.pendingCount, 0);
       assert.deepEqual(
         events.map((e) => e.name),
