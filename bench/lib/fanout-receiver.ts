@@ -111,8 +111,8 @@ function login(name: string, pass: string, port: number): Promise<Receiver> {
       clearTimeout(timer);
       if (settled) return;
       settled = true;
-      // split() always yields at least one element (the whole message when there is no ':').
-      const reason = err.message.split(':')[0]!;
+      const colon = err.message.indexOf(':');
+      const reason = colon < 0 ? err.message : err.message.slice(0, colon);
       failures[reason] = (failures[reason] ?? 0) + 1;
       tls.destroy();
       udp.close();
@@ -234,7 +234,8 @@ function keepalive(): void {
   if (closing) return;
   const slice = keepaliveSlice++ % KEEPALIVE_SLICES;
   for (let i = slice; i < receivers.length; i += KEEPALIVE_SLICES) {
-    const r = receivers[i]!; // i < receivers.length, and receivers only grows
+    const r = receivers[i];
+    if (!r) break; // never: i < receivers.length
     sendFrame(r.tls, { t: 'ping', id: 2 });
     const ping: UdpClientMessage = { t: 'ping', n: ++r.pings };
     if (r.channel && r.alive) r.udp.send(r.channel.seal(ping), r.udpPort, host);

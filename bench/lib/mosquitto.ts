@@ -72,8 +72,7 @@ export async function startMosquitto(binary: string, dir: string): Promise<Broke
       '',
     ].join('\n'),
   );
-  // split() always returns at least one element.
-  const version = (spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0]!.trim();
+  const version = ((spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout ?? '').split('\n', 1)[0] ?? '').trim();
   const proc: ChildProcess = spawn(binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -12,7 +12,7 @@ export function printTable(headers: string[], rows: Array<Array<string | number>
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!; // i is clamped to 0..length-1, and length > 0
+  return sorted[i] ?? NaN; // i is clamped to 0..length-1: always there
 }
 
 export const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
