@@ -159,8 +159,9 @@ class Worker {
   }
 }
 
-function split<T>(items: T[], parts: number): T[][] {
-  return Array.from({ length: parts }, (_, i) => items.filter((_, j) => j % parts === i));
+/** Deal `items` round-robin among `workers`: each worker with its share. */
+function deal<W, T>(workers: W[], items: T[]): Array<[W, T[]]> {
+  return workers.map((w, i) => [w, items.filter((_, j) => j % workers.length === i)]);
 }
 
 async function measure(
@@ -221,9 +222,9 @@ async function benchP2P(rows: Row[]): Promise<void> {
     for (const n of SIZES) {
       const started = Date.now();
       const names = Array.from({ length: n - online }, (_, i) => `r${online + i}`);
-      split(names, WORKERS).forEach((users, i) =>
-        workers[i].command({ cmd: 'login', host: '127.0.0.1', port: server.port, users, pass: PASSWORD, concurrency: LOGIN_CONCURRENCY }),
-      );
+      for (const [w, users] of deal(workers, names)) {
+        w.command({ cmd: 'login', host: '127.0.0.1', port: server.port, users, pass: PASSWORD, concurrency: LOGIN_CONCURRENCY });
+      }
       const ticker = setInterval(() => {
         const p = workers.map((w) => w.progress).filter((x) => x !== null);
         const failed = p.map((x) => JSON.stringify(x.failures)).join(' ');
@@ -294,24 +295,25 @@ async function benchMqtt(rows: Row[], notes: string[]): Promise<void> {
     for (const n of SIZES) {
       const started = Date.now();
       const ids = Array.from({ length: n - online }, (_, i) => `s${online + i}`);
-      split(ids, WORKERS).forEach((clientIds, i) =>
-        workers[i].command({ cmd: 'mqtt', port: broker.port, clientIds, topic: 'bench/all', concurrency: LOGIN_CONCURRENCY }),
-      );
+      for (const [w, clientIds] of deal(workers, ids)) {
+        w.command({ cmd: 'mqtt', port: broker.port, clientIds, topic: 'bench/all', concurrency: LOGIN_CONCURRENCY });
+      }
       await Promise.all(workers.map((w) => w.reply('mqtt-ready')));
       online = n;
       log(`${n} MQTT subscribers connected in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      const send = async () => {
+      const send = () => {
         packetId = (packetId % 65535) + 1;
         const key = `m${n}-${packetId}`;
         const payload = Buffer.from(`${key} `.padEnd(TEXT_BYTES, '.'));
         const t0 = hrnow();
         publisher.write(mqtt.publish('bench/all', payload, 1, packetId));
-        return { key, t0 };
+        return Promise.resolve({ key, t0 });
       };
-      await measure(workers, n, send, async () => null);
+      const noServerTimes = () => Promise.resolve(null);
+      await measure(workers, n, send, noServerTimes);
       const row: Row = { n, system: 'mosquitto (MQTT QoS 1, TCP)', samples: [] };
       for (let i = 0; i < BROADCASTS; i++) {
-        row.samples.push(await measure(workers, n, send, async () => null));
+        row.samples.push(await measure(workers, n, send, noServerTimes));
         await sleep(MQTT_SETTLE_MS);
       }
       rows.push(row);

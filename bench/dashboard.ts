@@ -196,13 +196,15 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
   const dataDir = await mkdtemp(join(tmpdir(), `p2p-bench-dash-${mode}-`));
   try {
     for (const file of ['users.csv', 'server-key.pem', 'server-cert.pem']) await copyFile(join(template, file), join(dataDir, file));
+    const [broadcaster] = loaders;
+    if (!broadcaster) throw new Error('run() needs at least one load process');
     const { server, port } = await startReady(mode, dataDir);
     try {
       const idleFrom = await cpuMs(server.pid);
       await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
       const idleCpuMsPerSecond = ((await cpuMs(server.pid)) - idleFrom) / (IDLE_SAMPLE_MS / 1000);
       if (args.broadcasts > 0) {
-        await loaders[0].call('broadcastStart', { port, user: SENDER, pass: PASSWORD, perSecond: args.broadcasts });
+        await broadcaster.call('broadcastStart', { port, user: SENDER, pass: PASSWORD, perSecond: args.broadcasts });
       }
       const cpuBefore = await cpuMs(server.pid);
       const outputBefore = server.outputBytes();
@@ -221,7 +223,7 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
       );
       const seconds = (performance.now() - started) / 1000;
       const cpu = (await cpuMs(server.pid)) - cpuBefore;
-      const sent = await loaders[0].call<{ sent: number; accepted: number; refused: number }>('broadcastStop');
+      const sent = await broadcaster.call<{ sent: number; accepted: number; refused: number }>('broadcastStop');
       if (sent.refused) console.log(`${mode}: ${sent.refused} broadcasts refused`);
       const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
       const errors = results.reduce((n, r) => n + r.errorCount, 0);
@@ -239,7 +241,8 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
   }
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+/** NaN for no values (printed as n/a). */
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 const template = await mkdtemp(join(tmpdir(), 'p2p-bench-dash-template-'));
 const loaders: Child[] = [];
@@ -273,7 +276,8 @@ try {
   const results: RunResult[] = [];
   for (let round = 0; round < args.rounds; round++) {
     // Rotate the order, so a slow spell of the machine does not always hit one mode.
-    const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]);
+    const shift = round % MODES.length;
+    const order = [...MODES.slice(shift), ...MODES.slice(0, shift)];
     for (const mode of order) {
       const r = await run(mode, template, loaders, users);
       results.push(r);
@@ -298,10 +302,17 @@ try {
   // Ratios are taken within a round (runs back to back) and then the median over rounds:
   // other work on a shared machine moves the runs of a round alike, but not different rounds.
   const paired = (baseline: Mode, measure: (r: RunResult) => number) => {
-    const ratios = of(Mode.DASHBOARD).map((d, i) => measure(d) / measure(of(baseline)[i]));
+    const base = of(baseline);
+    const ratios = of(Mode.DASHBOARD).map((d, i) => {
+      const b = base[i];
+      if (!b) throw new Error(`round ${i + 1} has a dashboard run but no ${baseline} run`);
+      return measure(d) / measure(b);
+    });
     return `${fmt(median(ratios), 3)} (${fmt(Math.min(...ratios), 2)}-${fmt(Math.max(...ratios), 2)})`;
   };
-  const [headless, silent, dashboard] = MODES.map(summary);
+  const headless = summary(Mode.HEADLESS);
+  const silent = summary(Mode.SILENT);
+  const dashboard = summary(Mode.DASHBOARD);
   const rate = (r: RunResult) => r.loginsPerSecond;
   const cpu = (r: RunResult) => r.cpuMsPerLogin;
   const p99 = (r: RunResult) => r.p99Ms;

@@ -112,13 +112,14 @@ async function main(): Promise<void> {
     const table: Array<Array<string | number>> = [];
     for (let i = 0; i < rows.length; i += 2) {
       const [bare, peer] = [rows[i], rows[i + 1]];
+      if (!bare || !peer) throw new Error('rows come in pairs, one per transport: bare, then PeerLink');
       for (const r of [bare, peer]) {
         table.push([r.size, r.transport, Math.round(r.msgsPerSec).toLocaleString('en-US'), fmt(r.mbPerSec), fmt(r.p50, 0), fmt(r.p99, 0)]);
       }
       table.push([peer.size, 'ratio PeerLink / bare', fmt(peer.msgsPerSec / bare.msgsPerSec, 2), '', fmt(peer.p50 / bare.p50, 2), fmt(peer.p99 / bare.p99, 2)]);
     }
     printTable(['size', 'transport', 'msgs/s', 'MB/s', 'RTT p50 us', 'RTT p99 us'], table);
-    console.log(`\nload average (1 min) at the end: ${loadavg()[0].toFixed(2)} on ${cpus().length} CPUs`);
+    console.log(`\nload average (1 min) at the end: ${loadavg()[0]?.toFixed(2) ?? '?'} on ${cpus().length} CPUs`);
   } finally {
     await child.stop();
   }

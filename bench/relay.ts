@@ -121,7 +121,8 @@ async function main(): Promise<void> {
     printTable(
       ['size', 'transport', 'msgs/s', 'MB/s', 'RTT p50 (us)', 'RTT p99 (us)', 'RTT p50 vs direct'],
       rows.map((row, i) => {
-        const base = rows[i - (i % 2)];
+        const base = rows[i - (i % 2)]; // rows come in pairs (direct, relayed): the pair's direct row
+        if (!base) throw new Error(`no direct row for row ${i}`);
         return [row.size, row.transport, fmt(row.msgsPerSec, 0), fmt(row.mbPerSec, 1), fmt(row.p50, 0), fmt(row.p99, 0), `${fmt(row.p50 / base.p50, 2)}x`];
       }),
     );

@@ -44,7 +44,7 @@ async function timeHash(logN: number, samples: number): Promise<number> {
     await Scrypt.kdf(PASSWORD, { logN, r: 8, p: 1 });
     times.push(performance.now() - t);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] ?? Number.NaN; // NaN (printed n/a) for no samples
 }
 
 async function openSpread(

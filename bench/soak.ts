@@ -218,9 +218,11 @@ try {
     ['flood', 'min', 'connected', 'failed to connect', 'closed by server', 'still open after 12 s', 'open time s', 'RSS after MB', 'heap after MB', 'fds after'],
     floods.map((f, i) => [i + 1, fmt(f.atMs / 60_000), f.opened, f.failed, f.closedByServer, f.stillHeldAtEnd, fmt(f.openSeconds), fmt((afterFloods[i]?.real.rss ?? NaN) / MB), fmt((afterFloods[i]?.real.heapUsed ?? NaN) / MB), afterFloods[i]?.real.fds ?? '']),
   );
-  if (afterFloods.length >= 2) {
-    const first = afterFloods[0].real.rss / MB;
-    const last = afterFloods[afterFloods.length - 1].real.rss / MB;
+  const [firstFlood] = afterFloods;
+  const lastFlood = afterFloods.at(-1);
+  if (afterFloods.length >= 2 && firstFlood && lastFlood) {
+    const first = firstFlood.real.rss / MB;
+    const last = lastFlood.real.rss / MB;
     console.log(`RSS after flood 1 -> after flood ${afterFloods.length}: ${fmt(first)} -> ${fmt(last)} MB (${fmt(last - first)} MB)`);
   }
   console.log('');
@@ -229,8 +231,8 @@ try {
       `mixed: ${JSON.stringify(mixedTotals)}`,
   );
   if (churnTotals.lastErrors.length) console.log(`last churn errors: ${churnTotals.lastErrors.join('; ')}`);
-  const last = samples[samples.length - 1];
-  console.log(`resources held at the end: churned ${JSON.stringify(last.real.resources)}; idle ${JSON.stringify(last.idle.resources)}`);
+  const last = samples.at(-1);
+  if (last) console.log(`resources held at the end: churned ${JSON.stringify(last.real.resources)}; idle ${JSON.stringify(last.idle.resources)}`);
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await rm(dir, { recursive: true, force: true });

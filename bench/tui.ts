@@ -96,7 +96,11 @@ async function timeKey(keys: string): Promise<number> {
 
 async function measure(keys: readonly string[]): Promise<number[]> {
   const times: number[] = [];
-  for (let i = 0; i < args.keys; i++) times.push(await timeKey(keys[i % keys.length]));
+  for (let i = 0; i < args.keys; i++) {
+    const key = keys[i % keys.length];
+    if (key === undefined) throw new Error('measure: no keys to press');
+    times.push(await timeKey(key));
+  }
   return times.sort((a, b) => a - b);
 }
 
@@ -108,7 +112,7 @@ async function keyCases(tabs: Tab[], cases: Array<[string, readonly string[]]>):
     for (const tab of tabs) {
       main.tabs.selectTab(tab);
       const t = await measure(keys);
-      keyRows.push([what, tab.lines.length.toLocaleString('en'), fmt(percentile(t, 50), 2), fmt(percentile(t, 99), 2), fmt(t[t.length - 1], 2)]);
+      keyRows.push([what, tab.lines.length.toLocaleString('en'), fmt(percentile(t, 50), 2), fmt(percentile(t, 99), 2), fmt(t.at(-1) ?? Number.NaN, 2)]);
     }
   }
 }
@@ -125,6 +129,8 @@ await peersChild.call('ask', { user: 'bench' });
 clearInterval(answering);
 await until(() => main.tabs.openSessions === args.tabs, `${args.tabs} open chat tabs`);
 const chats = main.tabs.tabs.filter((t) => t.session);
+const [firstChat] = chats;
+if (!firstChat) throw new Error('no chat tab open: the bench needs --tabs 1 or more');
 const open = memory();
 
 await peersChild.call('send', { perLink: LIGHT_LINES, text: MESSAGE });
@@ -132,19 +138,19 @@ await until(() => chats.every((t) => peerLines(t) >= LIGHT_LINES), `${LIGHT_LINE
 const light = memory();
 // Settle before each stage (JIT, the GC after a burst of arrivals); those keys are not counted.
 const settle = async () => {
-  main.tabs.selectTab(chats[0]);
+  main.tabs.selectTab(firstChat);
   await measure([...TYPE, ...SCROLL]);
 };
 await settle();
-await keyCases([main.tabs.inbox, chats[0]], [['type a key', TYPE]]);
-await keyCases([chats[0]], [['PgUp / PgDn', SCROLL]]);
+await keyCases([main.tabs.inbox, firstChat], [['type a key', TYPE]]);
+await keyCases([firstChat], [['PgUp / PgDn', SCROLL]]);
 
 await peersChild.call('send', { perLink: args.lines - LIGHT_LINES, text: MESSAGE });
 await until(() => chats.every((t) => t.lines.length >= Math.min(args.lines, MAX_TAB_LINES)), `${args.lines} lines in every tab`);
 const full = memory();
 await settle();
-await keyCases([main.tabs.inbox, chats[0]], [['type a key', TYPE]]);
-await keyCases([chats[0]], [['PgUp / PgDn', SCROLL]]);
+await keyCases([main.tabs.inbox, firstChat], [['type a key', TYPE]]);
+await keyCases([firstChat], [['PgUp / PgDn', SCROLL]]);
 
 console.log(`\nKeypress to frame written, ${args.keys} keys per case, ${args.cols}x${args.rows} terminal (ms)\n`);
 printTable(['case', 'lines in tab', 'p50', 'p99', 'max'], keyRows);

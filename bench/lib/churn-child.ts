@@ -17,7 +17,7 @@ function loginOnce(port: number, user: string, pass: string): Promise<number> {
     const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
     const decoder = new FrameDecoder();
     let latency: number | null = null;
-    socket.on('error', (err) => {
+    socket.on('error', (err: Error) => {
       if (latency === null) reject(err);
     });
     socket.on('close', () => (latency === null ? reject(new Error('closed before welcome')) : resolve(latency)));
@@ -49,9 +49,10 @@ async function churn(args: { port: number; users: string[]; pass: string; count:
   let next = 0;
   const worker = async () => {
     while (next < args.count) {
-      const i = next++;
+      const user = args.users[next++ % args.users.length];
+      if (user === undefined) throw new Error('churn: no users to log in as');
       try {
-        times.push(await loginOnce(args.port, args.users[i % args.users.length], args.pass));
+        times.push(await loginOnce(args.port, user, args.pass));
       } catch (err) {
         errors.push((err as Error).message);
       }
@@ -76,7 +77,7 @@ function broadcastStart(args: { port: number; user: string; pass: string; perSec
     const socket = connect({ host: '127.0.0.1', port: args.port, rejectUnauthorized: false });
     const decoder = new FrameDecoder();
     let online = false;
-    socket.on('error', (err) => {
+    socket.on('error', (err: Error) => {
       if (!online) reject(err);
     });
     socket.on('data', (chunk: Buffer) => {

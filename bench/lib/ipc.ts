@@ -1,6 +1,21 @@
 /** Request/response over a forked child's IPC channel, for bench orchestration. */
 import { fork, type ChildProcess } from 'node:child_process';
 
+/** Parent to child: the call's arguments spread beside its id and command. */
+export type CallMessage = { id: number; cmd: string } & Record<string, unknown>;
+/** Child to parent: the answer to call `re`, its value or an error message. */
+export interface ReplyMessage {
+  re: number;
+  value?: unknown;
+  error?: string;
+}
+
+/**
+ * A command handler. Its argument crosses a process boundary untyped: each handler declares the
+ * shape its caller sends (a `never` parameter admits any declared shape) and serveCalls trusts it.
+ */
+export type Handler = (args: never) => unknown;
+
 export interface Child {
   proc: ChildProcess;
   call<T = unknown>(cmd: string, args?: Record<string, unknown>): Promise<T>;
@@ -15,8 +30,8 @@ export function forkChild(script: string, args: string[] = [], execArgv: string[
   const options = wrap.length ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath, ...execArgv] } : { execArgv };
   const proc = fork(script, args, { ...options, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let next = 1;
-  const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  proc.on('message', (m: any) => {
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  proc.on('message', (m: ReplyMessage) => {
     const w = waiting.get(m.re);
     if (!w) return;
     waiting.delete(m.re);
@@ -29,10 +44,11 @@ export function forkChild(script: string, args: string[] = [], execArgv: string[
   });
   return {
     proc,
-    call(cmd, callArgs = {}) {
+    call<T>(cmd: string, callArgs: Record<string, unknown> = {}): Promise<T> {
       const id = next++;
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
+      return new Promise<T>((resolve, reject) => {
+        // The caller names the type the child's handler returns (see Handler).
+        waiting.set(id, { resolve: (v) => resolve(v as T), reject });
         proc.send({ id, cmd, ...callArgs });
       });
     },
@@ -48,14 +64,15 @@ export function forkChild(script: string, args: string[] = [], execArgv: string[
 }
 
 /** In a child: answer calls with handlers. */
-export function serveCalls(handlers: Record<string, (args: any) => unknown | Promise<unknown>>): void {
-  process.on('message', async (m: any) => {
+export function serveCalls(handlers: Record<string, Handler>): void {
+  const answer = async (m: CallMessage): Promise<void> => {
     try {
-      const handler = handlers[m.cmd];
+      const handler = handlers[m.cmd] as ((args: CallMessage) => unknown) | undefined;
       if (!handler) throw new Error(`unknown command ${m.cmd}`);
-      process.send?.({ re: m.id, value: await handler(m) });
+      process.send?.({ re: m.id, value: await handler(m) } satisfies ReplyMessage);
     } catch (err) {
-      process.send?.({ re: m.id, error: err instanceof Error ? err.message : String(err) });
+      process.send?.({ re: m.id, error: err instanceof Error ? err.message : String(err) } satisfies ReplyMessage);
     }
-  });
+  };
+  process.on('message', (m: CallMessage) => void answer(m));
 }

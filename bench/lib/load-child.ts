@@ -35,7 +35,7 @@ function open(port: number, login: { user: string; pass: string } | null): Promi
         resolve(performance.now() - started);
       }
     };
-    socket.on('error', (err) => finish(err));
+    socket.on('error', (err: Error) => finish(err));
     socket.on('close', () => finish(new Error('closed before login')));
     if (!login) {
       socket.once('secureConnect', () => {

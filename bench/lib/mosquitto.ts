@@ -72,7 +72,7 @@ export async function startMosquitto(binary: string, dir: string): Promise<Broke
       '',
     ].join('\n'),
   );
-  const version = (spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0].trim();
+  const version = ((spawnSync(binary, ['-h'], { encoding: 'utf8' }).stdout ?? '').split('\n', 1)[0] ?? '').trim();
   const proc: ChildProcess = spawn(binary, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

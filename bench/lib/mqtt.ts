@@ -76,14 +76,14 @@ export class MqttSplitter {
       let i = 1;
       for (;;) {
         if (i >= this.buffer.length) return;
-        const byte = this.buffer[i++];
+        const byte = this.buffer.readUInt8(i++); // i < length: checked above
         length += (byte & 0x7f) * multiplier;
         multiplier *= 128;
         if ((byte & 0x80) === 0) break;
         if (i > 4) throw new Error('MQTT remaining length over 4 bytes');
       }
       if (this.buffer.length < i + length) return;
-      const first = this.buffer[0];
+      const first = this.buffer.readUInt8(0); // length >= 2: checked above
       sink({ type: first >> 4, flags: first & 0x0f, body: this.buffer.subarray(i, i + length) });
       this.buffer = this.buffer.subarray(i + length);
     }

@@ -52,7 +52,9 @@ async function pairLoop(port: number, configDir: string, a: string, b: string, p
       const right = await member(port, configDir, b, pass);
       ends.push(right);
       const incoming = new Promise<PeerLink>((resolve, reject) =>
-        right.peers.once('prompt', (prompt) => right.peers.accept(prompt.reqId).then(resolve, reject)),
+        right.peers.once('prompt', (prompt) => {
+          right.peers.accept(prompt.reqId).then(resolve, reject);
+        }),
       );
       const result = await left.peers.requestPeer({ user: b });
       if (result.outcome !== 'accepted') throw new Error(`peer request ${result.outcome}`);
