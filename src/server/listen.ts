@@ -67,8 +67,10 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
   /** Raw TCP connections still in their TLS handshake (the core knows the others). */
   const handshaking = new Map<string, Socket>();
   const endpoint = (s: { remoteAddress?: string; remotePort?: number }) => `${s.remoteAddress}|${s.remotePort}`;
+  // Logged in, or carrying a relay circuit half: no longer a connection "before login".
   const loggedIn = (session: { conn: { stream: object } }) => tickets.get(endpoint(session.conn.stream))?.release();
   core.hooks.on('online', loggedIn);
+  core.hooks.on('relayed', loggedIn);
   const tls = createServer(
     { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS },
     (socket) => {
@@ -137,6 +139,7 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
       handshaking.clear();
       admission.stop();
       core.hooks.off('online', loggedIn);
+      core.hooks.off('relayed', loggedIn);
       return closeAll(tls, udp, sockets);
     },
   };

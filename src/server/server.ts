@@ -84,6 +84,11 @@ export interface ServerHooks {
   online: [OnlineSession];
   /** An online session closed or was replaced. */
   offline: [OnlineSession];
+  /**
+   * A connection left the session layer to carry one half of a relay circuit (section 6.6):
+   * it is admitted for good, like a login, though it never logs in.
+   */
+  relayed: [ClientSession];
 }
 
 /**
@@ -142,7 +147,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const now = this.now;
     // eventemitter3's emit is typed through its own argument maps; the signature is the same.
     const emit = this.emit.bind(this) as Emit;
-    const onHook = (event: keyof ServerHooks, listener: (session: OnlineSession) => void) => {
+    const onHook = (event: 'online' | 'offline', listener: (session: OnlineSession) => void) => {
       this.hooks.on(event, listener);
       return () => void this.hooks.off(event, listener);
     };
@@ -190,6 +195,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       accounts: this.accounts,
       goOnline: (session, user, peerPort, re, registered) => this.goOnline(session, user, peerPort, re, registered),
       closeOtherSessions: (session, code, why) => this.closeOtherSessions(session, code, why),
+      relayed: (session) => void this.hooks.emit('relayed', session),
       emit,
       presence,
       broadcasts: this.broadcasts,

@@ -211,3 +211,19 @@ test('a side that never reads is cut as a slow consumer; the circuit ends', asyn
     await waitFor(() => ab.destroyed || (ab as { closed?: boolean }).closed, { what: 'alice\'s half to close' });
   });
 });
+
+test('relay halves do not hold places meant for connections before login (admission, section 3.6)', async () => {
+  // Four places per address before login: the two logged-in clients free theirs at login,
+  // and each relay half must free its own once spliced, or the third pair could not open.
+  await withServer({ maxPendingPerIp: 4 }, async (server) => {
+    const alice = await joinAs(server, 'alice');
+    const bob = await joinAs(server, 'bob');
+    const pairs = [];
+    for (let i = 0; i < 3; i++) pairs.push(await relayPair(server, alice, bob));
+    assert.equal(server.app.core.relay.circuitCount, 3);
+    // And a newcomer from the same address still gets in and logs in.
+    const carol = await joinAs(server, 'carol');
+    assert.ok(carol.client.session);
+    for (const pair of pairs) pair.ab.destroy();
+  });
+});

@@ -21,6 +21,8 @@ export interface HandlerHost {
   /** Close every other connection logged in (or logging in) as `session`'s user; how many. */
   closeOtherSessions(session: OnlineSession, code: ErrorCode, why: string): number;
   emit: Emit;
+  /** The session's connection now carries a relay circuit half (section 6.6). */
+  relayed(session: ClientSession): void;
   presence: { list(): readonly UserEntry[] };
   broadcasts: Pick<Broadcasts<OnlineSession>, 'create' | 'ack' | 'forgetUser'>;
   peers: PeerIntroductions;

@@ -26,5 +26,7 @@ export function handleRelayOpen(host: HandlerHost, session: ClientSession, messa
   }
   session.closeReason = `relay half for ${claim.user}`;
   const stream = session.conn.detach();
-  if (stream) claim.join(stream, message.id);
+  if (!stream) return;
+  host.relayed(session);
+  claim.join(stream, message.id);
 }
