@@ -48,7 +48,7 @@ export function isExtraWide(codePoint: number): boolean {
   let hi = WIDE_RANGES.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const [start, end] = WIDE_RANGES[mid];
+    const [start, end] = WIDE_RANGES[mid]!; // lo <= mid <= hi, all within the table
     if (codePoint < start) hi = mid - 1;
     else if (codePoint > end) lo = mid + 1;
     else return true;
