@@ -41,10 +41,8 @@ export function parseCommand(line: string): Command {
   if (line.trim() === '') return { kind: 'empty' };
   if (!line.startsWith('/')) return { kind: 'message', text: line };
   if (line.startsWith('//')) return { kind: 'message', text: line.slice(1) };
-  const match = /^\/(\S+)\s*([\s\S]*)$/.exec(line);
-  // '/' alone or followed by a space has no command name.
-  if (!match) throw new Error(`not a command line: ${JSON.stringify(line)}`);
-  const [, command = '', rest = ''] = match; // both groups always take part in a match
+  // '/' alone or followed by a space has no command name: it reads as an unknown command.
+  const [, command = '', rest = ''] = /^\/(\S+)\s*([\s\S]*)$/.exec(line) ?? [];
   const name = command.toLowerCase();
   switch (name) {
     case 'connect':
