@@ -205,8 +205,8 @@ export class MainScreen {
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
         const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
-        // The index is taken modulo the length of a non-empty constant list.
-        return this.setFocus(FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length]!);
+        // Taken modulo the length of a constant list, the index is always in it.
+        return this.setFocus(FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length] ?? FocusPane.INPUT);
       }
       case Action.TAB_GOTO:
         this.tabs.select(tabIndexOf(name) ?? 0);
