@@ -120,7 +120,7 @@ export class ServerLink extends EventEmitter<LinkEvents> {
         reject(new ProtocolError(ErrorCode.TIMEOUT, `no answer from the server to "${body.t}"`));
       }, this.requestTimeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.conn.send({ ...body, id } as ClientMessage);
+      this.conn.send({ ...body, id });
     });
   }
 

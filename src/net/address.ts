@@ -17,9 +17,9 @@ export function normalizeIp(address: string | undefined): string {
   } catch {
     return address.toLowerCase(); // a zone id ('fe80::1%eth0') is not a URL host
   }
-  const mapped = MAPPED_V4.exec(canonical);
-  if (!mapped) return canonical;
-  const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)];
+  const [, hiHex, loHex] = MAPPED_V4.exec(canonical) ?? [];
+  if (hiHex === undefined || loHex === undefined) return canonical;
+  const [hi, lo] = [parseInt(hiHex, 16), parseInt(loHex, 16)];
   return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
 }
 

@@ -39,13 +39,14 @@ export function validateMessage<S extends MessageSet>(set: S, value: unknown): D
     return { ok: false, fatal: false, error: new ProtocolError(ErrorCode.BAD_FRAME, 'payload is not a JSON object') };
   }
   const tag = (value as { t?: unknown }).t;
-  if (typeof tag !== 'string' || !Object.hasOwn(set, tag)) {
+  const validate = typeof tag === 'string' && Object.hasOwn(set, tag) ? set[tag] : undefined;
+  if (typeof tag !== 'string' || validate === undefined) {
     const shown = typeof tag === 'string' ? JSON.stringify(tag.slice(0, 32)) : typeof tag;
     const error = new ProtocolError(ErrorCode.UNKNOWN_TYPE, `unknown message type ${shown}`);
     return { ok: false, fatal: false, error, re: requestIdOf(value) };
   }
   try {
-    return { ok: true, message: set[tag](value) as MessageOf<S> };
+    return { ok: true, message: validate(value) as MessageOf<S> };
   } catch (err) {
     const detail = err instanceof SchemaError ? err.message : 'invalid';
     const error = new ProtocolError(ErrorCode.BAD_MESSAGE, `${tag}: ${detail}`, { cause: err });

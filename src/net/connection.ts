@@ -147,8 +147,9 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
     }
     let count = 0;
     let bytes = 0;
-    while (count < this.outbox.length && (count === 0 || bytes + this.outbox[count].length <= MAX_WRITE_BYTES)) {
-      bytes += this.outbox[count].length;
+    for (const frame of this.outbox) {
+      if (count > 0 && bytes + frame.length > MAX_WRITE_BYTES) break;
+      bytes += frame.length;
       count += 1;
     }
     const frames = this.outbox.splice(0, count);

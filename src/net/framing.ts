@@ -53,8 +53,9 @@ export class FrameDecoder {
         this.consume(FRAME_HEADER_BYTES);
         onFrame(this.consume(length));
       }
-      if (this.chunks.length === 0) return null;
-      chunk = this.chunks[0];
+      const rest = this.chunks[0];
+      if (rest === undefined) return null;
+      chunk = rest;
       this.chunks = [];
       this.buffered = 0;
     }
@@ -83,8 +84,15 @@ export class FrameDecoder {
     return this.failure;
   }
 
+  /** The oldest queued chunk: callers have checked that enough bytes are buffered. */
+  private front(): Buffer {
+    const chunk = this.chunks[0];
+    if (chunk === undefined) throw new Error(`frame decoder: ${this.buffered} bytes counted but no chunk queued`);
+    return chunk;
+  }
+
   private peekLength(): number {
-    const first = this.chunks[0];
+    const first = this.front();
     if (first.length >= FRAME_HEADER_BYTES) return first.readUInt32BE(0);
     const head = Buffer.concat(this.chunks, FRAME_HEADER_BYTES);
     return head.readUInt32BE(0);
@@ -94,8 +102,8 @@ export class FrameDecoder {
   private consume(n: number): Buffer {
     // A zero-length frame may end the input: there is then no chunk left to take from.
     if (n === 0) return EMPTY;
+    const first = this.front();
     this.buffered -= n;
-    const first = this.chunks[0];
     if (first.length > n) {
       this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
@@ -107,7 +115,7 @@ export class FrameDecoder {
     const out = Buffer.allocUnsafe(n);
     let offset = 0;
     while (offset < n) {
-      const head = this.chunks[0];
+      const head = this.front();
       const take = Math.min(head.length, n - offset);
       head.copy(out, offset, 0, take);
       offset += take;

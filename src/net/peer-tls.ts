@@ -51,7 +51,7 @@ export function peerServerOptions(
       if (identity.length > MAX_PSK_IDENTITY_CHARS) return null;
       return lookup(socket, identity);
     },
-  } as TlsOptions;
+  };
 }
 
 /** Dialer side: offer exactly one PSK, named by reqId. */

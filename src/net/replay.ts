@@ -40,16 +40,18 @@ export class ReplayWindow {
     return true;
   }
 
+  // seq is never negative and i < size, so word i >>> 5 is always one of the size / 32 in
+  // bits; the `?? 0` only satisfies the type (JS reads a missing word as 0 in `&` anyway).
   private isSet(seq: number): boolean {
     const i = seq % this.size;
-    return (this.bits[i >>> 5] & (1 << (i & 31))) !== 0;
+    return ((this.bits[i >>> 5] ?? 0) & (1 << (i & 31))) !== 0;
   }
   private set(seq: number): void {
     const i = seq % this.size;
-    this.bits[i >>> 5] |= 1 << (i & 31);
+    this.bits[i >>> 5] = (this.bits[i >>> 5] ?? 0) | (1 << (i & 31));
   }
   private clear(seq: number): void {
     const i = seq % this.size;
-    this.bits[i >>> 5] &= ~(1 << (i & 31));
+    this.bits[i >>> 5] = (this.bits[i >>> 5] ?? 0) & ~(1 << (i & 31));
   }
 }

@@ -17,12 +17,16 @@
  */
 
 // ESC followed by: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC (ESC ] P X ^ _ ... ST or BEL), or one char.
+// eslint-disable-next-line no-control-regex -- the sanitiser exists to match control characters
 const ESCAPE_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[ -/]*[0-~]?)/g;
 // C1 introducers used without ESC (8-bit CSI 0x9b, OSC 0x9d, ...).
+// eslint-disable-next-line no-control-regex -- the sanitiser exists to match control characters
 const C1_SEQUENCE = /\u009b[0-?]*[ -/]*[@-~]?|[\u0090\u0098\u009d\u009e\u009f][^\u0007\u009c]*(?:\u0007|\u009c)?/g;
+// eslint-disable-next-line no-control-regex -- the sanitiser exists to match control characters
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // Every sequence above starts with a control (C0, DEL, C1) or bidi character, \r included.
+// eslint-disable-next-line no-control-regex -- the sanitiser exists to match control characters
 const NEEDS_SANITIZING = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**

@@ -90,13 +90,13 @@ export type ObjectOf<S extends Shape> = Simplify<
 >;
 
 export function obj<S extends Shape>(shape: S): Validator<ObjectOf<S>> {
-  const keys = Object.keys(shape);
+  const fields = Object.entries(shape);
   return (v, path = '') => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new SchemaError(path, 'expected an object');
     const src = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const key of keys) {
-      const value = shape[key](Object.hasOwn(src, key) ? src[key] : undefined, path ? `${path}.${key}` : key);
+    for (const [key, validate] of fields) {
+      const value = validate(Object.hasOwn(src, key) ? src[key] : undefined, path ? `${path}.${key}` : key);
       if (value !== undefined) out[key] = value;
     }
     return out as ObjectOf<S>;

@@ -38,7 +38,7 @@ export async function prepareDataDir(dir: string): Promise<DataDirLock> {
     server = await bindAbstract(name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
-    const note = (await readFile(lockPath, 'utf8').catch(() => '')).split('\n')[0].trim();
+    const note = (await readFile(lockPath, 'utf8').catch(() => '')).split('\n')[0]?.trim();
     throw new DataDirInUseError(
       `data dir ${dir} is in use by a running server` +
         (note ? ` (${LOCK_FILE} says: ${note})` : '') +

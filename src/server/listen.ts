@@ -109,7 +109,7 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
       resolve();
     });
   });
-  tls.on('error', (err) => core.emit('server_error', { where: 'tcp listener', message: err.message }));
+  tls.on('error', (err: Error) => core.emit('server_error', { where: 'tcp listener', message: err.message }));
   const tcpPort = (tls.address() as { port: number }).port;
 
   let udp: UdpSocket;

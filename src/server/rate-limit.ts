@@ -127,7 +127,11 @@ export class WindowLimiter implements RateLimiter {
     const times = (this.events.get(key) ?? []).filter((t) => now - t < this.windowMs);
     if (times.length >= this.limit) {
       this.events.set(key, times);
-      return times[0] + this.windowMs - now;
+      const oldest = times[0];
+      // Only a limit of 0 comes here with no event kept. It has always let everything through
+      // (the NaN it used to compute here compared false with every caller's `wait > 0`).
+      if (oldest === undefined) return 0;
+      return oldest + this.windowMs - now;
     }
     times.push(now);
     this.events.set(key, times);

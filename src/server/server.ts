@@ -24,7 +24,6 @@ import {
   OUTPUT_QUEUE_BYTES,
   PRESENCE_FLUSH_MS,
   PROTOCOL_VERSION,
-  RATE_WINDOW_MS,
   UDP_DEAD_AFTER_MS,
 } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';

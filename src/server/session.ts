@@ -8,7 +8,7 @@ import { encodeMessage } from '../net/codec.ts';
 import { OUTPUT_QUEUE_BYTES, UDP_KEY_BYTES, UDP_SESSION_ID_BYTES } from '../net/constants.ts';
 import { Direction } from '../net/datagram.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
-import { clientMessages, udpClientMessages, type ServerMessage } from '../net/messages.ts';
+import { udpClientMessages, type clientMessages, type ServerMessage } from '../net/messages.ts';
 import { UdpChannel } from '../net/udp-channel.ts';
 import type { PresenceBacklog } from './presence-changes.ts';
 

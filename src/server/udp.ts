@@ -86,7 +86,7 @@ export class UdpEndpoint {
       case 'ping':
         this.send(session, { t: 'pong', n: message.n });
         return;
-      default:
+      case 'bcast_ack': // handled as if it came over the control channel
         this.host.dispatch(session, message);
     }
   }

@@ -48,7 +48,9 @@ export function isExtraWide(codePoint: number): boolean {
   let hi = WIDE_RANGES.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const [start, end] = WIDE_RANGES[mid];
+    const range = WIDE_RANGES[mid];
+    if (range === undefined) return false; // never: lo <= mid <= hi, all within the table
+    const [start, end] = range;
     if (codePoint < start) hi = mid - 1;
     else if (codePoint > end) lo = mid + 1;
     else return true;

@@ -39,6 +39,7 @@ export function adviceFor(errno: string | undefined, path: string): string {
       return 'too many open files: raise the limit (`ulimit -n`) or lower --max-connections';
     case 'EIO':
       return 'the disk reported an I/O error: check it (`dmesg`) before restarting';
+    case undefined: // not a system call's error
     default:
       return `check the disk and the permissions of ${dir}`;
   }

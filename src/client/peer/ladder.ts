@@ -92,7 +92,7 @@ export class Ladder {
     const ours: PeerPath = this.role === 'requester' ? PeerPath.DIRECT : PeerPath.REVERSE;
     const theirs: PeerPath = this.role === 'requester' ? PeerPath.REVERSE : PeerPath.DIRECT;
     this.later(timeoutMs, () => this.fail(new ProtocolError(ErrorCode.TIMEOUT, `no path within ${Math.round(timeoutMs / 1000)} s`)));
-    this.later(relayDelayMs, () => this.startRelay());
+    this.later(relayDelayMs, () => void this.startRelay());
     // The other side's dial: we cannot see it fail, only not arrive.
     this.later((theirs === PeerPath.DIRECT ? directMs : reverseMs) + OTHER_SIDE_SLACK_MS, () =>
       this.rungFailed(theirs, new ProtocolError(ErrorCode.UNREACHABLE, 'never arrived')),

@@ -120,7 +120,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     });
     self = new PeerListener(server, (server.address() as { port: number }).port, options);
     const listener = self;
-    server.on('error', (err) => listener.emit('error', err));
+    server.on('error', (err: Error) => listener.emit('error', err));
     return self;
   }
 

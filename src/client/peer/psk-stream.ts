@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { assertPskSession, peerClientOptions, peerServerOptions } from '../../net/peer-tls.ts';
+import { asError } from '../../util/as-error.ts';
 
 export type PskRole = 'client' | 'server';
 
@@ -20,7 +21,7 @@ export function pskOverStream(stream: Duplex, role: PskRole, reqId: string, key:
       socket = tlsConnect({ ...options, socket: stream });
     } else {
       const options = peerServerOptions((_s, identity) => (identity === reqId ? key : null), timeoutMs);
-      socket = new TLSSocket(stream, { ...options, isServer: true } as ConstructorParameters<typeof TLSSocket>[1]);
+      socket = new TLSSocket(stream, { ...options, isServer: true });
     }
     const timer = setTimeout(() => fail(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
@@ -42,7 +43,7 @@ export function pskOverStream(stream: Duplex, role: PskRole, reqId: string, key:
         assertPskSession(socket);
       } catch (err) {
         socket.destroy();
-        reject(err);
+        reject(asError(err));
         return;
       }
       resolve(socket);

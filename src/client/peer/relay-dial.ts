@@ -58,7 +58,7 @@ export function openRelay(options: RelayOpenOptions): Promise<Duplex> {
     const onAbort = () => finish(new ProtocolError(ErrorCode.DISCONNECTED, 'relay attempt abandoned'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const onClose = () => finish(new ProtocolError(ErrorCode.UNREACHABLE, `the relay at ${host}:${port} closed the connection`));
-    socket.once('error', (err) => finish(new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach the relay at ${host}:${port}: ${err.message}`, { cause: err })));
+    socket.once('error', (err: Error) => finish(new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach the relay at ${host}:${port}: ${err.message}`, { cause: err })));
     socket.on('close', onClose);
     socket.once('secureConnect', () => {
       const fingerprint = fingerprintOf(socket.getPeerCertificate(false).raw);

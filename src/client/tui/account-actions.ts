@@ -7,7 +7,7 @@ import { MIN_PASSWORD_CHARS } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { P2PClient } from '../client.ts';
 import { describeError } from './errors-text.ts';
-import type { FieldSpec } from './views/form.ts';
+import { fieldValue, type FieldSpec } from './views/form.ts';
 
 export interface SecretForm {
   title: string;
@@ -44,15 +44,15 @@ export async function changePassword(host: AccountHost): Promise<void> {
       hint: HINT,
     },
     (v) => {
-      if (v.old === '') return 'Type your current password.';
-      if ([...v.new].length < MIN_PASSWORD_CHARS) return `The new password is too short: use at least ${MIN_PASSWORD_CHARS} characters.`;
+      if (fieldValue(v, 'old') === '') return 'Type your current password.';
+      if ([...fieldValue(v, 'new')].length < MIN_PASSWORD_CHARS) return `The new password is too short: use at least ${MIN_PASSWORD_CHARS} characters.`;
       if (v.new !== v.again) return 'The two new passwords do not match.';
       return null;
     },
   );
   if (!values) return host.note('Password not changed.');
   try {
-    await host.client.changePassword(values.old, values.new);
+    await host.client.changePassword(fieldValue(values, 'old'), fieldValue(values, 'new'));
   } catch (err) {
     return host.note(`Password not changed: ${why(err)}`);
   }
@@ -68,7 +68,7 @@ export async function deleteAccount(host: AccountHost): Promise<void> {
       fields: [masked('password', 'Password')],
       hint: HINT,
     },
-    (v) => (v.password === '' ? 'Type your password.' : null),
+    (v) => (fieldValue(v, 'password') === '' ? 'Type your password.' : null),
   );
   if (!values) return host.note('Account not deleted.');
   const sure = await host.confirm(
@@ -78,7 +78,7 @@ export async function deleteAccount(host: AccountHost): Promise<void> {
   );
   if (!sure) return host.note('Account not deleted.');
   try {
-    await host.client.deleteAccount(values.password);
+    await host.client.deleteAccount(fieldValue(values, 'password'));
   } catch (err) {
     return host.note(`Account not deleted: ${why(err)}`);
   }

@@ -41,9 +41,9 @@ export function parseCommand(line: string): Command {
   if (line.trim() === '') return { kind: 'empty' };
   if (!line.startsWith('/')) return { kind: 'message', text: line };
   if (line.startsWith('//')) return { kind: 'message', text: line.slice(1) };
-  const match = /^\/(\S+)\s*([\s\S]*)$/.exec(line) as RegExpExecArray;
-  const name = match[1].toLowerCase();
-  const rest = match[2];
+  // '/' alone or followed by a space has no command name: it reads as an unknown command.
+  const [, command = '', rest = ''] = /^\/(\S+)\s*([\s\S]*)$/.exec(line) ?? [];
+  const name = command.toLowerCase();
   switch (name) {
     case 'connect':
     case 'c': {

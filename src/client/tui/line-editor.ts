@@ -62,7 +62,7 @@ export class LineEditor {
   }
 
   private apply(ch: string | undefined, key: EditKey): boolean {
-    switch (key.full ?? key.name) {
+    switch (key.full ?? key.name ?? '') {
       case 'backspace':
         if (this.cursor === 0) return false;
         this.chars.splice(--this.cursor, 1);
@@ -146,13 +146,13 @@ export class InputHistory {
     if (this.index === 0) return null;
     if (this.index === this.entries.length) this.draft = current;
     this.index -= 1;
-    return this.entries[this.index];
+    return this.entries[this.index] ?? null; // 0 <= index < length here
   }
 
   /** The entry after the current one; past the newest, the draft that was being typed. */
   next(): string | null {
     if (this.index >= this.entries.length) return null;
     this.index += 1;
-    return this.index === this.entries.length ? this.draft : this.entries[this.index];
+    return this.index === this.entries.length ? this.draft : (this.entries[this.index] ?? null);
   }
 }

@@ -12,7 +12,7 @@ import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { describeError } from './errors-text.ts';
 import type { EditKey } from './line-editor.ts';
 import { DialogView } from './views/dialog.ts';
-import { FormView } from './views/form.ts';
+import { fieldValue, FormView } from './views/form.ts';
 import { MenuView } from './views/menu.ts';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -111,7 +111,9 @@ export class LoginFlow {
   }
 
   private submitServer(form: FormView): void {
-    const { host, port } = form.values();
+    const values = form.values();
+    const host = fieldValue(values, 'host');
+    const port = fieldValue(values, 'port');
     const portNumber = Number(port);
     if (host.trim() === '') return form.setError('Type the server\'s IP address or host name.');
     if (!/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) {
@@ -202,7 +204,10 @@ export class LoginFlow {
   }
 
   private async submitAuth(kind: AuthKind, form: FormView): Promise<void> {
-    const { user, pass, again } = form.values();
+    const values = form.values();
+    const user = fieldValue(values, 'user');
+    const pass = fieldValue(values, 'pass');
+    const again = values.again; // only the register form has it
     if (user.trim() === '') {
       form.focusField('user');
       return form.setError('Type a username.');
@@ -232,7 +237,10 @@ export class LoginFlow {
       if (err instanceof ProtocolError && err.code === ErrorCode.FINGERPRINT_CHANGED) return this.showServerForm(describeError(err));
       if (err instanceof ProtocolError && (err.code === ErrorCode.AUTH_FAILED || err.code === ErrorCode.WEAK_PASSWORD)) {
         form.focusField('pass', true);
-        if (kind === 'register') form.focusField('again', true), form.focusField('pass');
+        if (kind === 'register') {
+          form.focusField('again', true);
+          form.focusField('pass');
+        }
       }
       if (err instanceof ProtocolError && (err.code === ErrorCode.USERNAME_TAKEN || err.code === ErrorCode.BAD_USERNAME)) form.focusField('user');
       this.events.render();

@@ -205,7 +205,8 @@ export class MainScreen {
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
         const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
-        return this.setFocus(FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length]);
+        // Taken modulo the length of a constant list, the index is always in it.
+        return this.setFocus(FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length] ?? FocusPane.INPUT);
       }
       case Action.TAB_GOTO:
         this.tabs.select(tabIndexOf(name) ?? 0);
@@ -226,6 +227,20 @@ export class MainScreen {
         return this.scrollMessages(isScrolled(this.tabs.current.scroll) ? pageRows : pageRows + 1);
       case Action.PAGE_DOWN:
         return this.scrollMessages(-pageRows);
+      // Bound in the panes', dialogs' and forms' scopes, never as global keys.
+      case Action.USER_UP:
+      case Action.USER_DOWN:
+      case Action.USER_CONNECT:
+      case Action.SEND:
+      case Action.HISTORY_PREV:
+      case Action.HISTORY_NEXT:
+      case Action.SCROLL_UP:
+      case Action.SCROLL_DOWN:
+      case Action.ACCEPT:
+      case Action.DECLINE:
+      case Action.FORM_NEXT:
+      case Action.FORM_BACK:
+        return;
     }
   }
 

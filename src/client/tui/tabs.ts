@@ -40,7 +40,7 @@ export class Scrollback {
     if (this.lines.length < this.limit) {
       this.lines.push(line);
     } else {
-      const dropped = this.lines[this.head];
+      const dropped = this.at(0); // full, so the oldest is at head
       if (dropped.id !== undefined && dropped.delivery !== undefined) this.byId.delete(dropped.id);
       this.lines[this.head] = line;
       this.head = (this.head + 1) % this.limit;
@@ -50,7 +50,9 @@ export class Scrollback {
 
   /** Line `i`, 0 = oldest kept. */
   at(i: number): TabLine {
-    return this.lines[(this.head + i) % this.lines.length];
+    const line = this.lines[(this.head + i) % this.lines.length];
+    if (line === undefined) throw new RangeError(`no line ${i} of ${this.lines.length}`);
+    return line;
   }
 
   get(id: string): TabLine | undefined {
@@ -120,11 +122,19 @@ export class TabsModel extends Emitter<TabsEvents> {
   }
 
   get inbox(): Tab {
-    return this.tabs[0];
+    return this.tab(0);
   }
 
   get current(): Tab {
-    return this.tabs[this.currentIndex];
+    return this.tab(this.currentIndex);
+  }
+
+  // The inbox is made in the constructor and never closed, and currentIndex is kept within
+  // tabs: a missing tab here is a bug.
+  private tab(i: number): Tab {
+    const tab = this.tabs[i];
+    if (tab === undefined) throw new RangeError(`no tab ${i} of ${this.tabs.length}`);
+    return tab;
   }
 
   get index(): number {

@@ -33,13 +33,22 @@ function tokens(spans: readonly Span[]): Array<Piece | null> {
 }
 
 function render(row: readonly Piece[]): string {
+  // Consecutive pieces of the same span become one tagged run.
   let out = '';
-  for (let i = 0; i < row.length; ) {
-    const span = row[i].span;
-    let text = '';
-    for (; i < row.length && row[i].span === span; i++) text += row[i].text;
-    out += `${span.open ?? ''}${escapeTags(text)}${span.close ?? ''}`;
+  let span: Span | null = null;
+  let text = '';
+  const closeRun = () => {
+    if (span) out += `${span.open ?? ''}${escapeTags(text)}${span.close ?? ''}`;
+  };
+  for (const piece of row) {
+    if (piece.span !== span) {
+      closeRun();
+      span = piece.span;
+      text = '';
+    }
+    text += piece.text;
   }
+  closeRun();
   return out;
 }
 
@@ -79,8 +88,9 @@ export function wrapSpans(spans: readonly Span[], width: number): string[] {
     }
     if (wordWidth <= max && used > 0) {
       flush();
-      row.push(token.text.length > word.length && wordWidth + 1 <= max ? { span: token.span, text: word + ' ' } : { span: token.span, text: word });
-      used = rowCost(row[0].text);
+      const piece = token.text.length > word.length && wordWidth + 1 <= max ? { span: token.span, text: word + ' ' } : { span: token.span, text: word };
+      row.push(piece);
+      used = rowCost(piece.text);
       continue;
     }
     // A word longer than a row (a URL, a run of CJK): cut it cell by cell.

@@ -175,6 +175,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       const now = this.host.now();
       for (; i < end; i++) {
         const r = targets[i];
+        if (r === undefined) continue; // never: i < end <= targets.length
         if (this.host.isClosed(r.session) || pending.acked.has(r.key) || r.has(bid)) continue;
         if (this.deliver(r, pending, enc, now) === 'udp') counts.udp += 1;
         else counts.tcp += 1;

@@ -47,7 +47,7 @@ const opValidator = oneOf('add', 'ack');
 /** Validate one parsed record; throws SchemaError naming the field. */
 export function parseRecord(value: unknown): QueueRecord {
   const op = opValidator((value as { op?: unknown } | null)?.op, 'op');
-  return recordValidators[op](value) as QueueRecord;
+  return recordValidators[op](value);
 }
 
 /** A fresh broadcast id: random, so ids do not reveal how many broadcasts a server made. */
@@ -63,6 +63,7 @@ export class MemoryBroadcastStore implements BroadcastStore {
   private lines: string[] = [];
 
   async load(): Promise<LoadResult> {
+    await Promise.resolve(); // asynchronous, like a durable store
     return { records: this.lines.map((line) => parseRecord(JSON.parse(line))), tornRecords: 0 };
   }
 

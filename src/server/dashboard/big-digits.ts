@@ -35,7 +35,7 @@ export function bigNumber(value: number): string[] {
     const parts = [...text].map((ch) => {
       const glyph = GLYPHS[ch];
       if (!glyph) return '';
-      const top = glyph[row];
+      const top = glyph[row] ?? ''; // every glyph has GLYPH_PIXEL_ROWS rows; a short one would draw blank
       const bottom = glyph[row + 1];
       return [...top].map((p, x) => cell(p === '#', bottom?.[x] === '#')).join('');
     });

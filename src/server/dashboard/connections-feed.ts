@@ -51,7 +51,8 @@ export function wrapWords(items: string[], width: number): string[] {
   const lines: string[] = [];
   for (const item of items) {
     const last = lines.length - 1;
-    if (last >= 0 && lines[last].length + 2 + item.length <= width) lines[last] += `  ${item}`;
+    const line = lines[last];
+    if (line !== undefined && line.length + 2 + item.length <= width) lines[last] = `${line}  ${item}`;
     else lines.push(item);
   }
   return lines;
@@ -112,7 +113,8 @@ export class ConnectionsFeed extends Feed {
 
   override tick(now: number): void {
     const last = this.samples[this.samples.length - 1];
-    if (now - last.at >= CHART_SAMPLE_MS) {
+    // The constructor takes the first sample and the oldest goes only when there are too many.
+    if (last === undefined || now - last.at >= CHART_SAMPLE_MS) {
       this.samples.push({ at: now, ...countConnections(this.core) });
       if (this.samples.length > CHART_POINTS) this.samples.shift();
       this.chartDrawnAt = -Infinity;

@@ -18,6 +18,7 @@ type WarningListener = (warning: Error) => void;
 /** Route console.* and process warnings into `sink`; returns a function that restores both. */
 export function captureConsole(sink: LogSink): () => void {
   const methods = Object.keys(CONSOLE_LEVELS) as ConsoleMethod[];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on console, never called here
   const saved = methods.map((method) => [method, console[method]] as const);
   for (const method of methods) {
     console[method] = (...args: unknown[]) => sink(CONSOLE_LEVELS[method], 'console', { method, text: format(...args) });

@@ -7,6 +7,7 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import type contrib from 'blessed-contrib';
+import { styleOf } from '../../term/element-style.ts';
 import { fitRow, patchBlessedWidths } from '../../term/unicode-width.ts';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
@@ -347,7 +348,7 @@ class ServerDashboard implements Dashboard {
         this.layout.confirm.show();
         this.layout.confirm.setFront();
         break;
-      default:
+      case undefined: // a key bound to nothing
         return;
     }
     this.requestFullFrame();
@@ -357,13 +358,21 @@ class ServerDashboard implements Dashboard {
     const count = this.panes.length;
     this.focusIndex = ((index % count) + count) % count;
     this.panes.forEach(({ widget }, i) => {
-      (widget.style.border as { fg: string }).fg = i === this.focusIndex ? FOCUS_COLOR : BORDER_COLOR;
+      const border = styleOf(widget).border; // every pane is made with one
+      if (border) border.fg = i === this.focusIndex ? FOCUS_COLOR : BORDER_COLOR;
     });
-    this.panes[this.focusIndex].widget.focus();
+    this.focusedPane.widget.focus();
   }
 
   private get focused(): Scrollable {
-    return this.panes[this.focusIndex].scroll;
+    return this.focusedPane.scroll;
+  }
+
+  // The panes are fixed in the constructor and focusIndex is always taken modulo their count.
+  private get focusedPane(): (typeof this.panes)[number] {
+    const pane = this.panes[this.focusIndex];
+    if (pane === undefined) throw new RangeError(`no dashboard pane ${this.focusIndex} of ${this.panes.length}`);
+    return pane;
   }
 
   private readFilter(): void {

@@ -53,8 +53,9 @@ export function fitColumns(widths: readonly number[], inner: number, spacing = C
   let over = out.reduce((sum, w) => sum + w + spacing, 0) - inner;
   while (over > 0) {
     const widest = out.indexOf(Math.max(...out));
-    if (out[widest] <= MIN_COLUMN_CELLS) break;
-    out[widest] -= 1;
+    const cells = out[widest];
+    if (cells === undefined || cells <= MIN_COLUMN_CELLS) break; // undefined: no columns at all
+    out[widest] = cells - 1;
     over -= 1;
   }
   return out;

@@ -173,7 +173,8 @@ export class PeerBroker implements PeerIntroductions {
       if (candidate === session) self = true;
       else others.push(candidate);
     }
-    if (others.length === 1) return others[0];
+    const [only] = others;
+    if (only && others.length === 1) return only;
     if (others.length === 0) {
       if (self) throw new ProtocolError(ErrorCode.PEER_SELF, `the only user at ${ip} is you`);
       throw new ProtocolError(ErrorCode.PEER_OFFLINE, `nobody is online at ${ip}`);

@@ -197,13 +197,14 @@ export class CsvUserStore implements UserStore {
 export function parseUsersCsv(text: string, file: string): UserRecord[] {
   let rows: string[][];
   try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });
   } catch (err) {
     const e = err as { lines?: number; message: string };
     throw new UserStoreError(file, e.lines ?? null, `not valid CSV (${e.message})`);
   }
-  if (rows.length === 0) return [];
-  const header = rows[0].map((h) => h.trim());
+  const [headerRow] = rows;
+  if (!headerRow) return [];
+  const header = headerRow.map((h) => h.trim());
   const index = new Map(header.map((name, i) => [name, i]));
   for (const column of REQUIRED_COLUMNS) {
     if (!index.has(column)) throw new UserStoreError(file, 1, `header has no "${column}" column (found: ${header.join(',')})`);

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { ErrorCode } from '../../../net/errors.ts';
+import { asError } from '../../../util/as-error.ts';
 import type { PeerLink, PeerLinkClose } from '../../peer/link.ts';
 import { PEER_PATH_LABELS, PEER_PATH_SHORT, PeerPath } from '../../peer/path.ts';
 import type { PeerManager, PeerPrompt, PendingRequest } from '../../peer/manager.ts';
@@ -140,7 +141,7 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
         },
         (err: unknown) => {
           if (pendingId) this.outgoing.delete(pendingId);
-          if (!pendingId) return reject(err);
+          if (!pendingId) return reject(asError(err));
           const who = pendingPeer ?? ('user' in target ? { user: target.user, ip: '?' } : { user: target.ip, ip: target.ip });
           this.emit('outcome', { peer: who, reason: describeError(err) });
         },

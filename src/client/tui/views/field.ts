@@ -11,7 +11,8 @@ export const MASK_CHAR = '•';
 
 export function renderEditor(editor: LineEditor, width: number, options: { masked?: boolean; focused?: boolean } = {}): string {
   const points = editor.codePoints;
-  const at = (i: number) => (options.masked ? MASK_CHAR : points[i]);
+  // Every caller keeps 0 <= i < points.length; past the end reads as nothing.
+  const at = (i: number): string => (options.masked ? MASK_CHAR : (points[i] ?? ''));
   const cursor = editor.position;
   // The cursor takes one cell when focused; the text before it fills what is left, then the text after.
   let used = options.focused ? 1 : 0;

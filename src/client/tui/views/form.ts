@@ -20,6 +20,13 @@ export interface FieldSpec {
   masked?: boolean;
 }
 
+/** One field of values(), for a name the form was built with: any other name is a bug. */
+export function fieldValue(values: Readonly<Record<string, string>>, name: string): string {
+  const value = values[name];
+  if (value === undefined) throw new Error(`the form has no field "${name}"`);
+  return value;
+}
+
 export type FormResult = 'submit' | 'back' | null;
 
 export class FormView {
@@ -49,18 +56,18 @@ export class FormView {
   }
 
   values(): Record<string, string> {
-    return Object.fromEntries(this.spec.fields.map((f, i) => [f.name, this.editors[i].value]));
+    return Object.fromEntries(this.spec.fields.map((f, i) => [f.name, this.editor(i).value]));
   }
 
   get focusedField(): string {
-    return this.spec.fields[this.focus].name;
+    return this.field(this.focus).name;
   }
 
   focusField(name: string, clear = false): void {
     const i = this.spec.fields.findIndex((f) => f.name === name);
     if (i < 0) return;
     this.focus = i;
-    if (clear) this.editors[i].clear();
+    if (clear) this.editor(i).clear();
     this.draw();
   }
 
@@ -90,7 +97,7 @@ export class FormView {
       this.focus = (this.focus + 1) % this.editors.length;
     } else if (name === 'S-tab' || name === 'up') {
       this.focus = (this.focus - 1 + this.editors.length) % this.editors.length;
-    } else if (!this.editors[this.focus].handle(ch, key)) {
+    } else if (!this.editor(this.focus).handle(ch, key)) {
       return null;
     }
     this.draw();
@@ -101,13 +108,27 @@ export class FormView {
     this.box.destroy();
   }
 
+  // One editor per field, made together in the constructor; focus stays within them (a form
+  // always has fields), so a missing index is a bug here, not something a user can cause.
+  private field(i: number): FieldSpec {
+    const field = this.spec.fields[i];
+    if (field === undefined) throw new RangeError(`form "${this.spec.title}" has no field ${i}`);
+    return field;
+  }
+
+  private editor(i: number): LineEditor {
+    const editor = this.editors[i];
+    if (editor === undefined) throw new RangeError(`form "${this.spec.title}" has no field ${i}`);
+    return editor;
+  }
+
   private draw(): void {
     const inner = FORM_WIDTH - 4;
     const lines: string[] = [...this.spec.intro.map(escapeTags), ''];
     this.spec.fields.forEach((f, i) => {
       const focused = i === this.focus;
       const label = `${focused ? '>' : ' '} ${f.label}:`.padEnd(LABEL_WIDTH);
-      const value = renderEditor(this.editors[i], inner - LABEL_WIDTH - 1, { masked: f.masked, focused });
+      const value = renderEditor(this.editor(i), inner - LABEL_WIDTH - 1, { masked: f.masked, focused });
       lines.push(`${focused ? '{bold}' : ''}${escapeTags(label)}${focused ? '{/bold}' : ''} ${value}`);
     });
     lines.push('');

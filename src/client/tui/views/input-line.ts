@@ -4,6 +4,7 @@ import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import type { LineEditor } from '../line-editor.ts';
 import { plainLine } from '../text.ts';
 import { renderEditor } from './field.ts';
+import { styleOf } from '../../../term/element-style.ts';
 
 const PROMPT = '> ';
 
@@ -15,7 +16,7 @@ export class InputLine {
   }
 
   update(editor: LineEditor, target: string, focused: boolean): void {
-    this.box.style.border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
+    styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
     this.box.setLabel(` ${plainLine(target)} `);
     const width = Math.max(1, (this.box.width as number) - 2 - PROMPT.length);
     this.box.setContent(`${PROMPT}${renderEditor(editor, width, { focused })}`);

@@ -38,7 +38,9 @@ export class MenuView<T> {
   }
 
   get selectedValue(): T {
-    return this.spec.choices[this.selected].value;
+    const choice = this.spec.choices[this.selected];
+    if (choice === undefined) throw new RangeError(`menu "${this.spec.title}" has no choice ${this.selected}`);
+    return choice.value;
   }
 
   handleKey(ch: string | undefined, key: EditKey): MenuResult<T> {

@@ -10,6 +10,7 @@ import { Delivery } from '../sources.ts';
 import { FOLLOWING, isScrolled, LineKind, type ScrollAnchor, type Tab, type TabLine } from '../tabs.ts';
 import { clockTime, oneLine, plainLine, plainText as body } from '../text.ts';
 import { wrapSpans, type Span } from '../wrap.ts';
+import { styleOf } from '../../../term/element-style.ts';
 
 const GRAY: Pick<Span, 'open' | 'close'> = { open: '{gray-fg}', close: '{/gray-fg}' };
 
@@ -32,7 +33,8 @@ export function lineSpans(line: TabLine): Span[] {
       if (line.delivery) spans.push({ text: '  ' }, DELIVERY_SPAN[line.delivery]);
       return spans;
     }
-    default:
+    case LineKind.PEER:
+    case LineKind.BROADCAST:
       return [time, { text: oneLine(line.from), open: '{bold}', close: '{/bold}' }, { text: `: ${body(line.text)}` }];
   }
 }
@@ -70,7 +72,7 @@ export class MessagesPane {
   }
 
   update(tab: Tab, focused: boolean): void {
-    this.box.style.border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
+    styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
     this.box.setLabel(paneTitle(tab));
     const anchor = this.valid(tab, tab.scroll);
     const scrolled = isScrolled(anchor);

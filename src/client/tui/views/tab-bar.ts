@@ -26,7 +26,7 @@ export class TabBar {
     const parts = labels.slice(first, last + 1).map((text, k) => {
       const i = first + k;
       if (i === current) return `{inverse}{bold}${text}{/bold}{/inverse}`;
-      return tabs[i].unread > 0 ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
+      return (tabs[i]?.unread ?? 0) > 0 ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
     });
     // Tabs that do not fit are counted at the edge, in yellow when one of them has unread lines.
     const more = (hidden: readonly Tab[], text: string) =>
@@ -48,17 +48,19 @@ export function visibleRange(widths: readonly number[], current: number, width: 
   const total = widths.reduce((a, w) => a + w + 1, -1);
   if (total <= width) return [0, widths.length - 1];
   const room = width - 2 * EDGE_CELLS;
+  // A width past either end reads as one that never fits, so the run stops growing there.
+  const widthOf = (i: number): number => widths[i] ?? Infinity;
   let first = current;
   let last = current;
-  let used = widths[current];
+  let used = widthOf(current);
   for (let grew = true; grew; ) {
     grew = false;
-    if (last + 1 < widths.length && used + 1 + widths[last + 1] <= room) {
-      used += 1 + widths[++last];
+    if (used + 1 + widthOf(last + 1) <= room) {
+      used += 1 + widthOf(++last);
       grew = true;
     }
-    if (first > 0 && used + 1 + widths[first - 1] <= room) {
-      used += 1 + widths[--first];
+    if (used + 1 + widthOf(first - 1) <= room) {
+      used += 1 + widthOf(--first);
       grew = true;
     }
   }

@@ -2,6 +2,7 @@
 import blessed from 'blessed';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT, USERS_WIDTH } from '../layout.ts';
 import { fitCells, padCells, plainLine } from '../text.ts';
+import { styleOf } from '../../../term/element-style.ts';
 
 export interface UserRow {
   user: string;
@@ -60,7 +61,7 @@ export class UsersPane {
   }
 
   private draw(): void {
-    this.box.style.border = { fg: this.focused ? FOCUS_BORDER : BLUR_BORDER };
+    styleOf(this.box).border = { fg: this.focused ? FOCUS_BORDER : BLUR_BORDER };
     this.box.setLabel(` Users (${this.rows.length}) `);
     const visible = Math.max(1, (this.box.height as number) - 2);
     const first = Math.max(0, Math.min(this.selected - visible + 1, this.rows.length - visible));
