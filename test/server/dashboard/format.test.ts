@@ -7,6 +7,7 @@ import { formatAgo, formatBytes, formatUptime, safeText, truncate } from '../../
 import { KEY_BINDINGS, actionFor, helpLines } from '../../../src/server/dashboard/keys.ts';
 import { FRAME_INTERVAL_MS, MAX_DRAW_SHARE, RenderLoop } from '../../../src/server/dashboard/render-loop.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { defer } from '../../helpers/cleanup.ts';
 
 test('big numbers are BIG_DIGIT_LINES lines of half blocks, digits one column apart', () => {
   assert.deepEqual(bigNumber(0), ['█▀█', '█ █', '▀▀▀']);
@@ -70,20 +71,17 @@ test('the render loop draws one frame for any number of requests within an inter
   assert.equal(frames, 2, 'a stopped loop draws nothing');
 });
 
-test('a costly frame pushes the next one out, so drawing stays under MAX_DRAW_SHARE of the time', async () => {
+test('a costly frame pushes the next one out, so drawing stays under MAX_DRAW_SHARE of the time', async (t) => {
   let clock = 0;
   const frameCostMs = 40;
   let frames = 0;
   // The clock is advanced by the frame itself: as if drawing took frameCostMs.
   const loop = new RenderLoop(() => ((clock += frameCostMs), (frames += 1)), FRAME_INTERVAL_MS, () => clock);
-  try {
-    assert.equal(loop.gapMs, FRAME_INTERVAL_MS, 'a cheap (unknown) frame: the plain interval');
-    loop.request();
-    await waitFor(() => frames === 1, { what: 'the first frame' });
-    assert.equal(loop.frameCostMs, frameCostMs);
-    assert.equal(loop.gapMs, frameCostMs / MAX_DRAW_SHARE);
-    assert.ok(loop.gapMs > FRAME_INTERVAL_MS);
-  } finally {
-    loop.stop();
-  }
+  defer(t, () => loop.stop());
+  assert.equal(loop.gapMs, FRAME_INTERVAL_MS, 'a cheap (unknown) frame: the plain interval');
+  loop.request();
+  await waitFor(() => frames === 1, { what: 'the first frame' });
+  assert.equal(loop.frameCostMs, frameCostMs);
+  assert.equal(loop.gapMs, frameCostMs / MAX_DRAW_SHARE);
+  assert.ok(loop.gapMs > FRAME_INTERVAL_MS);
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, ProtocolError } from '../../../src/net/errors.ts';
 import type { UserRecord, UserStore } from '../../../src/server/users/store.ts';
+import { defer } from '../../helpers/cleanup.ts';
 
 export interface StoreFixture {
   /** A new, opened, empty store. */
@@ -170,47 +171,41 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
 
     test('persistent backends keep users, times and last seen across a reopen', async (t) => {
       const fx = await makeFixture();
-      try {
-        if (!fx.reopen) {
-          t.skip('not a persistent backend');
-          return;
-        }
-        await fx.store.create(user('Grace', T0));
-        await fx.store.create(user('heidi', T0 + 1));
-        fx.store.touch('grace', T0 + 5000);
-        const again = await fx.reopen();
-        assert.equal(again.size, 2);
-        assert.deepEqual(again.get('grace'), { username: 'Grace', passwordHash: SAMPLE_HASH, createdAt: T0, lastSeenAt: T0 + 5000 });
-        assert.deepEqual(again.get('heidi'), { username: 'heidi', passwordHash: SAMPLE_HASH, createdAt: T0 + 1, lastSeenAt: null });
-        await assert.rejects(again.create(user('GRACE')), isTaken);
-      } finally {
-        await fx.cleanup();
+      defer(t, () => fx.cleanup());
+      if (!fx.reopen) {
+        t.skip('not a persistent backend');
+        return;
       }
+      await fx.store.create(user('Grace', T0));
+      await fx.store.create(user('heidi', T0 + 1));
+      fx.store.touch('grace', T0 + 5000);
+      const again = await fx.reopen();
+      assert.equal(again.size, 2);
+      assert.deepEqual(again.get('grace'), { username: 'Grace', passwordHash: SAMPLE_HASH, createdAt: T0, lastSeenAt: T0 + 5000 });
+      assert.deepEqual(again.get('heidi'), { username: 'heidi', passwordHash: SAMPLE_HASH, createdAt: T0 + 1, lastSeenAt: null });
+      await assert.rejects(again.create(user('GRACE')), isTaken);
     });
 
     test('persistent backends keep password changes and removals across a reopen', async (t) => {
       const fx = await makeFixture();
-      try {
-        if (!fx.reopen) {
-          t.skip('not a persistent backend');
-          return;
-        }
-        await fx.store.create(user('Nina', T0));
-        await fx.store.create(user('omar', T0 + 1));
-        await fx.store.create(user('pat', T0 + 2));
-        assert.equal(await fx.store.setPasswordHash('nina', OTHER_HASH), true);
-        assert.equal(await fx.store.remove('OMAR'), true);
-        const again = await fx.reopen();
-        assert.deepEqual(again.list().map((u) => u.username).sort(), ['Nina', 'pat']);
-        assert.equal(again.get('nina')?.passwordHash, OTHER_HASH);
-        assert.equal(again.get('pat')?.passwordHash, SAMPLE_HASH);
-        assert.equal(again.has('omar'), false);
-        await again.create(user('Omar', T0 + 3));
-        const third = await fx.reopen();
-        assert.equal(third.get('omar')?.createdAt, T0 + 3, 'the name was registered again');
-      } finally {
-        await fx.cleanup();
+      defer(t, () => fx.cleanup());
+      if (!fx.reopen) {
+        t.skip('not a persistent backend');
+        return;
       }
+      await fx.store.create(user('Nina', T0));
+      await fx.store.create(user('omar', T0 + 1));
+      await fx.store.create(user('pat', T0 + 2));
+      assert.equal(await fx.store.setPasswordHash('nina', OTHER_HASH), true);
+      assert.equal(await fx.store.remove('OMAR'), true);
+      const again = await fx.reopen();
+      assert.deepEqual(again.list().map((u) => u.username).sort(), ['Nina', 'pat']);
+      assert.equal(again.get('nina')?.passwordHash, OTHER_HASH);
+      assert.equal(again.get('pat')?.passwordHash, SAMPLE_HASH);
+      assert.equal(again.has('omar'), false);
+      await again.create(user('Omar', T0 + 3));
+      const third = await fx.reopen();
+      assert.equal(third.get('omar')?.createdAt, T0 + 3, 'the name was registered again');
     });
   });
 }
