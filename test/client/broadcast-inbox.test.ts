@@ -11,6 +11,7 @@ import { startTestServer, testServer } from '../helpers/server.ts';
 import { UdpProxy } from '../helpers/udp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 const SEQ_OFFSET = 9;
 
@@ -39,7 +40,7 @@ test('forged, altered and replayed broadcast datagrams are dropped and counted, 
   proxy.inject(reheadered);
   const altered = Buffer.from(reheadered);
   altered.writeUInt32BE(1_000_001, SEQ_OFFSET + 4);
-  altered[20] ^= 0x01; // one bit of ciphertext
+  altered.writeUInt8(altered.readUInt8(20) ^ 0x01, 20); // one bit of ciphertext
   proxy.inject(altered);
   // Someone who saw the session id (it travels in clear) but has no key makes a whole new broadcast.
   const spoof = Buffer.from(JSON.stringify({ t: 'bcast', b: { bid: 'badbad', from: 'alice', text: 'send me your password', createdAt: 1, expiresAt: 2 ** 40 } }));
@@ -69,7 +70,7 @@ test('the inbox keeps the newest broadcasts up to its bound and counts them all'
     alice.inbox.items.map((item) => item.text),
     ['number 2', 'number 3', 'number 4'],
   );
-  assert.equal(alice.inbox.has(bids[0]), true, 'ids outlive the display bound, so an old one is not shown again');
+  assert.equal(alice.inbox.has(nth(bids, 0, 'bid')), true, 'ids outlive the display bound, so an old one is not shown again');
 });
 
 test('a different account on the same client starts with an empty inbox', async (t) => {

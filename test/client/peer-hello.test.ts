@@ -30,7 +30,8 @@ test('a hello whose user breaks the name rules gets E_PEER_HANDSHAKE and the lin
   await waitFor(() => closed, { what: 'the listener to close the link', timeoutMs: 5_000 });
   const errors = raw.inbox.filter((m) => m.t === 'error');
   assert.equal(errors.length, 1, JSON.stringify(raw.inbox));
-  assert.equal(errors[0].t === 'error' && errors[0].code, ErrorCode.PEER_HANDSHAKE);
+  const [error] = errors;
+  assert.equal(error?.t === 'error' && error.code, ErrorCode.PEER_HANDSHAKE);
 });
 
 test("the listener honours a grant's expiresAt, not only its timer: a dial after the TTL is refused", async (t) => {

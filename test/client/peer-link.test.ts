@@ -9,6 +9,7 @@ import { dialPeer } from '../../src/client/peer/dial.ts';
 import { linkPair, makeGrant, rawListener, rawSession } from '../helpers/peers.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 test('message over the limit: refused on send with E_MESSAGE_TOO_LARGE; exactly the limit goes through', async (t) => {
   const pair = await linkPair();
@@ -22,7 +23,7 @@ test('message over the limit: refused on send with E_MESSAGE_TOO_LARGE; exactly 
   const id = pair.dialer.send('y'.repeat(MAX_CHAT_TEXT_BYTES));
   assert.equal(id, 1, 'refused messages use no id');
   await waitFor(() => pair.dialer.lastDeliveredId === 1, { what: 'delivery' });
-  assert.equal(got[0].text.length, MAX_CHAT_TEXT_BYTES);
+  assert.equal(nth(got, 0, 'message').text.length, MAX_CHAT_TEXT_BYTES);
 });
 
 test('message over the limit: refused on receipt with E_MESSAGE_TOO_LARGE naming its id; the link goes on', async (t) => {

@@ -18,6 +18,7 @@ import { MAX_PEER_HANDSHAKES_PER_IP } from '../../src/net/constants.ts';
 import { peerClientOptions } from '../../src/net/peer-tls.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 type Refusal = PeerListenerEvents['refused'][0];
 /** "Closed quickly": well under the handshake timeout in every case but the silent socket. */
@@ -66,7 +67,7 @@ test('a replayed secret is refused; a wrong key or unknown identity is refused w
     refusals.map((r) => r.reason),
     ['handshake', 'unknown', 'replayed'],
   );
-  assert.equal(links[0].state, 'open', 'the first session is untouched');
+  assert.equal(nth(links, 0, 'link').state, 'open', 'the first session is untouched');
 });
 
 test('an expired secret is refused', async (t) => {

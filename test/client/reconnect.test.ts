@@ -8,7 +8,6 @@ import { ClientState } from '../../src/client/client.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { testServer } from '../helpers/server.ts';
 import { nextEvent, waitFor, waitForEqual } from '../helpers/wait.ts';
-import { defer } from '../helpers/cleanup.ts';
 
 type Disconnected = [{ error: ProtocolError; retryInMs: number | null }];
 

@@ -13,6 +13,7 @@ import { UdpChannel } from '../../src/net/udp-channel.ts';
 import { testServer } from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 interface FakeServer {
   socket: Socket;
@@ -63,7 +64,7 @@ test('UdpLink registers with hello, goes alive on welcome, and drops forged and 
   const alive = nextEvent(link, 'state', (s: UdpState) => s === UdpState.ALIVE);
   link.start();
   await waitFor(() => server.received.find((r) => r.message.t === 'hello'), { what: 'hello from the client' });
-  const clientPort = server.received[0].port;
+  const clientPort = nth(server.received, 0, 'datagram').port;
   server.send({ t: 'welcome' }, clientPort);
   await alive;
   assert.equal(link.state, UdpState.ALIVE);

@@ -43,17 +43,17 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
   // Up: a registered user, then a connection that has not logged in.
   const alice = connect();
   await alice.register('alice', 'alices password');
-  await server.waitForText(/TCP 1  online 1/);
+  await server.waitForText(/TCP 1 {2}online 1/);
   await server.waitForText(/registered alice from 127\.0\.0\.1/);
   const screen = await server.waitForText(/alice .*online +127\.0\.0\.1 +online/);
   assert.ok(userRow(screen, 'alice'));
   const lurker = connect();
   await lurker.connect();
-  await server.waitForText(/TCP 2  online 1/);
+  await server.waitForText(/TCP 2 {2}online 1/);
 
   // Down: the lurker leaves.
   await lurker.close();
-  await server.waitForText(/TCP 1  online 1/);
+  await server.waitForText(/TCP 1 {2}online 1/);
 
   // A failed login: username and IP in the log, never the password.
   const guesser = connect();
@@ -61,7 +61,7 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
   await server.waitForText(/failed login for "alice" from 127\.0\.0\.1 \(E_AUTH_FAILED\)/);
   assert.ok(!server.text().includes(WRONG_PASSWORD));
   await guesser.close();
-  await server.waitForText(/TCP 1  online 1/);
+  await server.waitForText(/TCP 1 {2}online 1/);
 
   // q asks first; y stops: alice is told, the CSV is flushed, exit code 0.
   const told = new Promise<string>((resolve) => alice.on('disconnected', ({ error }) => resolve(error.code)));

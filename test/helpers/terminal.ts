@@ -9,7 +9,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { waitFor } from './wait.ts';
 
 const { Terminal } = xterm;
-const { Unicode11Addon } = unicode11 as unknown as { Unicode11Addon: new () => import('@xterm/addon-unicode11').Unicode11Addon };
+const { Unicode11Addon } = unicode11;
 export const SCREEN_WAIT_MS = 20_000;
 
 export class ScreenReader {

@@ -16,6 +16,7 @@ import { RawClient, type ServerError } from '../helpers/raw.ts';
 import { startTestServer, testServer, TEST_SCRYPT_LOG_N, type TestServer } from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 const NEW_PASSWORD = 'tr0ub4dor & 3';
 
@@ -33,18 +34,18 @@ test('passwd: a wrong old password or a weak new one changes nothing; the right 
   const server = await testServer(t);
   const alice = await server.client();
   await alice.register('Alice', PASSWORD);
-  const before = (await csvRows(server))[0].passwordHash;
+  const before = nth(await csvRows(server), 0, 'row').passwordHash;
   await assert.rejects(alice.changePassword('not my password', NEW_PASSWORD), hasCode(ErrorCode.AUTH_FAILED));
   await assert.rejects(alice.changePassword(PASSWORD, 'short'), hasCode(ErrorCode.WEAK_PASSWORD));
   await assert.rejects(alice.changePassword(PASSWORD, 'lone \ud800 surrogate'), hasCode(ErrorCode.BAD_MESSAGE));
-  assert.equal((await csvRows(server))[0].passwordHash, before);
+  assert.equal(nth(await csvRows(server), 0, 'row').passwordHash, before);
   assert.equal(alice.state, ClientState.ONLINE, 'refusals leave the session online');
 
   await alice.changePassword(PASSWORD, NEW_PASSWORD);
   assert.equal(alice.state, ClientState.ONLINE, 'the session that changed it stays logged in');
   const rows = await csvRows(server);
   assert.equal(rows.length, 1);
-  assert.notEqual(rows[0].passwordHash, before);
+  assert.notEqual(nth(rows, 0, 'row').passwordHash, before);
   assert.ok(!(await readFile(server.usersCsv, 'utf8')).includes(NEW_PASSWORD));
 
   await server.restart();
@@ -94,7 +95,7 @@ test('at most ACCOUNT_CHANGES_PER_HOUR account changes per user, then E_RATE_LIM
     await mo.changePassword(current, next);
     current = next;
   }
-  const limited = await mo.changePassword(current, passwords[ACCOUNT_CHANGES_PER_HOUR]).catch((e: unknown) => e);
+  const limited = await mo.changePassword(current, nth(passwords, ACCOUNT_CHANGES_PER_HOUR, 'password')).catch((e: unknown) => e);
   hasCode(ErrorCode.RATE_LIMITED)(limited);
   assert.ok(((limited as ProtocolError).retryAfterMs ?? 0) > 50 * 60_000, 'about an hour');
   await assert.rejects(mo.deleteAccount(current), hasCode(ErrorCode.RATE_LIMITED));
@@ -207,21 +208,21 @@ test('a hash made at a lower cost is re-made at the current cost at the next log
   const first = await server.client();
   await first.register('judy', PASSWORD);
   await first.close(); // else it reconnects after the restart and logs in too
-  assert.equal(hashCost((await csvRows(server))[0].passwordHash), TEST_SCRYPT_LOG_N);
+  assert.equal(hashCost(nth(await csvRows(server), 0, 'row').passwordHash), TEST_SCRYPT_LOG_N);
 
   await server.restart({ scryptLogN: TEST_SCRYPT_LOG_N + 1 });
   const judy = await server.client();
   const rehashed = nextEvent(server.app.core, 'account', (f: { change: string }) => f.change === 'rehashed');
   await judy.login('judy', PASSWORD);
   await rehashed;
-  await waitFor(async () => hashCost((await csvRows(server))[0].passwordHash) === TEST_SCRYPT_LOG_N + 1, { what: 'the file to hold the new cost' });
-  const upgraded = (await csvRows(server))[0].passwordHash;
+  await waitFor(async () => hashCost(nth(await csvRows(server), 0, 'row').passwordHash) === TEST_SCRYPT_LOG_N + 1, { what: 'the file to hold the new cost' });
+  const upgraded = nth(await csvRows(server), 0, 'row').passwordHash;
 
   // At the current cost, a login leaves the hash alone.
   await judy.close();
   const again = await server.client();
   await again.login('judy', PASSWORD);
-  assert.equal((await csvRows(server))[0].passwordHash, upgraded);
+  assert.equal(nth(await csvRows(server), 0, 'row').passwordHash, upgraded);
 
   await server.restart({ scryptLogN: TEST_SCRYPT_LOG_N + 1 });
   const third = await server.client();
@@ -245,7 +246,7 @@ test('concurrent logins right after a cost increase all succeed while one of the
   // Each login replaces the one before; every one must get its welcome first.
   const replies = await Promise.all(raws.map((r) => r.auth('login', 'nora', PASSWORD)));
   assert.deepEqual(replies.map((r) => (r.t === 'error' ? r.code : r.t)), Array(FREE_FAILURES_PER_USER).fill('welcome'));
-  await waitFor(async () => hashCost((await csvRows(server))[0].passwordHash) === TEST_SCRYPT_LOG_N + 2, { what: 'the re-hash on disk' });
+  await waitFor(async () => hashCost(nth(await csvRows(server), 0, 'row').passwordHash) === TEST_SCRYPT_LOG_N + 2, { what: 'the re-hash on disk' });
 });
 
 test('the raw protocol: passwd answers ok, delete_account answers ok then a fatal E_ACCOUNT_DELETED', async (t) => {

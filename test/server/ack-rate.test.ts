@@ -9,6 +9,7 @@ import { RawClient } from '../helpers/raw.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 const BROADCASTS = MESSAGE_BURST + 100;
 
@@ -23,7 +24,7 @@ test('a login backlog acked one frame per broadcast, at once, loses no ack to th
   assert.equal((await bob.auth('register', 'bob', 'bob-password')).t, 'welcome');
   await bob.close();
   // Two senders, each within its own burst of requests.
-  for (const [name, address] of [['alice', '127.0.0.2'], ['carol', '127.0.0.4']]) {
+  for (const [name, address] of [['alice', '127.0.0.2'], ['carol', '127.0.0.4']] as const) {
     const sender = await RawClient.open(server.port, { localAddress: address });
     clients.push(sender);
     assert.equal((await sender.auth('register', name, `${name}-password`)).t, 'welcome');
@@ -41,7 +42,7 @@ test('a login backlog acked one frame per broadcast, at once, loses no ack to th
   let acked = 0;
   back.socket.on('data', () => {
     for (; acked < back.received.length; acked++) {
-      const m = back.received[acked];
+      const m = nth(back.received, acked, 'message');
       if (m.t === 'broadcast') back.send({ t: 'broadcast_ack', bids: [m.b.bid] });
     }
   });

@@ -11,6 +11,7 @@ import { RawClient } from '../helpers/raw.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 function admissionWithLog(limits: { total: number; perIp: number; pressureDeadlineMs: number }, clock: { now: number }) {
   const closed: Array<{ ip: string; reason: EvictionReason }> = [];
@@ -133,8 +134,8 @@ test('connections that finished TLS but have not logged in count toward the per-
   const other = await RawClient.open(server.port, { localAddress: '127.0.0.3' });
   clients.push(other);
   // One of the three registers: it is a user now, and its slot is free for the next.
-  assert.equal((await clients[0].auth('register', 'bea', 'bea-password')).t, 'welcome');
+  assert.equal((await nth(clients, 0, 'client').auth('register', 'bea', 'bea-password')).t, 'welcome');
   clients.push(await RawClient.open(server.port, { localAddress: '127.0.0.2' }));
   await assert.rejects(RawClient.open(server.port, { localAddress: '127.0.0.2' }));
-  assert.equal(clients[0].closed, false, 'the logged-in user is not touched');
+  assert.equal(nth(clients, 0, 'client').closed, false, 'the logged-in user is not touched');
 });

@@ -9,6 +9,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { UdpProxy } from '../helpers/udp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 /** Short enough that retransmissions and fallbacks happen within a test's second or two. */
 const RETRANSMIT_BASE_MS = 100;
@@ -49,7 +50,7 @@ test('10% of datagrams lost both ways: every user still gets every broadcast, sh
 
 test('UDP blocked for one client from the start: its broadcasts come over TCP', async (t) => {
   const server = await startTestServer({ broadcastRetransmitBaseMs: RETRANSMIT_BASE_MS });
-  const [blocked] = await withProxies(1, { dropUp: 1, dropDown: 1 }, server);
+  const blocked = nth(await withProxies(1, { dropUp: 1, dropDown: 1 }, server), 0, 'proxy');
   defer(t, async () => {
     await server.close();
     await blocked.close();
@@ -58,16 +59,16 @@ test('UDP blocked for one client from the start: its broadcasts come over TCP', 
   const bob = await onlineUser(server, 'bob', { proxy: blocked, waitUdp: false });
   const sent = await alice.inbox.send('can you hear me');
   assert.equal(await received(bob, sent.bid), 1);
-  assert.equal(bob.inbox.items[0].via, 'tcp');
+  assert.equal(nth(bob.inbox.items, 0, 'broadcast').via, 'tcp');
   assert.equal(bob.client.udpState, 'connecting', "bob's UDP path never came up");
   await received(alice, sent.bid);
-  assert.equal(alice.inbox.items[0].via, 'udp', 'the others still get it over UDP');
-  await waitFor(() => server.app.core.broadcasts.pending()[0].acked === 2, { what: "bob's ack over TCP" });
+  assert.equal(nth(alice.inbox.items, 0, 'broadcast').via, 'udp', 'the others still get it over UDP');
+  await waitFor(() => server.app.core.broadcasts.pending()[0]?.acked === 2, { what: "bob's ack over TCP" });
 });
 
 test('UDP path dies silently: after the UDP tries the server falls back to TCP', async (t) => {
   const server = await startTestServer({ broadcastRetransmitBaseMs: RETRANSMIT_BASE_MS });
-  const [proxy] = await withProxies(1, {}, server);
+  const proxy = nth(await withProxies(1, {}, server), 0, 'proxy');
   defer(t, async () => {
     await server.close();
     await proxy.close();
@@ -79,7 +80,7 @@ test('UDP path dies silently: after the UDP tries the server falls back to TCP',
   const sent = await alice.inbox.send('are you there');
   assert.equal(await received(bob, sent.bid), 1);
   const tookMs = Date.now() - started;
-  assert.equal(bob.inbox.items[0].via, 'tcp');
+  assert.equal(nth(bob.inbox.items, 0, 'broadcast').via, 'tcp');
   const stats = server.app.core.broadcasts.stats();
   assert.equal(stats.tcpFallbacks, 1);
   assert.equal(stats.retransmits, 2, 'three UDP tries in all');

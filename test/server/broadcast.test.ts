@@ -16,6 +16,7 @@ import { startTestServer, testServer } from '../helpers/server.ts';
 import { UdpProxy } from '../helpers/udp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 const isCode = (code: string) => (err: unknown) => err instanceof ProtocolError && err.code === code;
 
@@ -27,19 +28,19 @@ test('every online user gets a broadcast over UDP, the sender too, and everyone 
   }
   defer(t, () => server.close());
   const users = await Promise.all(['alice', 'bob', 'carol'].map((name) => onlineUser(server, name)));
-  const sent = await users[0].inbox.send('hello, everyone');
+  const sent = await nth(users, 0, 'user').inbox.send('hello, everyone');
   assert.match(sent.bid, /^[0-9a-f]{16}$/);
   assert.equal(sent.expiresAt - sent.createdAt, 30 * 60_000, 'default ttl is 30 minutes');
   for (const user of users) {
     assert.equal(await received(user, sent.bid), 1);
-    const item = user.inbox.items[0];
+    const item = nth(user.inbox.items, 0, 'broadcast');
     assert.equal(item.from, 'alice');
     assert.equal(item.text, 'hello, everyone');
     assert.equal(item.via, 'udp');
   }
   const core = server.app.core;
   await waitFor(() => core.broadcasts.pending()[0]?.acked === 3, { what: 'three acks' });
-  const [row] = core.broadcasts.pending();
+  const row = nth(core.broadcasts.pending(), 0, 'pending broadcast');
   assert.equal(row.registered, 3);
   assert.equal(row.from, 'alice');
   assert.equal(row.preview, 'hello, everyone');
@@ -61,7 +62,7 @@ test('users who log in before the expiry get it once at login, even ones registe
 
   const bobAgain = await onlineUser(server, 'bob', { login: true, waitUdp: false });
   assert.equal(await received(bobAgain, first.bid), 1);
-  assert.equal(bobAgain.inbox.items[0].via, 'tcp', 'the login backlog goes over the TLS connection');
+  assert.equal(nth(bobAgain.inbox.items, 0, 'broadcast').via, 'tcp', 'the login backlog goes over the TLS connection');
   const dave = await onlineUser(server, 'dave', { waitUdp: false }); // registered after the broadcast
   assert.equal(await received(dave, first.bid), 1);
 
@@ -92,7 +93,7 @@ test('exactly once across reconnects: repeats after a lost ack are dropped, acke
   proxy.dropUp = 0;
   await waitFor(() => bob.inbox.stats.duplicates === 1, { what: 'the login backlog to bring the first again' });
   assert.equal(await received(bob, first.bid), 1, 'shown once although received twice');
-  await waitFor(() => server.app.core.broadcasts.pending()[0].acked === 2, { what: "bob's ack over TCP" });
+  await waitFor(() => server.app.core.broadcasts.pending()[0]?.acked === 2, { what: "bob's ack over TCP" });
 
   kick(); // now acked: the next login must not bring it
   await waitFor(() => bob.client.state === 'online' && server.app.core.presence.get('bob') !== undefined, { what: 'bob back' });
@@ -140,8 +141,8 @@ test('text is relayed as sent and sanitised by the client; the dashboard preview
   const hostile = `\u001b]0;owned\u0007\u001b[2Jhi\u202e there ${'y'.repeat(100)}`;
   const sent = await alice.inbox.send(hostile);
   await received(alice, sent.bid);
-  assert.equal(alice.inbox.items[0].text, `hi there ${'y'.repeat(100)}`);
-  const [row] = server.app.core.broadcasts.pending();
+  assert.equal(nth(alice.inbox.items, 0, 'broadcast').text, `hi there ${'y'.repeat(100)}`);
+  const row = nth(server.app.core.broadcasts.pending(), 0, 'pending broadcast');
   assert.equal([...row.preview].length, 60);
   assert.ok(row.preview.startsWith('hi there y') && row.preview.endsWith('…'));
   assert.equal(row.bytes, Buffer.byteLength(hostile));

@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { ClientState } from '../../src/client/client.ts';
 import { testServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 const CLIENTS = 200;
 
@@ -27,7 +27,7 @@ test(`${CLIENTS} simultaneous clients register, are all online, and all see each
     timeoutMs: 60_000,
     intervalMs: 50,
   });
-  const listed = await clients[CLIENTS - 1].refreshUsers();
+  const listed = await nth(clients, CLIENTS - 1, 'client').refreshUsers();
   assert.equal(listed.length, CLIENTS);
   await waitFor(() => clients.every((c) => c.udpState === 'alive'), { what: 'every UDP path alive', timeoutMs: 60_000, intervalMs: 50 });
 });

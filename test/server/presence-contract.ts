@@ -110,7 +110,7 @@ export function presenceContract(name: string, make: PresenceFactory): void {
       withPresence(async (p, online) => {
         const probes = ['erin', 'frank', 'gina'].map((u, i) => online(u, `127.0.0.${i + 2}`));
         for (const probe of probes) p.add(probe.session);
-        const newcomer = probes[2]!;
+        const newcomer = probes[2];
         p.sendList(newcomer.session);
         await waitFor(() => listOf(newcomer).size === 3, { what: 'the list arrives' });
         assert.equal(newcomer.presence()[0]?.reset, true);

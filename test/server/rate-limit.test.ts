@@ -9,7 +9,6 @@ import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
 import { FailureBackoff, WindowLimiter } from '../../src/server/rate-limit.ts';
 import { testServer } from '../helpers/server.ts';
 import { attemptThrottleContract, manualClock, rateLimiterContract } from './rate-limit-contract.ts';
-import { defer } from '../helpers/cleanup.ts';
 
 
 function rateLimited(err: unknown): number {

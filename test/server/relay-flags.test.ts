@@ -62,7 +62,7 @@ test('--relay-idle-timeout: a circuit that carries nothing is closed and logged 
 
 test('--relay-circuits-per-user 1: a second relayed chat of the same user is refused', async () => {
   await withProcess(['--relay-circuits-per-user', '1'], async (bed) => {
-    const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((u) => joinAs(bed, u)));
+    const [alice, bob, carol] = await Promise.all([joinAs(bed, 'alice'), joinAs(bed, 'bob'), joinAs(bed, 'carol')]);
     const first = await relayPair(bed, alice, bob);
     const { forA } = await introduce(alice, carol);
     await assert.rejects(alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }), (e: { code?: string }) => e.code === ErrorCode.RELAY_FULL);

@@ -128,7 +128,7 @@ test('tickets: none, made-up, reused; and relay_request before login', async () 
     assert.deepEqual(refusals.map((r) => r.code), [ErrorCode.RELAY_TOKEN_UNKNOWN, ErrorCode.RELAY_TOKEN_SPENT]);
     const raw = await RawClient.open(server.port);
     const id = raw.id();
-    raw.send({ t: 'relay_request', id, reqId: forA.reqId, token: forA.relay as string });
+    raw.send({ t: 'relay_request', id, reqId: forA.reqId, token: forA.relay });
     const reply = await raw.reply(id);
     assert.equal(reply.t === 'error' && reply.code, ErrorCode.NOT_AUTHENTICATED);
     raw.socket.destroy();
@@ -164,7 +164,7 @@ test('circuit limits: per user, then the token is refused with E_RELAY_FULL', as
 test('a flooding sender is held to its byte rate while another circuit stays responsive', async () => {
   const rate = 64 * 1024;
   await withServer({ relay: { bytesPerSecond: rate } }, async (server) => {
-    const [alice, bob, carol, dave] = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((u) => joinAs(server, u)));
+    const [alice, bob, carol, dave] = await Promise.all([joinAs(server, 'alice'), joinAs(server, 'bob'), joinAs(server, 'carol'), joinAs(server, 'dave')]);
     const flood = await relayPair(server, alice, bob);
     const calm = await relayPair(server, carol, dave);
     const received = collect(flood.ba);

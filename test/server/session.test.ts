@@ -43,7 +43,7 @@ test('an unauthenticated connection that says nothing is closed after the login 
     await server.close();
   });
   const hello = raw.received[0];
-  assert.ok(hello.t === 'hello' && hello.loginTimeoutMs === 200);
+  assert.ok(hello?.t === 'hello' && hello.loginTimeoutMs === 200);
   const error = await raw.waitFor<ServerError>((m) => m.t === 'error', 'login timeout error');
   assert.equal(error.code, ErrorCode.LOGIN_TIMEOUT);
   assert.equal(error.fatal, true);

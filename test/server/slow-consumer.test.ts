@@ -12,6 +12,7 @@ import type { ClientSession } from '../../src/server/session.ts';
 import { rawFrame, RawClient } from '../helpers/raw.ts';
 import { startTestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { nth } from '../helpers/assert.ts';
 
 /** Far more than every kernel buffer on the path (4 MB send + 6 MB receive at most here). */
 const MAX_INPUT_BYTES = 256 * 1024 * 1024;
@@ -61,7 +62,7 @@ async function expectBounded(login: boolean): Promise<void> {
       helper = await RawClient.open(server.port);
     }
     await waitFor(() => server.app.core.connectionCount >= 1, { what: 'the server to see the connection' });
-    const session = [...server.app.core.allSessions()][0];
+    const session = nth([...server.app.core.allSessions()], 0, 'session');
     const frame = (i: number) => rawFrame(JSON.stringify(login ? { t: 'ping', id: i % 2 ** 31 } : { t: 'list_users', id: i % 2 ** 31 }));
     const { written, maxPending } = await flood(client, session, frame);
 

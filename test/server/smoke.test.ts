@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { testServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { defer } from '../helpers/cleanup.ts';
 
 test('register, login and presence across two clients', async (t) => {
   const server = await testServer(t);

@@ -12,6 +12,7 @@ import { startTestServer, tempDir, type TestServer } from '../../helpers/server.
 import { Keys, trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { defer } from '../../helpers/cleanup.ts';
+import { nth } from '../../helpers/assert.ts';
 
 interface Harness {
   vt: VirtualTerminal;
@@ -248,7 +249,7 @@ test('PgUp and PgDn page by screen rows, keeping one row of the last page in vie
     pages.push(shown());
   }
   for (let i = 1; i < pages.length; i++) {
-    assert.equal(pages[i].at(-1), pages[i - 1][0], `page ${i} ends with the row that began page ${i - 1}: ${JSON.stringify(pages)}`);
+    assert.equal(nth(pages, i, 'page').at(-1), nth(pages, i - 1, 'page')[0], `page ${i} ends with the row that began page ${i - 1}: ${JSON.stringify(pages)}`);
   }
   await h.vt.waitForText('newer below: PgDn');
   // Back down: as many pages (one more row may be left), then following again.

@@ -125,7 +125,7 @@ test('unread marks and one bell for a tab in the background; over-long messages 
   link.send('one');
   link.send('two');
   await alice.vt.waitForText('2 bob · direct (2)');
-  await alice.vt.waitForText(/●  2 bob/);
+  await alice.vt.waitForText(/● {2}2 bob/);
   assert.equal(alice.bells() - bellsBefore, 1);
   alice.vt.type(Keys.CTRL_N);
   await alice.vt.waitForText('bob: two');

@@ -8,13 +8,14 @@ import { KEY_BINDINGS, actionFor, helpLines } from '../../../src/server/dashboar
 import { FRAME_INTERVAL_MS, MAX_DRAW_SHARE, RenderLoop } from '../../../src/server/dashboard/render-loop.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { defer } from '../../helpers/cleanup.ts';
+import { nth } from '../../helpers/assert.ts';
 
 test('big numbers are BIG_DIGIT_LINES lines of half blocks, digits one column apart', () => {
   assert.deepEqual(bigNumber(0), ['█▀█', '█ █', '▀▀▀']);
   assert.deepEqual(bigNumber(17), ['▀█  ▀▀█', ' █    █', '▀▀▀   ▀']);
   const big = bigNumber(1234567);
   assert.equal(big.length, BIG_DIGIT_LINES);
-  assert.ok(big.every((line) => line.length === big[0].length));
+  assert.ok(big.every((line) => line.length === nth(big, 0, 'line').length));
   assert.deepEqual(bigNumber(-3), bigNumber(0), 'never negative');
 });
 

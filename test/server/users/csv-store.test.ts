@@ -93,7 +93,7 @@ describe('CsvUserStore file format', () => {
       await store.close();
       const rows = parse(await readFile(path, 'utf8')) as string[][];
       assert.equal(rows.length, 2);
-      assert.equal(rows[1][0].toLowerCase(), 'zed');
+      assert.equal(rows[1]?.[0]?.toLowerCase(), 'zed');
     }));
 });
 
