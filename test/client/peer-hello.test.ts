@@ -16,14 +16,11 @@ import { defer } from '../helpers/cleanup.ts';
 test('a hello whose user breaks the name rules gets E_PEER_HANDSHAKE and the link closes at once', async (t) => {
   // A handshake timeout far beyond the test's own: only the refusal can close this link.
   const listener = await PeerListener.start({ host: '127.0.0.1', link: { handshakeTimeoutMs: 600_000 } });
-  let raw: Awaited<ReturnType<typeof rawPeer>> | undefined;
-  defer(t, () => {
-    raw?.socket.destroy();
-    listener.close();
-  });
+  defer(t, () => listener.close());
   const grant = makeGrant('alice', 'bob');
   listener.expect(grant);
-  raw = await rawPeer(listener.port, grant);
+  const raw = await rawPeer(listener.port, grant);
+  defer(t, () => raw.socket.destroy());
   raw.conn.send({ t: 'hello', proto: PROTOCOL_VERSION, user: 'bob<script>' });
   let closed = false;
   void raw.closed.then(() => (closed = true));

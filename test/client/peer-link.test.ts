@@ -71,6 +71,7 @@ test('escape sequences and control characters are stripped on receipt', async (t
   pair.dialer.send('\x1b[2J\x1b[31mred\x1b[0m \x1b]0;owned\x07title\r\nnext\u0007\u009b1m\u202eline\tend');
   const [m] = await got;
   assert.equal(m.text, 'red title\nnextline\tend');
+  // eslint-disable-next-line no-control-regex -- the test is that no control characters are left
   assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/.test(m.text));
 });
 
@@ -177,7 +178,7 @@ test('a message that sanitising leaves empty is shown as a note, not an empty li
 
 test('more invalid frames than tolerated in one read: each is answered, then the link closes', async (t) => {
   const session = await rawSession();
-  const { raw, link } = session;
+  const { raw } = session;
   defer(t, () => session.close());
   const bad = Buffer.alloc(FRAME_HEADER_BYTES + 1);
   bad.writeUInt32BE(1, 0);

@@ -33,7 +33,7 @@ function dialWith(listener: PeerListener, reqId: string, secret: Buffer, selfUse
  * before the test fails: left open, it would keep the listener, and the file, running until
  * the runner's timeout.
  */
-async function refusedWith(promise: Promise<PeerLink | unknown>, code: string): Promise<void> {
+async function refusedWith(promise: Promise<unknown>, code: string): Promise<void> {
   const err = (await promise.then(
     (made) => {
       (made as Partial<PeerLink> | undefined)?.close?.();
@@ -184,6 +184,7 @@ test('refusals name the address they came from, and a made-up identity is not pa
   const [info] = await refused;
   assert.equal(info.address, '127.0.0.1');
   assert.equal(info.reqId, undefined);
+  // eslint-disable-next-line no-control-regex -- the test is that no raw escape character gets through
   assert.doesNotMatch(JSON.stringify(info), /\\u001b|\x1b/);
   socket.destroy();
 });

@@ -37,10 +37,9 @@ export function removeStaleNamespaces(): void {
   const names = run(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${PREFIX}-`));
   for (const name of names) {
     const pid = Number(name.split('-')[1]);
-    let alive = false;
+    let alive = true;
     try {
       process.kill(pid, 0);
-      alive = true;
     } catch {
       alive = false;
     }

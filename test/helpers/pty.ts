@@ -64,9 +64,10 @@ export class ClientProcess extends ScreenReader {
   }
 
   /** Type text then Enter, once `ready` is on screen (keys sent before a screen is drawn can be lost). */
-  async enter(text: string): Promise<void> {
+  enter(text: string): Promise<void> {
     this.type(text);
     this.type('\r');
+    return Promise.resolve();
   }
 
   override resize(cols: number, rows: number): void {

@@ -63,7 +63,7 @@ export async function spawnServer(
     createInterface({ input: proc.stdout }).on('line', (text) => {
       let line: Record<string, unknown>;
       try {
-        line = JSON.parse(text);
+        line = JSON.parse(text) as Record<string, unknown>;
       } catch {
         return;
       }

@@ -9,7 +9,7 @@ import { defer } from './cleanup.ts';
 
 export const TEST_SCRYPT_LOG_N = 10;
 
-export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `p2p-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }

@@ -266,7 +266,7 @@ describe('validation', () => {
   });
 
   test('inherited properties do not count as fields', () => {
-    const value = Object.create({ t: 'ping', id: 1 });
+    const value: unknown = Object.create({ t: 'ping', id: 1 });
     const result = validateMessage(clientMessages, value);
     assert.ok(!result.ok);
   });

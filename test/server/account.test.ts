@@ -263,7 +263,7 @@ test('the raw protocol: passwd answers ok, delete_account answers ok then a fata
   const del = raw.id();
   raw.send({ t: 'delete_account', id: del, password: NEW_PASSWORD });
   assert.deepEqual(await raw.reply(del), { t: 'ok', re: del });
-  const fatal = (await raw.waitFor((m) => m.t === 'error', 'fatal error')) as ServerError;
+  const fatal = await raw.waitFor<ServerError>((m) => m.t === 'error', 'fatal error');
   assert.equal(fatal.code, ErrorCode.ACCOUNT_DELETED);
   assert.equal(fatal.fatal, true);
   await raw.waitClosed();

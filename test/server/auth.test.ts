@@ -24,7 +24,7 @@ test('register creates the account, logs in, and writes one CSV row', async (t) 
   assert.deepEqual({ user: session.user, ip: session.ip, registered: session.registered }, { user: 'Alice', ip: '127.0.0.1', registered: true });
   assert.equal(alice.state, ClientState.ONLINE);
   assert.deepEqual(alice.onlineUsers, [{ user: 'Alice', ip: '127.0.0.1' }]);
-  const rows = parse(await readFile(server.usersCsv, 'utf8')) as string[][];
+  const rows = parse(await readFile(server.usersCsv, 'utf8'));
   assert.deepEqual(rows[0], ['username', 'password_hash', 'created_at', 'last_seen_at']);
   assert.equal(rows.length, 2);
   const [name, hash] = nth(rows, 1, 'row');
@@ -70,7 +70,7 @@ test('20 clients racing to register one name: exactly one wins, the CSV has one 
   const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
   assert.equal(winners.length, 1, JSON.stringify(results.map((r) => r.status)));
   for (const r of results) if (r.status === 'rejected') hasCode(ErrorCode.USERNAME_TAKEN)(r.reason);
-  const rows = parse(await readFile(server.usersCsv, 'utf8')) as string[][];
+  const rows = parse(await readFile(server.usersCsv, 'utf8'));
   assert.equal(rows.length, 2);
   // The winner's password is the one stored.
   const check = await server.client();

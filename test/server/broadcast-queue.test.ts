@@ -25,22 +25,22 @@ function clock(start = T0) {
 const isCode = (code: string) => (err: unknown) => err instanceof ProtocolError && err.code === code;
 
 /** BroadcastQueue over a store; reopening makes a new queue (and a new store) on the same storage. */
-function queueOver(newStore: () => BroadcastStore, onCleanup: () => Promise<void> = async () => {}): QueueFactory {
-  return async ({ now, ttlMs, maxPending }) => {
+function queueOver(newStore: () => BroadcastStore, onCleanup: () => Promise<void> = () => Promise.resolve()): QueueFactory {
+  return ({ now, ttlMs, maxPending }) => {
     const queues: BroadcastQueue[] = [];
     const open = () => {
       const queue = new BroadcastQueue(newStore(), { now, ttlMs, maxPending });
       queues.push(queue);
       return queue;
     };
-    return {
+    return Promise.resolve({
       queue: open(),
       reopen: open,
       cleanup: async () => {
         for (const queue of queues) await queue.close();
         await onCleanup();
       },
-    };
+    });
   };
 }
 

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { BroadcastInbox } from '../../src/client/broadcasts.ts';
 import { P2PClient } from '../../src/client/client.ts';
 import { BROADCAST_LOG_FILE } from '../../src/server/app.ts';
+import type { QueueRecord } from '../../src/server/broadcasts/store.ts';
 import { bidsOf, PASSWORD, received, TEST_ACK_DELAY_MS, type User } from '../helpers/broadcast.ts';
 import { tempDir } from '../helpers/server.ts';
 import { spawnServer, type ServerProcess } from '../helpers/server-process.ts';
@@ -57,7 +58,7 @@ test('SIGKILL with pending broadcasts: after a restart delivery resumes and noth
     async () => {
       const acked = new Map<string, Set<string>>();
       for (const line of (await readFile(logPath, 'utf8')).split('\n').filter(Boolean)) {
-        const record = JSON.parse(line);
+        const record = JSON.parse(line) as QueueRecord;
         if (record.op === 'ack') for (const u of record.users) acked.set(record.bid, (acked.get(record.bid) ?? new Set()).add(u));
       }
       return [x.bid, y.bid].every((bid) => acked.get(bid)?.has('alice') && acked.get(bid)?.has('bob'));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { startTestServer } from '../helpers/server.ts';
+import { startTestServer, testServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 
@@ -31,17 +31,15 @@ function silentConnection(port: number) {
 
 test('pending TLS handshakes are capped: beyond the cap a connection is closed at once, and the slot frees', async (t) => {
   // A handshake timeout far beyond the test's deadline: only the cap can close these.
-  const server = await startTestServer({ handshakeTimeoutMs: 600_000, maxPendingHandshakes: 3 });
+  const server = await testServer(t, { handshakeTimeoutMs: 600_000, maxPendingHandshakes: 3 });
   const silent = [0, 1, 2].map(() => silentConnection(server.port));
-  let extra: ReturnType<typeof silentConnection> | undefined;
-  defer(t, async () => {
+  defer(t, () => {
     for (const s of silent) s.socket.destroy();
-    extra?.socket.destroy();
-    await server.close();
   });
   await waitFor(() => silent.every((s) => s.connected), { what: 'three silent connections' });
-  extra = silentConnection(server.port);
-  await waitFor(() => extra?.closed === true, { what: 'the fourth silent connection to be closed by the cap' });
+  const extra = silentConnection(server.port);
+  defer(t, () => extra.socket.destroy());
+  await waitFor(() => extra.closed === true, { what: 'the fourth silent connection to be closed by the cap' });
   assert.equal(silent.some((s) => s.closed), false, 'the three within the cap are still open');
   // Once they go, a real client gets in.
   for (const s of silent) s.socket.destroy();

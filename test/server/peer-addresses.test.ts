@@ -51,8 +51,8 @@ test('requester and target each learn the other one\'s address, in every message
   bob.send({ t: 'connect_answer', id: answer, reqId: prompt.reqId, accept: true });
   assert.equal((await bob.reply(answer)).t, 'ok');
   const isResult = (m: ServerMessage): m is Result => m.t === 'connect_result';
-  const forAlice = (await alice.waitFor(isResult, "alice's result")) as Result;
-  const forBob = (await bob.waitFor(isResult, "bob's result")) as Result;
+  const forAlice = await alice.waitFor<Result>(isResult, "alice's result");
+  const forBob = await bob.waitFor<Result>(isResult, "bob's result");
   assert.deepEqual([forAlice.role, forAlice.peer, forAlice.port], ['requester', { user: 'bob', ip: '127.0.0.3' }, 40_003], 'the requester dials the target');
   assert.deepEqual([forBob.role, forBob.peer, forBob.port], ['target', { user: 'alice', ip: '127.0.0.2' }, undefined], 'the target expects the requester');
   assert.deepEqual(events, [

@@ -11,6 +11,7 @@ import type { UserEntry } from '../../src/net/messages.ts';
 import type { PresenceDirectory } from '../../src/server/presence.ts';
 import { SessionProbe } from '../helpers/online-session.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { nth } from '../helpers/assert.ts';
 
 export interface PresenceFixtureOptions {
   /** Output queued above which a session is sent no deltas (it catches up later). */
@@ -110,7 +111,7 @@ export function presenceContract(name: string, make: PresenceFactory): void {
       withPresence(async (p, online) => {
         const probes = ['erin', 'frank', 'gina'].map((u, i) => online(u, `127.0.0.${i + 2}`));
         for (const probe of probes) p.add(probe.session);
-        const newcomer = probes[2];
+        const newcomer = nth(probes, 2, 'probe');
         p.sendList(newcomer.session);
         await waitFor(() => listOf(newcomer).size === 3, { what: 'the list arrives' });
         assert.equal(newcomer.presence()[0]?.reset, true);

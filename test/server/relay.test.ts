@@ -172,7 +172,9 @@ test('a flooding sender is held to its byte rate while another circuit stays res
     const block = Buffer.alloc(16 * 1024, 7);
     let stop = false;
     const pump = () => {
-      while (!stop && flood.ab.write(block)) {}
+      while (!stop && flood.ab.write(block)) {
+        // write until the socket's buffer is full
+      }
       if (!stop) flood.ab.once('drain', pump);
     };
     pump();
@@ -199,7 +201,9 @@ test('a side that never reads is cut as a slow consumer; the circuit ends', asyn
     ba.pause(); // bob never reads
     const block = Buffer.alloc(64 * 1024, 1);
     const pump = () => {
-      while (!ab.destroyed && ab.write(block)) {}
+      while (!ab.destroyed && ab.write(block)) {
+        // write until the socket's buffer is full
+      }
       if (!ab.destroyed) ab.once('drain', pump);
     };
     ab.on('error', () => {});

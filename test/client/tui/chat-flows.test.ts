@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import type { P2PClient } from '../../../src/client/client.ts';
 import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
 import { PeerManager } from '../../../src/client/peer/manager.ts';
+import type { PeerLink } from '../../../src/client/peer/link.ts';
 import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
 import { Keys, trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
@@ -180,7 +181,7 @@ test('as requester: a decline is reported; an accept opens the tab; typing shows
   bob.peers.once('prompt', (p) => void bob.peers.decline(p.reqId));
   alice.vt.type('/connect bob\r');
   await alice.vt.waitForText('No chat with bob (127.0.0.1): they declined.');
-  const linked = new Promise<import('../../../src/client/peer/link.ts').PeerLink>((resolve) =>
+  const linked = new Promise<PeerLink>((resolve) =>
     bob.peers.once('prompt', (p) => void bob.peers.accept(p.reqId).then(resolve)),
   );
   alice.vt.type('/connect bob\r');

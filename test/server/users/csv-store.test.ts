@@ -91,7 +91,7 @@ describe('CsvUserStore file format', () => {
       );
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       await store.close();
-      const rows = parse(await readFile(path, 'utf8')) as string[][];
+      const rows = parse(await readFile(path, 'utf8'));
       assert.equal(rows.length, 2);
       assert.equal(rows[1]?.[0]?.toLowerCase(), 'zed');
     }));

@@ -35,7 +35,7 @@ function isTaken(err: unknown): boolean {
 
 export function userStoreContract(name: string, makeFixture: () => Promise<StoreFixture>): void {
   describe(`UserStore contract: ${name}`, () => {
-    async function withStore(fn: (fx: StoreFixture) => Promise<void>): Promise<void> {
+    async function withStore(fn: (fx: StoreFixture) => Promise<void> | void): Promise<void> {
       const fx = await makeFixture();
       try {
         await fn(fx);
@@ -45,7 +45,7 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
     }
 
     test('a new store is empty', () =>
-      withStore(async ({ store }) => {
+      withStore(({ store }) => {
         assert.equal(store.size, 0);
         assert.deepEqual(store.list(), []);
         assert.equal(store.get('alice'), undefined);
