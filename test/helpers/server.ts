@@ -108,8 +108,10 @@ export async function testServer(t: TestContext, options: Partial<ServerAppOptio
 export const passwordOf = (user: string): string => `password-${user}`;
 
 export interface ServerWithClientsOptions<U extends readonly string[]> extends Partial<ServerAppOptions> {
-  /** One client per name, registered (so logged in) in this order with `passwordOf(name)`. */
+  /** One client per name, registered (so logged in) in this order. */
   users: U;
+  /** Every user's password (default: `passwordOf(name)`). */
+  password?: string;
   /** Options for every client. */
   client?: Partial<ClientOptions>;
 }
@@ -121,13 +123,13 @@ export interface ServerWithClientsOptions<U extends readonly string[]> extends P
  */
 export async function serverWithClients<const U extends readonly string[]>(
   t: TestContext,
-  { users, client: clientOptions, ...serverOptions }: ServerWithClientsOptions<U>,
+  { users, password, client: clientOptions, ...serverOptions }: ServerWithClientsOptions<U>,
 ): Promise<{ server: TestServer; clients: { [K in keyof U]: P2PClient } }> {
   const server = await testServer(t, serverOptions);
   const clients: P2PClient[] = [];
   for (const user of users) {
     const client = await server.client(clientOptions);
-    await client.register(user, passwordOf(user));
+    await client.register(user, password ?? passwordOf(user));
     clients.push(client);
   }
   // One client per name, in order: the mapped tuple type says exactly that.

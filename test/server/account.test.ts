@@ -13,7 +13,7 @@ import { hashCost } from '../../src/server/users/passwords.ts';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
 import { onlineUser, PASSWORD, received } from '../helpers/broadcast.ts';
 import { RawClient, type ServerError } from '../helpers/raw.ts';
-import { startTestServer, testServer, TEST_SCRYPT_LOG_N, type TestServer } from '../helpers/server.ts';
+import { startTestServer, serverWithClients, testServer, TEST_SCRYPT_LOG_N, type TestServer } from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { nth } from '../helpers/assert.ts';
@@ -31,9 +31,7 @@ async function csvRows(server: TestServer) {
 }
 
 test('passwd: a wrong old password or a weak new one changes nothing; the right one changes it durably', async (t) => {
-  const server = await testServer(t);
-  const alice = await server.client();
-  await alice.register('Alice', PASSWORD);
+  const { server, clients: [alice] } = await serverWithClients(t, { users: ['Alice'], password: PASSWORD });
   const before = nth(await csvRows(server), 0, 'row').passwordHash;
   await assert.rejects(alice.changePassword('not my password', NEW_PASSWORD), hasCode(ErrorCode.AUTH_FAILED));
   await assert.rejects(alice.changePassword(PASSWORD, 'short'), hasCode(ErrorCode.WEAK_PASSWORD));
@@ -55,9 +53,7 @@ test('passwd: a wrong old password or a weak new one changes nothing; the right 
 });
 
 test('after passwd the client reconnects with the new password when the server restarts', async (t) => {
-  const server = await testServer(t);
-  const lena = await server.client();
-  await lena.register('lena', PASSWORD);
+  const { server, clients: [lena] } = await serverWithClients(t, { users: ['lena'], password: PASSWORD });
   await lena.changePassword(PASSWORD, NEW_PASSWORD);
   const back = nextEvent(lena, 'online');
   await server.restart();
@@ -67,9 +63,7 @@ test('after passwd the client reconnects with the new password when the server r
 });
 
 test('passwd: wrong old passwords count as failed logins toward the back-off of section 4.4', async (t) => {
-  const server = await testServer(t);
-  const bob = await server.client();
-  await bob.register('bob', PASSWORD);
+  const { server, clients: [bob] } = await serverWithClients(t, { users: ['bob'], password: PASSWORD });
   // The free failures, then one that starts the back-off.
   for (let i = 0; i <= FREE_FAILURES_PER_USER; i++) {
     await assert.rejects(bob.changePassword(`guess ${i} guess`, NEW_PASSWORD), hasCode(ErrorCode.AUTH_FAILED));
@@ -86,9 +80,7 @@ test('passwd: wrong old passwords count as failed logins toward the back-off of 
 });
 
 test('at most ACCOUNT_CHANGES_PER_HOUR account changes per user, then E_RATE_LIMITED with retryAfterMs', async (t) => {
-  const server = await testServer(t);
-  const mo = await server.client();
-  await mo.register('mo', PASSWORD);
+  const { server, clients: [mo] } = await serverWithClients(t, { users: ['mo'], password: PASSWORD });
   const passwords = Array.from({ length: ACCOUNT_CHANGES_PER_HOUR + 1 }, (_, i) => `password number ${i}`);
   let current = PASSWORD;
   for (const next of passwords.slice(0, ACCOUNT_CHANGES_PER_HOUR)) {
@@ -122,9 +114,7 @@ test('passwd and delete_account need a login first, and a missing field is a bad
 });
 
 test('passwd racing a login with the old password: that login never stays online', async (t) => {
-  const server = await testServer(t);
-  const dave = await server.client();
-  await dave.register('dave', PASSWORD);
+  const { server, clients: [dave] } = await serverWithClients(t, { users: ['dave'], password: PASSWORD });
   const intruder = await RawClient.open(server.port);
   defer(t, () => intruder.close());
   // Sent together: whichever the server finishes first, the old password must not win.
@@ -157,9 +147,7 @@ test('passwd racing a login with the old password: that login never stays online
 });
 
 test('delete_account: a wrong password changes nothing; the right one removes the row, closes the session, frees the name', async (t) => {
-  const server = await testServer(t);
-  const frank = await server.client();
-  await frank.register('Frank', PASSWORD);
+  const { server, clients: [frank] } = await serverWithClients(t, { users: ['Frank'], password: PASSWORD });
   const grace = await onlineUser(server, 'grace');
   await waitFor(() => grace.client.onlineUsers.length === 2, { what: 'grace to see frank' });
   await assert.rejects(frank.deleteAccount('not my password'), hasCode(ErrorCode.AUTH_FAILED));
@@ -204,9 +192,7 @@ test('delete_account drops what the server owed the user: a new account of the n
 });
 
 test('a hash made at a lower cost is re-made at the current cost at the next login, durably', async (t) => {
-  const server = await testServer(t, { scryptLogN: TEST_SCRYPT_LOG_N });
-  const first = await server.client();
-  await first.register('judy', PASSWORD);
+  const { server, clients: [first] } = await serverWithClients(t, { users: ['judy'], password: PASSWORD, scryptLogN: TEST_SCRYPT_LOG_N });
   await first.close(); // else it reconnects after the restart and logs in too
   assert.equal(hashCost(nth(await csvRows(server), 0, 'row').passwordHash), TEST_SCRYPT_LOG_N);
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { ClientState } from '../../src/client/client.ts';
 import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
-import { testServer } from '../helpers/server.ts';
+import { serverWithClients, testServer } from '../helpers/server.ts';
 import { nth } from '../helpers/assert.ts';
 
 const hasCode = (code: string) => (err: unknown) => {
@@ -33,8 +33,7 @@ test('register creates the account, logs in, and writes one CSV row', async (t) 
 });
 
 test('login with the right password, in any letter case of the name', async (t) => {
-  const server = await testServer(t);
-  await (await server.client()).register('Bob', 'battery staple');
+  const { server } = await serverWithClients(t, { users: ['Bob'], password: 'battery staple' });
   const other = await server.client();
   const session = await other.login('bOB', 'battery staple');
   assert.equal(session.user, 'Bob', 'the name as registered');
@@ -42,8 +41,7 @@ test('login with the right password, in any letter case of the name', async (t) 
 });
 
 test('wrong password and unknown user give the same E_AUTH_FAILED', async (t) => {
-  const server = await testServer(t);
-  await (await server.client()).register('carol', 'carol-password');
+  const { server } = await serverWithClients(t, { users: ['carol'], password: 'carol-password' });
   const client = await server.client();
   const wrong = await client.login('carol', 'not her password').catch((e: unknown) => e);
   const unknown = await client.login('nobody', 'carol-password').catch((e: unknown) => e);
@@ -56,8 +54,7 @@ test('wrong password and unknown user give the same E_AUTH_FAILED', async (t) =>
 });
 
 test('a taken username is refused, whatever its case', async (t) => {
-  const server = await testServer(t);
-  await (await server.client()).register('dave', 'dave-password');
+  const { server } = await serverWithClients(t, { users: ['dave'], password: 'dave-password' });
   const second = await server.client();
   await assert.rejects(second.register('DAVE', 'other-password'), hasCode(ErrorCode.USERNAME_TAKEN));
   assert.equal(server.app.core.store.size, 1);
@@ -98,9 +95,7 @@ test('passwords under 8 characters are refused with E_WEAK_PASSWORD', async (t) 
 });
 
 test('login or register again on a logged-in connection is refused', async (t) => {
-  const server = await testServer(t);
-  const client = await server.client();
-  await client.register('frank', 'frank-password');
+  const { server, clients: [client] } = await serverWithClients(t, { users: ['frank'], password: 'frank-password' });
   await assert.rejects(
     client.request({ t: 'register', proto: 1, user: 'frank2', pass: 'frank-password' }),
     hasCode(ErrorCode.ALREADY_AUTHENTICATED),

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { BACKOFF_BASE_MS, FREE_FAILURES_PER_IP, FREE_FAILURES_PER_USER } from '../../src/net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
 import { FailureBackoff, WindowLimiter } from '../../src/server/rate-limit.ts';
-import { testServer } from '../helpers/server.ts';
+import { serverWithClients, testServer } from '../helpers/server.ts';
 import { attemptThrottleContract, manualClock, rateLimiterContract } from './rate-limit-contract.ts';
 
 
@@ -27,8 +27,7 @@ rateLimiterContract('WindowLimiter', ({ limit, windowMs, now }) => new WindowLim
 describe('login rate limiting over loopback', () => {
   test('repeated wrong passwords lock the name, even against the right password, until the wait is over', async (t) => {
     const clock = manualClock();
-    const server = await testServer(t, { now: clock.now });
-    await (await server.client()).register('grace', 'grace-password');
+    const { server } = await serverWithClients(t, { users: ['grace'], password: 'grace-password', now: clock.now });
     const attacker = await server.client();
     for (let i = 0; i <= FREE_FAILURES_PER_USER; i++) await assert.rejects(attacker.login('grace', `guess ${i}`), authFailed);
     const wait = rateLimited(await attacker.login('grace', 'guess again').catch((e: unknown) => e));
@@ -43,8 +42,7 @@ describe('login rate limiting over loopback', () => {
 
   test('the back-off grows with every failure after the lockout', async (t) => {
     const clock = manualClock();
-    const server = await testServer(t, { now: clock.now });
-    await (await server.client()).register('heidi', 'heidi-password');
+    const { server } = await serverWithClients(t, { users: ['heidi'], password: 'heidi-password', now: clock.now });
     const attacker = await server.client();
     const waits: number[] = [];
     for (let i = 0; i < FREE_FAILURES_PER_USER; i++) await assert.rejects(attacker.login('heidi', 'wrong password'), authFailed);
@@ -59,8 +57,7 @@ describe('login rate limiting over loopback', () => {
 
   test('many failures from one IP across names lock that IP out for every name', async (t) => {
     const clock = manualClock();
-    const server = await testServer(t, { now: clock.now });
-    await (await server.client()).register('ivan', 'ivan-password');
+    const { server } = await serverWithClients(t, { users: ['ivan'], password: 'ivan-password', now: clock.now });
     const sprayer = await server.client();
     for (let i = 0; i <= FREE_FAILURES_PER_IP; i++) await assert.rejects(sprayer.login(`victim${i}`, 'Password1'), authFailed);
     rateLimited(await sprayer.login('someone-else', 'Password1').catch((e: unknown) => e));
@@ -69,8 +66,7 @@ describe('login rate limiting over loopback', () => {
   });
 
   test('wrong passwords sent in parallel get no more checks than sent one by one', async (t) => {
-    const server = await testServer(t);
-    await (await server.client()).register('judy', 'judy-password');
+    const { server } = await serverWithClients(t, { users: ['judy'], password: 'judy-password' });
     const attackers = await Promise.all(Array.from({ length: 20 }, () => server.client()));
     const results = await Promise.all(attackers.map((c, i) => c.login('judy', `guess ${i}`).catch((e: unknown) => e)));
     const checked = results.filter(authFailed).length;
@@ -90,8 +86,7 @@ describe('login rate limiting over loopback', () => {
 
   test('registrations per IP per minute are limited, and "taken" is not an unlimited way around it', async (t) => {
     const clock = manualClock();
-    const server = await testServer(t, { now: clock.now, registrationsPerMinutePerIp: 1 });
-    await (await server.client()).register('leo', 'password-1');
+    const { server } = await serverWithClients(t, { users: ['leo'], password: 'password-1', now: clock.now, registrationsPerMinutePerIp: 1 });
     const prober = await server.client();
     rateLimited(await prober.register('leo', 'password-2').catch((e: unknown) => e));
   });

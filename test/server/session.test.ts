@@ -9,7 +9,7 @@ import { ClientState, type P2PClient } from '../../src/client/client.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { CsvUserStore } from '../../src/server/users/csv-store.ts';
 import { RawClient, type ServerError } from '../helpers/raw.ts';
-import { startTestServer, testServer } from '../helpers/server.ts';
+import { startTestServer, serverWithClients, testServer } from '../helpers/server.ts';
 import { nextEvent, waitFor, waitForEqual } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 
@@ -52,9 +52,7 @@ test('an unauthenticated connection that says nothing is closed after the login 
 });
 
 test('connections beyond --max-connections are refused with E_SERVER_FULL', async (t) => {
-  const server = await testServer(t, { maxConnections: 2 });
-  const a = await server.client();
-  await a.register('kim', 'kim-password');
+  const { server, clients: [a] } = await serverWithClients(t, { users: ['kim'], password: 'kim-password', maxConnections: 2 });
   await server.client();
   const third = await server.newClient();
   await assert.rejects(third.connect(), (err: ProtocolError) => {
@@ -103,9 +101,7 @@ test('graceful shutdown tells every client E_SERVER_SHUTDOWN', async (t) => {
 });
 
 test('logout answers ok, closes the connection, and others see the user leave', async (t) => {
-  const server = await testServer(t);
-  const olga = await server.client();
-  await olga.register('olga', 'olga-password');
+  const { server, clients: [olga] } = await serverWithClients(t, { users: ['olga'], password: 'olga-password' });
   const pat = await RawClient.open(server.port);
   assert.equal((await pat.auth('register', 'pat', 'pat-password')).t, 'welcome');
   await waitForEqual(() => olga.onlineUsers.map((u) => u.user), ['olga', 'pat'], { what: 'olga sees pat' });
