@@ -20,20 +20,17 @@ function admissionWithLog(limits: { total: number; perIp: number; pressureDeadli
   return { admission, admit, closed };
 }
 
-test('per address: beyond the cap a new connection is refused; a released slot is free again', () => {
+test('per address: beyond the cap a new connection is refused; a released slot is free again', (t) => {
   const { admission, admit } = admissionWithLog({ total: 100, perIp: 3, pressureDeadlineMs: 1_000 }, { now: 0 });
-  try {
-    const held = [admit('127.0.0.2'), admit('127.0.0.2'), admit('::ffff:127.0.0.2')];
-    assert.ok(held.every((t) => t !== null));
-    assert.equal(admit('127.0.0.2'), null, 'the fourth from one address');
-    assert.notEqual(admit('127.0.0.3'), null, 'another address is not affected');
-    held[0]?.release();
-    held[0]?.release(); // idempotent: frees one slot, not two
-    assert.notEqual(admit('127.0.0.2'), null);
-    assert.equal(admit('127.0.0.2'), null);
-  } finally {
-    admission.stop();
-  }
+  defer(t, () => admission.stop());
+  const held = [admit('127.0.0.2'), admit('127.0.0.2'), admit('::ffff:127.0.0.2')];
+  assert.ok(held.every((slot) => slot !== null));
+  assert.equal(admit('127.0.0.2'), null, 'the fourth from one address');
+  assert.notEqual(admit('127.0.0.3'), null, 'another address is not affected');
+  held[0]?.release();
+  held[0]?.release(); // idempotent: frees one slot, not two
+  assert.notEqual(admit('127.0.0.2'), null);
+  assert.equal(admit('127.0.0.2'), null);
 });
 
 test('fairness: when full, a newcomer evicts the oldest connection of the address holding the most', (t) => {
