@@ -10,8 +10,10 @@ import { UdpLink, UdpState } from '../../src/client/udp-link.ts';
 import { Direction, readHeader, sealDatagram } from '../../src/net/datagram.ts';
 import { udpClientMessages, type UdpClientMessage, type UdpServerMessage } from '../../src/net/messages.ts';
 import { UdpChannel } from '../../src/net/udp-channel.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { testServer } from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { nth } from '../helpers/assert.ts';
 
 interface FakeServer {
   socket: Socket;
@@ -48,71 +50,65 @@ async function fakeServer(key: Buffer, sid: Buffer): Promise<FakeServer> {
   };
 }
 
-test('UdpLink registers with hello, goes alive on welcome, and drops forged and replayed datagrams', async () => {
+test('UdpLink registers with hello, goes alive on welcome, and drops forged and replayed datagrams', async (t) => {
   const key = randomBytes(32);
   const sid = randomBytes(8);
   const server = await fakeServer(key, sid);
   const link = new UdpLink({ host: '127.0.0.1', port: server.port, sid, key, keepaliveMs: 60_000 });
-  try {
-    const messages: UdpServerMessage[] = [];
-    link.on('message', (m) => messages.push(m));
-    const alive = nextEvent(link, 'state', (s: UdpState) => s === UdpState.ALIVE);
-    link.start();
-    await waitFor(() => server.received.find((r) => r.message.t === 'hello'), { what: 'hello from the client' });
-    const clientPort = server.received[0].port;
-    server.send({ t: 'welcome' }, clientPort);
-    await alive;
-    assert.equal(link.state, UdpState.ALIVE);
-
-    const item = { bid: 'ab', from: 'alice', text: 'hi', createdAt: 1, expiresAt: 2 };
-    const real = server.send({ t: 'bcast', b: item }, clientPort);
-    await waitFor(() => messages.length === 1, { what: 'the broadcast' });
-    assert.deepEqual(messages[0], { t: 'bcast', b: item });
-
-    // Replayed, forged with another key, for another session, and plain junk: all dropped.
-    server.sendRaw(real, clientPort);
-    server.sendRaw(sealDatagram(randomBytes(32), sid, Direction.SERVER_TO_CLIENT, 99, Buffer.from('{"t":"welcome"}')), clientPort);
-    server.sendRaw(sealDatagram(key, randomBytes(8), Direction.SERVER_TO_CLIENT, 100, Buffer.from('{"t":"welcome"}')), clientPort);
-    server.sendRaw(randomBytes(64), clientPort);
-    await waitFor(() => link.dropped === 4, { what: 'four drops' });
-    assert.equal(messages.length, 1, 'nothing dropped reached the listener');
-  } finally {
+  defer(t, () => {
     link.close();
     server.socket.close();
-  }
+  });
+  const messages: UdpServerMessage[] = [];
+  link.on('message', (m) => messages.push(m));
+  const alive = nextEvent(link, 'state', (s: UdpState) => s === UdpState.ALIVE);
+  link.start();
+  await waitFor(() => server.received.find((r) => r.message.t === 'hello'), { what: 'hello from the client' });
+  const clientPort = nth(server.received, 0, 'datagram').port;
+  server.send({ t: 'welcome' }, clientPort);
+  await alive;
+  assert.equal(link.state, UdpState.ALIVE);
+
+  const item = { bid: 'ab', from: 'alice', text: 'hi', createdAt: 1, expiresAt: 2 };
+  const real = server.send({ t: 'bcast', b: item }, clientPort);
+  await waitFor(() => messages.length === 1, { what: 'the broadcast' });
+  assert.deepEqual(messages[0], { t: 'bcast', b: item });
+
+  // Replayed, forged with another key, for another session, and plain junk: all dropped.
+  server.sendRaw(real, clientPort);
+  server.sendRaw(sealDatagram(randomBytes(32), sid, Direction.SERVER_TO_CLIENT, 99, Buffer.from('{"t":"welcome"}')), clientPort);
+  server.sendRaw(sealDatagram(key, randomBytes(8), Direction.SERVER_TO_CLIENT, 100, Buffer.from('{"t":"welcome"}')), clientPort);
+  server.sendRaw(randomBytes(64), clientPort);
+  await waitFor(() => link.dropped === 4, { what: 'four drops' });
+  assert.equal(messages.length, 1, 'nothing dropped reached the listener');
 });
 
-test('UdpLink keeps re-sending hello until the server answers', async () => {
+test('UdpLink keeps re-sending hello until the server answers', async (t) => {
   const key = randomBytes(32);
   const sid = randomBytes(8);
   const server = await fakeServer(key, sid);
   const link = new UdpLink({ host: '127.0.0.1', port: server.port, sid, key });
-  try {
-    link.start();
-    await waitFor(() => server.received.filter((r) => r.message.t === 'hello').length >= 2, { what: 'a second hello' });
-    assert.equal(link.state, UdpState.CONNECTING);
-    const seqs = server.received.map((r) => readHeader(r.raw)?.seq);
-    assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => (a ?? 0) - (b ?? 0)), 'a fresh sequence number each time');
-  } finally {
+  defer(t, () => {
     link.close();
     server.socket.close();
-  }
+  });
+  link.start();
+  await waitFor(() => server.received.filter((r) => r.message.t === 'hello').length >= 2, { what: 'a second hello' });
+  assert.equal(link.state, UdpState.CONNECTING);
+  const seqs = server.received.map((r) => readHeader(r.raw)?.seq);
+  assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => (a ?? 0) - (b ?? 0)), 'a fresh sequence number each time');
 });
 
-test('the server tracks each client UDP path: alive after hello, dead when the client goes silent', async () => {
-  const server = await startTestServer({ udpDeadAfterMs: 300 });
-  try {
-    const states: string[] = [];
-    server.app.core.on('udp_path', (e) => states.push(`${e.user}:${e.state}`));
-    // A client that never pings after registering its endpoint.
-    const quiet = await server.client({ udpKeepaliveMs: 10 * 60_000 });
-    await quiet.register('quiet', 'quiet-password');
-    await waitFor(() => quiet.udpState === UdpState.ALIVE, { what: 'client sees UDP alive' });
-    await waitFor(() => states.includes('quiet:alive'), { what: 'server marks the path alive' });
-    assert.equal(server.app.core.presence.get('quiet')?.udp?.state, 'alive');
-    await waitFor(() => states.includes('quiet:dead'), { what: 'server marks the path dead' });
-    assert.equal(server.app.core.presence.get('quiet')?.udp?.state, 'dead');
-  } finally {
-    await server.close();
-  }
+test('the server tracks each client UDP path: alive after hello, dead when the client goes silent', async (t) => {
+  const server = await testServer(t, { udpDeadAfterMs: 300 });
+  const states: string[] = [];
+  server.app.core.on('udp_path', (e) => states.push(`${e.user}:${e.state}`));
+  // A client that never pings after registering its endpoint.
+  const quiet = await server.client({ udpKeepaliveMs: 10 * 60_000 });
+  await quiet.register('quiet', 'quiet-password');
+  await waitFor(() => quiet.udpState === UdpState.ALIVE, { what: 'client sees UDP alive' });
+  await waitFor(() => states.includes('quiet:alive'), { what: 'server marks the path alive' });
+  assert.equal(server.app.core.presence.get('quiet')?.udp?.state, 'alive');
+  await waitFor(() => states.includes('quiet:dead'), { what: 'server marks the path dead' });
+  assert.equal(server.app.core.presence.get('quiet')?.udp?.state, 'dead');
 });

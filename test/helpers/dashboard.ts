@@ -55,8 +55,8 @@ export function userRow(screen: string, name: string): string | undefined {
 /** The colour of a pane's top-left border corner, found by its label: tells which pane has focus. */
 export function paneBorderColor(term: VirtualTerminal, label: string): number {
   const lines = term.lines();
-  for (let y = 0; y < lines.length; y++) {
-    const x = lines[y].indexOf(`\u2500 ${label}`);
+  for (const [y, line] of lines.entries()) {
+    const x = line.indexOf(`\u2500 ${label}`);
     if (x > 0) return term.fgColor(x - 1, y);
   }
   throw new Error(`no pane labelled ${label} on screen`);

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 const PREFIX = 'p2pnat';
 export const INTERNET_HOST = '198.18.0.1';
 
-function run(args: string[], input?: string): string {
-  return execFileSync(args[0], args.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+function run([command, ...args]: [string, ...string[]], input?: string): string {
+  return execFileSync(command, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
 /** True when this process may build namespaces (root, `ip` and `nft` present). */
@@ -34,13 +34,12 @@ export function netnsAvailable(): { ok: true } | { ok: false; why: string } {
 
 /** Namespaces of earlier runs whose process is gone. */
 export function removeStaleNamespaces(): void {
-  const names = run(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${PREFIX}-`));
+  const names = run(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${PREFIX}-`));
   for (const name of names) {
     const pid = Number(name.split('-')[1]);
-    let alive = false;
+    let alive = true;
     try {
       process.kill(pid, 0);
-      alive = true;
     } catch {
       alive = false;
     }

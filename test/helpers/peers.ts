@@ -64,7 +64,7 @@ export function autoAccept(member: PeerClient): void {
 /** `a` asks `b` (who accepts) and both ends of the open session come back. */
 export async function connectPair(a: PeerClient, b: PeerClient): Promise<{ ab: PeerLink; ba: PeerLink }> {
   const incoming = new Promise<PeerLink>((resolve, reject) => {
-    b.peers.once('prompt', (prompt) => b.peers.accept(prompt.reqId).then(resolve, reject));
+    b.peers.once('prompt', (prompt) => void b.peers.accept(prompt.reqId).then(resolve, reject));
   });
   const result = await a.peers.requestPeer({ user: b.user });
   if (result.outcome !== 'accepted') throw new Error(`expected accepted, got ${result.outcome}`);
@@ -86,10 +86,11 @@ export async function linkPair(
     dialer,
     accepted: link,
     grant,
-    async close() {
+    close() {
       dialer.close();
       link.close();
       listener.close();
+      return Promise.resolve();
     },
   };
 }

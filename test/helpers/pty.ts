@@ -46,14 +46,15 @@ export class ClientProcess extends ScreenReader {
     const own = options.configDir ? null : await tempDir('tui-config');
     const configDir = options.configDir ?? (own as { path: string }).path;
     const wrap = options.wrap ?? [];
-    const command = wrap.length ? wrap[0] : process.execPath;
-    const argv = wrap.length ? [...wrap.slice(1), process.execPath, CLIENT_BIN, ...args] : [CLIENT_BIN, ...args];
+    const [wrapper, ...wrapArgs] = wrap;
+    const command = wrapper ?? process.execPath;
+    const argv = wrapper !== undefined ? [...wrapArgs, process.execPath, CLIENT_BIN, ...args] : [CLIENT_BIN, ...args];
     const proc = pty.spawn(command, argv, {
       name: 'xterm-256color',
       cols,
       rows,
       cwd: process.cwd(),
-      env: { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', P2P_CONFIG_DIR: configDir, ...options.env } as Record<string, string>,
+      env: { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', P2P_CONFIG_DIR: configDir, ...options.env },
     });
     return new ClientProcess(proc, cols, rows, async () => await own?.remove(), configDir);
   }
@@ -63,9 +64,10 @@ export class ClientProcess extends ScreenReader {
   }
 
   /** Type text then Enter, once `ready` is on screen (keys sent before a screen is drawn can be lost). */
-  async enter(text: string): Promise<void> {
+  enter(text: string): Promise<void> {
     this.type(text);
     this.type('\r');
+    return Promise.resolve();
   }
 
   override resize(cols: number, rows: number): void {

@@ -60,10 +60,10 @@ export async function spawnServer(
       clearTimeout(timer);
       reject(new Error(`server exited (code ${code}, signal ${signal}) before listening: ${stderr}`));
     });
-    createInterface({ input: proc.stdout! }).on('line', (text) => {
+    createInterface({ input: proc.stdout }).on('line', (text) => {
       let line: Record<string, unknown>;
       try {
-        line = JSON.parse(text);
+        line = JSON.parse(text) as Record<string, unknown>;
       } catch {
         return;
       }

@@ -2,12 +2,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { P2PClient, type ClientOptions } from '../../src/client/client.ts';
 import { startServer, type ServerApp, type ServerAppOptions } from '../../src/server/app.ts';
+import { defer } from './cleanup.ts';
 
 export const TEST_SCRYPT_LOG_N = 10;
 
-export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+export async function tempDir(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `p2p-${prefix}-`));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
 }
@@ -93,4 +95,43 @@ export async function startTestServer(options: Partial<ServerAppOptions> = {}): 
       await data?.remove();
     },
   };
+}
+
+/** `startTestServer`, closed (with its clients and temp dirs) when the test ends. */
+export async function testServer(t: TestContext, options: Partial<ServerAppOptions> = {}): Promise<TestServer> {
+  const server = await startTestServer(options);
+  defer(t, () => server.close());
+  return server;
+}
+
+/** The password `serverWithClients` registers `user` with. */
+export const passwordOf = (user: string): string => `password-${user}`;
+
+export interface ServerWithClientsOptions<U extends readonly string[]> extends Partial<ServerAppOptions> {
+  /** One client per name, registered (so logged in) in this order. */
+  users: U;
+  /** Every user's password (default: `passwordOf(name)`). */
+  password?: string;
+  /** Options for every client. */
+  client?: Partial<ClientOptions>;
+}
+
+/**
+ * A test server and one registered, logged-in client per user, all closed when the test ends.
+ * Every client connects from 127.0.0.1: `P2PClient` has no option to pick a local address, so
+ * distinct loopback addresses per user are not possible yet.
+ */
+export async function serverWithClients<const U extends readonly string[]>(
+  t: TestContext,
+  { users, password, client: clientOptions, ...serverOptions }: ServerWithClientsOptions<U>,
+): Promise<{ server: TestServer; clients: { [K in keyof U]: P2PClient } }> {
+  const server = await testServer(t, serverOptions);
+  const clients: P2PClient[] = [];
+  for (const user of users) {
+    const client = await server.client(clientOptions);
+    await client.register(user, password ?? passwordOf(user));
+    clients.push(client);
+  }
+  // One client per name, in order: the mapped tuple type says exactly that.
+  return { server, clients: clients as { [K in keyof U]: P2PClient } };
 }

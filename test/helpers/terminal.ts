@@ -6,10 +6,11 @@
 import xterm from '@xterm/headless';
 import unicode11 from '@xterm/addon-unicode11';
 import { PassThrough, Writable } from 'node:stream';
+import type { Widgets } from 'blessed';
 import { waitFor } from './wait.ts';
 
 const { Terminal } = xterm;
-const { Unicode11Addon } = unicode11 as unknown as { Unicode11Addon: new () => import('@xterm/addon-unicode11').Unicode11Addon };
+const { Unicode11Addon } = unicode11;
 export const SCREEN_WAIT_MS = 20_000;
 
 export class ScreenReader {
@@ -54,7 +55,7 @@ export class ScreenReader {
     try {
       return await waitFor(() => (match(this.text()) ? this.text() : null), { timeoutMs, what: String(what), intervalMs: 20 });
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`);
+      throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`, { cause: err });
     }
   }
 
@@ -63,7 +64,7 @@ export class ScreenReader {
     try {
       await waitFor(() => !match(this.text()), { timeoutMs, what: `${String(what)} to go away`, intervalMs: 20 });
     } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`);
+      throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`, { cause: err });
     }
   }
 
@@ -100,7 +101,7 @@ export class VirtualTerminal extends ScreenReader {
     input.isTTY = true;
     input.setRawMode = () => {};
     const output = new Writable({
-      write: (chunk, _enc, cb) => {
+      write: (chunk: Buffer | string, _enc, cb) => {
         const deliver = () => this.term.write(chunk, () => cb());
         if (this.held) this.held.push(deliver);
         else deliver();
@@ -178,7 +179,7 @@ export async function trustAndRegister(
 /** A blessed screen drawn into a VirtualTerminal for the length of `fn`, then torn down. */
 export async function withScreen<T>(
   size: { cols: number; rows: number },
-  fn: (screen: import('blessed').Widgets.Screen, vt: VirtualTerminal) => Promise<T> | T,
+  fn: (screen: Widgets.Screen, vt: VirtualTerminal) => Promise<T> | T,
 ): Promise<T> {
   const { createScreen } = await import('../../src/client/tui/screen.ts');
   const vt = new VirtualTerminal(size.cols, size.rows);

@@ -16,7 +16,7 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? ` (last error: ${String(last)})` : ''}`);
+      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? ` (last error: ${last instanceof Error ? String(last) : inspect(last)})` : ''}`);
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
   }
@@ -24,7 +24,7 @@ export async function waitFor<T>(
 
 /** Resolve with the first event (matching `where`) an emitter fires, or fail after a deadline. */
 export function nextEvent<A extends unknown[]>(
-  emitter: EventEmitter<any>,
+  emitter: Pick<EventEmitter<string>, 'on' | 'off'>,
   event: string,
   where: (...args: A) => boolean = () => true,
   timeoutMs = 15_000,
@@ -54,6 +54,6 @@ export async function waitForEqual<T>(actual: () => T, expected: T, options: { t
   try {
     await waitFor(() => isDeepStrictEqual((last = actual()), expected), options);
   } catch (err) {
-    throw new Error(`${(err as Error).message}: last ${inspect(last, { depth: 3 })}, expected ${inspect(expected, { depth: 3 })}`);
+    throw new Error(`${(err as Error).message}: last ${inspect(last, { depth: 3 })}, expected ${inspect(expected, { depth: 3 })}`, { cause: err });
   }
 }

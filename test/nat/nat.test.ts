@@ -15,6 +15,7 @@ import { NatLab, netnsAvailable, type Host } from '../helpers/netns.ts';
 import { ClientProcess } from '../helpers/pty.ts';
 import { trustAndRegister } from '../helpers/terminal.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const CLIENT = fileURLToPath(new URL('./lib/client-child.ts', import.meta.url));
 const SERVER = fileURLToPath(new URL('./lib/server-child.ts', import.meta.url));
@@ -154,25 +155,22 @@ test('a side that never reads: the relay cuts the circuit as a slow consumer', {
   assert.match(info.reason, /server relaying this chat/);
 });
 
-test('the real TUI behind NAT: a relayed chat says so in its tab and /info', { skip }, async () => {
+test('the real TUI behind NAT: a relayed chat says so in its tab and /info', { skip }, async (t) => {
   const tuiHost = lab.hostBehindNat();
   const tui = await ClientProcess.spawn([lab.server.address, String(port)], { wrap: lab.exec(tuiHost) });
-  try {
-    await trustAndRegister(tui, 'tina', 'tina password', 30_000);
-    const accepted = as('nfred').call<Chat>('acceptNext');
-    tui.type('/connect nfred\r');
-    const theirs = await accepted;
-    assert.equal(theirs.path, 'relay');
-    // The tab title is fitted to its width: "nfred · relay…"; the note says it in full.
-    const text = await tui.waitForText(/2 nfred · relay/, 30_000);
-    assert.match(text, /relayed via the server/);
-    assert.ok(text.includes(theirs.code), 'the same verification code on both sides');
-    tui.type('/info\r');
-    await tui.waitForText(/nfred at 198\.18\.0\.\d+: relayed via the server/);
-    tui.type('hello through two NATs\r');
-    assert.equal(await as('nfred').call('nextMessage', { index: 0 }), 'hello through two NATs');
-    await tui.waitForText(/hello through two NATs {2}✓✓ delivered/);
-  } finally {
-    await tui.kill();
-  }
+  defer(t, () => tui.kill());
+  await trustAndRegister(tui, 'tina', 'tina password', 30_000);
+  const accepted = as('nfred').call<Chat>('acceptNext');
+  tui.type('/connect nfred\r');
+  const theirs = await accepted;
+  assert.equal(theirs.path, 'relay');
+  // The tab title is fitted to its width: "nfred · relay…"; the note says it in full.
+  const text = await tui.waitForText(/2 nfred · relay/, 30_000);
+  assert.match(text, /relayed via the server/);
+  assert.ok(text.includes(theirs.code), 'the same verification code on both sides');
+  tui.type('/info\r');
+  await tui.waitForText(/nfred at 198\.18\.0\.\d+: relayed via the server/);
+  tui.type('hello through two NATs\r');
+  assert.equal(await as('nfred').call('nextMessage', { index: 0 }), 'hello through two NATs');
+  await tui.waitForText(/hello through two NATs {2}✓✓ delivered/);
 });

@@ -17,6 +17,7 @@ import {
   udpServerMessages,
   type MessageSet,
 } from '../../src/net/messages.ts';
+import { nth } from '../helpers/assert.ts';
 
 /** The expected frame, built independently of the encoder: 4-byte big-endian length, then UTF-8 JSON. */
 function frameOf(json: string): Buffer {
@@ -162,7 +163,7 @@ function testParseError(set: MessageSet, name: string, bytes: Buffer, code: stri
   test(`decode error: ${name}`, () => {
     const results = decodeAll(set, [bytes]);
     assert.equal(results.length, 1, JSON.stringify(results));
-    const result = results[0];
+    const result = nth(results, 0, 'result');
     assert.equal(result.ok, false);
     if (result.ok) return;
     assert.ok(result.error instanceof ProtocolError);
@@ -226,7 +227,7 @@ describe('decode errors', () => {
     header.writeUInt32BE(MAX_FRAME_BYTES + 1, 0);
     const results = decodeAll(clientMessages, [header]);
     assert.equal(results.length, 1);
-    const [r] = results;
+    const r = nth(results, 0, 'result');
     assert.ok(!r.ok && r.fatal && r.error.code === ErrorCode.FRAME_TOO_LARGE);
   });
 
@@ -265,7 +266,7 @@ describe('validation', () => {
   });
 
   test('inherited properties do not count as fields', () => {
-    const value = Object.create({ t: 'ping', id: 1 });
+    const value: unknown = Object.create({ t: 'ping', id: 1 });
     const result = validateMessage(clientMessages, value);
     assert.ok(!result.ok);
   });
@@ -285,13 +286,13 @@ describe('framing', () => {
     const decoder = new FrameDecoder();
     assert.equal(decoder.push(encodeFrame(max), (f) => frames.push(f)), null);
     assert.equal(frames.length, 1);
-    assert.equal(frames[0].length, MAX_FRAME_BYTES);
+    assert.equal(nth(frames, 0, 'frame').length, MAX_FRAME_BYTES);
     assert.throws(() => encodeFrame(Buffer.alloc(MAX_FRAME_BYTES + 1)), (err: ProtocolError) => err.code === ErrorCode.FRAME_TOO_LARGE);
   });
 
   test('encodeMessage refuses a message over the limit', () => {
     assert.throws(
-      () => enc({ t: 'broadcast', text: 'x'.repeat(MAX_FRAME_BYTES) } as Wire),
+      () => enc({ t: 'broadcast', text: 'x'.repeat(MAX_FRAME_BYTES) }),
       (err: ProtocolError) => err.code === ErrorCode.FRAME_TOO_LARGE,
     );
   });

@@ -13,6 +13,7 @@ import { BroadcastQueue } from '../../src/server/broadcasts/queue.ts';
 import { MemoryBroadcastStore, type BroadcastStore, type QueueRecord } from '../../src/server/broadcasts/store.ts';
 import { tempDir } from '../helpers/server.ts';
 import { pendingQueueContract, type QueueFactory } from './broadcasts/queue-contract.ts';
+import { defer } from '../helpers/cleanup.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -24,22 +25,22 @@ function clock(start = T0) {
 const isCode = (code: string) => (err: unknown) => err instanceof ProtocolError && err.code === code;
 
 /** BroadcastQueue over a store; reopening makes a new queue (and a new store) on the same storage. */
-function queueOver(newStore: () => BroadcastStore, onCleanup: () => Promise<void> = async () => {}): QueueFactory {
-  return async ({ now, ttlMs, maxPending }) => {
+function queueOver(newStore: () => BroadcastStore, onCleanup: () => Promise<void> = () => Promise.resolve()): QueueFactory {
+  return ({ now, ttlMs, maxPending }) => {
     const queues: BroadcastQueue[] = [];
     const open = () => {
       const queue = new BroadcastQueue(newStore(), { now, ttlMs, maxPending });
       queues.push(queue);
       return queue;
     };
-    return {
+    return Promise.resolve({
       queue: open(),
       reopen: open,
       cleanup: async () => {
         for (const queue of queues) await queue.close();
         await onCleanup();
       },
-    };
+    });
   };
 }
 
@@ -88,26 +89,23 @@ test('acks survive a crash; a restart after the expiry loads nothing', async () 
   assert.equal(store.size, 0, 'the restart compacted the expired broadcast away');
 });
 
-test('an add is answered only once durable: a failed write is E_STORAGE and leaves nothing', async () => {
+test('an add is answered only once durable: a failed write is E_STORAGE and leaves nothing', async (t) => {
   const dir = await tempDir('bqueue');
-  try {
-    const unopened = new BroadcastQueue(new MemoryBroadcastStore());
-    await assert.rejects(unopened.add('alice', 'x'), isCode(ErrorCode.STORAGE), 'not open');
+  defer(t, () => dir.remove());
+  const unopened = new BroadcastQueue(new MemoryBroadcastStore());
+  await assert.rejects(unopened.add('alice', 'x'), isCode(ErrorCode.STORAGE), 'not open');
 
-    const errors: Error[] = [];
-    const path = join(dir.path, 'broadcasts.jsonl');
-    const store = new JsonlBroadcastStore(path);
-    const ok = new BroadcastQueue(store, { onError: (e) => errors.push(e) });
-    await ok.open();
-    const { item } = await ok.add('alice', 'durable');
-    assert.match(await readFile(path, 'utf8'), new RegExp(item.bid), 'on disk before add resolved');
-    await store.close(); // the file can no longer be written
-    await assert.rejects(ok.add('alice', 'lost'), isCode(ErrorCode.STORAGE));
-    assert.deepEqual(ok.live().map((p) => p.item.text), ['durable']);
-    assert.equal(errors.length, 1);
-  } finally {
-    await dir.remove();
-  }
+  const errors: Error[] = [];
+  const path = join(dir.path, 'broadcasts.jsonl');
+  const store = new JsonlBroadcastStore(path);
+  const ok = new BroadcastQueue(store, { onError: (e) => errors.push(e) });
+  await ok.open();
+  const { item } = await ok.add('alice', 'durable');
+  assert.match(await readFile(path, 'utf8'), new RegExp(item.bid), 'on disk before add resolved');
+  await store.close(); // the file can no longer be written
+  await assert.rejects(ok.add('alice', 'lost'), isCode(ErrorCode.STORAGE));
+  assert.deepEqual(ok.live().map((p) => p.item.text), ['durable']);
+  assert.equal(errors.length, 1);
 });
 
 test('group commit: fifty concurrent adds take a few writes, not fifty', async () => {
@@ -121,25 +119,22 @@ test('group commit: fifty concurrent adds take a few writes, not fifty', async (
   await queue.close();
 });
 
-test('compaction keeps the log near the size of the live state', async () => {
+test('compaction keeps the log near the size of the live state', async (t) => {
   const dir = await tempDir('bqueue');
-  try {
-    const path = join(dir.path, 'broadcasts.jsonl');
-    const queue = new BroadcastQueue(new JsonlBroadcastStore(path), { compactMinRecords: 20 });
-    await queue.open();
-    const { item } = await queue.add('alice', 'hello');
-    for (let i = 0; i < 100; i++) {
-      queue.ack(item.bid, `user${i}`);
-      await queue.flush(); // one record per write: the worst case for the log's length
-    }
-    const lines = (await readFile(path, 'utf8')).trim().split('\n');
-    assert.ok(lines.length <= 20, `${lines.length} lines`);
-    // Killed here and started again: every ack is still there.
-    const again = new BroadcastQueue(new JsonlBroadcastStore(path));
-    await again.open();
-    assert.equal(again.get(item.bid)?.acked.size, 100);
-    await again.close();
-  } finally {
-    await dir.remove();
+  defer(t, () => dir.remove());
+  const path = join(dir.path, 'broadcasts.jsonl');
+  const queue = new BroadcastQueue(new JsonlBroadcastStore(path), { compactMinRecords: 20 });
+  await queue.open();
+  const { item } = await queue.add('alice', 'hello');
+  for (let i = 0; i < 100; i++) {
+    queue.ack(item.bid, `user${i}`);
+    await queue.flush(); // one record per write: the worst case for the log's length
   }
+  const lines = (await readFile(path, 'utf8')).trim().split('\n');
+  assert.ok(lines.length <= 20, `${lines.length} lines`);
+  // Killed here and started again: every ack is still there.
+  const again = new BroadcastQueue(new JsonlBroadcastStore(path));
+  await again.open();
+  assert.equal(again.get(item.bid)?.acked.size, 100);
+  await again.close();
 });

@@ -17,15 +17,15 @@ const ack = (bid: string, ...users: string[]): QueueRecord => ({ op: 'ack', bid,
 interface Backend {
   name: string;
   /** A fresh store, and a way to get another instance over the same data (a restart). */
-  make(): Promise<{ store: BroadcastStore; reopen(): BroadcastStore; cleanup(): Promise<void> }>;
+  make(): Promise<{ store: BroadcastStore; reopen: () => BroadcastStore; cleanup: () => Promise<void> }>;
 }
 
 const backends: Backend[] = [
   {
     name: 'memory',
-    async make() {
+    make() {
       const store = new MemoryBroadcastStore();
-      return { store, reopen: () => store, cleanup: async () => {} };
+      return Promise.resolve({ store, reopen: () => store, cleanup: () => Promise.resolve() });
     },
   },
   {

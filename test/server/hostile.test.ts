@@ -22,6 +22,7 @@ import { PasswordHasher } from '../../src/server/users/passwords.ts';
 import { rawFrame, RawClient, type ServerError, type Welcome } from '../helpers/raw.ts';
 import { startTestServer, tempDir, TEST_SCRYPT_LOG_N, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { nth } from '../helpers/assert.ts';
 
 const ping = (n: number): UdpClientMessage => ({ t: 'ping', n });
 const PASSWORDS = { alice: 'alice-password', bob: 'bob-password', carol: 'carol-password' } as const;
@@ -168,7 +169,7 @@ describe('hostile input', () => {
       for (const user of ['a,b', '"q"', 'x\ny', '=1+1', '@SUM(A1)', '../../etc/passwd', ' alice', 'alice ', 'x'.repeat(33)]) {
         const reply = await c.auth('register', user, 'long enough password');
         assert.equal(reply.t, 'error', JSON.stringify(user));
-        assert.equal((reply as ServerError).code, ErrorCode.BAD_USERNAME, JSON.stringify(user));
+        assert.equal(reply.code, ErrorCode.BAD_USERNAME, JSON.stringify(user));
       }
       // An empty name fails schema validation: the error cannot name the request it belongs to.
       const errorsBefore = c.errors().length;
@@ -236,7 +237,7 @@ describe('hostile input', () => {
       victim = await raw();
       const welcome = await victim.auth('login', 'alice', PASSWORDS.alice);
       assert.equal(welcome.t, 'welcome');
-      grant = (welcome as Welcome).udp;
+      grant = welcome.udp;
       channel = new UdpChannel(Buffer.from(grant.key, 'base64url'), Buffer.from(grant.sid, 'base64url'), Direction.CLIENT_TO_SERVER, udpServerMessages);
       owner = await udpSocket();
       attacker = await udpSocket();
@@ -264,7 +265,7 @@ describe('hostile input', () => {
     test('the real session key registers the endpoint', async () => {
       await owner.send(channel.seal({ t: 'hello' }), udpPort());
       await waitFor(() => owner.received.length > 0, { what: 'server welcome over UDP' });
-      assert.deepEqual(openReply(owner.received[0]), { t: 'welcome' });
+      assert.deepEqual(openReply(nth(owner.received, 0, 'datagram')), { t: 'welcome' });
       assert.deepEqual(path()?.endpoint, { address: '127.0.0.1', port: owner.port });
       assert.equal(path()?.state, 'alive');
     });
@@ -310,7 +311,7 @@ describe('hostile input', () => {
       const real = channel.seal(ping(1));
       await owner.send(real, udpPort());
       await waitFor(() => owner.received.length >= 2, { what: 'pong' });
-      assert.deepEqual(openReply(owner.received[1]), { t: 'pong', n: 1 });
+      assert.deepEqual(openReply(nth(owner.received, 1, 'datagram')), { t: 'pong', n: 1 });
       const lastHeard = path()?.lastHeardAt;
       // An on-path attacker replays the captured datagram from its own address, many times.
       await sendAll(Array.from({ length: 10 }, () => real), () => dropped().replayed - before.replayed);
@@ -332,7 +333,7 @@ describe('hostile input', () => {
       const count = owner.received.length;
       await owner.send(channel.seal(ping(2)), udpPort());
       await waitFor(() => owner.received.length > count, { what: 'pong 2' });
-      assert.deepEqual(openReply(owner.received[count]), { t: 'pong', n: 2 });
+      assert.deepEqual(openReply(nth(owner.received, count, 'datagram')), { t: 'pong', n: 2 });
     });
   });
 

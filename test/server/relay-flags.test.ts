@@ -3,19 +3,25 @@
  * each one changes what the relay does, and a bad value is refused at start.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { P2PClient } from '../../src/client/client.ts';
 import { ErrorCode } from '../../src/net/errors.ts';
 import { introduce, joinAs, relayPair, type RelayBed } from '../helpers/relay.ts';
 import { tempDir } from '../helpers/server.ts';
 import { startServerProcess, spawnServer, type ServerProcess } from '../helpers/server-process.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { defer } from '../helpers/cleanup.ts';
 
-async function withProcess(flags: string[], body: (bed: RelayBed, server: ServerProcess) => Promise<void>): Promise<void> {
+/** bin/p2p-server started with `flags`, and a bed whose clients connect to it; all stopped when the test ends. */
+async function processBed(t: TestContext, flags: string[]): Promise<{ bed: RelayBed; server: ServerProcess }> {
   const data = await tempDir('relay-flags');
+  defer(t, () => data.remove());
   const config = await tempDir('relay-flags-client');
+  defer(t, () => config.remove());
   const server = await startServerProcess(data.path, flags);
+  defer(t, () => server.kill('SIGTERM'));
   const clients: P2PClient[] = [];
+  defer(t, () => Promise.all(clients.map((c) => c.close().catch(() => {}))));
   const bed: RelayBed = {
     port: server.port,
     async client() {
@@ -25,50 +31,40 @@ async function withProcess(flags: string[], body: (bed: RelayBed, server: Server
       return c;
     },
   };
-  try {
-    await body(bed, server);
-  } finally {
-    await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await server.kill('SIGTERM');
-    await data.remove();
-    await config.remove();
-  }
+  return { bed, server };
 }
 
-test('--relay-circuits 0: accepted chats carry no relay token', async () => {
-  await withProcess(['--relay-circuits', '0'], async (bed) => {
-    const alice = await joinAs(bed, 'alice');
-    const bob = await joinAs(bed, 'bob');
-    const { forA, forB } = await introduce(alice, bob);
-    assert.equal(forA.outcome, 'accepted');
-    assert.equal(forA.relay, undefined);
-    assert.equal(forB.relay, undefined);
-  });
+test('--relay-circuits 0: accepted chats carry no relay token', async (t) => {
+  const { bed } = await processBed(t, ['--relay-circuits', '0']);
+  const alice = await joinAs(bed, 'alice');
+  const bob = await joinAs(bed, 'bob');
+  const { forA, forB } = await introduce(alice, bob);
+  assert.equal(forA.outcome, 'accepted');
+  assert.equal(forA.relay, undefined);
+  assert.equal(forB.relay, undefined);
 });
 
-test('--relay-idle-timeout: a circuit that carries nothing is closed and logged as idle', async () => {
-  await withProcess(['--relay-idle-timeout', '1s', '--log-level', 'debug'], async (bed, server) => {
-    const alice = await joinAs(bed, 'alice');
-    const bob = await joinAs(bed, 'bob');
-    const { ab, ba } = await relayPair(bed, alice, bob);
-    const closed = await waitFor(() => server.lines.find((l) => l.event === 'relay_closed'), { what: 'relay_closed in the log' });
-    assert.equal(closed.code, ErrorCode.IDLE_TIMEOUT);
-    assert.deepEqual([closed.from, closed.to, closed.up, closed.down], ['alice', 'bob', 0, 0]);
-    assert.ok(server.lines.some((l) => l.event === 'relay_open' && l.from === 'alice'));
-    ab.destroy();
-    ba.destroy();
-  });
+test('--relay-idle-timeout: a circuit that carries nothing is closed and logged as idle', async (t) => {
+  const { bed, server } = await processBed(t, ['--relay-idle-timeout', '1s', '--log-level', 'debug']);
+  const alice = await joinAs(bed, 'alice');
+  const bob = await joinAs(bed, 'bob');
+  const { ab, ba } = await relayPair(bed, alice, bob);
+  const closed = await waitFor(() => server.lines.find((l) => l.event === 'relay_closed'), { what: 'relay_closed in the log' });
+  assert.equal(closed.code, ErrorCode.IDLE_TIMEOUT);
+  assert.deepEqual([closed.from, closed.to, closed.up, closed.down], ['alice', 'bob', 0, 0]);
+  assert.ok(server.lines.some((l) => l.event === 'relay_open' && l.from === 'alice'));
+  ab.destroy();
+  ba.destroy();
 });
 
-test('--relay-circuits-per-user 1: a second relayed chat of the same user is refused', async () => {
-  await withProcess(['--relay-circuits-per-user', '1'], async (bed) => {
-    const [alice, bob, carol] = await Promise.all(['alice', 'bob', 'carol'].map((u) => joinAs(bed, u)));
-    const first = await relayPair(bed, alice, bob);
-    const { forA } = await introduce(alice, carol);
-    await assert.rejects(alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }), (e: { code?: string }) => e.code === ErrorCode.RELAY_FULL);
-    first.ab.destroy();
-    first.ba.destroy();
-  });
+test('--relay-circuits-per-user 1: a second relayed chat of the same user is refused', async (t) => {
+  const { bed } = await processBed(t, ['--relay-circuits-per-user', '1']);
+  const [alice, bob, carol] = await Promise.all([joinAs(bed, 'alice'), joinAs(bed, 'bob'), joinAs(bed, 'carol')]);
+  const first = await relayPair(bed, alice, bob);
+  const { forA } = await introduce(alice, carol);
+  await assert.rejects(alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }), (e: { code?: string }) => e.code === ErrorCode.RELAY_FULL);
+  first.ab.destroy();
+  first.ba.destroy();
 });
 
 test('bad relay flag values are refused at start', async () => {

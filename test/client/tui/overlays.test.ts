@@ -11,6 +11,7 @@ import { MenuView } from '../../../src/client/tui/views/menu.ts';
 import { RequestModal } from '../../../src/client/tui/views/request-modal.ts';
 import { TooSmallView } from '../../../src/client/tui/views/too-small.ts';
 import { withScreen } from '../../helpers/terminal.ts';
+import { nth } from '../../helpers/assert.ts';
 
 test('request modal: who, IP, seconds left, keys, how many more wait', async () => {
   await withScreen({ cols: 100, rows: 30 }, async (screen, vt) => {
@@ -70,7 +71,7 @@ test('help overlay scrolls in a small terminal', async () => {
     assert.ok(!vt.text().includes('/quit'));
     assert.match(vt.text(), /-- more below: Down \/ PgDn --/);
     // The very first Down scrolls a line (blessed's own scrolling first walked a cursor down the page).
-    const firstLine = helpLines()[0].replace(/\{[^}]*\}/g, '');
+    const firstLine = nth(helpLines(), 0, 'help line').replace(/\{[^}]*\}/g, '');
     assert.ok(vt.text().includes(firstLine));
     help.handleKey('down');
     screen.render();

@@ -12,6 +12,7 @@ import { LinkState, StatusBar, tcpState, udpState } from '../../../src/client/tu
 import { TabBar } from '../../../src/client/tui/views/tab-bar.ts';
 import { UsersPane } from '../../../src/client/tui/views/users-pane.ts';
 import { withScreen } from '../../helpers/terminal.ts';
+import { nth } from '../../helpers/assert.ts';
 
 const SIZE = { cols: 100, rows: 30 };
 
@@ -42,12 +43,12 @@ test('users pane: names, IPs, marks for a chat tab, a pending request and unread
     screen.render();
     const text = await vt.waitForText('Users (4)');
     assert.match(text, /alice\*\s+127\.0\.0\.1/);
-    assert.match(text, /●  3 bob\s+192\.0\.2\.7/);
-    assert.match(text, /\?    carol\s+2001:db8::1/);
+    assert.match(text, /● {2}3 bob\s+192\.0\.2\.7/);
+    assert.match(text, /\? {4}carol\s+2001:db8::1/);
     assert.match(text, /99\+ dave😀\s+10\.0\.0\.1/);
     assert.equal(pane.selectedUser?.user, 'bob');
     // Every row keeps the right border in place, emoji included.
-    for (let y = 1; y <= 4; y++) assert.equal(vt.cells(y)[33].chars, '│', vt.line(y));
+    for (let y = 1; y <= 4; y++) assert.equal(vt.cells(y)[33]?.chars, '│', vt.line(y));
   });
 });
 
@@ -73,7 +74,7 @@ test('tab bar: when the tabs do not fit, the current one is shown with counts of
     const model = new TabsModel();
     for (let i = 0; i < 8; i++) model.addSession(Object.assign(new PlainSession(), { peer: { user: `peer-number-${i}`, ip: '192.0.2.7' } }));
     model.select(6);
-    model.append(model.tabs[1], { kind: LineKind.PEER, at: 0, from: 'x', text: 'unread' });
+    model.append(nth(model.tabs, 1, 'tab'), { kind: LineKind.PEER, at: 0, from: 'x', text: 'unread' });
     const bar = new TabBar(screen);
     bar.update(model.tabs, model.index);
     screen.render();

@@ -19,6 +19,7 @@ async function grayUnder(term: string): Promise<string> {
     blessed.box({ parent: screen, content: '{gray-fg}hint{/gray-fg}', tags: true });
     screen.render();
     await waitFor(() => written.includes('hint'), { what: 'the screen was drawn' });
+    // eslint-disable-next-line no-control-regex -- reads an SGR escape sequence from the raw output
     return /\x1b\[([0-9;]*)m(?=hint)/.exec(written)?.[1] ?? '';
   } finally {
     screen.destroy();

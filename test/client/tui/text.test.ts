@@ -33,7 +33,7 @@ test('emoji and wide characters keep a box border in its column', async () => {
     await vt.waitForText('emoji');
     for (let y = 1; y <= 4; y++) {
       const cells = vt.cells(y);
-      assert.equal(cells[19].chars, '│', `row ${y}: border at column 19 in ${JSON.stringify(vt.line(y))}`);
+      assert.equal(cells[19]?.chars, '│', `row ${y}: border at column 19 in ${JSON.stringify(vt.line(y))}`);
     }
   });
 });

@@ -91,7 +91,7 @@ test('/ filters the users table by name as you type; Esc clears it', async () =>
     assert.ok(userRow(screen, 'alice') && userRow(screen, 'albert'));
     assert.equal(userRow(screen, 'bob'), undefined);
     term.type('i');
-    screen = await term.waitForText('Users 1 of 3');
+    await term.waitForText('Users 1 of 3');
     term.type(Keys.ENTER);
     await waitFor(() => !term.text().includes('Filter users'), { what: 'the prompt closed' });
     assert.match(term.text(), /Users 1 of 3 · filter "ali"/, 'Enter keeps the filter');

@@ -7,13 +7,15 @@ import { formatAgo, formatBytes, formatUptime, safeText, truncate } from '../../
 import { KEY_BINDINGS, actionFor, helpLines } from '../../../src/server/dashboard/keys.ts';
 import { FRAME_INTERVAL_MS, MAX_DRAW_SHARE, RenderLoop } from '../../../src/server/dashboard/render-loop.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { defer } from '../../helpers/cleanup.ts';
+import { nth } from '../../helpers/assert.ts';
 
 test('big numbers are BIG_DIGIT_LINES lines of half blocks, digits one column apart', () => {
   assert.deepEqual(bigNumber(0), ['█▀█', '█ █', '▀▀▀']);
   assert.deepEqual(bigNumber(17), ['▀█  ▀▀█', ' █    █', '▀▀▀   ▀']);
   const big = bigNumber(1234567);
   assert.equal(big.length, BIG_DIGIT_LINES);
-  assert.ok(big.every((line) => line.length === big[0].length));
+  assert.ok(big.every((line) => line.length === nth(big, 0, 'line').length));
   assert.deepEqual(bigNumber(-3), bigNumber(0), 'never negative');
 });
 
@@ -70,20 +72,17 @@ test('the render loop draws one frame for any number of requests within an inter
   assert.equal(frames, 2, 'a stopped loop draws nothing');
 });
 
-test('a costly frame pushes the next one out, so drawing stays under MAX_DRAW_SHARE of the time', async () => {
+test('a costly frame pushes the next one out, so drawing stays under MAX_DRAW_SHARE of the time', async (t) => {
   let clock = 0;
   const frameCostMs = 40;
   let frames = 0;
   // The clock is advanced by the frame itself: as if drawing took frameCostMs.
   const loop = new RenderLoop(() => ((clock += frameCostMs), (frames += 1)), FRAME_INTERVAL_MS, () => clock);
-  try {
-    assert.equal(loop.gapMs, FRAME_INTERVAL_MS, 'a cheap (unknown) frame: the plain interval');
-    loop.request();
-    await waitFor(() => frames === 1, { what: 'the first frame' });
-    assert.equal(loop.frameCostMs, frameCostMs);
-    assert.equal(loop.gapMs, frameCostMs / MAX_DRAW_SHARE);
-    assert.ok(loop.gapMs > FRAME_INTERVAL_MS);
-  } finally {
-    loop.stop();
-  }
+  defer(t, () => loop.stop());
+  assert.equal(loop.gapMs, FRAME_INTERVAL_MS, 'a cheap (unknown) frame: the plain interval');
+  loop.request();
+  await waitFor(() => frames === 1, { what: 'the first frame' });
+  assert.equal(loop.frameCostMs, frameCostMs);
+  assert.equal(loop.gapMs, frameCostMs / MAX_DRAW_SHARE);
+  assert.ok(loop.gapMs > FRAME_INTERVAL_MS);
 });

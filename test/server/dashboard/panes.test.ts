@@ -9,6 +9,7 @@ import { Keys } from '../../helpers/terminal.ts';
 import { onlineUser, received } from '../../helpers/broadcast.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { textWidth } from '../../../src/term/unicode-width.ts';
+import { nth } from '../../helpers/assert.ts';
 
 /**
  * The pane's input contract filled by hand, with an injected clock: countdowns and expiry
@@ -155,7 +156,7 @@ test('following, the event pane shows the newest events whole rows, long and wid
     assert.ok(eventRows.some((r) => r.includes('漢字テスト')), 'the wide one is shown');
     assert.ok(!rows.some((r) => /│…\s+│/.test(r)), 'no row is the wrapped end of a cut line');
     const width = (r: string) => textWidth(r);
-    const full = width(rows[0]);
+    const full = width(nth(rows, 0, 'row'));
     for (const r of rows) assert.ok(width(r) <= full, `a row overflows the screen: ${r}`);
     for (const r of eventRows) assert.match(r, /│\s*$/, `the pane's right border stands: ${r}`);
   });
