@@ -47,7 +47,13 @@ async function timeLogins(port: number): Promise<{ ms: number[]; failed: number 
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'p2p-bench-admission-'));
-const app = await startServer({ host: '127.0.0.1', port: 0, dataDir, scryptLogN: 10, registrationsPerMinutePerIp: 1_000 });
+const app = await startServer({
+  host: '127.0.0.1',
+  port: 0,
+  dataDir,
+  scryptLogN: 10,
+  registrationsPerMinutePerIp: 1_000,
+});
 const port = app.listening.tcpPort;
 let turnedAway = 0;
 app.core.on('handshake_failed', ({ ip }) => ip === '127.0.0.2' && (turnedAway += 1));
@@ -60,9 +66,21 @@ try {
   const idle = await timeLogins(port);
   // The flood starts only now: the baseline ran on an idle server.
   const floodStarted = performance.now();
-  flood = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../test/helpers/flood.ts', import.meta.url)), String(port), '127.0.0.2', String(FLOOD), String(REOPEN_PER_SECOND)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  flood = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../test/helpers/flood.ts', import.meta.url)),
+      String(port),
+      '127.0.0.2',
+      String(FLOOD),
+      String(REOPEN_PER_SECOND),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   let ready = false;
   flood.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && (ready = true));
   while (!ready || turnedAway < FLOOD) await new Promise((r) => setTimeout(r, 50));
@@ -72,13 +90,35 @@ try {
   const flooded = await timeLogins(port);
   const turnedPerSecond = (turnedAway - turnedBefore) / ((performance.now() - measuredAt) / 1000);
 
-  console.log(`${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; flood ${FLOOD} connections from 127.0.0.2, re-opened at ${REOPEN_PER_SECOND}/s; ${LOGINS} logins each`);
-  console.log(`flood ramp: ${fmt(rampSeconds)} s until ${FLOOD} were turned away; during the logins ${fmt(turnedPerSecond, 0)} turned away/s`);
+  console.log(
+    `${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(
+        ' ',
+      )}; flood ${FLOOD} connections from 127.0.0.2, re-opened at ${REOPEN_PER_SECOND}/s; ${LOGINS} logins each`,
+  );
+  console.log(
+    `flood ramp: ${fmt(rampSeconds)} s until ${FLOOD} were turned away; during the logins ${fmt(turnedPerSecond, 0)} turned away/s`,
+  );
   printTable(
     ['server', 'logins ok', 'failed', 'p50 ms', 'p95 ms', 'max ms'],
     [
-      ['idle (baseline)', idle.ms.length, idle.failed, fmt(percentile(idle.ms, 50)), fmt(percentile(idle.ms, 95)), fmt(idle.ms.at(-1) ?? NaN)],
-      ['under the flood', flooded.ms.length, flooded.failed, fmt(percentile(flooded.ms, 50)), fmt(percentile(flooded.ms, 95)), fmt(flooded.ms.at(-1) ?? NaN)],
+      [
+        'idle (baseline)',
+        idle.ms.length,
+        idle.failed,
+        fmt(percentile(idle.ms, 50)),
+        fmt(percentile(idle.ms, 95)),
+        fmt(idle.ms.at(-1) ?? NaN),
+      ],
+      [
+        'under the flood',
+        flooded.ms.length,
+        flooded.failed,
+        fmt(percentile(flooded.ms, 50)),
+        fmt(percentile(flooded.ms, 95)),
+        fmt(flooded.ms.at(-1) ?? NaN),
+      ],
     ],
   );
 } finally {

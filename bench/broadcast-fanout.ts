@@ -120,7 +120,10 @@ class Worker {
     this.proc.send(command);
   }
 
-  async reply<T extends WorkerReport['type']>(type: T, timeoutMs = 600_000): Promise<Extract<WorkerReport, { type: T }>> {
+  async reply<T extends WorkerReport['type']>(
+    type: T,
+    timeoutMs = 600_000,
+  ): Promise<Extract<WorkerReport, { type: T }>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.replies.findIndex((r) => r.type === type);
@@ -193,13 +196,32 @@ async function benchP2P(rows: Row[]): Promise<void> {
   const total = Math.max(...SIZES);
   const hash = await new PasswordHasher({ logN: SCRYPT_COST }).hash(PASSWORD);
   const created = new Date().toISOString();
-  const accounts = ['bench-sender', ...Array.from({ length: total }, (_, i) => `r${i}`)].map((u) => [u, hash, created, '']);
+  const accounts = ['bench-sender', ...Array.from({ length: total }, (_, i) => `r${i}`)].map((u) => [
+    u,
+    hash,
+    created,
+    '',
+  ]);
   await writeFile(join(data.path, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...accounts]));
-  const server: ServerProcess = await spawnServer([
-    '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(SCRYPT_COST),
-    '--max-registrations-per-minute', '1000000', '--broadcasts-per-minute', '1000000',
-    '--broadcast-ttl', BROADCAST_TTL, '--log-level', 'info',
-  ], { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) });
+  const server: ServerProcess = await spawnServer(
+    [
+      '--port',
+      '0',
+      '--data-dir',
+      data.path,
+      '--scrypt-cost',
+      String(SCRYPT_COST),
+      '--max-registrations-per-minute',
+      '1000000',
+      '--broadcasts-per-minute',
+      '1000000',
+      '--broadcast-ttl',
+      BROADCAST_TTL,
+      '--log-level',
+      'info',
+    ],
+    { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) },
+  );
   const workers = Array.from({ length: WORKERS }, () => new Worker());
   const sender = new P2PClient({ host: '127.0.0.1', port: server.port, configDir: config.path, reconnect: false });
   const inbox = new BroadcastInbox(sender);
@@ -207,13 +229,15 @@ async function benchP2P(rows: Row[]): Promise<void> {
     await sender.login('bench-sender', PASSWORD);
     const delivered = async (bid: string, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline && !server.lines.some((l) => l.event === 'broadcast_delivered' && l.bid === bid)) await sleep(20);
+      while (Date.now() < deadline && !server.lines.some((l) => l.event === 'broadcast_delivered' && l.bid === bid))
+        await sleep(20);
     };
     const serverTimes = async (bid: string): Promise<ServerTimes | null> => {
       for (let i = 0; i < 100; i++) {
         const created = server.lines.find((l) => l.event === 'broadcast_created' && l.bid === bid);
         const fanout = server.lines.find((l) => l.event === 'broadcast_fanout' && l.bid === bid);
-        if (created && fanout) return { durableMs: created.durableMs as number, loopMs: fanout.ms as number, cpuMs: fanout.cpuMs as number };
+        if (created && fanout)
+          return { durableMs: created.durableMs as number, loopMs: fanout.ms as number, cpuMs: fanout.cpuMs as number };
         await sleep(10);
       }
       return null;
@@ -223,12 +247,21 @@ async function benchP2P(rows: Row[]): Promise<void> {
       const started = Date.now();
       const names = Array.from({ length: n - online }, (_, i) => `r${online + i}`);
       for (const [w, users] of deal(workers, names)) {
-        w.command({ cmd: 'login', host: '127.0.0.1', port: server.port, users, pass: PASSWORD, concurrency: LOGIN_CONCURRENCY });
+        w.command({
+          cmd: 'login',
+          host: '127.0.0.1',
+          port: server.port,
+          users,
+          pass: PASSWORD,
+          concurrency: LOGIN_CONCURRENCY,
+        });
       }
       const ticker = setInterval(() => {
         const p = workers.map((w) => w.progress).filter((x) => x !== null);
         const failed = p.map((x) => JSON.stringify(x.failures)).join(' ');
-        log(`  logged in ${p.reduce((a, x) => a + x.receivers, 0)}, UDP alive ${p.reduce((a, x) => a + x.udpAlive, 0)}; retries ${failed}`);
+        log(
+          `  logged in ${p.reduce((a, x) => a + x.receivers, 0)}, UDP alive ${p.reduce((a, x) => a + x.udpAlive, 0)}; retries ${failed}`,
+        );
       }, 5_000);
       await Promise.all(workers.map((w) => w.reply('ready'))).finally(() => clearInterval(ticker));
       online = n;
@@ -357,15 +390,27 @@ function tableRows(rows: Row[]): string[][] {
 }
 
 const HEADERS = [
-  'N receivers', 'system', 'broadcasts', 'time to last, p50', 'p99', 'per recipient, p50', 'p99',
-  'of which durable (fsync), p50', 'server send loop, p50', 'its CPU time, p50', 'delivered', 'via TCP',
+  'N receivers',
+  'system',
+  'broadcasts',
+  'time to last, p50',
+  'p99',
+  'per recipient, p50',
+  'p99',
+  'of which durable (fsync), p50',
+  'server send loop, p50',
+  'its CPU time, p50',
+  'delivered',
+  'via TCP',
 ];
 
 function machine(): string {
   const shell = (cmd: string) => spawnSync('sh', ['-c', cmd], { encoding: 'utf8' }).stdout.trim();
   return [
     `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB (${(freemem() / 2 ** 30).toFixed(0)} free)`,
-    `node ${process.version}, open files limit ${shell('ulimit -n')}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `node ${process.version}, open files limit ${shell('ulimit -n')}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     `receivers: ${WORKERS} worker processes; scrypt cost logN ${SCRYPT_COST} (lowered for setup speed: it does not touch the fan-out)`,
   ].join('\n');
 }
@@ -381,7 +426,9 @@ async function main(): Promise<void> {
   else await benchMqtt(rows, notes);
   const order = (r: Row) => r.n * 10 + (r.system.startsWith('mosquitto') ? 2 : r.system.includes('lost') ? 1 : 0);
   rows.sort((a, b) => order(a) - order(b));
-  process.stdout.write(`\nBroadcast fan-out: one ${TEXT_BYTES}-byte broadcast to N online receivers (+ the sender)\n${header}\n\n`);
+  process.stdout.write(
+    `\nBroadcast fan-out: one ${TEXT_BYTES}-byte broadcast to N online receivers (+ the sender)\n${header}\n\n`,
+  );
   printTable(HEADERS, tableRows(rows));
   process.stdout.write('\n');
   for (const note of notes) process.stdout.write(`- ${note}\n`);

@@ -48,9 +48,21 @@ const args = await yargs(hideBin(process.argv))
   .option('parallel', { type: 'number', default: 40, describe: 'logins in flight' })
   .option('users', { type: 'number', default: 1_000, describe: 'accounts in users.csv (the users table draws them)' })
   .option('rounds', { type: 'number', default: 3, describe: 'rounds of one run in each mode, order rotating' })
-  .option('broadcasts', { type: 'number', default: 5, describe: 'broadcasts a second during the churn (0: login load only)' })
-  .option('broadcast-ttl', { type: 'string', default: '10s', describe: 'their ttl: short, so the pending pane holds broadcasts/s x ttl rows' })
-  .option('scrypt-cost', { type: 'number', default: 10, describe: 'logN of the accounts: low, so the event loop (not scrypt) is the limit' })
+  .option('broadcasts', {
+    type: 'number',
+    default: 5,
+    describe: 'broadcasts a second during the churn (0: login load only)',
+  })
+  .option('broadcast-ttl', {
+    type: 'string',
+    default: '10s',
+    describe: 'their ttl: short, so the pending pane holds broadcasts/s x ttl rows',
+  })
+  .option('scrypt-cost', {
+    type: 'number',
+    default: 10,
+    describe: 'logN of the accounts: low, so the event loop (not scrypt) is the limit',
+  })
   .option('cols', { type: 'number', default: 160 })
   .option('rows', { type: 'number', default: 50 })
   .strict()
@@ -98,17 +110,25 @@ async function cpuMs(pid: number): Promise<number> {
 function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
   const serverArgs = [
     SERVER_BIN,
-    '--host', '127.0.0.1',
-    '--port', String(port),
-    '--data-dir', dataDir,
-    '--broadcast-ttl', args['broadcast-ttl'],
-    '--broadcasts-per-minute', String(BENCH_BROADCASTS_PER_MINUTE),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--data-dir',
+    dataDir,
+    '--broadcast-ttl',
+    args['broadcast-ttl'],
+    '--broadcasts-per-minute',
+    String(BENCH_BROADCASTS_PER_MINUTE),
   ];
   let bytes = 0;
   if (mode !== Mode.DASHBOARD) {
     const quiet = mode === Mode.SILENT ? ['--log-level', 'error'] : [];
     // stderr is kept, not shown: a start that lost its port to another process is retried.
-    const child = spawn(process.execPath, [...serverArgs, '--headless', ...quiet], { env: serverEnv({}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...serverArgs, '--headless', ...quiet], {
+      env: serverEnv({}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length));
     child.stderr.on('data', (chunk: Buffer) => (lastError = chunk.toString().trim()));
     return {
@@ -185,17 +205,22 @@ async function startReady(mode: Mode, dataDir: string): Promise<{ server: Runnin
     const port = await freePort();
     const server = startServer(mode, dataDir, port);
     const ready = waitReady(port).then(() => server.started);
-    const outcome = await Promise.race([ready.then(() => 'ready' as const), server.exited.then(() => 'exited' as const)]);
+    const outcome = await Promise.race([
+      ready.then(() => 'ready' as const),
+      server.exited.then(() => 'exited' as const),
+    ]);
     if (outcome === 'ready') return { server, port };
     server.kill();
-    if (attempt >= START_ATTEMPTS) throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts; last: ${lastError})`);
+    if (attempt >= START_ATTEMPTS)
+      throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts; last: ${lastError})`);
   }
 }
 
 async function run(mode: Mode, template: string, loaders: Child[], users: string[]): Promise<RunResult> {
   const dataDir = await mkdtemp(join(tmpdir(), `p2p-bench-dash-${mode}-`));
   try {
-    for (const file of ['users.csv', 'server-key.pem', 'server-cert.pem']) await copyFile(join(template, file), join(dataDir, file));
+    for (const file of ['users.csv', 'server-key.pem', 'server-cert.pem'])
+      await copyFile(join(template, file), join(dataDir, file));
     const [broadcaster] = loaders;
     if (!broadcaster) throw new Error('run() needs at least one load process');
     const { server, port } = await startReady(mode, dataDir);
@@ -227,12 +252,28 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
       if (sent.refused) console.log(`${mode}: ${sent.refused} broadcasts refused`);
       const times = results.flatMap((r) => r.times).sort((a, b) => a - b);
       const errors = results.reduce((n, r) => n + r.errorCount, 0);
-      if (errors) console.log(`${mode}: ${errors} errors (${results.flatMap((r) => r.errors).slice(0, 3).join('; ')})`);
+      if (errors)
+        console.log(
+          `${mode}: ${errors} errors (${results
+            .flatMap((r) => r.errors)
+            .slice(0, 3)
+            .join('; ')})`,
+        );
       const outputBytes = server.outputBytes() - outputBefore;
       server.stop();
       const code = await server.exited;
       if (code !== 0) throw new Error(`${mode} server exited with ${code}`);
-      return { mode, broadcastsPerSecond: sent.accepted / seconds, idleCpuMsPerSecond, loginsPerSecond: times.length / seconds, cpuMsPerLogin: cpu / Math.max(1, times.length), outputBytes, seconds, p99Ms: percentile(times, 99), errors };
+      return {
+        mode,
+        broadcastsPerSecond: sent.accepted / seconds,
+        idleCpuMsPerSecond,
+        loginsPerSecond: times.length / seconds,
+        cpuMsPerLogin: cpu / Math.max(1, times.length),
+        outputBytes,
+        seconds,
+        p99Ms: percentile(times, 99),
+        errors,
+      };
     } finally {
       server.kill();
     }
@@ -256,11 +297,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
   console.log(
     `load: ${args.logins} logins a run (connect, login, close), ${args.parallel} in flight, ${args.users} accounts at scrypt logN ${args['scrypt-cost']}; ` +
       `${args.rounds} rounds of headless, silent and dashboard (${args.cols}x${args.rows} pty), order rotating. ` +
-      (args.broadcasts > 0 ? `Broadcasts: ${args.broadcasts}/s from one sender, ttl ${args['broadcast-ttl']}.` : 'Broadcasts: none.'),
+      (args.broadcasts > 0
+        ? `Broadcasts: ${args.broadcasts}/s from one sender, ttl ${args['broadcast-ttl']}.`
+        : 'Broadcasts: none.'),
   );
   const hash = Buffer.from(await Scrypt.kdf(PASSWORD, { logN: args['scrypt-cost'], r: 8, p: 1 })).toString('base64');
   const created = new Date().toISOString();
@@ -318,14 +363,70 @@ try {
   const p99 = (r: RunResult) => r.p99Ms;
   console.log('');
   printTable(
-    ['measure (median of rounds)', 'headless, JSON at info', 'silent (server alone)', 'dashboard in a pty', 'dashboard / headless', 'dashboard / silent', 'aim'],
     [
-      ['logins/s', fmt(headless.rate), fmt(silent.rate), fmt(dashboard.rate), paired(Mode.HEADLESS, rate), paired(Mode.SILENT, rate), '> 0.90'],
-      ['broadcasts/s accepted', fmt(headless.broadcasts), fmt(silent.broadcasts), fmt(dashboard.broadcasts), paired(Mode.HEADLESS, (r) => r.broadcastsPerSecond), paired(Mode.SILENT, (r) => r.broadcastsPerSecond), ''],
-      ['server CPU per login (all its work)', `${fmt(headless.cpu, 2)} ms`, `${fmt(silent.cpu, 2)} ms`, `${fmt(dashboard.cpu, 2)} ms`, paired(Mode.HEADLESS, cpu), paired(Mode.SILENT, cpu), '< 1.10'],
-      ['login latency p99', `${fmt(headless.p99, 0)} ms`, `${fmt(silent.p99, 0)} ms`, `${fmt(dashboard.p99, 0)} ms`, paired(Mode.HEADLESS, p99), paired(Mode.SILENT, p99), ''],
-      ['server CPU idle', `${fmt(headless.idle, 0)} ms/s`, `${fmt(silent.idle, 0)} ms/s`, `${fmt(dashboard.idle, 0)} ms/s`, '', '', ''],
-      ['output', `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`, '0', `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`, '', '', ''],
+      'measure (median of rounds)',
+      'headless, JSON at info',
+      'silent (server alone)',
+      'dashboard in a pty',
+      'dashboard / headless',
+      'dashboard / silent',
+      'aim',
+    ],
+    [
+      [
+        'logins/s',
+        fmt(headless.rate),
+        fmt(silent.rate),
+        fmt(dashboard.rate),
+        paired(Mode.HEADLESS, rate),
+        paired(Mode.SILENT, rate),
+        '> 0.90',
+      ],
+      [
+        'broadcasts/s accepted',
+        fmt(headless.broadcasts),
+        fmt(silent.broadcasts),
+        fmt(dashboard.broadcasts),
+        paired(Mode.HEADLESS, (r) => r.broadcastsPerSecond),
+        paired(Mode.SILENT, (r) => r.broadcastsPerSecond),
+        '',
+      ],
+      [
+        'server CPU per login (all its work)',
+        `${fmt(headless.cpu, 2)} ms`,
+        `${fmt(silent.cpu, 2)} ms`,
+        `${fmt(dashboard.cpu, 2)} ms`,
+        paired(Mode.HEADLESS, cpu),
+        paired(Mode.SILENT, cpu),
+        '< 1.10',
+      ],
+      [
+        'login latency p99',
+        `${fmt(headless.p99, 0)} ms`,
+        `${fmt(silent.p99, 0)} ms`,
+        `${fmt(dashboard.p99, 0)} ms`,
+        paired(Mode.HEADLESS, p99),
+        paired(Mode.SILENT, p99),
+        '',
+      ],
+      [
+        'server CPU idle',
+        `${fmt(headless.idle, 0)} ms/s`,
+        `${fmt(silent.idle, 0)} ms/s`,
+        `${fmt(dashboard.idle, 0)} ms/s`,
+        '',
+        '',
+        '',
+      ],
+      [
+        'output',
+        `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`,
+        '0',
+        `${fmt(dashboard.outputPerSecond / 1024)} KiB/s drawing`,
+        '',
+        '',
+        '',
+      ],
     ],
   );
   console.log('ratios: median over rounds of the ratio within each round (lowest-highest round in brackets)');

@@ -47,7 +47,8 @@ function bareTransport(socket: TLSSocket): Transport {
       w.resolve();
     }
   });
-  const until = (count: number) => (acked >= count ? Promise.resolve() : new Promise<void>((resolve) => (waiter = { count, resolve })));
+  const until = (count: number) =>
+    acked >= count ? Promise.resolve() : new Promise<void>((resolve) => (waiter = { count, resolve }));
   const frameOf = (payload: string) => {
     const body = Buffer.from(payload);
     const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
@@ -91,9 +92,22 @@ async function main(): Promise<void> {
     const reqId = randomBytes(16).toString('hex');
     const secret = randomBytes(32);
     const bareId = randomBytes(16).toString('hex');
-    const ports = await child.call<{ peerPort: number; barePort: number }>('start', { reqId, secret: secret.toString('base64url'), bareId });
-    const link = await dialPeer({ host: '127.0.0.1', port: ports.peerPort, reqId, secret, selfUser: 'sender', peerUser: 'receiver' });
-    const bareSocket = tlsConnect(peerClientOptions('127.0.0.1', ports.barePort, bareId, derivePeerKey(secret, bareId)));
+    const ports = await child.call<{ peerPort: number; barePort: number }>('start', {
+      reqId,
+      secret: secret.toString('base64url'),
+      bareId,
+    });
+    const link = await dialPeer({
+      host: '127.0.0.1',
+      port: ports.peerPort,
+      reqId,
+      secret,
+      selfUser: 'sender',
+      peerUser: 'receiver',
+    });
+    const bareSocket = tlsConnect(
+      peerClientOptions('127.0.0.1', ports.barePort, bareId, derivePeerKey(secret, bareId)),
+    );
     await new Promise<void>((resolve, reject) => {
       bareSocket.once('secureConnect', resolve);
       bareSocket.once('error', reject);
@@ -107,16 +121,34 @@ async function main(): Promise<void> {
     }
     for (const t of transports) t.close();
 
-    console.log(`Peer link: ${link.security.protocol} ${link.security.cipher}, key share ${link.security.keyExchange}; sender and receiver in two processes`);
-    console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average before/after in the notes${quick ? ' (--quick)' : ''}\n`);
+    console.log(
+      `Peer link: ${link.security.protocol} ${link.security.cipher}, key share ${link.security.keyExchange}; sender and receiver in two processes`,
+    );
+    console.log(
+      `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, Node ${process.version}, load average before/after in the notes${quick ? ' (--quick)' : ''}\n`,
+    );
     const table: Array<Array<string | number>> = [];
     for (let i = 0; i < rows.length; i += 2) {
       const [bare, peer] = [rows[i], rows[i + 1]];
       if (!bare || !peer) throw new Error('rows come in pairs, one per transport: bare, then PeerLink');
       for (const r of [bare, peer]) {
-        table.push([r.size, r.transport, Math.round(r.msgsPerSec).toLocaleString('en-US'), fmt(r.mbPerSec), fmt(r.p50, 0), fmt(r.p99, 0)]);
+        table.push([
+          r.size,
+          r.transport,
+          Math.round(r.msgsPerSec).toLocaleString('en-US'),
+          fmt(r.mbPerSec),
+          fmt(r.p50, 0),
+          fmt(r.p99, 0),
+        ]);
       }
-      table.push([peer.size, 'ratio PeerLink / bare', fmt(peer.msgsPerSec / bare.msgsPerSec, 2), '', fmt(peer.p50 / bare.p50, 2), fmt(peer.p99 / bare.p99, 2)]);
+      table.push([
+        peer.size,
+        'ratio PeerLink / bare',
+        fmt(peer.msgsPerSec / bare.msgsPerSec, 2),
+        '',
+        fmt(peer.p50 / bare.p50, 2),
+        fmt(peer.p99 / bare.p99, 2),
+      ]);
     }
     printTable(['size', 'transport', 'msgs/s', 'MB/s', 'RTT p50 us', 'RTT p99 us'], table);
     console.log(`\nload average (1 min) at the end: ${loadavg()[0]?.toFixed(2) ?? '?'} on ${cpus().length} CPUs`);

@@ -77,8 +77,17 @@ async function rawCircuit(a: Member, b: Member, bName: string, port: number): Pr
   const halves = await Promise.all(
     [a, b].map(async (m) => {
       const r = find(m) as Msg<ServerMessage, 'connect_result'>;
-      const t = (await m.client.request({ t: 'relay_request', reqId: r.reqId, token: r.relay as string })) as Msg<ServerMessage, 'relay_ticket'>;
-      return openRelay({ host: '127.0.0.1', port, fingerprint: m.client.fingerprint as string, ticket: t.ticket, timeoutMs: 60_000 });
+      const t = (await m.client.request({ t: 'relay_request', reqId: r.reqId, token: r.relay as string })) as Msg<
+        ServerMessage,
+        'relay_ticket'
+      >;
+      return openRelay({
+        host: '127.0.0.1',
+        port,
+        fingerprint: m.client.fingerprint as string,
+        ticket: t.ticket,
+        timeoutMs: 60_000,
+      });
     }),
   );
   return halves;
@@ -103,7 +112,9 @@ async function main(): Promise<void> {
     // JIT's warm-up for both (seen: direct 11k msgs/s at 100 B when measured cold, 100k warm).
     const directT = { ...peerTransport(direct), name: 'direct PeerLink' };
     const relayedT = { ...peerTransport(relayed), name: 'relayed via the server' };
-    for (const t of [directT, relayedT]) for (const size of SIZES) await measure(t, { ...size, count: size.count / 4, rtts: size.rtts / 4 }, 'x'.repeat(size.bytes));
+    for (const t of [directT, relayedT])
+      for (const size of SIZES)
+        await measure(t, { ...size, count: size.count / 4, rtts: size.rtts / 4 }, 'x'.repeat(size.bytes));
     const rows: Row[] = [];
     let cpuUs = 0;
     let bytes = 0;
@@ -117,21 +128,37 @@ async function main(): Promise<void> {
       bytes += after.relayed - before.relayed;
       rows.push(d, r);
     }
-    console.log(`cpus: ${cpus().length}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${quick ? ', --quick' : ''}`);
+    console.log(
+      `cpus: ${cpus().length}, load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}${quick ? ', --quick' : ''}`,
+    );
     printTable(
       ['size', 'transport', 'msgs/s', 'MB/s', 'RTT p50 (us)', 'RTT p99 (us)', 'RTT p50 vs direct'],
       rows.map((row, i) => {
         const base = rows[i - (i % 2)]; // rows come in pairs (direct, relayed): the pair's direct row
         if (!base) throw new Error(`no direct row for row ${i}`);
-        return [row.size, row.transport, fmt(row.msgsPerSec, 0), fmt(row.mbPerSec, 1), fmt(row.p50, 0), fmt(row.p99, 0), `${fmt(row.p50 / base.p50, 2)}x`];
+        return [
+          row.size,
+          row.transport,
+          fmt(row.msgsPerSec, 0),
+          fmt(row.mbPerSec, 1),
+          fmt(row.p50, 0),
+          fmt(row.p99, 0),
+          `${fmt(row.p50 / base.p50, 2)}x`,
+        ];
       }),
     );
-    console.log(`\nserver CPU while relaying: ${fmt(cpuUs / 1000, 0)} ms for ${fmt(bytes / 1e6, 1)} MB relayed (both directions, TLS records of both halves): ${fmt(cpuUs / 1000 / (bytes / 1e6), 2)} ms per MB`);
+    console.log(
+      `\nserver CPU while relaying: ${fmt(cpuUs / 1000, 0)} ms for ${fmt(bytes / 1e6, 1)} MB relayed (both directions, TLS records of both halves): ${fmt(cpuUs / 1000 / (bytes / 1e6), 2)} ms per MB`,
+    );
 
     // Idle circuits: the server's memory with none, then with IDLE_CIRCUITS open. One request
     // between two users may be pending at a time (section 6.1), so each concurrent fill has its pair.
     const fillers = await Promise.all(
-      Array.from({ length: FILL_CONCURRENCY }, (_, i) => Promise.all([member(port, `idle${i}a`, true, dirs), member(port, `idle${i}b`, true, dirs)])),
+      Array.from({ length: FILL_CONCURRENCY }, (_, i) =>
+        Promise.all([member(port, `idle${i}a`, true, dirs), member(port, `idle${i}b`, true, dirs)]),
+      ),
     );
     for (const [a, b] of fillers) members.push(a, b);
     const empty = await server.call<{ rss: number; heapUsed: number; external: number; circuits: number }>('memory');

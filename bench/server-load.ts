@@ -26,8 +26,16 @@ const BASELINE_EXCHANGE_BYTES = 1024;
 const args = await yargs(hideBin(process.argv))
   .option('sessions', { type: 'number', default: 10_000, describe: 'idle sessions to open and hold' })
   .option('storm', { type: 'number', default: 200, describe: 'simultaneous logins in the storm' })
-  .option('scrypt-cost', { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'logN of the storm users (the server default)' })
-  .option('session-scrypt-cost', { type: 'number', default: 10, describe: 'logN of the idle-session users (lowered to open many quickly)' })
+  .option('scrypt-cost', {
+    type: 'number',
+    default: DEFAULT_SCRYPT_LOG_N,
+    describe: 'logN of the storm users (the server default)',
+  })
+  .option('session-scrypt-cost', {
+    type: 'number',
+    default: 10,
+    describe: 'logN of the idle-session users (lowered to open many quickly)',
+  })
   .strict()
   .parseAsync();
 
@@ -77,13 +85,18 @@ async function openSpread(
   return { seconds, times, errorCount, errors: results.flatMap((r) => r.errors).slice(0, 3) };
 }
 
-const perConnectionKb = (before: MemoryUsage, after: MemoryUsage, n: number) => (after.rss - before.rss) / 1024 / Math.max(1, n);
+const perConnectionKb = (before: MemoryUsage, after: MemoryUsage, n: number) =>
+  (after.rss - before.rss) / 1024 / Math.max(1, n);
 
 const dir = await mkdtemp(join(tmpdir(), 'p2p-bench-'));
 const children: Child[] = [];
 try {
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
-  console.log(`scrypt: storm users at logN ${args['scrypt-cost']} (server default ${DEFAULT_SCRYPT_LOG_N}); idle-session users LOWERED to logN ${args['session-scrypt-cost']} so ${args.sessions} can log in quickly`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
+  console.log(
+    `scrypt: storm users at logN ${args['scrypt-cost']} (server default ${DEFAULT_SCRYPT_LOG_N}); idle-session users LOWERED to logN ${args['session-scrypt-cost']} so ${args.sessions} can log in quickly`,
+  );
 
   // Accounts, written straight into users.csv (one hash per cost: every bench user has the same password).
   const [sessionHash, stormHash] = await Promise.all([
@@ -92,7 +105,12 @@ try {
   ]);
   const now = new Date().toISOString();
   const rows = [
-    ...Array.from({ length: args.sessions }, (_, i) => [`idle${i}`, Buffer.from(sessionHash).toString('base64'), now, '']),
+    ...Array.from({ length: args.sessions }, (_, i) => [
+      `idle${i}`,
+      Buffer.from(sessionHash).toString('base64'),
+      now,
+      '',
+    ]),
     ...Array.from({ length: args.storm }, (_, i) => [`storm${i}`, Buffer.from(stormHash).toString('base64'), now, '']),
   ];
   await writeFile(join(dir, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...rows]));
@@ -115,7 +133,11 @@ try {
     const after = await bare.call<MemoryUsage>('memory');
     await Promise.all(loaders.map((l) => l.call('closeAll')));
     await bare.stop();
-    return { held, kb: perConnectionKb(before, after, held), heapKb: (after.heapUsed - before.heapUsed) / 1024 / Math.max(1, held) };
+    return {
+      held,
+      kb: perConnectionKb(before, after, held),
+      heapKb: (after.heapUsed - before.heapUsed) / 1024 / Math.max(1, held),
+    };
   };
   const bareIdle = await bareRun(0);
   const bareUsed = await bareRun(BASELINE_EXCHANGE_BYTES);
@@ -152,12 +174,42 @@ try {
   printTable(
     ['measure', 'p2p-server', 'baseline (same run)', 'ratio', 'aim'],
     [
-      ['sessions logged in and held', `${heldCount} of ${args.sessions} (${fmt(held.seconds)} s to open, ${held.errorCount} errors)`, `bare TLS: ${bareIdle.held} held`, fmt(heldCount / Math.max(1, bareIdle.held), 2), '10,000'],
-      ['memory per idle session (RSS)', `${fmt(ourKb)} KB`, `bare idle TLS socket: ${fmt(bareIdle.kb)} KB`, `${fmt(ourKb / bareIdle.kb, 2)}x`, '< 2x'],
+      [
+        'sessions logged in and held',
+        `${heldCount} of ${args.sessions} (${fmt(held.seconds)} s to open, ${held.errorCount} errors)`,
+        `bare TLS: ${bareIdle.held} held`,
+        fmt(heldCount / Math.max(1, bareIdle.held), 2),
+        '10,000',
+      ],
+      [
+        'memory per idle session (RSS)',
+        `${fmt(ourKb)} KB`,
+        `bare idle TLS socket: ${fmt(bareIdle.kb)} KB`,
+        `${fmt(ourKb / bareIdle.kb, 2)}x`,
+        '< 2x',
+      ],
       ['', '', `bare TLS socket after 1 KiB each way: ${fmt(bareUsed.kb)} KB`, `${fmt(ourKb / bareUsed.kb, 2)}x`, ''],
-      [`logins/s, storm of ${args.storm} at logN ${args['scrypt-cost']}`, fmt(stormRate), `scrypt limit ${cores} cores / ${fmt(hashMs)} ms = ${fmt(scryptLimit)}`, fmt(stormRate / scryptLimit, 2), '~1'],
-      [`login latency in the storm p50 / p99`, `${fmt(percentile(storm.times, 50), 0)} / ${fmt(percentile(storm.times, 99), 0)} ms`, '', '', ''],
-      [`event-loop delay p99 during the storm`, `${fmt(loop.p99)} ms (p50 ${fmt(loop.p50)}, max ${fmt(loop.max)})`, '', '', '< 20 ms'],
+      [
+        `logins/s, storm of ${args.storm} at logN ${args['scrypt-cost']}`,
+        fmt(stormRate),
+        `scrypt limit ${cores} cores / ${fmt(hashMs)} ms = ${fmt(scryptLimit)}`,
+        fmt(stormRate / scryptLimit, 2),
+        '~1',
+      ],
+      [
+        `login latency in the storm p50 / p99`,
+        `${fmt(percentile(storm.times, 50), 0)} / ${fmt(percentile(storm.times, 99), 0)} ms`,
+        '',
+        '',
+        '',
+      ],
+      [
+        `event-loop delay p99 during the storm`,
+        `${fmt(loop.p99)} ms (p50 ${fmt(loop.p50)}, max ${fmt(loop.max)})`,
+        '',
+        '',
+        '< 20 ms',
+      ],
     ],
   );
   const kb = (a: number, b: number, n: number) => fmt((b - a) / 1024 / Math.max(1, n));
@@ -165,7 +217,8 @@ try {
     `per-session breakdown: heap ${kb(before.heapUsed, after.heapUsed, heldCount)} KB, external ${kb(before.external, after.external, heldCount)} KB; ` +
       `bare idle: heap ${fmt(bareIdle.heapKb)} KB`,
   );
-  if (heldCount < args.sessions) console.log(`sessions the server closed during the ramp, by reason: ${JSON.stringify(lost)}`);
+  if (heldCount < args.sessions)
+    console.log(`sessions the server closed during the ramp, by reason: ${JSON.stringify(lost)}`);
   if (held.errorCount || storm.errorCount) console.log(`errors: ${[...held.errors, ...storm.errors].join('; ')}`);
 } finally {
   await Promise.all(children.map((c) => c.stop()));

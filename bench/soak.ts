@@ -35,7 +35,11 @@ const args = await yargs(hideBin(process.argv))
   .option('flood', { type: 'number', default: 16_000, describe: 'TCP connections in each half-open flood' })
   .option('flood-every', { type: 'number', default: 60, describe: 'seconds between the starts of floods' })
   .option('sample-every', { type: 'number', default: 20, describe: 'seconds between samples' })
-  .option('broadcast-ttl', { type: 'number', default: 60, describe: 'seconds a broadcast lives (short, to reach a steady state)' })
+  .option('broadcast-ttl', {
+    type: 'number',
+    default: 60,
+    describe: 'seconds a broadcast lives (short, to reach a steady state)',
+  })
   .strict()
   .parseAsync();
 
@@ -63,14 +67,30 @@ function fdCount(pid: number): number {
 
 /** VmRSS from /proc, in bytes: what the kernel charges, without asking the process. */
 function procRss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(/\d+/.exec(line ?? '')?.[0] ?? 0) * 1024;
 }
 
 async function measure(child: Child): Promise<Measures> {
-  const s = await child.call<{ heapUsed: number; external: number; handles: number; resources: Record<string, number>; sessions: number }>('sample');
+  const s = await child.call<{
+    heapUsed: number;
+    external: number;
+    handles: number;
+    resources: Record<string, number>;
+    sessions: number;
+  }>('sample');
   const pid = child.proc.pid as number;
-  return { rss: procRss(pid), heapUsed: s.heapUsed, external: s.external, handles: s.handles, fds: fdCount(pid), sessions: s.sessions, resources: s.resources };
+  return {
+    rss: procRss(pid),
+    heapUsed: s.heapUsed,
+    external: s.external,
+    handles: s.handles,
+    fds: fdCount(pid),
+    sessions: s.sessions,
+    resources: s.resources,
+  };
 }
 
 /** Least-squares slope of y over time, per hour. */
@@ -91,7 +111,9 @@ function slopePerHour(points: Array<[number, number]>): number {
 const dir = await mkdtemp(join(tmpdir(), 'p2p-soak-'));
 const children: Child[] = [];
 try {
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  console.log(
+    `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
   console.log(
     `soak: ${args.minutes} min; floods of ${args.flood} half-open connections every ${args['flood-every']} s; ` +
       `${CHURN_USERS} churn users, ${PEER_PAIRS} peer pairs, 1 broadcaster; scrypt logN ${SCRYPT_LOG_N} (lowered); broadcast TTL ${args['broadcast-ttl']} s`,
@@ -106,7 +128,10 @@ try {
   const idleDir = join(dir, 'idle');
   for (const d of [realDir, idleDir]) {
     await mkdir(d);
-    await writeFile(join(d, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...names.map((n) => [n, hash, created, ''])]));
+    await writeFile(
+      join(d, 'users.csv'),
+      stringify([[...USERS_CSV_COLUMNS], ...names.map((n) => [n, hash, created, ''])]),
+    );
   }
 
   const start = (child: Child, dataDir: string) =>
@@ -141,7 +166,13 @@ try {
   const churnTotals = { logins: 0, errors: 0, lastErrors: [] as string[] };
   const churnLoop = (async () => {
     while (!stopping) {
-      const r = await churn.call<{ times: number[]; errorCount: number; errors: string[] }>('churn', { port, users: churnUsers, pass: PASSWORD, count: 200, parallel: 4 });
+      const r = await churn.call<{ times: number[]; errorCount: number; errors: string[] }>('churn', {
+        port,
+        users: churnUsers,
+        pass: PASSWORD,
+        count: 200,
+        parallel: 4,
+      });
       churnTotals.logins += r.times.length;
       churnTotals.errors += r.errorCount;
       if (r.errors.length) churnTotals.lastErrors = r.errors;
@@ -151,13 +182,26 @@ try {
   await mixed.call('start', { port, udpPort, pairs, pass: PASSWORD, messages: 5, badIntervalMs: 200 });
 
   // Floods at fixed times, samples between; a sample right after each flood has drained.
-  const floods: Array<{ atMs: number; opened: number; failed: number; closedByServer: number; stillHeldAtEnd: number; openSeconds: number }> = [];
-  let nextFlood = args['flood-every'] * 1000 / 2;
+  const floods: Array<{
+    atMs: number;
+    opened: number;
+    failed: number;
+    closedByServer: number;
+    stillHeldAtEnd: number;
+    openSeconds: number;
+  }> = [];
+  let nextFlood = (args['flood-every'] * 1000) / 2;
   let nextSample = args['sample-every'] * 1000;
   while (elapsed() < endAt) {
     if (elapsed() >= nextFlood && elapsed() + 15_000 < endAt) {
       const atMs = elapsed();
-      const f = await flooder.call<Omit<(typeof floods)[number], 'atMs'>>('flood', { port, count: args.flood, parallel: 500, holdMs: 12_000, from: FLOOD_FROM });
+      const f = await flooder.call<Omit<(typeof floods)[number], 'atMs'>>('flood', {
+        port,
+        count: args.flood,
+        parallel: 500,
+        holdMs: 12_000,
+        from: FLOOD_FROM,
+      });
       floods.push({ atMs, ...f });
       await take(`after flood ${floods.length}`);
       nextFlood = atMs + args['flood-every'] * 1000;
@@ -192,38 +236,103 @@ try {
     s.idle.fds,
   ];
   printTable(
-    ['min', 'event', 'RSS MB', 'heap MB', 'ext MB', 'handles', 'fds', 'online', 'idle RSS MB', 'idle heap MB', 'idle handles', 'idle fds'],
+    [
+      'min',
+      'event',
+      'RSS MB',
+      'heap MB',
+      'ext MB',
+      'handles',
+      'fds',
+      'online',
+      'idle RSS MB',
+      'idle heap MB',
+      'idle handles',
+      'idle fds',
+    ],
     samples.map(row),
   );
 
   const steady = samples.filter((s) => s.atMs >= WARMUP_MS && s.label !== 'churn stopped + 5 s');
   // The second half tells a plateau (allocator high-water mark) from steady growth.
   const secondHalf = steady.filter((s) => s.atMs >= endAt / 2);
-  const slope = (over: Sample[], pick: (m: Measures) => number, which: 'real' | 'idle') => slopePerHour(over.map((s) => [s.atMs, pick(s[which])]));
+  const slope = (over: Sample[], pick: (m: Measures) => number, which: 'real' | 'idle') =>
+    slopePerHour(over.map((s) => [s.atMs, pick(s[which])]));
   const rows = (over: Sample[], when: string): Array<Array<string>> => [
-    [`RSS, ${when}`, `${fmt(slope(over, (m) => m.rss / MB, 'real'))} MB/h`, `${fmt(slope(over, (m) => m.rss / MB, 'idle'))} MB/h`],
-    [`heap used (after GC), ${when}`, `${fmt(slope(over, (m) => m.heapUsed / MB, 'real'))} MB/h`, `${fmt(slope(over, (m) => m.heapUsed / MB, 'idle'))} MB/h`],
-    [`external, ${when}`, `${fmt(slope(over, (m) => m.external / MB, 'real'))} MB/h`, `${fmt(slope(over, (m) => m.external / MB, 'idle'))} MB/h`],
-    [`libuv handles, ${when}`, `${fmt(slope(over, (m) => m.handles, 'real'))} /h`, `${fmt(slope(over, (m) => m.handles, 'idle'))} /h`],
-    [`open fds, ${when}`, `${fmt(slope(over, (m) => m.fds, 'real'))} /h`, `${fmt(slope(over, (m) => m.fds, 'idle'))} /h`],
+    [
+      `RSS, ${when}`,
+      `${fmt(slope(over, (m) => m.rss / MB, 'real'))} MB/h`,
+      `${fmt(slope(over, (m) => m.rss / MB, 'idle'))} MB/h`,
+    ],
+    [
+      `heap used (after GC), ${when}`,
+      `${fmt(slope(over, (m) => m.heapUsed / MB, 'real'))} MB/h`,
+      `${fmt(slope(over, (m) => m.heapUsed / MB, 'idle'))} MB/h`,
+    ],
+    [
+      `external, ${when}`,
+      `${fmt(slope(over, (m) => m.external / MB, 'real'))} MB/h`,
+      `${fmt(slope(over, (m) => m.external / MB, 'idle'))} MB/h`,
+    ],
+    [
+      `libuv handles, ${when}`,
+      `${fmt(slope(over, (m) => m.handles, 'real'))} /h`,
+      `${fmt(slope(over, (m) => m.handles, 'idle'))} /h`,
+    ],
+    [
+      `open fds, ${when}`,
+      `${fmt(slope(over, (m) => m.fds, 'real'))} /h`,
+      `${fmt(slope(over, (m) => m.fds, 'idle'))} /h`,
+    ],
   ];
   console.log('');
-  console.log(`slopes per hour, least squares while the churn ran: ${steady.length} samples after the first minute, ${secondHalf.length} in the second half:`);
-  printTable(['measure', 'churned server', 'idle server (same run)'], [...rows(steady, 'after 1 min'), ...rows(secondHalf, 'second half')]);
+  console.log(
+    `slopes per hour, least squares while the churn ran: ${steady.length} samples after the first minute, ${secondHalf.length} in the second half:`,
+  );
+  printTable(
+    ['measure', 'churned server', 'idle server (same run)'],
+    [...rows(steady, 'after 1 min'), ...rows(secondHalf, 'second half')],
+  );
 
   const afterFloods = samples.filter((s) => s.label.startsWith('after flood'));
   console.log('');
-  console.log(`half-open floods (${args.flood} TCP connections each from ${FLOOD_FROM}, 3 bytes sent, held up to 12 s):`);
+  console.log(
+    `half-open floods (${args.flood} TCP connections each from ${FLOOD_FROM}, 3 bytes sent, held up to 12 s):`,
+  );
   printTable(
-    ['flood', 'min', 'connected', 'failed to connect', 'closed by server', 'still open after 12 s', 'open time s', 'RSS after MB', 'heap after MB', 'fds after'],
-    floods.map((f, i) => [i + 1, fmt(f.atMs / 60_000), f.opened, f.failed, f.closedByServer, f.stillHeldAtEnd, fmt(f.openSeconds), fmt((afterFloods[i]?.real.rss ?? NaN) / MB), fmt((afterFloods[i]?.real.heapUsed ?? NaN) / MB), afterFloods[i]?.real.fds ?? '']),
+    [
+      'flood',
+      'min',
+      'connected',
+      'failed to connect',
+      'closed by server',
+      'still open after 12 s',
+      'open time s',
+      'RSS after MB',
+      'heap after MB',
+      'fds after',
+    ],
+    floods.map((f, i) => [
+      i + 1,
+      fmt(f.atMs / 60_000),
+      f.opened,
+      f.failed,
+      f.closedByServer,
+      f.stillHeldAtEnd,
+      fmt(f.openSeconds),
+      fmt((afterFloods[i]?.real.rss ?? NaN) / MB),
+      fmt((afterFloods[i]?.real.heapUsed ?? NaN) / MB),
+      afterFloods[i]?.real.fds ?? '',
+    ]),
   );
   const [firstFlood] = afterFloods;
   const lastFlood = afterFloods.at(-1);
   if (afterFloods.length >= 2 && firstFlood && lastFlood) {
     const first = firstFlood.real.rss / MB;
     const last = lastFlood.real.rss / MB;
-    console.log(`RSS after flood 1 -> after flood ${afterFloods.length}: ${fmt(first)} -> ${fmt(last)} MB (${fmt(last - first)} MB)`);
+    console.log(
+      `RSS after flood 1 -> after flood ${afterFloods.length}: ${fmt(first)} -> ${fmt(last)} MB (${fmt(last - first)} MB)`,
+    );
   }
   console.log('');
   console.log(
@@ -232,7 +341,10 @@ try {
   );
   if (churnTotals.lastErrors.length) console.log(`last churn errors: ${churnTotals.lastErrors.join('; ')}`);
   const last = samples.at(-1);
-  if (last) console.log(`resources held at the end: churned ${JSON.stringify(last.real.resources)}; idle ${JSON.stringify(last.idle.resources)}`);
+  if (last)
+    console.log(
+      `resources held at the end: churned ${JSON.stringify(last.real.resources)}; idle ${JSON.stringify(last.idle.resources)}`,
+    );
 } finally {
   await Promise.all(children.map((c) => c.stop()));
   await rm(dir, { recursive: true, force: true });

@@ -56,7 +56,12 @@ const dataDir = await mkdtemp(join(tmpdir(), 'p2p-bench-tui-'));
 const configDir = await mkdtemp(join(tmpdir(), 'p2p-bench-tui-cfg-'));
 const serverChild = forkChild(join(here, 'lib/server-child.ts'));
 const peersChild = forkChild(join(here, 'lib/tui-peers-child.ts'));
-const { port } = await serverChild.call<{ port: number }>('start', { kind: 'real', dataDir, scryptLogN: 10, maxConnections: 1000 });
+const { port } = await serverChild.call<{ port: number }>('start', {
+  kind: 'real',
+  dataDir,
+  scryptLogN: 10,
+  maxConnections: 1000,
+});
 
 const client = new P2PClient({ host: '127.0.0.1', port, configDir });
 const features = await buildFeatures(client);
@@ -84,7 +89,10 @@ async function timeKey(keys: string): Promise<number> {
   await new Promise((r) => setImmediate(r));
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const timer = setTimeout(() => reject(new Error(`no frame within ${NO_FRAME_MS} ms of ${JSON.stringify(keys)}`)), NO_FRAME_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no frame within ${NO_FRAME_MS} ms of ${JSON.stringify(keys)}`)),
+      NO_FRAME_MS,
+    );
     onWrite = () => {
       onWrite = null;
       clearTimeout(timer);
@@ -112,7 +120,13 @@ async function keyCases(tabs: Tab[], cases: Array<[string, readonly string[]]>):
     for (const tab of tabs) {
       main.tabs.selectTab(tab);
       const t = await measure(keys);
-      keyRows.push([what, tab.lines.length.toLocaleString('en'), fmt(percentile(t, 50), 2), fmt(percentile(t, 99), 2), fmt(t.at(-1) ?? Number.NaN, 2)]);
+      keyRows.push([
+        what,
+        tab.lines.length.toLocaleString('en'),
+        fmt(percentile(t, 50), 2),
+        fmt(percentile(t, 99), 2),
+        fmt(t.at(-1) ?? Number.NaN, 2),
+      ]);
     }
   }
 }
@@ -146,7 +160,10 @@ await keyCases([main.tabs.inbox, firstChat], [['type a key', TYPE]]);
 await keyCases([firstChat], [['PgUp / PgDn', SCROLL]]);
 
 await peersChild.call('send', { perLink: args.lines - LIGHT_LINES, text: MESSAGE });
-await until(() => chats.every((t) => t.lines.length >= Math.min(args.lines, MAX_TAB_LINES)), `${args.lines} lines in every tab`);
+await until(
+  () => chats.every((t) => t.lines.length >= Math.min(args.lines, MAX_TAB_LINES)),
+  `${args.lines} lines in every tab`,
+);
 const full = memory();
 await settle();
 await keyCases([main.tabs.inbox, firstChat], [['type a key', TYPE]]);
@@ -154,15 +171,23 @@ await keyCases([firstChat], [['PgUp / PgDn', SCROLL]]);
 
 console.log(`\nKeypress to frame written, ${args.keys} keys per case, ${args.cols}x${args.rows} terminal (ms)\n`);
 printTable(['case', 'lines in tab', 'p50', 'p99', 'max'], keyRows);
-const over = (m: { heapMiB: number; rssMiB: number }) => `${fmt(m.heapMiB - baseline.heapMiB)} / ${fmt(m.rssMiB - baseline.rssMiB)}`;
-console.log(`\nClient process memory after GC (MiB): TUI + client core + peer links; server and peers in other processes\n`);
+const over = (m: { heapMiB: number; rssMiB: number }) =>
+  `${fmt(m.heapMiB - baseline.heapMiB)} / ${fmt(m.rssMiB - baseline.rssMiB)}`;
+console.log(
+  `\nClient process memory after GC (MiB): TUI + client core + peer links; server and peers in other processes\n`,
+);
 printTable(
   ['state', 'heap used', 'rss', 'over baseline (heap / rss)'],
   [
     ['baseline: logged in, no chat', fmt(baseline.heapMiB), fmt(baseline.rssMiB), '-'],
     [`${args.tabs} chat tabs open, no messages`, fmt(open.heapMiB), fmt(open.rssMiB), over(open)],
     [`${args.tabs} tabs x ${LIGHT_LINES} messages`, fmt(light.heapMiB), fmt(light.rssMiB), over(light)],
-    [`${args.tabs} tabs x ${args.lines.toLocaleString('en')} messages`, fmt(full.heapMiB), fmt(full.rssMiB), over(full)],
+    [
+      `${args.tabs} tabs x ${args.lines.toLocaleString('en')} messages`,
+      fmt(full.heapMiB),
+      fmt(full.rssMiB),
+      over(full),
+    ],
   ],
 );
 

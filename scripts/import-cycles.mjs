@@ -138,7 +138,9 @@ const offending = cycles.filter((scc) => scc.some((f) => forbidden.includes(f)))
 
 if (json) console.log(JSON.stringify({ scope, cycles, offending }, null, 2));
 else {
-  console.log(`import cycles under ${scope}: ${cycles.length} (${cycles.reduce((n, c) => n + c.length, 0)} files in them)`);
+  console.log(
+    `import cycles under ${scope}: ${cycles.length} (${cycles.reduce((n, c) => n + c.length, 0)} files in them)`,
+  );
   cycles.forEach((scc, i) => console.log(`  cycle ${i + 1} (${scc.length} files): ${scc.join(', ')}`));
   for (const f of forbidden) {
     const hit = offending.some((scc) => scc.includes(f));

@@ -87,7 +87,13 @@ function broadcastStart(args: { port: number; user: string; pass: string; perSec
           socket.write(encodeMessage({ t: 'login', id: 1, proto: PROTOCOL_VERSION, user: args.user, pass: args.pass }));
         } else if (message.t === 'welcome') {
           online = true;
-          const state: Sender = { socket, sent: 0, accepted: 0, refused: 0, timer: setInterval(() => send(state), 1000 / args.perSecond) };
+          const state: Sender = {
+            socket,
+            sent: 0,
+            accepted: 0,
+            refused: 0,
+            timer: setInterval(() => send(state), 1000 / args.perSecond),
+          };
           sender = state;
           resolve(true);
         } else if (message.t === 'broadcast_ok' && sender) sender.accepted += 1;

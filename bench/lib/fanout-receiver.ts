@@ -19,7 +19,12 @@ import { encodeMessage } from '../../src/net/codec.ts';
 import { BROADCAST_ACK_DELAY_MAX_MS, PROTOCOL_VERSION } from '../../src/net/constants.ts';
 import { Direction } from '../../src/net/datagram.ts';
 import { FrameDecoder } from '../../src/net/framing.ts';
-import { udpServerMessages, type ClientMessage, type ServerMessage, type UdpClientMessage } from '../../src/net/messages.ts';
+import {
+  udpServerMessages,
+  type ClientMessage,
+  type ServerMessage,
+  type UdpClientMessage,
+} from '../../src/net/messages.ts';
 import { readHeader, UdpChannel } from '../../src/net/udp-channel.ts';
 import * as mqtt from './mqtt.ts';
 
@@ -177,7 +182,12 @@ function onDatagram(r: Receiver, datagram: Buffer): void {
 
 async function loginAll(names: string[], pass: string, port: number, concurrency: number): Promise<void> {
   const progress = setInterval(() => {
-    send({ type: 'progress', receivers: receivers.length, udpAlive: receivers.filter((r) => r.alive).length, failures });
+    send({
+      type: 'progress',
+      receivers: receivers.length,
+      udpAlive: receivers.filter((r) => r.alive).length,
+      failures,
+    });
   }, PROGRESS_INTERVAL_MS);
   let next = 0;
   const one = async (): Promise<void> => {
@@ -188,7 +198,9 @@ async function loginAll(names: string[], pass: string, port: number, concurrency
           break;
         } catch (err) {
           // Busy hashing or a connection refused in a storm: wait and try again.
-          await new Promise((resolve) => setTimeout(resolve, (err as { retryAfterMs?: number }).retryAfterMs ?? LOGIN_RETRY_MS));
+          await new Promise((resolve) =>
+            setTimeout(resolve, (err as { retryAfterMs?: number }).retryAfterMs ?? LOGIN_RETRY_MS),
+          );
         }
       }
     }
@@ -202,7 +214,8 @@ async function loginAll(names: string[], pass: string, port: number, concurrency
 async function subscribeAll(port: number, clientIds: string[], topic: string, concurrency: number): Promise<void> {
   let next = 0;
   const one = async (): Promise<void> => {
-    for (let id = clientIds[next++]; id !== undefined; id = clientIds[next++]) subscribers.push(await subscriber(port, id, topic));
+    for (let id = clientIds[next++]; id !== undefined; id = clientIds[next++])
+      subscribers.push(await subscriber(port, id, topic));
   };
   await Promise.all(Array.from({ length: concurrency }, one));
 }

@@ -26,8 +26,15 @@ export interface Child {
  * `wrap` runs node under a command that execs it, keeping the IPC channel's descriptor:
  * `['ip', 'netns', 'exec', ns]` starts the child inside a network namespace (test/nat/).
  */
-export function forkChild(script: string, args: string[] = [], execArgv: string[] = ['--import', 'tsx', '--expose-gc'], wrap: string[] = []): Child {
-  const options = wrap.length ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath, ...execArgv] } : { execArgv };
+export function forkChild(
+  script: string,
+  args: string[] = [],
+  execArgv: string[] = ['--import', 'tsx', '--expose-gc'],
+  wrap: string[] = [],
+): Child {
+  const options = wrap.length
+    ? { execPath: wrap[0], execArgv: [...wrap.slice(1), process.execPath, ...execArgv] }
+    : { execArgv };
   const proc = fork(script, args, { ...options, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let next = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

@@ -22,7 +22,12 @@ export function ensureMosquitto(log: (line: string) => void): string | null {
   if (found) return found;
   log('mosquitto is not installed: running `apt-get install -y mosquitto` (Debian package)');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto'], { env, timeout: INSTALL_TIMEOUT_MS, encoding: 'utf8' });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto'], {
+      env,
+      timeout: INSTALL_TIMEOUT_MS,
+      encoding: 'utf8',
+    });
   let result = install();
   if (result.status !== 0) {
     log('apt-get install failed; running `apt-get update` and trying once more');
@@ -31,7 +36,9 @@ export function ensureMosquitto(log: (line: string) => void): string | null {
   }
   const path = findMosquitto();
   if (!path) {
-    log(`could not install mosquitto (${(result.stderr || result.error?.message || 'unknown error').trim().split('\n').pop()}); skipping the MQTT column`);
+    log(
+      `could not install mosquitto (${(result.stderr || result.error?.message || 'unknown error').trim().split('\n').pop()}); skipping the MQTT column`,
+    );
     return null;
   }
   // Debian's package may start a system broker on 1883; ours runs on its own port either way.

@@ -32,7 +32,18 @@ function packet(firstByte: number, body: Buffer): Buffer {
 
 /** Clean session, no will, no credentials; keepalive 0 turns the broker's idle check off (3.1.2.10). */
 export function connect(clientId: string, keepaliveSeconds = 0): Buffer {
-  const header = Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, keepaliveSeconds >> 8, keepaliveSeconds & 0xff]);
+  const header = Buffer.from([
+    0x00,
+    0x04,
+    0x4d,
+    0x51,
+    0x54,
+    0x54,
+    0x04,
+    0x02,
+    keepaliveSeconds >> 8,
+    keepaliveSeconds & 0xff,
+  ]);
   return packet(PacketType.CONNECT << 4, Buffer.concat([header, str(clientId)]));
 }
 

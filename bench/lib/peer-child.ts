@@ -50,7 +50,9 @@ serveCalls({
     listener.on('link', (link) => link.on('message', () => {}));
 
     const bareKey = derivePeerKey(secret, args.bareId);
-    const bare = createServer(peerServerOptions((_socket, identity) => (identity === args.bareId ? bareKey : null), PEER_HANDSHAKE_TIMEOUT_MS));
+    const bare = createServer(
+      peerServerOptions((_socket, identity) => (identity === args.bareId ? bareKey : null), PEER_HANDSHAKE_TIMEOUT_MS),
+    );
     bare.on('secureConnection', countFrames);
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     return { peerPort: listener.port, barePort: (bare.address() as { port: number }).port };

@@ -89,4 +89,3 @@ export async function measure(t: Transport, size: Size, payload: string): Promis
     p99: percentile(rtts, 99),
   };
 }
-

@@ -16,7 +16,10 @@ const managers: PeerManager[] = [];
 
 serveCalls({
   async start(args: { port: number }) {
-    for (const [user, reachable] of [['bob', true], ['dave', false]] as const) {
+    for (const [user, reachable] of [
+      ['bob', true],
+      ['dave', false],
+    ] as const) {
       const configDir = await mkdtemp(join(tmpdir(), 'p2p-bench-peer-'));
       dirs.push(configDir);
       const client = new P2PClient({ host: '127.0.0.1', port: args.port, configDir });
@@ -32,10 +35,12 @@ serveCalls({
     return true;
   },
   async stop() {
-    await Promise.all(managers.map(async (m) => {
-      await m.close().catch(() => {});
-      await m.client.close().catch(() => {});
-    }));
+    await Promise.all(
+      managers.map(async (m) => {
+        await m.close().catch(() => {});
+        await m.client.close().catch(() => {});
+      }),
+    );
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
     return true;
   },

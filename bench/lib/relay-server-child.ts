@@ -24,7 +24,14 @@ serveCalls({
       scryptLogN: 10,
       registrationsPerMinutePerIp: 1_000_000,
       peers: { requestsPerMinute: 1_000_000, maxPendingPerRequester: 1_000_000, maxPromptsPerTarget: 1_000_000 },
-      relay: { maxCircuits: 10_000, maxCircuitsPerUser: 10_000, bytesPerSecond: 1024 ** 3, pairTimeoutMs: 120_000, ticketTtlMs: 120_000, tokenTtlMs: 120_000 },
+      relay: {
+        maxCircuits: 10_000,
+        maxCircuitsPerUser: 10_000,
+        bytesPerSecond: 1024 ** 3,
+        pairTimeoutMs: 120_000,
+        ticketTtlMs: 120_000,
+        tokenTtlMs: 120_000,
+      },
     });
     app.core.relay.tap = (_from, chunk) => (relayed += chunk.length);
     return { port: app.listening.tcpPort };

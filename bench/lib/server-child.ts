@@ -62,7 +62,12 @@ serveCalls({
     app.core.on('disconnect', ({ reason }) => {
       closeReasons[reason] = (closeReasons[reason] ?? 0) + 1;
     });
-    return { port: app.listening.tcpPort, udpPort: app.listening.udpPort, key: app.identity.key, cert: app.identity.cert };
+    return {
+      port: app.listening.tcpPort,
+      udpPort: app.listening.udpPort,
+      key: app.identity.key,
+      cert: app.identity.cert,
+    };
   },
   memory: () => settledMemory(),
   /** For the soak: settled memory, and the libuv resources the process holds, by type. */

@@ -41,7 +41,14 @@ async function member(port: number, configDir: string, user: string, pass: strin
 }
 
 /** Log both in, a asks b, b accepts, `messages` chats each way, close, log out; again. */
-async function pairLoop(port: number, configDir: string, a: string, b: string, pass: string, messages: number): Promise<void> {
+async function pairLoop(
+  port: number,
+  configDir: string,
+  a: string,
+  b: string,
+  pass: string,
+  messages: number,
+): Promise<void> {
   while (running) {
     // The server allows 10 peer requests a minute per user (PROTOCOL.md 6.1): stay under it.
     const next = pause(PAIR_CYCLE_MS);
@@ -61,7 +68,10 @@ async function pairLoop(port: number, configDir: string, a: string, b: string, p
       const ab = result.link;
       const ba = await incoming;
       for (let i = 0; i < messages; i++) {
-        for (const [from, to] of [[ab, ba], [ba, ab]] as const) {
+        for (const [from, to] of [
+          [ab, ba],
+          [ba, ab],
+        ] as const) {
           const got = new Promise<void>((resolve) => to.once('message', () => resolve()));
           from.send(`soak chat ${i}: the quick brown fox jumps over the lazy dog`);
           await got;
@@ -183,7 +193,14 @@ async function flood(args: { port: number; count: number; parallel: number; hold
 let configDir: string | null = null;
 
 serveCalls({
-  async start(args: { port: number; udpPort: number; pairs: Array<[string, string]>; pass: string; messages: number; badIntervalMs: number }) {
+  async start(args: {
+    port: number;
+    udpPort: number;
+    pairs: Array<[string, string]>;
+    pass: string;
+    messages: number;
+    badIntervalMs: number;
+  }) {
     running = true;
     configDir = await mkdtemp(join(tmpdir(), 'p2p-soak-client-'));
     for (const [a, b] of args.pairs) loops.push(pairLoop(args.port, configDir, a, b, args.pass, args.messages));

@@ -19,7 +19,7 @@ const links: PeerLink[] = [];
 const dirs: string[] = [];
 
 async function sendAll(link: PeerLink, count: number, text: string): Promise<void> {
-  for (let i = 0; i < count; ) {
+  for (let i = 0; i < count;) {
     try {
       link.send(`${i} ${text}`);
       i += 1;

@@ -102,7 +102,10 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     this.user = userKey(session.user);
   };
 
-  constructor(private readonly client: P2PClient, options: InboxOptions = {}) {
+  constructor(
+    private readonly client: P2PClient,
+    options: InboxOptions = {},
+  ) {
     super();
     this.maxItems = options.maxItems ?? MAX_INBOX_ITEMS;
     this.ackDelayMaxMs = options.ackDelayMaxMs ?? BROADCAST_ACK_DELAY_MAX_MS;
@@ -132,7 +135,8 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     const tooLarge = broadcastTextTooLarge(text);
     if (tooLarge) throw tooLarge;
     const reply = await this.client.request({ t: 'broadcast', text });
-    if (reply.t !== 'broadcast_ok') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected broadcast_ok, got ${reply.t}`);
+    if (reply.t !== 'broadcast_ok')
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected broadcast_ok, got ${reply.t}`);
     return { bid: reply.bid, createdAt: reply.createdAt, expiresAt: reply.expiresAt };
   }
 

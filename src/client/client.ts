@@ -6,7 +6,14 @@
 import { Emitter } from '../util/emitter.ts';
 import { KEEPALIVE_INTERVAL_MS, PROTOCOL_VERSION } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
-import type { ClientMessage, Msg, ServerMessage, UdpClientMessage, UdpServerMessage, UserEntry } from '../net/messages.ts';
+import type {
+  ClientMessage,
+  Msg,
+  ServerMessage,
+  UdpClientMessage,
+  UdpServerMessage,
+  UserEntry,
+} from '../net/messages.ts';
 import { userKey } from '../net/names.ts';
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
@@ -145,7 +152,8 @@ export class P2PClient extends Emitter<ClientEvents> {
 
   /** A request to the server; rejects with the server's error code. */
   async request(body: Parameters<ServerLink['request']>[0]): Promise<ServerMessage> {
-    if (!this.link || this.state !== ClientState.ONLINE) throw new ProtocolError(ErrorCode.DISCONNECTED, 'not connected to the server');
+    if (!this.link || this.state !== ClientState.ONLINE)
+      throw new ProtocolError(ErrorCode.DISCONNECTED, 'not connected to the server');
     return this.link.request(body);
   }
 
@@ -215,10 +223,17 @@ export class P2PClient extends Emitter<ClientEvents> {
     let reply: ServerMessage;
     this.early = [];
     try {
-      reply = await link.request({ t: kind, proto: PROTOCOL_VERSION, user, pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
+      reply = await link.request({
+        t: kind,
+        proto: PROTOCOL_VERSION,
+        user,
+        pass,
+        ...(this.peerPort ? { peerPort: this.peerPort } : {}),
+      });
     } catch (err) {
       this.releaseEarly();
-      if (this.state === ClientState.AUTHENTICATING) this.setState(link.isOpen ? ClientState.CONNECTED : ClientState.IDLE);
+      if (this.state === ClientState.AUTHENTICATING)
+        this.setState(link.isOpen ? ClientState.CONNECTED : ClientState.IDLE);
       throw err;
     }
     if (reply.t !== 'welcome') {
@@ -232,7 +247,12 @@ export class P2PClient extends Emitter<ClientEvents> {
   }
 
   private goOnline(link: ServerLink, welcome: Msg<ServerMessage, 'welcome'>): void {
-    this.session = { user: welcome.user, ip: welcome.ip, registered: welcome.registered, fingerprint: link.fingerprint };
+    this.session = {
+      user: welcome.user,
+      ip: welcome.ip,
+      registered: welcome.registered,
+      fingerprint: link.fingerprint,
+    };
     this.replaceUsers([]); // the list follows welcome as presence batches (section 4.5)
     link.startKeepalive(Math.min(this.options.keepaliveMs ?? KEEPALIVE_INTERVAL_MS, link.hello.keepaliveMs));
     this.startUdp(welcome.udp);
@@ -302,7 +322,9 @@ export class P2PClient extends Emitter<ClientEvents> {
     if (this.isClosed) return;
     // Another login took our place: reconnecting would just knock it off in turn. After a
     // password change or deletion elsewhere, the password we hold no longer works.
-    const final = ([ErrorCode.SESSION_REPLACED, ErrorCode.VERSION, ErrorCode.PASSWORD_CHANGED, ErrorCode.ACCOUNT_DELETED] as string[]).includes(error.code);
+    const final = (
+      [ErrorCode.SESSION_REPLACED, ErrorCode.VERSION, ErrorCode.PASSWORD_CHANGED, ErrorCode.ACCOUNT_DELETED] as string[]
+    ).includes(error.code);
     if (error.code === ErrorCode.PASSWORD_CHANGED || error.code === ErrorCode.ACCOUNT_DELETED) this.credentials = null;
     if (wasOnline && this.credentials && !final && this.options.reconnect !== false) {
       const delay = this.nextDelay();
@@ -331,7 +353,13 @@ export class P2PClient extends Emitter<ClientEvents> {
       if (this.isClosed) return link.close();
       this.attach(link);
       this.early = [];
-      const reply = await link.request({ t: 'login', proto: PROTOCOL_VERSION, user: credentials.user, pass: credentials.pass, ...(this.peerPort ? { peerPort: this.peerPort } : {}) });
+      const reply = await link.request({
+        t: 'login',
+        proto: PROTOCOL_VERSION,
+        user: credentials.user,
+        pass: credentials.pass,
+        ...(this.peerPort ? { peerPort: this.peerPort } : {}),
+      });
       if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
       this.reconnectAttempt = 0;
       this.goOnline(link, reply);
@@ -341,9 +369,12 @@ export class P2PClient extends Emitter<ClientEvents> {
       this.link?.close();
       this.link = null;
       if (this.isClosed) return;
-      const final = [ErrorCode.AUTH_FAILED, ErrorCode.FINGERPRINT_CHANGED, ErrorCode.FINGERPRINT_REJECTED, ErrorCode.VERSION].includes(
-        error.code as never,
-      );
+      const final = [
+        ErrorCode.AUTH_FAILED,
+        ErrorCode.FINGERPRINT_CHANGED,
+        ErrorCode.FINGERPRINT_REJECTED,
+        ErrorCode.VERSION,
+      ].includes(error.code as never);
       const delay = final ? null : Math.max(this.nextDelay(), error.retryAfterMs ?? 0);
       this.emit('disconnected', { error, retryInMs: delay });
       if (delay === null) {

@@ -16,7 +16,8 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .positional('port', { type: 'number', describe: 'server TCP port (P2P_PORT)' })
     .option('config-dir', { type: 'string', describe: 'where known_hosts is kept (P2P_CONFIG_DIR)' })
     .check((a) => {
-      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535)) throw new Error('port must be 1-65535');
+      if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
+        throw new Error('port must be 1-65535');
       return true;
     })
     .strict()
@@ -25,7 +26,8 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .version(false)
     .parseAsync();
 
-  if (!process.stdin.isTTY || !process.stdout.isTTY) throw new Error('p2p-client needs a terminal (stdin and stdout must be a TTY)');
+  if (!process.stdin.isTTY || !process.stdout.isTTY)
+    throw new Error('p2p-client needs a terminal (stdin and stdout must be a TTY)');
   // The P2P_ variables are read one by one: yargs' .env('P2P') would take any other P2P_* (such as P2P_TEST) as an unknown flag.
   const host = args.host ?? process.env.P2P_HOST;
   const port = args.port ?? (process.env.P2P_PORT ? Number(process.env.P2P_PORT) : DEFAULT_PORT);

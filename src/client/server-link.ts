@@ -87,12 +87,19 @@ export class ServerLink extends EventEmitter<LinkEvents> {
       }
       if (lost || socket.destroyed) {
         const why = lost ? lost.message : 'closed by the server';
-        throw new ProtocolError(ErrorCode.UNREACHABLE, `lost the connection to ${host}:${port} while checking its identity: ${why}`, { cause: lost });
+        throw new ProtocolError(
+          ErrorCode.UNREACHABLE,
+          `lost the connection to ${host}:${port} while checking its identity: ${why}`,
+          { cause: lost },
+        );
       }
       const conn = new FramedConnection<typeof serverMessages, ClientMessage>(socket, serverMessages);
       const hello = await waitForHello(conn, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
       if (hello.proto !== PROTOCOL_VERSION) {
-        throw new ProtocolError(ErrorCode.VERSION, `server speaks protocol ${hello.proto}, this client ${PROTOCOL_VERSION}`);
+        throw new ProtocolError(
+          ErrorCode.VERSION,
+          `server speaks protocol ${hello.proto}, this client ${PROTOCOL_VERSION}`,
+        );
       }
       return new ServerLink(conn, hello, fingerprint, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
     } catch (err) {
@@ -111,7 +118,8 @@ export class ServerLink extends EventEmitter<LinkEvents> {
 
   /** Send a request and resolve with its reply; an `error` reply rejects with its code. */
   request(body: RequestBody): Promise<ServerMessage> {
-    if (!this.conn.isOpen) return Promise.reject(new ProtocolError(ErrorCode.DISCONNECTED, 'not connected to the server'));
+    if (!this.conn.isOpen)
+      return Promise.reject(new ProtocolError(ErrorCode.DISCONNECTED, 'not connected to the server'));
     const id = this.nextId;
     this.nextId = this.nextId >= MAX_REQUEST_ID ? 1 : this.nextId + 1;
     return new Promise<ServerMessage>((resolve, reject) => {
@@ -128,7 +136,10 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   startKeepalive(intervalMs: number): void {
     this.stopKeepalive();
     this.pingTimer = setInterval(() => {
-      const timeout = setTimeout(() => this.destroy(new ProtocolError(ErrorCode.TIMEOUT, 'server stopped answering')), PING_TIMEOUT_MS);
+      const timeout = setTimeout(
+        () => this.destroy(new ProtocolError(ErrorCode.TIMEOUT, 'server stopped answering')),
+        PING_TIMEOUT_MS,
+      );
       this.request({ t: 'ping' }).then(
         () => clearTimeout(timeout),
         () => clearTimeout(timeout),
@@ -171,7 +182,11 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.stopKeepalive();
     const reason =
       this.closeReason ??
-      new ProtocolError(ErrorCode.DISCONNECTED, err ? `connection lost: ${err.message}` : 'the server closed the connection', { cause: err });
+      new ProtocolError(
+        ErrorCode.DISCONNECTED,
+        err ? `connection lost: ${err.message}` : 'the server closed the connection',
+        { cause: err },
+      );
     for (const waiter of this.pending.values()) {
       clearTimeout(waiter.timer);
       waiter.reject(reason);
@@ -191,7 +206,13 @@ export function toError(message: Msg<ServerMessage, 'error'>): ProtocolError {
 function connectTls(host: string, port: number, timeoutMs: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     // The certificate is self-signed: we check it by pinned fingerprint, not by a CA chain.
-    const socket = tlsConnect({ host, port, rejectUnauthorized: false, minVersion: 'TLSv1.2', servername: isIpLike(host) ? undefined : host });
+    const socket = tlsConnect({
+      host,
+      port,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      servername: isIpLike(host) ? undefined : host,
+    });
     const timer = setTimeout(() => fail(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);
@@ -233,7 +254,10 @@ async function verifyIdentity(options: LinkOptions, fingerprint: string): Promis
 
 function waitForHello(conn: FramedConnection<typeof serverMessages, ClientMessage>, timeoutMs: number): Promise<Hello> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new ProtocolError(ErrorCode.TIMEOUT, 'the server did not greet us')), timeoutMs);
+    const timer = setTimeout(
+      () => done(new ProtocolError(ErrorCode.TIMEOUT, 'the server did not greet us')),
+      timeoutMs,
+    );
     const done = (result: Hello | ProtocolError) => {
       clearTimeout(timer);
       conn.off('message', onMessage);

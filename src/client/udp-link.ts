@@ -26,7 +26,6 @@ export interface UdpLinkOptions {
   drops?: Record<DropReason, number>;
 }
 
-
 export interface UdpLinkEvents {
   state: [UdpState];
   message: [UdpServerMessage];

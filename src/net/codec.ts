@@ -58,7 +58,10 @@ export function validateMessage<S extends MessageSet>(set: S, value: unknown): D
 export class MessageDecoder<S extends MessageSet> {
   private readonly frames: FrameDecoder;
 
-  constructor(private readonly set: S, maxFrameBytes = MAX_FRAME_BYTES) {
+  constructor(
+    private readonly set: S,
+    maxFrameBytes = MAX_FRAME_BYTES,
+  ) {
     this.frames = new FrameDecoder(maxFrameBytes);
   }
 

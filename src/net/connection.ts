@@ -43,7 +43,11 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
   private closeError: Error | undefined;
   private readonly pumpNow = () => this.pump();
 
-  constructor(readonly stream: Duplex, inbound: In, maxFrameBytes?: number) {
+  constructor(
+    readonly stream: Duplex,
+    inbound: In,
+    maxFrameBytes?: number,
+  ) {
     super();
     this.decoder = new MessageDecoder(inbound, maxFrameBytes);
     stream.on('data', this.onDataBound);

@@ -71,7 +71,12 @@ export function readHeader(datagram: Buffer): DatagramHeader | null {
 }
 
 /** Authenticate and decrypt; null when the tag does not verify. Never throws. */
-export function openDatagram(key: Buffer, direction: Direction, datagram: Buffer, header: DatagramHeader): Buffer | null {
+export function openDatagram(
+  key: Buffer,
+  direction: Direction,
+  datagram: Buffer,
+  header: DatagramHeader,
+): Buffer | null {
   try {
     const tagStart = datagram.length - UDP_TAG_BYTES;
     const decipher = createDecipheriv('aes-256-gcm', key, nonceFor(direction, header.seq));

@@ -23,7 +23,10 @@ export class FrameBatcher<Out extends { t: string }> {
   private readonly flushNow = () => this.flush();
 
   /** `write` receives each batch; it must not reuse the chunk it is given. */
-  constructor(private readonly write: (chunk: Buffer) => void, private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+  constructor(
+    private readonly write: (chunk: Buffer) => void,
+    private readonly maxFrameBytes = MAX_FRAME_BYTES,
+  ) {}
 
   /** Bytes encoded and not yet handed to the stream. */
   get pendingBytes(): number {

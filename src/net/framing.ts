@@ -78,7 +78,10 @@ export class FrameDecoder {
   }
 
   private fail(length: number): ProtocolError {
-    this.failure = new ProtocolError(ErrorCode.FRAME_TOO_LARGE, `frame length ${length} exceeds ${this.maxFrameBytes} bytes`);
+    this.failure = new ProtocolError(
+      ErrorCode.FRAME_TOO_LARGE,
+      `frame length ${length} exceeds ${this.maxFrameBytes} bytes`,
+    );
     this.chunks = [];
     this.buffered = 0;
     return this.failure;

@@ -45,8 +45,22 @@ export type BroadcastItem = Infer<typeof broadcastItem>;
 
 // ---- TCP, client -> server (PROTOCOL.md section 3, 4, 6, 7) ----
 export const clientMessages = {
-  login: obj({ t: lit('login'), id: requestId, proto: int(1, 65535), user: loginName, pass: password, peerPort: opt(port) }),
-  register: obj({ t: lit('register'), id: requestId, proto: int(1, 65535), user: loginName, pass: password, peerPort: opt(port) }),
+  login: obj({
+    t: lit('login'),
+    id: requestId,
+    proto: int(1, 65535),
+    user: loginName,
+    pass: password,
+    peerPort: opt(port),
+  }),
+  register: obj({
+    t: lit('register'),
+    id: requestId,
+    proto: int(1, 65535),
+    user: loginName,
+    pass: password,
+    peerPort: opt(port),
+  }),
   ping: obj({ t: lit('ping'), id: requestId }),
   list_users: obj({ t: lit('list_users'), id: requestId, offset: opt(int(0, MAX_SAFE)) }),
   logout: obj({ t: lit('logout'), id: requestId }),
@@ -61,7 +75,11 @@ export const clientMessages = {
    * The text may be up to a frame here: the handler checks MAX_BROADCAST_TEXT_BYTES itself so
    * that an over-long text gets its own code, E_BROADCAST_TOO_LARGE (section 7.4).
    */
-  broadcast: obj({ t: lit('broadcast'), id: requestId, text: str({ min: 1, maxBytes: MAX_FRAME_BYTES, wellFormed: true }) }),
+  broadcast: obj({
+    t: lit('broadcast'),
+    id: requestId,
+    text: str({ min: 1, maxBytes: MAX_FRAME_BYTES, wellFormed: true }),
+  }),
   broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, MAX_BROADCAST_ACK_IDS_TCP) }),
   /** Account changes (section 4.6): each proves the current password again. */
   passwd: obj({ t: lit('passwd'), id: requestId, old: password, new: password }),
@@ -97,7 +115,13 @@ export const serverMessages = {
   }),
   ok: obj({ t: lit('ok'), re: requestId }),
   pong: obj({ t: lit('pong'), re: requestId, serverTime: timeMs }),
-  user_list: obj({ t: lit('user_list'), re: requestId, users: arr(userEntry, MAX_PRESENCE_BATCH), offset: int(0, MAX_SAFE), total: int(0, MAX_SAFE) }),
+  user_list: obj({
+    t: lit('user_list'),
+    re: requestId,
+    users: arr(userEntry, MAX_PRESENCE_BATCH),
+    offset: int(0, MAX_SAFE),
+    total: int(0, MAX_SAFE),
+  }),
   presence: obj({
     t: lit('presence'),
     /** The receiver drops its list before applying this batch (a resync after a backlog). */
@@ -106,7 +130,14 @@ export const serverMessages = {
     left: arr(username, MAX_PRESENCE_BATCH),
   }),
   connect_ambiguous: obj({ t: lit('connect_ambiguous'), re: requestId, ip: ipText, candidates: arr(userEntry, 256) }),
-  connect_pending: obj({ t: lit('connect_pending'), re: requestId, reqId: hexId, user: username, ip: ipText, expiresInMs: timeMs }),
+  connect_pending: obj({
+    t: lit('connect_pending'),
+    re: requestId,
+    reqId: hexId,
+    user: username,
+    ip: ipText,
+    expiresInMs: timeMs,
+  }),
   connect_prompt: obj({ t: lit('connect_prompt'), reqId: hexId, from: userEntry, expiresInMs: timeMs }),
   connect_result: obj({
     t: lit('connect_result'),
@@ -122,7 +153,12 @@ export const serverMessages = {
     /** Accepted only, when the server relays: this side's single-use relay token (section 6.6). */
     relay: opt(base64url(RELAY_TOKEN_BYTES)),
   }),
-  relay_ticket: obj({ t: lit('relay_ticket'), re: requestId, ticket: base64url(RELAY_TOKEN_BYTES), expiresInMs: timeMs }),
+  relay_ticket: obj({
+    t: lit('relay_ticket'),
+    re: requestId,
+    ticket: base64url(RELAY_TOKEN_BYTES),
+    expiresInMs: timeMs,
+  }),
   /** Both halves joined: every byte after this frame is the other side's (section 6.6). */
   relay_ready: obj({ t: lit('relay_ready'), re: requestId }),
   broadcast_ok: obj({ t: lit('broadcast_ok'), re: requestId, bid: hexId, createdAt: timeMs, expiresAt: timeMs }),

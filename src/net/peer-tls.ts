@@ -77,11 +77,17 @@ export function peerClientOptions(host: string, port: number, reqId: string, key
 export function assertPskSession(socket: TLSSocket): void {
   const protocol = socket.getProtocol();
   if (protocol !== PEER_TLS_VERSION) {
-    throw new ProtocolError(ErrorCode.PEER_HANDSHAKE, `peer negotiated ${protocol ?? 'no protocol'}, not ${PEER_TLS_VERSION}`);
+    throw new ProtocolError(
+      ErrorCode.PEER_HANDSHAKE,
+      `peer negotiated ${protocol ?? 'no protocol'}, not ${PEER_TLS_VERSION}`,
+    );
   }
   const cert = socket.getPeerCertificate();
   if (cert && Object.keys(cert).length > 0) {
-    throw new ProtocolError(ErrorCode.PEER_HANDSHAKE, 'peer authenticated with a certificate instead of the session key');
+    throw new ProtocolError(
+      ErrorCode.PEER_HANDSHAKE,
+      'peer authenticated with a certificate instead of the session key',
+    );
   }
 }
 
@@ -96,7 +102,8 @@ export function verificationCode(socket: TLSSocket): string {
   const value = material.readBigUInt64BE(0) % 10n ** BigInt(VERIFY_CODE_DIGITS);
   const digits = value.toString().padStart(VERIFY_CODE_DIGITS, '0');
   const groups: string[] = [];
-  for (let i = 0; i < VERIFY_CODE_DIGITS; i += VERIFY_GROUP_DIGITS) groups.push(digits.slice(i, i + VERIFY_GROUP_DIGITS));
+  for (let i = 0; i < VERIFY_CODE_DIGITS; i += VERIFY_GROUP_DIGITS)
+    groups.push(digits.slice(i, i + VERIFY_GROUP_DIGITS));
   return groups.join(' ');
 }
 

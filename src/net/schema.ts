@@ -7,7 +7,10 @@
 import { utf8BytesOver } from './text-limits.ts';
 
 export class SchemaError extends Error {
-  constructor(readonly path: string, reason: string) {
+  constructor(
+    readonly path: string,
+    reason: string,
+  ) {
     super(`${path || 'message'}: ${reason}`);
     this.name = 'SchemaError';
   }
@@ -40,7 +43,8 @@ export function str(opts: StrOptions): Validator<string> {
       throw new SchemaError(path, `longer than ${opts.maxBytes} bytes`);
     }
     if (opts.pattern && !opts.pattern.test(v)) throw new SchemaError(path, 'has characters that are not allowed');
-    if (opts.wellFormed && LONE_SURROGATE.test(v)) throw new SchemaError(path, 'is not valid Unicode text (a lone surrogate)');
+    if (opts.wellFormed && LONE_SURROGATE.test(v))
+      throw new SchemaError(path, 'is not valid Unicode text (a lone surrogate)');
     return v;
   };
 }

@@ -33,12 +33,22 @@ export class TextTooLargeError extends ProtocolError {
 export function chatTextTooLarge(text: string): TextTooLargeError | null {
   const bytes = utf8BytesOver(text, MAX_CHAT_TEXT_BYTES);
   if (bytes === 0) return null;
-  return new TextTooLargeError(ErrorCode.MESSAGE_TOO_LARGE, `message of ${bytes} bytes is over the ${MAX_CHAT_TEXT_BYTES}-byte limit`, bytes, MAX_CHAT_TEXT_BYTES);
+  return new TextTooLargeError(
+    ErrorCode.MESSAGE_TOO_LARGE,
+    `message of ${bytes} bytes is over the ${MAX_CHAT_TEXT_BYTES}-byte limit`,
+    bytes,
+    MAX_CHAT_TEXT_BYTES,
+  );
 }
 
 /** Section 7.1: E_BROADCAST_TOO_LARGE for a broadcast over MAX_BROADCAST_TEXT_BYTES (the sending client and the server). */
 export function broadcastTextTooLarge(text: string): TextTooLargeError | null {
   const bytes = utf8BytesOver(text, MAX_BROADCAST_TEXT_BYTES);
   if (bytes === 0) return null;
-  return new TextTooLargeError(ErrorCode.BROADCAST_TOO_LARGE, `a broadcast is at most ${MAX_BROADCAST_TEXT_BYTES} bytes; this one has ${bytes}`, bytes, MAX_BROADCAST_TEXT_BYTES);
+  return new TextTooLargeError(
+    ErrorCode.BROADCAST_TOO_LARGE,
+    `a broadcast is at most ${MAX_BROADCAST_TEXT_BYTES} bytes; this one has ${bytes}`,
+    bytes,
+    MAX_BROADCAST_TEXT_BYTES,
+  );
 }

@@ -43,7 +43,10 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
   try {
     const store = new CsvUserStore(join(options.dataDir, 'users.csv'));
     await store.open();
-    const identity = await loadOrCreateIdentity(options.dataDir, { certPath: options.tlsCert, keyPath: options.tlsKey });
+    const identity = await loadOrCreateIdentity(options.dataDir, {
+      certPath: options.tlsCert,
+      keyPath: options.tlsKey,
+    });
     const hasher = new PasswordHasher({ logN: options.scryptLogN });
     const broadcastStore = new JsonlBroadcastStore(join(options.dataDir, BROADCAST_LOG_FILE));
     const core = new ServerCore({ ...options, store, hasher, broadcastStore });

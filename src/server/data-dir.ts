@@ -46,7 +46,9 @@ export async function prepareDataDir(dir: string): Promise<DataDirLock> {
     );
   }
   // The note is for people; on a full disk it may not fit, and the lock holds without it.
-  await writeFile(lockPath, `pid ${process.pid} started ${new Date().toISOString()} lock socket @${name}\n`, { mode: 0o600 }).catch(() => {});
+  await writeFile(lockPath, `pid ${process.pid} started ${new Date().toISOString()} lock socket @${name}\n`, {
+    mode: 0o600,
+  }).catch(() => {});
   let released = false;
   return {
     socketName: name,

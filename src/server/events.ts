@@ -32,7 +32,18 @@ export interface ServerEvents extends RelayEvents {
   server_error: [{ where: string; message: string }];
   // Broadcasts (PROTOCOL.md section 7). The text itself is never logged, only a short preview.
   /** `durableMs`: how long making it durable took (the disk's fsync, mostly). */
-  broadcast_created: [{ bid: string; from: string; preview: string; bytes: number; createdAt: number; expiresAt: number; pending: number; durableMs: number }];
+  broadcast_created: [
+    {
+      bid: string;
+      from: string;
+      preview: string;
+      bytes: number;
+      createdAt: number;
+      expiresAt: number;
+      pending: number;
+      durableMs: number;
+    },
+  ];
   broadcast_refused: [{ user: string; code: string }];
   /**
    * The first send to every online user is done (retransmissions may follow): `ms` from the

@@ -21,7 +21,10 @@ const CERT_FILE = 'server-cert.pem';
 const KEY_FILE = 'server-key.pem';
 const VALIDITY_YEARS = 10;
 
-export async function loadOrCreateIdentity(dataDir: string, supplied?: { certPath?: string; keyPath?: string }): Promise<TlsIdentity> {
+export async function loadOrCreateIdentity(
+  dataDir: string,
+  supplied?: { certPath?: string; keyPath?: string },
+): Promise<TlsIdentity> {
   if (supplied?.certPath || supplied?.keyPath) {
     if (!supplied.certPath || !supplied.keyPath) throw new Error('--tls-cert and --tls-key go together');
     const [cert, key] = await Promise.all([readFile(supplied.certPath, 'utf8'), readFile(supplied.keyPath, 'utf8')]);

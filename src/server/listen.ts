@@ -5,7 +5,13 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
-import { Admission, MAX_UNAUTHENTICATED_CONNECTIONS, MAX_UNAUTHENTICATED_PER_IP, PRESSURE_LOGIN_DEADLINE_MS, type Ticket } from './admission.ts';
+import {
+  Admission,
+  MAX_UNAUTHENTICATED_CONNECTIONS,
+  MAX_UNAUTHENTICATED_PER_IP,
+  PRESSURE_LOGIN_DEADLINE_MS,
+  type Ticket,
+} from './admission.ts';
 import type { ServerCore } from './server.ts';
 
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -58,7 +64,11 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
   const sockets = new Set<TLSSocket>();
   const maxPending = options.maxPendingHandshakes ?? Math.min(MAX_PENDING_HANDSHAKES, core.options.maxConnections);
   const admission = new Admission(
-    { total: maxPending, perIp: options.maxPendingPerIp ?? MAX_UNAUTHENTICATED_PER_IP, pressureDeadlineMs: PRESSURE_LOGIN_DEADLINE_MS },
+    {
+      total: maxPending,
+      perIp: options.maxPendingPerIp ?? MAX_UNAUTHENTICATED_PER_IP,
+      pressureDeadlineMs: PRESSURE_LOGIN_DEADLINE_MS,
+    },
     Date.now,
     (ip, reason) => core.emit('handshake_failed', { ip, reason: `closed before login: ${reason}` }),
   );
@@ -72,7 +82,12 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
   core.hooks.on('online', loggedIn);
   core.hooks.on('relayed', loggedIn);
   const tls = createServer(
-    { key: options.key, cert: options.cert, minVersion: 'TLSv1.2', handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS },
+    {
+      key: options.key,
+      cert: options.cert,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: options.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+    },
     (socket) => {
       handshaking.delete(endpoint(socket));
       sockets.add(socket);

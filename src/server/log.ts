@@ -61,7 +61,11 @@ export function levelEnabled(level: LogLevel, threshold: LogLevel): boolean {
  * anything is formatted (a login storm at debug level costs nothing at info). Returns a
  * function that unsubscribes.
  */
-export function followServerEvents(core: EventEmitter<ServerEvents>, sink: LogSink, threshold: LogLevel = 'debug'): () => void {
+export function followServerEvents(
+  core: EventEmitter<ServerEvents>,
+  sink: LogSink,
+  threshold: LogLevel = 'debug',
+): () => void {
   const emitter = core as unknown as EventEmitter<Record<string, [object]>>;
   const listeners: Array<[string, (fields: object) => void]> = [];
   for (const event of SERVER_EVENT_NAMES) {
@@ -77,7 +81,10 @@ export function followServerEvents(core: EventEmitter<ServerEvents>, sink: LogSi
 }
 
 export class JsonLog {
-  constructor(private readonly out: Writable, readonly threshold: LogLevel = 'info') {}
+  constructor(
+    private readonly out: Writable,
+    readonly threshold: LogLevel = 'info',
+  ) {}
 
   /** Bound, so it can be passed as a LogSink. */
   readonly write: LogSink = (level, event, fields = {}) => {

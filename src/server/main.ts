@@ -23,12 +23,24 @@ const OPTIONS = {
   host: { type: 'string', default: '0.0.0.0', describe: 'address to listen on (P2P_HOST)' },
   port: { type: 'number', default: DEFAULT_PORT, describe: 'TCP and UDP port; 0 picks free ones (P2P_PORT)' },
   'data-dir': { type: 'string', default: './data', describe: 'users.csv, broadcast queue, TLS key (P2P_DATA_DIR)' },
-  'max-connections': { type: 'number', default: DEFAULT_MAX_CONNECTIONS, describe: 'connections beyond this are refused' },
+  'max-connections': {
+    type: 'number',
+    default: DEFAULT_MAX_CONNECTIONS,
+    describe: 'connections beyond this are refused',
+  },
   headless: { type: 'boolean', default: false, describe: 'no dashboard: JSON log lines on stdout' },
-  'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level logged (JSON lines, or the dashboard\'s event pane)' },
+  'log-level': {
+    choices: LOG_LEVELS,
+    default: 'info' as LogLevel,
+    describe: "lowest level logged (JSON lines, or the dashboard's event pane)",
+  },
   'tls-cert': { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' },
   'tls-key': { type: 'string', describe: 'PEM private key for --tls-cert' },
-  'scrypt-cost': { type: 'number', default: DEFAULT_SCRYPT_LOG_N, describe: 'scrypt logN for new password hashes (10-20)' },
+  'scrypt-cost': {
+    type: 'number',
+    default: DEFAULT_SCRYPT_LOG_N,
+    describe: 'scrypt logN for new password hashes (10-20)',
+  },
   'max-registrations-per-minute': {
     type: 'number',
     default: REGISTRATIONS_PER_IP_PER_MINUTE,
@@ -39,11 +51,31 @@ const OPTIONS = {
     default: `${DEFAULT_BROADCAST_TTL_MS / 60_000}m`,
     describe: 'how long a broadcast waits for users to log in: 30m, 90s, 1h (PROTOCOL.md section 7)',
   },
-  'broadcasts-per-minute': { type: 'number', default: BROADCASTS_PER_MINUTE, describe: 'broadcasts one user may send per minute' },
-  'relay-circuits': { type: 'number', default: RELAY_MAX_CIRCUITS, describe: 'relayed peer chats at once, in all; 0 turns the relay off (PROTOCOL.md section 6.6)' },
-  'relay-circuits-per-user': { type: 'number', default: RELAY_MAX_CIRCUITS_PER_USER, describe: 'relayed peer chats one user may have at once' },
-  'relay-bytes-per-second': { type: 'number', default: RELAY_BYTES_PER_SECOND, describe: 'bytes per second each direction of a relayed chat may carry' },
-  'relay-idle-timeout': { type: 'string', default: `${RELAY_IDLE_TIMEOUT_MS / 1000}s`, describe: 'a relayed chat that carries nothing this long is closed: 120s, 5m' },
+  'broadcasts-per-minute': {
+    type: 'number',
+    default: BROADCASTS_PER_MINUTE,
+    describe: 'broadcasts one user may send per minute',
+  },
+  'relay-circuits': {
+    type: 'number',
+    default: RELAY_MAX_CIRCUITS,
+    describe: 'relayed peer chats at once, in all; 0 turns the relay off (PROTOCOL.md section 6.6)',
+  },
+  'relay-circuits-per-user': {
+    type: 'number',
+    default: RELAY_MAX_CIRCUITS_PER_USER,
+    describe: 'relayed peer chats one user may have at once',
+  },
+  'relay-bytes-per-second': {
+    type: 'number',
+    default: RELAY_BYTES_PER_SECOND,
+    describe: 'bytes per second each direction of a relayed chat may carry',
+  },
+  'relay-idle-timeout': {
+    type: 'string',
+    default: `${RELAY_IDLE_TIMEOUT_MS / 1000}s`,
+    describe: 'a relayed chat that carries nothing this long is closed: 120s, 5m',
+  },
 } as const;
 
 const ENV_PREFIX = 'P2P_';
@@ -70,12 +102,17 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     .config(optionsFromEnv(env))
     .check((a) => {
       if (parseDuration(a['broadcast-ttl']) <= 0) throw new Error('--broadcast-ttl must be longer than 0');
-      if (!Number.isInteger(a['broadcasts-per-minute']) || a['broadcasts-per-minute'] < 1) throw new Error('--broadcasts-per-minute must be a positive integer');
+      if (!Number.isInteger(a['broadcasts-per-minute']) || a['broadcasts-per-minute'] < 1)
+        throw new Error('--broadcasts-per-minute must be a positive integer');
       if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new Error('--port must be 0-65535');
-      if (!Number.isInteger(a['max-connections']) || a['max-connections'] < 1) throw new Error('--max-connections must be a positive integer');
-      if (!Number.isInteger(a['relay-circuits']) || a['relay-circuits'] < 0) throw new Error('--relay-circuits must be 0 or a positive integer');
-      if (!Number.isInteger(a['relay-circuits-per-user']) || a['relay-circuits-per-user'] < 1) throw new Error('--relay-circuits-per-user must be a positive integer');
-      if (!Number.isInteger(a['relay-bytes-per-second']) || a['relay-bytes-per-second'] < 1024) throw new Error('--relay-bytes-per-second must be an integer of at least 1024');
+      if (!Number.isInteger(a['max-connections']) || a['max-connections'] < 1)
+        throw new Error('--max-connections must be a positive integer');
+      if (!Number.isInteger(a['relay-circuits']) || a['relay-circuits'] < 0)
+        throw new Error('--relay-circuits must be 0 or a positive integer');
+      if (!Number.isInteger(a['relay-circuits-per-user']) || a['relay-circuits-per-user'] < 1)
+        throw new Error('--relay-circuits-per-user must be a positive integer');
+      if (!Number.isInteger(a['relay-bytes-per-second']) || a['relay-bytes-per-second'] < 1024)
+        throw new Error('--relay-bytes-per-second must be an integer of at least 1024');
       if (parseDuration(a['relay-idle-timeout']) <= 0) throw new Error('--relay-idle-timeout must be longer than 0');
       return true;
     })

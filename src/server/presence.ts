@@ -15,7 +15,6 @@ import { encodeBatch, withMissed, type PresenceChange } from './presence-changes
 import type { OnlineSession } from './session.ts';
 import { userKey } from './users/store.ts';
 
-
 /**
  * Each flush is one write to every online client, and a TLS write has a fixed cost (about
  * 30 us here, measured in bench/server-load.ts profiles) whatever its size: with many users

@@ -119,7 +119,11 @@ export class FailureBackoff implements AttemptThrottle {
 export class WindowLimiter implements RateLimiter {
   private readonly events = new Map<string, number[]>();
 
-  constructor(private readonly limit: number, private readonly windowMs: number, private readonly now: Clock = Date.now) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: Clock = Date.now,
+  ) {}
 
   /** 0 and counts the event if allowed; else the ms until one is allowed (nothing counted). */
   take(key: string): number {

@@ -39,7 +39,14 @@ import { Presence, type PresenceDirectory } from './presence.ts';
 import type { Clock } from './rate-limit.ts';
 import type { RelayLimits } from './relay/limits.ts';
 import { RelayService } from './relay/service.ts';
-import { ClientSession, isOnline, MAX_INVALID_MESSAGES, SessionState, UdpPathState, type OnlineSession } from './session.ts';
+import {
+  ClientSession,
+  isOnline,
+  MAX_INVALID_MESSAGES,
+  SessionState,
+  UdpPathState,
+  type OnlineSession,
+} from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
 import { Accounts, REGISTRATIONS_PER_IP_PER_MINUTE } from './users/accounts.ts';
 import type { PasswordHasher } from './users/passwords.ts';
@@ -228,9 +235,16 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const ip = normalizeIp(remoteAddress);
     const conn = new FramedConnection<typeof clientMessages, ServerMessage>(stream, clientMessages);
     if (this.stopping || this.sessions.size >= this.options.maxConnections) {
-      const reason = this.stopping ? 'server is shutting down' : `server is full (${this.options.maxConnections} connections)`;
+      const reason = this.stopping
+        ? 'server is shutting down'
+        : `server is full (${this.options.maxConnections} connections)`;
       this.emit('refused', { ip, reason });
-      conn.end({ t: 'error', code: this.stopping ? ErrorCode.SERVER_SHUTDOWN : ErrorCode.SERVER_FULL, message: reason, fatal: true });
+      conn.end({
+        t: 'error',
+        code: this.stopping ? ErrorCode.SERVER_SHUTDOWN : ErrorCode.SERVER_FULL,
+        message: reason,
+        fatal: true,
+      });
       return;
     }
     const session = new ClientSession(this.nextConnId++, ip, conn, this.now());
@@ -267,7 +281,11 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       ip: session.ip,
       registered,
       serverTime: this.now(),
-      udp: { port: this.udp.port, sid: udp.channel.sid.toString('base64url'), key: udp.channel.key.toString('base64url') },
+      udp: {
+        port: this.udp.port,
+        sid: udp.channel.sid.toString('base64url'),
+        key: udp.channel.key.toString('base64url'),
+      },
     });
     // The list follows as presence batches, the first with reset (section 4.5).
     this.presence.sendList(session);
@@ -280,7 +298,13 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const key = userKey(session.user);
     let closed = 0;
     for (const other of this.sessions) {
-      if (other === session || other.state === SessionState.CLOSED || other.user === null || userKey(other.user) !== key) continue;
+      if (
+        other === session ||
+        other.state === SessionState.CLOSED ||
+        other.user === null ||
+        userKey(other.user) !== key
+      )
+        continue;
       other.closeWith(code, why);
       closed += 1;
     }
@@ -310,7 +334,10 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     const re = 'id' in message ? message.id : undefined;
     const entry = handlers[message.t];
     if (!entry?.unmetered && !session.takeToken(now)) {
-      session.sendError(new ProtocolError(ErrorCode.RATE_LIMITED, 'too many messages; slow down', { retryAfterMs: 1_000 }), re);
+      session.sendError(
+        new ProtocolError(ErrorCode.RATE_LIMITED, 'too many messages; slow down', { retryAfterMs: 1_000 }),
+        re,
+      );
       return;
     }
     if (!entry) {
@@ -379,7 +406,13 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       this.hooks.emit('offline', session);
       this.emit('logout', { user: session.user, ip: session.ip, reason });
     }
-    this.emit('disconnect', { conn: session.id, ip: session.ip, user: session.user, reason, connections: this.sessions.size });
+    this.emit('disconnect', {
+      conn: session.id,
+      ip: session.ip,
+      user: session.user,
+      reason,
+      connections: this.sessions.size,
+    });
   }
 
   /** Timeouts and path liveness, once a second. */
@@ -389,7 +422,10 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       if (!isOnline(session)) {
         if (now - session.connectedAt > this.options.loginTimeoutMs) {
           session.closeReason = ErrorCode.LOGIN_TIMEOUT;
-          session.closeWith(ErrorCode.LOGIN_TIMEOUT, `no login within ${Math.round(this.options.loginTimeoutMs / 1000)} s`);
+          session.closeWith(
+            ErrorCode.LOGIN_TIMEOUT,
+            `no login within ${Math.round(this.options.loginTimeoutMs / 1000)} s`,
+          );
         }
         continue;
       }

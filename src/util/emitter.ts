@@ -25,7 +25,11 @@ export class Emitter<E extends object> extends EventEmitter<E> implements Listen
 export class Subscriptions {
   private readonly cleanups: Array<() => void> = [];
 
-  listen<E extends object, K extends EventEmitter.EventNames<E>>(source: Listenable<E>, event: K, fn: EventEmitter.EventListener<E, K>): void {
+  listen<E extends object, K extends EventEmitter.EventNames<E>>(
+    source: Listenable<E>,
+    event: K,
+    fn: EventEmitter.EventListener<E, K>,
+  ): void {
     source.on(event, fn);
     this.cleanups.push(() => source.off(event, fn));
   }

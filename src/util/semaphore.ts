@@ -3,7 +3,10 @@ export class Semaphore {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(readonly capacity: number, readonly maxQueued: number) {}
+  constructor(
+    readonly capacity: number,
+    readonly maxQueued: number,
+  ) {}
 
   get inFlight(): number {
     return this.active;

@@ -8,7 +8,11 @@ export class StorageError extends Error {
   /** The errno code of the cause ('ENOSPC', 'EACCES', ...), if any. */
   readonly errno: string | undefined;
 
-  constructor(readonly path: string, action: string, cause: unknown) {
+  constructor(
+    readonly path: string,
+    action: string,
+    cause: unknown,
+  ) {
     const errno = (cause as NodeJS.ErrnoException | undefined)?.code;
     const detail = cause instanceof Error ? cause.message : String(cause);
     super(`could not ${action} ${path}: ${detail}; ${adviceFor(errno, path)}`, { cause });

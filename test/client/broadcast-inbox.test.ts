@@ -43,7 +43,12 @@ test('forged, altered and replayed broadcast datagrams are dropped and counted, 
   altered.writeUInt8(altered.readUInt8(20) ^ 0x01, 20); // one bit of ciphertext
   proxy.inject(altered);
   // Someone who saw the session id (it travels in clear) but has no key makes a whole new broadcast.
-  const spoof = Buffer.from(JSON.stringify({ t: 'bcast', b: { bid: 'badbad', from: 'alice', text: 'send me your password', createdAt: 1, expiresAt: 2 ** 40 } }));
+  const spoof = Buffer.from(
+    JSON.stringify({
+      t: 'bcast',
+      b: { bid: 'badbad', from: 'alice', text: 'send me your password', createdAt: 1, expiresAt: 2 ** 40 },
+    }),
+  );
   proxy.inject(sealDatagram(randomBytes(32), sid, Direction.SERVER_TO_CLIENT, 2_000_000, spoof));
   await waitFor(() => drops.forged === 3, { what: 'three forgeries to be dropped' });
 
@@ -70,7 +75,11 @@ test('the inbox keeps the newest broadcasts up to its bound and counts them all'
     alice.inbox.items.map((item) => item.text),
     ['number 2', 'number 3', 'number 4'],
   );
-  assert.equal(alice.inbox.has(nth(bids, 0, 'bid')), true, 'ids outlive the display bound, so an old one is not shown again');
+  assert.equal(
+    alice.inbox.has(nth(bids, 0, 'bid')),
+    true,
+    'ids outlive the display bound, so an old one is not shown again',
+  );
 });
 
 test('a different account on the same client starts with an empty inbox', async (t) => {

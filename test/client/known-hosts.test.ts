@@ -106,7 +106,11 @@ test('a server whose certificate changed is refused with E_FINGERPRINT_CHANGED n
   assert.equal(asked, false, 'a changed key is never silently re-trusted');
   assert.equal(again.state, ClientState.IDLE);
   assert.equal(second.app.core.presence.size, 0, 'no credentials were sent');
-  assert.equal(await readFile(join(config.path, 'known_hosts'), 'utf8'), `127.0.0.1:${port} ${oldFingerprint}\n`, 'the pin is unchanged');
+  assert.equal(
+    await readFile(join(config.path, 'known_hosts'), 'utf8'),
+    `127.0.0.1:${port} ${oldFingerprint}\n`,
+    'the pin is unchanged',
+  );
 });
 
 test('an online client whose server comes back with a new certificate stops reconnecting', async (t) => {

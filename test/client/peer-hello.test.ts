@@ -41,7 +41,15 @@ test("the listener honours a grant's expiresAt, not only its timer: a dial after
   const grant = makeGrant('alice', 'bob');
   listener.expect(grant);
   now += PEER_SECRET_TTL_MS + 1;
-  const dialed = dialPeer({ host: '127.0.0.1', port: listener.port, reqId: grant.reqId, secret: grant.secret, selfUser: 'bob', peerUser: 'alice', attempts: 1 });
+  const dialed = dialPeer({
+    host: '127.0.0.1',
+    port: listener.port,
+    reqId: grant.reqId,
+    secret: grant.secret,
+    selfUser: 'bob',
+    peerUser: 'alice',
+    attempts: 1,
+  });
   // Should the dial succeed (the bug), close the link so the failure does not hang the file.
   const err = (await dialed.then(
     (link) => {

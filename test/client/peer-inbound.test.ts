@@ -46,11 +46,24 @@ for (const [name, value] of cases) {
 }
 
 test('msg validator: agrees with the generic one on random input', () => {
-  const field = fc.oneof(fc.integer(), fc.double(), fc.string(), fc.constant(undefined), fc.constant(null), fc.boolean());
+  const field = fc.oneof(
+    fc.integer(),
+    fc.double(),
+    fc.string(),
+    fc.constant(undefined),
+    fc.constant(null),
+    fc.boolean(),
+  );
   fc.assert(
-    fc.property(fc.record({ t: fc.oneof(fc.constant('msg'), fc.string()), id: field, text: field, ts: field }, { requiredKeys: [] }), (value) => {
-      assert.deepEqual(outcome(fastMsg, value), outcome(lenientMsg, value));
-    }),
+    fc.property(
+      fc.record(
+        { t: fc.oneof(fc.constant('msg'), fc.string()), id: field, text: field, ts: field },
+        { requiredKeys: [] },
+      ),
+      (value) => {
+        assert.deepEqual(outcome(fastMsg, value), outcome(lenientMsg, value));
+      },
+    ),
     { numRuns: 2_000 },
   );
 });

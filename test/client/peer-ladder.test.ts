@@ -13,7 +13,9 @@ import { defer } from '../helpers/cleanup.ts';
 
 /** `a` asks `b`, who accepts: both links, or both errors. */
 async function ask(a: PeerClient, b: PeerClient): Promise<{ ab: PeerLink; ba: PeerLink }> {
-  const incoming = new Promise<PeerLink>((resolve, reject) => b.peers.once('prompt', (p) => void b.peers.accept(p.reqId).then(resolve, reject)));
+  const incoming = new Promise<PeerLink>((resolve, reject) =>
+    b.peers.once('prompt', (p) => void b.peers.accept(p.reqId).then(resolve, reject)),
+  );
   const result = await a.peers.requestPeer({ user: b.user });
   if (result.outcome !== 'accepted') throw new Error(`expected accepted, got ${result.outcome}`);
   return { ab: result.link, ba: await incoming };
@@ -77,7 +79,9 @@ test('neither reachable and the relay off: both sides fail at once, each in its 
   defer(t, () => b.close());
   const alice = await b.join('alice', { ladder: { directMs: 500, reverseMs: 500 } }, false);
   const bob = await b.join('bob', { ladder: { directMs: 500, reverseMs: 500 } }, false);
-  const incoming = new Promise<unknown>((resolve, reject) => bob.peers.once('prompt', (p) => void bob.peers.accept(p.reqId).then(resolve, reject)));
+  const incoming = new Promise<unknown>((resolve, reject) =>
+    bob.peers.once('prompt', (p) => void bob.peers.accept(p.reqId).then(resolve, reject)),
+  );
   incoming.catch(() => {}); // awaited below, after alice's
   const mine = await alice.peers.requestPeer({ user: 'bob' }).then(
     () => assert.fail('connected'),

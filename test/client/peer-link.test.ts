@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EMPTIED_TEXT, PeerLinkState, type PeerChatMessage, type PeerLinkClose } from '../../src/client/peer/link.ts';
-import { FRAME_HEADER_BYTES, MAX_CHAT_TEXT_BYTES, MAX_INVALID_PEER_FRAMES, OUTPUT_QUEUE_BYTES } from '../../src/net/constants.ts';
+import {
+  FRAME_HEADER_BYTES,
+  MAX_CHAT_TEXT_BYTES,
+  MAX_INVALID_PEER_FRAMES,
+  OUTPUT_QUEUE_BYTES,
+} from '../../src/net/constants.ts';
 import { encodeMessage } from '../../src/net/codec.ts';
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { dialPeer } from '../../src/client/peer/dial.ts';
@@ -16,10 +21,19 @@ test('message over the limit: refused on send with E_MESSAGE_TOO_LARGE; exactly 
   defer(t, () => pair.close());
   const got: PeerChatMessage[] = [];
   pair.accepted.on('message', (m) => got.push(m));
-  assert.throws(() => pair.dialer.send('x'.repeat(MAX_CHAT_TEXT_BYTES + 1)), (e: ProtocolError) => e.code === ErrorCode.MESSAGE_TOO_LARGE);
+  assert.throws(
+    () => pair.dialer.send('x'.repeat(MAX_CHAT_TEXT_BYTES + 1)),
+    (e: ProtocolError) => e.code === ErrorCode.MESSAGE_TOO_LARGE,
+  );
   // Counted in UTF-8 bytes: 5462 euro signs are 16,386 bytes.
-  assert.throws(() => pair.dialer.send('€'.repeat(5462)), (e: ProtocolError) => e.code === ErrorCode.MESSAGE_TOO_LARGE);
-  assert.throws(() => pair.dialer.send(''), (e: ProtocolError) => e.code === ErrorCode.BAD_MESSAGE);
+  assert.throws(
+    () => pair.dialer.send('€'.repeat(5462)),
+    (e: ProtocolError) => e.code === ErrorCode.MESSAGE_TOO_LARGE,
+  );
+  assert.throws(
+    () => pair.dialer.send(''),
+    (e: ProtocolError) => e.code === ErrorCode.BAD_MESSAGE,
+  );
   const id = pair.dialer.send('y'.repeat(MAX_CHAT_TEXT_BYTES));
   assert.equal(id, 1, 'refused messages use no id');
   await waitFor(() => pair.dialer.lastDeliveredId === 1, { what: 'delivery' });
@@ -39,7 +53,10 @@ test('message over the limit: refused on receipt with E_MESSAGE_TOO_LARGE naming
   assert.ok(error && error.t === 'error');
   assert.equal(error.code, ErrorCode.MESSAGE_TOO_LARGE);
   assert.equal(error.ref, 1);
-  assert.ok(raw.inbox.indexOf(error) < raw.inbox.findIndex((m) => m.t === 'ack' && m.upTo >= 1), 'error before the ack covering it');
+  assert.ok(
+    raw.inbox.indexOf(error) < raw.inbox.findIndex((m) => m.t === 'ack' && m.upTo >= 1),
+    'error before the ack covering it',
+  );
   assert.deepEqual(got, ['small']);
   assert.equal(link.state, PeerLinkState.OPEN);
 });
@@ -49,7 +66,14 @@ test('the sender learns which message the peer refused', async (t) => {
   const grant = makeGrant('mallory', 'bob');
   const raw = await rawListener(grant);
   defer(t, () => raw.close());
-  const link = await dialPeer({ host: '127.0.0.1', port: raw.port, reqId: grant.reqId, secret: grant.secret, selfUser: 'bob', peerUser: 'mallory' });
+  const link = await dialPeer({
+    host: '127.0.0.1',
+    port: raw.port,
+    reqId: grant.reqId,
+    secret: grant.secret,
+    selfUser: 'bob',
+    peerUser: 'mallory',
+  });
   const peer = await raw.accepted;
   const rejected = nextEvent<[{ id: number; error: ProtocolError }]>(link, 'rejected');
   link.send('first');
@@ -85,7 +109,10 @@ test('messages out of order are a protocol error that ends the link', async (t) 
   assert.equal(info.code, ErrorCode.BAD_MESSAGE);
   assert.equal(info.byPeer, false);
   await raw.closed;
-  assert.ok(raw.inbox.some((m) => m.t === 'error' && m.code === ErrorCode.BAD_MESSAGE), 'told why');
+  assert.ok(
+    raw.inbox.some((m) => m.t === 'error' && m.code === ErrorCode.BAD_MESSAGE),
+    'told why',
+  );
 });
 
 test('typing: on, off, cleared by a message, and forgotten after its expiry', async (t) => {
@@ -118,7 +145,10 @@ test('bye: the other side hears at once; a dead socket is noticed at once too', 
     const started = Date.now();
     first.dialer.close('see you');
     const [info] = await closed;
-    assert.deepEqual({ reason: info.reason, byPeer: info.byPeer, code: info.code }, { reason: 'see you', byPeer: true, code: null });
+    assert.deepEqual(
+      { reason: info.reason, byPeer: info.byPeer, code: info.code },
+      { reason: 'see you', byPeer: true, code: null },
+    );
     assert.ok(Date.now() - started < 500);
   } finally {
     await first.close();
@@ -164,7 +194,10 @@ test('a peer that floods pings and never reads the pongs is cut as a slow consum
   }
   const [info] = await closed;
   assert.equal(info.code, ErrorCode.SLOW_CONSUMER);
-  assert.ok(link.outputBacklogBytes <= OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND + 64 * 1024, `backlog ${link.outputBacklogBytes} stayed near the cap`);
+  assert.ok(
+    link.outputBacklogBytes <= OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND + 64 * 1024,
+    `backlog ${link.outputBacklogBytes} stayed near the cap`,
+  );
 });
 
 test('a message that sanitising leaves empty is shown as a note, not an empty line', async (t) => {

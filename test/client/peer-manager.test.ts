@@ -65,8 +65,14 @@ test('decline, timeout, target offline, self, and an ambiguous IP, through the m
   assert.equal((await pending)[0].user, 'bob');
   assert.equal(bob.peers.pendingPrompts.length, 0);
 
-  await assert.rejects(alice.peers.requestPeer({ user: 'nobody' }), (e: ProtocolError) => e.code === ErrorCode.PEER_OFFLINE);
-  await assert.rejects(alice.peers.requestPeer({ user: 'alice' }), (e: ProtocolError) => e.code === ErrorCode.PEER_SELF);
+  await assert.rejects(
+    alice.peers.requestPeer({ user: 'nobody' }),
+    (e: ProtocolError) => e.code === ErrorCode.PEER_OFFLINE,
+  );
+  await assert.rejects(
+    alice.peers.requestPeer({ user: 'alice' }),
+    (e: ProtocolError) => e.code === ErrorCode.PEER_SELF,
+  );
 
   // Everyone here shares 127.0.0.1: by IP is ambiguous once there are two others.
   await bed.join('carol');
@@ -102,9 +108,14 @@ test('20 sessions at once on one client, chatting both ways', async (t) => {
     link.on('message', (m) => replies[i]?.push(m.text));
     link.send(`from ${link.selfUser}`);
   });
-  await waitFor(() => links.every((l) => l.lastDeliveredId === 1) && [...hub.peers.sessions.values()].every((l) => l.lastDeliveredId === 1), {
-    what: 'every message delivered',
-  });
+  await waitFor(
+    () =>
+      links.every((l) => l.lastDeliveredId === 1) &&
+      [...hub.peers.sessions.values()].every((l) => l.lastDeliveredId === 1),
+    {
+      what: 'every message delivered',
+    },
+  );
   for (const [user, texts] of heard) assert.deepEqual(texts, [`from ${user}`]);
   replies.forEach((texts, i) => assert.deepEqual(texts, [`hello ${nth(others, i, 'peer').user}`]));
 });
@@ -118,7 +129,9 @@ test('the server stops mid-chat; the peers keep chatting', async (t) => {
   ab.send('before');
   await waitFor(() => ab.lastDeliveredId === 1);
   await bed.server.stopServer();
-  await waitFor(() => alice.client.state !== 'online' && bob.client.state !== 'online', { what: 'both lose the server' });
+  await waitFor(() => alice.client.state !== 'online' && bob.client.state !== 'online', {
+    what: 'both lose the server',
+  });
   const atBob: string[] = [];
   ba.on('message', (m) => atBob.push(m.text));
   const atAlice: string[] = [];
@@ -130,7 +143,10 @@ test('the server stops mid-chat; the peers keep chatting', async (t) => {
   assert.deepEqual(atAlice, ['still here']);
   assert.equal(alice.peers.sessions.size, 1);
   // Asking for a new peer needs the server, and says so.
-  await assert.rejects(alice.peers.requestPeer({ user: 'bob' }), (e: ProtocolError) => e.code === ErrorCode.DISCONNECTED);
+  await assert.rejects(
+    alice.peers.requestPeer({ user: 'bob' }),
+    (e: ProtocolError) => e.code === ErrorCode.DISCONNECTED,
+  );
 });
 
 test('closing one end tells the manager at the other end at once', async (t) => {

@@ -94,7 +94,9 @@ test('the peer must be the user the server named', async (t) => {
 test('raw TCP, plain TLS and silent sockets are refused and closed quickly', async (t) => {
   const listener = await PeerListener.start({ host: '127.0.0.1', link: { handshakeTimeoutMs: 300 } });
   defer(t, () => listener.close());
-  const closedWithin = (open: () => { once(e: 'close', f: () => void): unknown; on(e: 'error', f: () => void): unknown }) =>
+  const closedWithin = (
+    open: () => { once(e: 'close', f: () => void): unknown; on(e: 'error', f: () => void): unknown },
+  ) =>
     new Promise<number>((resolve) => {
       const started = Date.now();
       const socket = open();
@@ -108,7 +110,9 @@ test('raw TCP, plain TLS and silent sockets are refused and closed quickly', asy
   });
   assert.ok(garbage < QUICK_MS, `garbage closed after ${garbage} ms`);
   // A TLS client that offers no PSK (would accept any certificate): there is none to offer.
-  const plainTls = await closedWithin(() => tlsConnect({ port: listener.port, host: '127.0.0.1', rejectUnauthorized: false }));
+  const plainTls = await closedWithin(() =>
+    tlsConnect({ port: listener.port, host: '127.0.0.1', rejectUnauthorized: false }),
+  );
   assert.ok(plainTls < QUICK_MS, `plain TLS closed after ${plainTls} ms`);
   const silent = await closedWithin(() => netConnect(listener.port, '127.0.0.1'));
   assert.ok(silent >= 250 && silent < 300 + QUICK_MS, `silent socket closed after ${silent} ms`);
@@ -124,7 +128,15 @@ test('a third client dialing a peer port is refused; the session it tried to joi
   const { ab, ba } = await connectPair(alice, bob);
   // Carol knows bob's port and even the session's reqId, but not its secret.
   await refusedWith(
-    dialPeer({ host: '127.0.0.1', port: bob.peers.port as number, reqId: ab.reqId, secret: randomBytes(32), selfUser: 'carol', peerUser: 'bob', attempts: 1 }),
+    dialPeer({
+      host: '127.0.0.1',
+      port: bob.peers.port as number,
+      reqId: ab.reqId,
+      secret: randomBytes(32),
+      selfUser: 'carol',
+      peerUser: 'bob',
+      attempts: 1,
+    }),
     ErrorCode.PEER_HANDSHAKE,
   );
   assert.equal((await refused)[0].address, '127.0.0.1');
@@ -158,7 +170,9 @@ test('one host cannot fill the listener with handshakes: it gets a few, real pee
     }
   };
   openSilent(MAX_PEER_HANDSHAKES_PER_IP + 20);
-  await waitFor(() => refused.filter((r) => r.address === '127.0.0.2').length >= 20, { what: 'the flood beyond the cap refused' });
+  await waitFor(() => refused.filter((r) => r.address === '127.0.0.2').length >= 20, {
+    what: 'the flood beyond the cap refused',
+  });
   await waitFor(() => open.size === MAX_PEER_HANDSHAKES_PER_IP, { what: 'the cap held open' });
   // bob, from 127.0.0.1, still gets his session with alice.
   autoAccept(alice);

@@ -26,7 +26,8 @@ test('after the server stops and restarts on the same port and data dir, clients
   await waitFor(() => alice.state === ClientState.RECONNECTING, { what: 'alice reconnecting' });
 
   await server.restart();
-  for (const c of [alice, bob]) await waitFor(() => c.state === ClientState.ONLINE, { what: 'client back online', timeoutMs: 30_000 });
+  for (const c of [alice, bob])
+    await waitFor(() => c.state === ClientState.ONLINE, { what: 'client back online', timeoutMs: 30_000 });
   assert.equal(alice.session?.user, 'alice');
   assert.equal(alice.session?.registered, false, 'logged in, not registered again');
   assert.equal(alice.fingerprint, fingerprint, 'same data dir, same certificate');
@@ -44,7 +45,10 @@ test('a client keeps retrying while the server is down, with growing delays', as
   carol.on('disconnected', ({ retryInMs }) => delays.push(retryInMs));
   await server.stopServer();
   await waitFor(() => delays.length >= 5, { what: 'five failed attempts' });
-  assert.ok(delays.every((d) => d !== null && d <= 160), JSON.stringify(delays));
+  assert.ok(
+    delays.every((d) => d !== null && d <= 160),
+    JSON.stringify(delays),
+  );
   await server.restart();
   await waitFor(() => carol.state === ClientState.ONLINE, { what: 'carol back online' });
 });

@@ -9,7 +9,12 @@ import { ErrorCode } from '../../src/net/errors.ts';
 import { toError } from '../../src/client/server-link.ts';
 
 test('an error message from the server is sanitised and folded to one line on receipt', () => {
-  const err = toError({ t: 'error', code: ErrorCode.QUEUE_FULL, message: '\u001b]0;owned\u0007queue\u001b[2J full\nnow\u202e', retryAfterMs: 5 });
+  const err = toError({
+    t: 'error',
+    code: ErrorCode.QUEUE_FULL,
+    message: '\u001b]0;owned\u0007queue\u001b[2J full\nnow\u202e',
+    retryAfterMs: 5,
+  });
   assert.equal(err.code, ErrorCode.QUEUE_FULL);
   assert.equal(err.message, 'queue full now');
   assert.equal(err.retryAfterMs, 5);

@@ -76,8 +76,14 @@ test('UdpLink registers with hello, goes alive on welcome, and drops forged and 
 
   // Replayed, forged with another key, for another session, and plain junk: all dropped.
   server.sendRaw(real, clientPort);
-  server.sendRaw(sealDatagram(randomBytes(32), sid, Direction.SERVER_TO_CLIENT, 99, Buffer.from('{"t":"welcome"}')), clientPort);
-  server.sendRaw(sealDatagram(key, randomBytes(8), Direction.SERVER_TO_CLIENT, 100, Buffer.from('{"t":"welcome"}')), clientPort);
+  server.sendRaw(
+    sealDatagram(randomBytes(32), sid, Direction.SERVER_TO_CLIENT, 99, Buffer.from('{"t":"welcome"}')),
+    clientPort,
+  );
+  server.sendRaw(
+    sealDatagram(key, randomBytes(8), Direction.SERVER_TO_CLIENT, 100, Buffer.from('{"t":"welcome"}')),
+    clientPort,
+  );
   server.sendRaw(randomBytes(64), clientPort);
   await waitFor(() => link.dropped === 4, { what: 'four drops' });
   assert.equal(messages.length, 1, 'nothing dropped reached the listener');
@@ -96,7 +102,11 @@ test('UdpLink keeps re-sending hello until the server answers', async (t) => {
   await waitFor(() => server.received.filter((r) => r.message.t === 'hello').length >= 2, { what: 'a second hello' });
   assert.equal(link.state, UdpState.CONNECTING);
   const seqs = server.received.map((r) => readHeader(r.raw)?.seq);
-  assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => (a ?? 0) - (b ?? 0)), 'a fresh sequence number each time');
+  assert.deepEqual(
+    seqs,
+    [...new Set(seqs)].sort((a, b) => (a ?? 0) - (b ?? 0)),
+    'a fresh sequence number each time',
+  );
 });
 
 test('the server tracks each client UDP path: alive after hello, dead when the client goes silent', async (t) => {

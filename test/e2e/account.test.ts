@@ -19,7 +19,8 @@ test('e2e: /passwd asks in masked fields, checks the confirmation, changes the p
   const client = await ClientProcess.spawn(['127.0.0.1', String(server.port)]);
   const secretsOffScreen = () => {
     const text = client.text();
-    for (const secret of [OLD, NEW, 'not the password']) assert.ok(!text.includes(secret), `"${secret}" is on screen:\n${text}`);
+    for (const secret of [OLD, NEW, 'not the password'])
+      assert.ok(!text.includes(secret), `"${secret}" is on screen:\n${text}`);
   };
   const store = server.app.core.store;
   const hasPassword = async (pass: string) => {

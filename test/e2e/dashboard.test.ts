@@ -21,7 +21,8 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
   const data = await tempDir('dash-e2e');
   const config = await tempDir('dash-e2e-client');
   // Wide enough that no event line wraps in the event pane.
-  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N)],
+  const server = ServerInPty.spawn(
+    ['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N)],
     { cols: 160, rows: 45 },
   );
   const clients: P2PClient[] = [];
@@ -73,12 +74,18 @@ test('dashboard in a pty: counts, users, failed logins, and q shuts down cleanly
   assert.equal(await told, ErrorCode.SERVER_SHUTDOWN);
   // Intact: the file parses and validates (header, scrypt hash, dates) and holds the account.
   const users = parseUsersCsv(await readFile(join(data.path, 'users.csv'), 'utf8'), 'users.csv');
-  assert.deepEqual(users.map((u) => u.username), ['alice']);
+  assert.deepEqual(
+    users.map((u) => u.username),
+    ['alice'],
+  );
 });
 
 test('dashboard in a pty: resize to a small terminal shows a message, and back', async (t) => {
   const data = await tempDir('dash-e2e-resize');
-  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 100, rows: 30 });
+  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], {
+    cols: 100,
+    rows: 30,
+  });
   defer(t, async () => {
     server.kill();
     await data.remove();
@@ -98,7 +105,19 @@ test('dashboard in a pty: resize to a small terminal shows a message, and back',
 test('dashboard in a pty: a broadcast appears in the queue with a countdown and leaves after its ttl', async (t) => {
   const data = await tempDir('dash-e2e-broadcast');
   const config = await tempDir('dash-e2e-broadcast-client');
-  const server = ServerInPty.spawn(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N), '--broadcast-ttl', '5s'],
+  const server = ServerInPty.spawn(
+    [
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--data-dir',
+      data.path,
+      '--scrypt-cost',
+      String(TEST_SCRYPT_LOG_N),
+      '--broadcast-ttl',
+      '5s',
+    ],
     { cols: 180, rows: 45 },
   );
   let client: P2PClient | null = null;

@@ -12,7 +12,16 @@ const WRONG_PASSWORD = 'wrong-guess-password';
 test('stdout not a terminal: JSON lines that parse and carry the events; SIGTERM stops cleanly', async (t) => {
   const data = await tempDir('headless');
   const config = await tempDir('headless-client');
-  const server = spawnHeadless(['--host', '127.0.0.1', '--port', '0', '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N)]);
+  const server = spawnHeadless([
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--data-dir',
+    data.path,
+    '--scrypt-cost',
+    String(TEST_SCRYPT_LOG_N),
+  ]);
   const clients: P2PClient[] = [];
   defer(t, async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -24,7 +33,12 @@ test('stdout not a terminal: JSON lines that parse and carry the events; SIGTERM
   assert.equal(typeof listening.tcpPort, 'number');
   assert.match(String(listening.fingerprint), /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/);
   const connect = () => {
-    const client = new P2PClient({ host: '127.0.0.1', port: listening.tcpPort as number, configDir: config.path, reconnect: false });
+    const client = new P2PClient({
+      host: '127.0.0.1',
+      port: listening.tcpPort as number,
+      configDir: config.path,
+      reconnect: false,
+    });
     clients.push(client);
     return client;
   };
@@ -43,7 +57,10 @@ test('stdout not a terminal: JSON lines that parse and carry the events; SIGTERM
   assert.deepEqual([created.from, created.preview, created.level], ['frank', 'hello everyone', 'info']);
   assert.match(String(created.bid), /^[0-9a-f]+$/);
   const failed = await server.waitForEvent('login_failed');
-  assert.deepEqual([failed.user, failed.ip, failed.code, failed.level], ['frank', '127.0.0.1', 'E_AUTH_FAILED', 'warn']);
+  assert.deepEqual(
+    [failed.user, failed.ip, failed.code, failed.level],
+    ['frank', '127.0.0.1', 'E_AUTH_FAILED', 'warn'],
+  );
   // The default level is info: connection-level debug events stay out.
   assert.equal(server.records.filter((r) => r.event === 'connection').length, 0);
 
@@ -66,7 +83,19 @@ test('--headless --log-level warn logs only warnings and errors', async (t) => {
   const data = await tempDir('headless-warn');
   const config = await tempDir('headless-warn-client');
   const port = await freePort(); // listening is info, so at warn the log cannot tell us the port
-  const server = spawnHeadless(['--headless', '--log-level', 'warn', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data.path, '--scrypt-cost', String(TEST_SCRYPT_LOG_N)]);
+  const server = spawnHeadless([
+    '--headless',
+    '--log-level',
+    'warn',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--data-dir',
+    data.path,
+    '--scrypt-cost',
+    String(TEST_SCRYPT_LOG_N),
+  ]);
   const client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnect: false });
   defer(t, async () => {
     await client.close().catch(() => {});
@@ -93,7 +122,9 @@ test('--headless --log-level warn logs only warnings and errors', async (t) => {
 
 test('--headless in a terminal still writes JSON lines, not the dashboard', async (t) => {
   const data = await tempDir('headless-tty');
-  const server = ServerInPty.spawn(['--headless', '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], { cols: 200 });
+  const server = ServerInPty.spawn(['--headless', '--host', '127.0.0.1', '--port', '0', '--data-dir', data.path], {
+    cols: 200,
+  });
   defer(t, async () => {
     server.kill();
     await data.remove();

@@ -26,7 +26,10 @@ export interface UserOptions {
 }
 
 export async function onlineUser(server: TestServer, name: string, options: UserOptions = {}): Promise<User> {
-  const client = await server.client({ ...(options.proxy ? { udpTarget: options.proxy.address } : {}), ...options.client });
+  const client = await server.client({
+    ...(options.proxy ? { udpTarget: options.proxy.address } : {}),
+    ...options.client,
+  });
   // Attach before logging in: the backlog arrives right behind `welcome` (section 7.2).
   const inbox = new BroadcastInbox(client, { ackDelayMaxMs: TEST_ACK_DELAY_MS, ...options.inbox });
   if (options.login) await client.login(name, PASSWORD);

@@ -23,7 +23,11 @@ export interface HeadlessServer {
 }
 
 export function spawnHeadless(args: string[]): HeadlessServer {
-  const child = spawn(process.execPath, [SERVER_BIN, ...args], { cwd: ROOT, env: serverEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER_BIN, ...args], {
+    cwd: ROOT,
+    env: serverEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const records: LogRecord[] = [];
   const rawLines: string[] = [];
   let partial = '';

@@ -66,7 +66,9 @@ export class MemoryClient {
 
   async register(user: string, pass = 'password-123'): Promise<void> {
     const id = this.send({ t: 'register', proto: PROTOCOL_VERSION, user, pass });
-    const reply = await waitFor(() => this.received.find((m) => 're' in m && m.re === id), { what: `reply to ${user}'s register` });
+    const reply = await waitFor(() => this.received.find((m) => 're' in m && m.re === id), {
+      what: `reply to ${user}'s register`,
+    });
     if (reply.t !== 'welcome') throw new Error(`register ${user}: ${JSON.stringify(reply)}`);
   }
 
@@ -94,4 +96,5 @@ export class MemoryClient {
   }
 }
 
-export const asMap = (entries: readonly UserEntry[]): Map<string, string> => new Map(entries.map((u) => [u.user, u.ip]));
+export const asMap = (entries: readonly UserEntry[]): Map<string, string> =>
+  new Map(entries.map((u) => [u.user, u.ip]));

@@ -34,7 +34,10 @@ export function netnsAvailable(): { ok: true } | { ok: false; why: string } {
 
 /** Namespaces of earlier runs whose process is gone. */
 export function removeStaleNamespaces(): void {
-  const names = run(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`${PREFIX}-`));
+  const names = run(['ip', 'netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`${PREFIX}-`));
   for (const name of names) {
     const pid = Number(name.split('-')[1]);
     let alive = true;
@@ -125,7 +128,8 @@ export class NatLab {
     // The rule file needs newlines (STACK.md): masquerade what leaves by the WAN side.
     const rules = join(this.tmp, `${router}.nft`);
     let text = `table ip nat {\n chain post {\n  type nat hook postrouting priority 100;\n  oifname "${wan}" masquerade\n }\n}\n`;
-    if (options.silent) text += `table ip filter {\n chain input {\n  type filter hook input priority 0;\n  iifname "${wan}" ct state new drop\n }\n}\n`;
+    if (options.silent)
+      text += `table ip filter {\n chain input {\n  type filter hook input priority 0;\n  iifname "${wan}" ct state new drop\n }\n}\n`;
     writeFileSync(rules, text);
     run(['ip', 'netns', 'exec', router, 'nft', '-f', rules]);
     return { ns, address: `198.19.${n}.2`, publicAddress };

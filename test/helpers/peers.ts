@@ -79,7 +79,15 @@ export async function linkPair(
   const grant = makeGrant('alice', 'bob');
   listener.expect(grant);
   const accepted = nextEvent<[PeerLink]>(listener, 'link');
-  const dialer = await dialPeer({ ...options.timers, host: '127.0.0.1', port: listener.port, reqId: grant.reqId, secret: grant.secret, selfUser: 'bob', peerUser: 'alice' });
+  const dialer = await dialPeer({
+    ...options.timers,
+    host: '127.0.0.1',
+    port: listener.port,
+    reqId: grant.reqId,
+    secret: grant.secret,
+    selfUser: 'bob',
+    peerUser: 'alice',
+  });
   const [link] = await accepted;
   return {
     listener,
@@ -97,20 +105,31 @@ export async function linkPair(
 
 /** A fresh grant as the server would make it: the listener is `self`, the dialer `peer`. */
 export function makeGrant(self: string, peer: string): PeerGrant {
-  return { reqId: randomBytes(16).toString('hex'), secret: randomBytes(32), selfUser: self, peerUser: peer, peerIp: '127.0.0.1' };
+  return {
+    reqId: randomBytes(16).toString('hex'),
+    secret: randomBytes(32),
+    selfUser: self,
+    peerUser: peer,
+    peerIp: '127.0.0.1',
+  };
 }
 
 /**
  * A hand-driven peer: a real TLS-PSK socket with the right key that speaks frames directly,
  * so tests can send what PeerLink never would (oversized text, ids out of order).
  */
-export async function rawPeer(port: number, grant: PeerGrant): Promise<{
+export async function rawPeer(
+  port: number,
+  grant: PeerGrant,
+): Promise<{
   socket: TLSSocket;
   conn: FramedConnection<typeof peerMessages, PeerMessage>;
   inbox: PeerMessage[];
   closed: Promise<void>;
 }> {
-  const socket = tlsConnect(peerClientOptions('127.0.0.1', port, grant.reqId, derivePeerKey(grant.secret, grant.reqId)));
+  const socket = tlsConnect(
+    peerClientOptions('127.0.0.1', port, grant.reqId, derivePeerKey(grant.secret, grant.reqId)),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', resolve);
     socket.once('error', reject);
@@ -145,12 +164,16 @@ export async function rawSession(dialerName = 'mallory') {
 type RawEnd = { socket: TLSSocket; conn: FramedConnection<typeof peerMessages, PeerMessage>; inbox: PeerMessage[] };
 
 /** A hand-driven acceptor for one grant: it says hello as grant.selfUser, then does only what the test says. */
-export async function rawListener(grant: PeerGrant): Promise<{ port: number; accepted: Promise<RawEnd>; close(): Promise<void> }> {
+export async function rawListener(
+  grant: PeerGrant,
+): Promise<{ port: number; accepted: Promise<RawEnd>; close(): Promise<void> }> {
   const key = derivePeerKey(grant.secret, grant.reqId);
   const sockets: TLSSocket[] = [];
   let accept: (end: RawEnd) => void = () => {};
   const accepted = new Promise<RawEnd>((resolve) => (accept = resolve));
-  const server = createTlsServer(peerServerOptions((_socket, identity) => (identity === grant.reqId ? key : null), 5_000));
+  const server = createTlsServer(
+    peerServerOptions((_socket, identity) => (identity === grant.reqId ? key : null), 5_000),
+  );
   server.on('secureConnection', (socket: TLSSocket) => {
     sockets.push(socket);
     const conn = new FramedConnection<typeof peerMessages, PeerMessage>(socket, peerMessages);

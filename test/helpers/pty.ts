@@ -76,7 +76,10 @@ export class ClientProcess extends ScreenReader {
   }
 
   async waitForExit(timeoutMs = EXIT_WAIT_MS): Promise<number> {
-    return waitFor(() => (this.exitCode === null ? null : { code: this.exitCode }), { timeoutMs, what: 'client exit' }).then((r) => r.code);
+    return waitFor(() => (this.exitCode === null ? null : { code: this.exitCode }), {
+      timeoutMs,
+      what: 'client exit',
+    }).then((r) => r.code);
   }
 
   /** Kill the process (if still running) and remove its config dir. */

@@ -20,7 +20,10 @@ export class RawClient {
   private readonly decoder = new MessageDecoder(serverMessages);
   private nextId = 1;
 
-  private constructor(readonly socket: TLSSocket, read: boolean) {
+  private constructor(
+    readonly socket: TLSSocket,
+    read: boolean,
+  ) {
     socket.on('error', () => {}); // resets from a server that cut us off are expected here
     socket.on('close', () => {
       this.closed = true;
@@ -41,7 +44,12 @@ export class RawClient {
    */
   static connect(port: number, options: { read?: boolean; localAddress?: string } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+      const socket = connect({
+        host: '127.0.0.1',
+        port,
+        rejectUnauthorized: false,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      });
       if (options.read === false) socket.pause();
       socket.once('error', reject);
       socket.once('secureConnect', () => {
@@ -71,7 +79,11 @@ export class RawClient {
   }
 
   /** The first received message (in order) matching `match`; waits for it. */
-  waitFor<T extends ServerMessage = ServerMessage>(match: (m: ServerMessage) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  waitFor<T extends ServerMessage = ServerMessage>(
+    match: (m: ServerMessage) => boolean,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<T> {
     return waitFor(() => this.received.find(match) as T | undefined, { what, timeoutMs });
   }
 
@@ -89,7 +101,12 @@ export class RawClient {
   }
 
   /** Send a login or register and wait for its answer (welcome or error). */
-  async auth(kind: 'login' | 'register', user: string, pass: string, timeoutMs?: number): Promise<Welcome | ServerError> {
+  async auth(
+    kind: 'login' | 'register',
+    user: string,
+    pass: string,
+    timeoutMs?: number,
+  ): Promise<Welcome | ServerError> {
     const id = this.id();
     this.send({ t: kind, id, proto: PROTOCOL_VERSION, user, pass });
     return (await this.reply(id, timeoutMs)) as Welcome | ServerError;

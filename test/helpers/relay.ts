@@ -36,7 +36,9 @@ export async function introduce(a: Member, b: Member): Promise<{ forA: Result; f
   await waitFor(() => b.inbox.find((m) => m.t === 'connect_prompt' && m.reqId === pending.reqId), { what: 'prompt' });
   await b.client.request({ t: 'connect_answer', reqId: pending.reqId, accept: true });
   const result = (m: Member) =>
-    waitFor(() => m.inbox.find((x): x is Result => x.t === 'connect_result' && x.reqId === pending.reqId), { what: `${m.user}'s result` });
+    waitFor(() => m.inbox.find((x): x is Result => x.t === 'connect_result' && x.reqId === pending.reqId), {
+      what: `${m.user}'s result`,
+    });
   return { forA: await result(a), forB: await result(b) };
 }
 
@@ -47,13 +49,26 @@ export async function ticketFor(member: Member, reqId: string, token: string): P
 }
 
 export function openHalf(server: RelayBed, member: Member, ticket: string, timeoutMs = 10_000): Promise<Duplex> {
-  return openRelay({ host: '127.0.0.1', port: server.port, fingerprint: member.client.fingerprint as string, ticket, timeoutMs });
+  return openRelay({
+    host: '127.0.0.1',
+    port: server.port,
+    fingerprint: member.client.fingerprint as string,
+    ticket,
+    timeoutMs,
+  });
 }
 
 /** A spliced circuit between `a` (requester) and `b`: the two raw relayed streams. */
-export async function relayPair(server: RelayBed, a: Member, b: Member): Promise<{ reqId: string; secret: string; ab: Duplex; ba: Duplex }> {
+export async function relayPair(
+  server: RelayBed,
+  a: Member,
+  b: Member,
+): Promise<{ reqId: string; secret: string; ab: Duplex; ba: Duplex }> {
   const { forA, forB } = await introduce(a, b);
-  const [ta, tb] = await Promise.all([ticketFor(a, forA.reqId, forA.relay as string), ticketFor(b, forB.reqId, forB.relay as string)]);
+  const [ta, tb] = await Promise.all([
+    ticketFor(a, forA.reqId, forA.relay as string),
+    ticketFor(b, forB.reqId, forB.relay as string),
+  ]);
   const [ab, ba] = await Promise.all([openHalf(server, a, ta), openHalf(server, b, tb)]);
   return { reqId: forA.reqId, secret: forA.secret as string, ab, ba };
 }

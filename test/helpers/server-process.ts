@@ -12,7 +12,8 @@ const START_TIMEOUT_MS = 20_000;
  */
 export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
+  for (const [key, value] of Object.entries(process.env))
+    if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
   return { ...env, ...extra };
 }
 
@@ -37,11 +38,15 @@ export async function spawnServer(
   args: string[],
   options: { nodeArgs?: string[]; startTimeoutMs?: number } = {},
 ): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), 'bin/p2p-server', '--headless', '--host', '127.0.0.1', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: serverEnv(),
-  });
+  const proc = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), 'bin/p2p-server', '--headless', '--host', '127.0.0.1', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: serverEnv(),
+    },
+  );
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -88,6 +93,15 @@ export async function spawnServer(
 
 /** A test server on an OS-chosen port with cheap hashing and no registration limit. */
 export function startServerProcess(dataDir: string, extraArgs: string[] = []): Promise<ServerProcess> {
-  const args = ['--port', '0', '--data-dir', dataDir, '--scrypt-cost', String(TEST_SCRYPT_LOG_N), '--max-registrations-per-minute', '100000'];
+  const args = [
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--scrypt-cost',
+    String(TEST_SCRYPT_LOG_N),
+    '--max-registrations-per-minute',
+    '100000',
+  ];
   return spawnServer([...args, ...extraArgs], { startTimeoutMs: 60_000 });
 }

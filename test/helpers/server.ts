@@ -59,7 +59,13 @@ export async function startTestServer(options: Partial<ServerAppOptions> = {}): 
   const newClient = async (clientOptions: Partial<ClientOptions> = {}) => {
     const config = await tempDir('client');
     dirs.push(config);
-    const client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnectBaseMs: 50, ...clientOptions });
+    const client = new P2PClient({
+      host: '127.0.0.1',
+      port,
+      configDir: config.path,
+      reconnectBaseMs: 50,
+      ...clientOptions,
+    });
     clients.push(client);
     return client;
   };

@@ -53,7 +53,11 @@ export class ScreenReader {
   async waitForText(what: string | RegExp, timeoutMs = SCREEN_WAIT_MS): Promise<string> {
     const match = (t: string) => (typeof what === 'string' ? t.includes(what) : what.test(t));
     try {
-      return await waitFor(() => (match(this.text()) ? this.text() : null), { timeoutMs, what: String(what), intervalMs: 20 });
+      return await waitFor(() => (match(this.text()) ? this.text() : null), {
+        timeoutMs,
+        what: String(what),
+        intervalMs: 20,
+      });
     } catch (err) {
       throw new Error(`${(err as Error).message}\n--- screen ---\n${this.text()}\n--------------`, { cause: err });
     }

@@ -16,7 +16,9 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${last ? ` (last error: ${last instanceof Error ? String(last) : inspect(last)})` : ''}`);
+      throw new Error(
+        `timed out waiting for ${options.what ?? 'condition'}${last ? ` (last error: ${last instanceof Error ? String(last) : inspect(last)})` : ''}`,
+      );
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 10));
   }
@@ -49,11 +51,18 @@ export function nextEvent<A extends unknown[]>(
  * afterwards is racy: an intermediate state (one entry gone, another not yet added) can have
  * the expected size and different contents. The failure names both values.
  */
-export async function waitForEqual<T>(actual: () => T, expected: T, options: { timeoutMs?: number; what?: string; intervalMs?: number } = {}): Promise<void> {
+export async function waitForEqual<T>(
+  actual: () => T,
+  expected: T,
+  options: { timeoutMs?: number; what?: string; intervalMs?: number } = {},
+): Promise<void> {
   let last: T | undefined;
   try {
     await waitFor(() => isDeepStrictEqual((last = actual()), expected), options);
   } catch (err) {
-    throw new Error(`${(err as Error).message}: last ${inspect(last, { depth: 3 })}, expected ${inspect(expected, { depth: 3 })}`, { cause: err });
+    throw new Error(
+      `${(err as Error).message}: last ${inspect(last, { depth: 3 })}, expected ${inspect(expected, { depth: 3 })}`,
+      { cause: err },
+    );
   }
 }

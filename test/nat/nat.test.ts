@@ -57,7 +57,10 @@ before(async () => {
   lab = new NatLab();
   server = forkChild(SERVER, [], EXEC_ARGV, lab.exec(lab.server));
   children.push(server);
-  ({ port } = await server.call<{ port: number }>('start', { host: lab.server.address, relay: { bytesPerSecond: RELAY_RATE, stallTimeoutMs: 2_000 } }));
+  ({ port } = await server.call<{ port: number }>('start', {
+    host: lab.server.address,
+    relay: { bytesPerSecond: RELAY_RATE, stallTimeoutMs: 2_000 },
+  }));
   await join('pia', lab.publicHost());
   await join('pib', lab.publicHost());
   for (const user of ['nadia', 'nbob', 'ncarl', 'ndora', 'nfred']) await join(user, lab.hostBehindNat());
@@ -87,23 +90,27 @@ test('target behind NAT, requester public: the target dials back (reverse)', { s
   assert.equal(mine.code, theirs.code);
 });
 
-test('both behind NAT: relayed, chat both ways with acks, equal codes, the server relays only ciphertext', { skip }, async (t) => {
-  const { mine, theirs } = await chat('nadia', 'nbob');
-  assert.deepEqual([mine.path, theirs.path], ['relay', 'relay'], JSON.stringify({ mine, theirs }));
-  t.diagnostic(`accept to open relayed chat: ${theirs.ms} ms`);
-  assert.equal(mine.code, theirs.code);
-  const words = `meet me by the ${randomBytes(6).toString('hex')} tree`;
-  await as('nadia').call('send', { text: words });
-  assert.equal(await as('nbob').call('nextMessage', { index: 0 }), words);
-  const reply = `and bring the ${randomBytes(6).toString('hex')} map`;
-  await as('nbob').call('send', { text: reply });
-  assert.equal(await as('nadia').call('nextMessage', { index: 0 }), reply);
-  for (const text of [words, reply, 'meet me by the', 'bring the']) {
-    const seen = await server.call<{ bytes: number; contains: boolean }>('relayed', { text });
-    assert.ok(seen.bytes > 0);
-    assert.equal(seen.contains, false, `the server relayed "${text}" in clear`);
-  }
-});
+test(
+  'both behind NAT: relayed, chat both ways with acks, equal codes, the server relays only ciphertext',
+  { skip },
+  async (t) => {
+    const { mine, theirs } = await chat('nadia', 'nbob');
+    assert.deepEqual([mine.path, theirs.path], ['relay', 'relay'], JSON.stringify({ mine, theirs }));
+    t.diagnostic(`accept to open relayed chat: ${theirs.ms} ms`);
+    assert.equal(mine.code, theirs.code);
+    const words = `meet me by the ${randomBytes(6).toString('hex')} tree`;
+    await as('nadia').call('send', { text: words });
+    assert.equal(await as('nbob').call('nextMessage', { index: 0 }), words);
+    const reply = `and bring the ${randomBytes(6).toString('hex')} map`;
+    await as('nbob').call('send', { text: reply });
+    assert.equal(await as('nadia').call('nextMessage', { index: 0 }), reply);
+    for (const text of [words, reply, 'meet me by the', 'bring the']) {
+      const seen = await server.call<{ bytes: number; contains: boolean }>('relayed', { text });
+      assert.ok(seen.bytes > 0);
+      assert.equal(seen.contains, false, `the server relayed "${text}" in clear`);
+    }
+  },
+);
 
 test('both behind NATs that drop rather than refuse: relayed once the direct deadline passed', { skip }, async (t) => {
   const { mine, theirs } = await chat('sgina', 'shal');
@@ -114,8 +121,10 @@ test('both behind NATs that drop rather than refuse: relayed once the direct dea
   t.diagnostic(`accept to open relayed chat behind silent NATs: ${theirs.ms} ms`);
 });
 
-test('relay abuse: no token, a spent token, a third user\'s token', { skip }, async () => {
-  const made = await as('ncarl').call<{ error?: { code: string } }>('relayOpen', { ticket: randomBytes(16).toString('base64url') });
+test("relay abuse: no token, a spent token, a third user's token", { skip }, async () => {
+  const made = await as('ncarl').call<{ error?: { code: string } }>('relayOpen', {
+    ticket: randomBytes(16).toString('base64url'),
+  });
   assert.equal(made.error?.code, ErrorCode.RELAY_TOKEN_UNKNOWN);
   // nadia's token from the relayed chat above was redeemed by her ladder.
   const grant = await as('nadia').call<{ reqId: string; token: string }>('lastGrant');
@@ -132,26 +141,37 @@ test('a flooding sender is held to the relay cap; another relayed chat keeps ans
   const floodMs = 3_000;
   const flooding = as('nadia').call<{ acked: number; ms: number }>('flood', { ms: floodMs });
   const acks: number[] = [];
-  for (let i = 0; i < 5; i++) acks.push((await as('ncarl').call<{ ackMs: number }>('send', { text: `calm ${i}` })).ackMs);
+  for (let i = 0; i < 5; i++)
+    acks.push((await as('ncarl').call<{ ackMs: number }>('send', { text: `calm ${i}` })).ackMs);
   const flood = await flooding;
   // The cap: a one-second burst plus the rate over the flood (an upper bound; load only lowers it).
-  assert.ok(flood.acked <= RELAY_RATE * (flood.ms / 1000 + 1) + 64 * 1024, `${flood.acked} bytes acked in ${flood.ms} ms`);
+  assert.ok(
+    flood.acked <= RELAY_RATE * (flood.ms / 1000 + 1) + 64 * 1024,
+    `${flood.acked} bytes acked in ${flood.ms} ms`,
+  );
   assert.ok(flood.acked > 0);
   // Each calm message was acknowledged while the flood ran: its circuit was not queued behind it.
   assert.equal(acks.length, 5);
-  t.diagnostic(`flood: ${flood.acked} B acked in ${Math.round(flood.ms)} ms (cap ${RELAY_RATE} B/s); calm chat ack times: ${acks.map((a) => Math.round(a)).join(', ')} ms`);
+  t.diagnostic(
+    `flood: ${flood.acked} B acked in ${Math.round(flood.ms)} ms (cap ${RELAY_RATE} B/s); calm chat ack times: ${acks.map((a) => Math.round(a)).join(', ')} ms`,
+  );
 });
 
 test('a side that never reads: the relay cuts the circuit as a slow consumer', { skip }, async () => {
   await as('nbob').call('stopReading');
   const flooding = as('nadia').call('flood', { ms: 15_000 });
   const events = await waitFor(
-    async () => (await server.call<Array<{ event: string; code?: string; reason?: string }>>('events')).find((e) => e.event === 'relay_closed' && e.code === ErrorCode.SLOW_CONSUMER),
+    async () =>
+      (await server.call<Array<{ event: string; code?: string; reason?: string }>>('events')).find(
+        (e) => e.event === 'relay_closed' && e.code === ErrorCode.SLOW_CONSUMER,
+      ),
     { what: 'relay_closed with E_SLOW_CONSUMER', timeoutMs: 30_000 },
   );
   assert.match(String(events.reason), /nbob/);
   await flooding;
-  const info = await waitFor(() => as('nadia').call<{ reason: string } | null>('closedInfo'), { what: 'nadia\'s chat to end' });
+  const info = await waitFor(() => as('nadia').call<{ reason: string } | null>('closedInfo'), {
+    what: "nadia's chat to end",
+  });
   assert.match(info.reason, /server relaying this chat/);
 });
 

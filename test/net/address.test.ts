@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { isIpAddress, normalizeIp } from '../../src/net/address.ts';
 
 test('spellings of one IPv6 address normalise to one text', () => {
-  for (const spelling of ['::1', '0:0:0:0:0:0:0:1', '0000::0001', '::0:1']) assert.equal(normalizeIp(spelling), '::1', spelling);
+  for (const spelling of ['::1', '0:0:0:0:0:0:0:1', '0000::0001', '::0:1'])
+    assert.equal(normalizeIp(spelling), '::1', spelling);
   assert.equal(normalizeIp('2001:DB8:0:0:0:0:0:1'), '2001:db8::1');
 });
 

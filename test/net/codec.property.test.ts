@@ -129,19 +129,26 @@ test('a truncated stream yields the complete frames and holds the rest, without 
 test('an oversized length after valid frames: those decode, then one fatal error, then nothing', () => {
   const oversized = fc.integer({ min: MAX_FRAME_BYTES + 1, max: 2 ** 32 - 1 });
   fc.assert(
-    fc.property(messages, oversized, fc.uint8Array({ maxLength: 100 }), messages, cuts, (before, length, junk, after, cutPoints) => {
-      const header = Buffer.alloc(FRAME_HEADER_BYTES);
-      header.writeUInt32BE(length, 0);
-      const bytes = Buffer.concat([
-        ...before.map((m) => encodeMessage(m)),
-        header,
-        Buffer.from(junk),
-        ...after.map((m) => encodeMessage(m)),
-      ]);
-      const { results, buffered } = summary(chunk(bytes, cutPoints));
-      assert.deepEqual(results, [...before, { code: ErrorCode.FRAME_TOO_LARGE, fatal: true }]);
-      assert.equal(buffered, 0);
-    }),
+    fc.property(
+      messages,
+      oversized,
+      fc.uint8Array({ maxLength: 100 }),
+      messages,
+      cuts,
+      (before, length, junk, after, cutPoints) => {
+        const header = Buffer.alloc(FRAME_HEADER_BYTES);
+        header.writeUInt32BE(length, 0);
+        const bytes = Buffer.concat([
+          ...before.map((m) => encodeMessage(m)),
+          header,
+          Buffer.from(junk),
+          ...after.map((m) => encodeMessage(m)),
+        ]);
+        const { results, buffered } = summary(chunk(bytes, cutPoints));
+        assert.deepEqual(results, [...before, { code: ErrorCode.FRAME_TOO_LARGE, fatal: true }]);
+        assert.equal(buffered, 0);
+      },
+    ),
     { numRuns: RUNS },
   );
 });

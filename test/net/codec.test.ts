@@ -39,7 +39,13 @@ const KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 const SECRET = KEY;
 const alice = { user: 'alice', ip: '127.0.0.1' };
 const bob6 = { user: 'Bob.2', ip: '::1' };
-const item = { bid: '0a1b', from: 'alice', text: 'hello 👋 world', createdAt: 1_700_000_000_000, expiresAt: 1_700_001_800_000 };
+const item = {
+  bid: '0a1b',
+  from: 'alice',
+  text: 'hello 👋 world',
+  createdAt: 1_700_000_000_000,
+  expiresAt: 1_700_001_800_000,
+};
 
 type Wire = { t: string; [field: string]: unknown };
 type Case = [name: string, message: Wire];
@@ -85,7 +91,10 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
         },
       ],
       ['error', { t: 'error', re: 1, code: 'E_AUTH_FAILED', message: 'wrong username or password' }],
-      ['error, rate limited', { t: 'error', code: 'E_RATE_LIMITED', message: 'wait', retryAfterMs: 1000, fatal: false }],
+      [
+        'error, rate limited',
+        { t: 'error', code: 'E_RATE_LIMITED', message: 'wait', retryAfterMs: 1000, fatal: false },
+      ],
       ['error, fatal', { t: 'error', code: 'E_SERVER_SHUTDOWN', message: 'bye', fatal: true }],
       ['ok', { t: 'ok', re: 5 }],
       ['pong', { t: 'pong', re: 6, serverTime: 0 }],
@@ -108,7 +117,10 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
           relay: 'AAECAwQFBgcICQoLDA0ODw',
         },
       ],
-      ['connect_result declined', { t: 'connect_result', reqId: 'c0ffee', role: 'target', outcome: 'declined', reason: 'no', peer: alice }],
+      [
+        'connect_result declined',
+        { t: 'connect_result', reqId: 'c0ffee', role: 'target', outcome: 'declined', reason: 'no', peer: alice },
+      ],
       ['relay_ticket', { t: 'relay_ticket', re: 11, ticket: 'AAECAwQFBgcICQoLDA0ODw', expiresInMs: 10000 }],
       ['relay_ready', { t: 'relay_ready', re: 1 }],
       ['broadcast_ok', { t: 'broadcast_ok', re: 10, bid: '0a1b', createdAt: 1, expiresAt: 2 }],
@@ -159,7 +171,14 @@ function testParseGenerate(set: MessageSet, name: string, message: Wire): void {
 }
 
 /** testParseError: bytes -> exactly one error with this code. */
-function testParseError(set: MessageSet, name: string, bytes: Buffer, code: string, fatal = false, messageIncludes?: string): void {
+function testParseError(
+  set: MessageSet,
+  name: string,
+  bytes: Buffer,
+  code: string,
+  fatal = false,
+  messageIncludes?: string,
+): void {
   test(`decode error: ${name}`, () => {
     const results = decodeAll(set, [bytes]);
     assert.equal(results.length, 1, JSON.stringify(results));
@@ -184,7 +203,14 @@ for (const [setName, { set, cases: list }] of Object.entries(cases)) {
 }
 
 describe('decode errors', () => {
-  testParseError(clientMessages, 'unknown type', frameOf('{"t":"launch_missiles","id":1}'), ErrorCode.UNKNOWN_TYPE, false, 'launch_missiles');
+  testParseError(
+    clientMessages,
+    'unknown type',
+    frameOf('{"t":"launch_missiles","id":1}'),
+    ErrorCode.UNKNOWN_TYPE,
+    false,
+    'launch_missiles',
+  );
   testParseError(clientMessages, 'type of another direction', frameOf('{"t":"welcome"}'), ErrorCode.UNKNOWN_TYPE);
   testParseError(clientMessages, 'inherited type name', frameOf('{"t":"toString","id":1}'), ErrorCode.UNKNOWN_TYPE);
   testParseError(clientMessages, 'type not a string', frameOf('{"t":7}'), ErrorCode.UNKNOWN_TYPE);
@@ -196,11 +222,25 @@ describe('decode errors', () => {
   testParseError(clientMessages, 'JSON null', frameOf('null'), ErrorCode.BAD_FRAME);
   testParseError(clientMessages, 'JSON string', frameOf('"ping"'), ErrorCode.BAD_FRAME);
   testParseError(clientMessages, 'missing field', frameOf('{"t":"ping"}'), ErrorCode.BAD_MESSAGE, false, 'id');
-  testParseError(clientMessages, 'wrong field type', frameOf('{"t":"ping","id":"1"}'), ErrorCode.BAD_MESSAGE, false, 'id');
+  testParseError(
+    clientMessages,
+    'wrong field type',
+    frameOf('{"t":"ping","id":"1"}'),
+    ErrorCode.BAD_MESSAGE,
+    false,
+    'id',
+  );
   testParseError(clientMessages, 'fractional id', frameOf('{"t":"ping","id":1.5}'), ErrorCode.BAD_MESSAGE);
   testParseError(clientMessages, 'negative id', frameOf('{"t":"ping","id":-1}'), ErrorCode.BAD_MESSAGE);
   testParseError(clientMessages, 'id over the limit', frameOf('{"t":"ping","id":2147483648}'), ErrorCode.BAD_MESSAGE);
-  testParseError(clientMessages, 'empty password', frameOf('{"t":"login","id":1,"proto":1,"user":"a","pass":""}'), ErrorCode.BAD_MESSAGE, false, 'pass');
+  testParseError(
+    clientMessages,
+    'empty password',
+    frameOf('{"t":"login","id":1,"proto":1,"user":"a","pass":""}'),
+    ErrorCode.BAD_MESSAGE,
+    false,
+    'pass',
+  );
   testParseError(
     clientMessages,
     'password over 1024 bytes',
@@ -209,8 +249,18 @@ describe('decode errors', () => {
     false,
     'pass',
   );
-  testParseError(clientMessages, 'peer port 0', frameOf('{"t":"login","id":1,"proto":1,"user":"a","pass":"b","peerPort":0}'), ErrorCode.BAD_MESSAGE);
-  testParseError(clientMessages, 'broadcast text empty', frameOf('{"t":"broadcast","id":1,"text":""}'), ErrorCode.BAD_MESSAGE);
+  testParseError(
+    clientMessages,
+    'peer port 0',
+    frameOf('{"t":"login","id":1,"proto":1,"user":"a","pass":"b","peerPort":0}'),
+    ErrorCode.BAD_MESSAGE,
+  );
+  testParseError(
+    clientMessages,
+    'broadcast text empty',
+    frameOf('{"t":"broadcast","id":1,"text":""}'),
+    ErrorCode.BAD_MESSAGE,
+  );
   testParseError(
     clientMessages,
     'too many acks',
@@ -219,8 +269,22 @@ describe('decode errors', () => {
     false,
     'more than 256',
   );
-  testParseError(serverMessages, 'bad nested field', frameOf(JSON.stringify({ t: 'presence', joined: [{ user: 'a', ip: 'x y' }], left: [] })), ErrorCode.BAD_MESSAGE, false, 'joined[0].ip');
-  testParseError(serverMessages, 'error code not E_*', frameOf('{"t":"error","code":"boom","message":""}'), ErrorCode.BAD_MESSAGE, false, 'code');
+  testParseError(
+    serverMessages,
+    'bad nested field',
+    frameOf(JSON.stringify({ t: 'presence', joined: [{ user: 'a', ip: 'x y' }], left: [] })),
+    ErrorCode.BAD_MESSAGE,
+    false,
+    'joined[0].ip',
+  );
+  testParseError(
+    serverMessages,
+    'error code not E_*',
+    frameOf('{"t":"error","code":"boom","message":""}'),
+    ErrorCode.BAD_MESSAGE,
+    false,
+    'code',
+  );
 
   test('decode error: length over MAX_FRAME_BYTES is fatal before the payload arrives', () => {
     const header = Buffer.alloc(4);
@@ -258,7 +322,10 @@ describe('decode errors', () => {
 
 describe('validation', () => {
   test('unknown fields are dropped, so nothing unvalidated reaches a handler', () => {
-    const result = parsePayload(clientMessages, Buffer.from('{"t":"ping","id":1,"extra":{"x":1},"__proto__":{"admin":true}}'));
+    const result = parsePayload(
+      clientMessages,
+      Buffer.from('{"t":"ping","id":1,"extra":{"x":1},"__proto__":{"admin":true}}'),
+    );
     assert.ok(result.ok);
     assert.deepEqual(Object.keys(result.message), ['t', 'id']);
     assert.equal((result.message as Record<string, unknown>).admin, undefined);
@@ -272,7 +339,17 @@ describe('validation', () => {
   });
 
   test('validateMessage never throws on odd values', () => {
-    for (const value of [undefined, null, 0, 'x', [], () => 1, Symbol('s'), { t: Symbol('t') }, { t: 'ping', id: 10n }]) {
+    for (const value of [
+      undefined,
+      null,
+      0,
+      'x',
+      [],
+      () => 1,
+      Symbol('s'),
+      { t: Symbol('t') },
+      { t: 'ping', id: 10n },
+    ]) {
       const result = validateMessage(clientMessages, value);
       assert.equal(result.ok, false);
     }
@@ -284,10 +361,16 @@ describe('framing', () => {
     const max = Buffer.alloc(MAX_FRAME_BYTES, 0x61);
     const frames: Buffer[] = [];
     const decoder = new FrameDecoder();
-    assert.equal(decoder.push(encodeFrame(max), (f) => frames.push(f)), null);
+    assert.equal(
+      decoder.push(encodeFrame(max), (f) => frames.push(f)),
+      null,
+    );
     assert.equal(frames.length, 1);
     assert.equal(nth(frames, 0, 'frame').length, MAX_FRAME_BYTES);
-    assert.throws(() => encodeFrame(Buffer.alloc(MAX_FRAME_BYTES + 1)), (err: ProtocolError) => err.code === ErrorCode.FRAME_TOO_LARGE);
+    assert.throws(
+      () => encodeFrame(Buffer.alloc(MAX_FRAME_BYTES + 1)),
+      (err: ProtocolError) => err.code === ErrorCode.FRAME_TOO_LARGE,
+    );
   });
 
   test('encodeMessage refuses a message over the limit', () => {
@@ -299,7 +382,10 @@ describe('framing', () => {
 
   test('a custom limit applies to both sides', () => {
     const decoder = new FrameDecoder(8);
-    assert.equal(decoder.push(encodeFrame(Buffer.alloc(8)), () => {}), null);
+    assert.equal(
+      decoder.push(encodeFrame(Buffer.alloc(8)), () => {}),
+      null,
+    );
     const failure = decoder.push(encodeFrame(Buffer.alloc(9), 9), () => {});
     assert.equal(failure?.code, ErrorCode.FRAME_TOO_LARGE);
     assert.equal(decoder.failed, failure);

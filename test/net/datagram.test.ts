@@ -7,7 +7,12 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_DATAGRAM_BYTES, UDP_HEADER_BYTES, UDP_TAG_BYTES } from '../../src/net/constants.ts';
 import { Direction, openDatagram, readHeader, sealDatagram } from '../../src/net/datagram.ts';
-import { udpClientMessages, udpServerMessages, type UdpClientMessage, type UdpServerMessage } from '../../src/net/messages.ts';
+import {
+  udpClientMessages,
+  udpServerMessages,
+  type UdpClientMessage,
+  type UdpServerMessage,
+} from '../../src/net/messages.ts';
 import { UdpChannel } from '../../src/net/udp-channel.ts';
 import { nth } from '../helpers/assert.ts';
 
@@ -83,7 +88,8 @@ describe('seal and open', () => {
 
   test('truncated or extended datagrams are rejected', () => {
     const datagram = sealDatagram(key, sid, C2S, 5, Buffer.from('payload'));
-    for (let n = 0; n < datagram.length; n++) assert.equal(open(key, C2S, datagram.subarray(0, n)), null, `cut at ${n}`);
+    for (let n = 0; n < datagram.length; n++)
+      assert.equal(open(key, C2S, datagram.subarray(0, n)), null, `cut at ${n}`);
     assert.equal(open(key, C2S, Buffer.concat([datagram, Buffer.from([0])])), null);
   });
 
@@ -101,13 +107,22 @@ describe('seal and open', () => {
     seqZero.fill(0, 9, 17);
     const seqHuge = Buffer.from(good);
     seqHuge.writeUInt32BE(2 ** 21, 9);
-    for (const d of [Buffer.alloc(0), Buffer.alloc(UDP_HEADER_BYTES + UDP_TAG_BYTES - 1, 1), badVersion, seqZero, seqHuge, Buffer.alloc(MAX_DATAGRAM_BYTES + 1, 1)]) {
+    for (const d of [
+      Buffer.alloc(0),
+      Buffer.alloc(UDP_HEADER_BYTES + UDP_TAG_BYTES - 1, 1),
+      badVersion,
+      seqZero,
+      seqHuge,
+      Buffer.alloc(MAX_DATAGRAM_BYTES + 1, 1),
+    ]) {
       assert.equal(readHeader(d), null);
     }
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (raw) => {
-      const header = readHeader(Buffer.from(raw));
-      if (header) assert.ok(Number.isSafeInteger(header.seq) && header.seq > 0);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (raw) => {
+        const header = readHeader(Buffer.from(raw));
+        if (header) assert.ok(Number.isSafeInteger(header.seq) && header.seq > 0);
+      }),
+    );
   });
 
   test('sealing refuses bad keys, session ids and sequence numbers', () => {
@@ -124,7 +139,8 @@ describe('UdpChannel', () => {
     client: new UdpChannel(key, sid, C2S, udpServerMessages),
     server: new UdpChannel(key, sid, S2C, udpClientMessages),
   });
-  const openAt = (ch: UdpChannel<typeof udpClientMessages>, d: Buffer) => ch.open(d, readHeader(d) as NonNullable<ReturnType<typeof readHeader>>);
+  const openAt = (ch: UdpChannel<typeof udpClientMessages>, d: Buffer) =>
+    ch.open(d, readHeader(d) as NonNullable<ReturnType<typeof readHeader>>);
 
   test('messages go both ways with counting sequence numbers', () => {
     const { client, server } = pair();
@@ -165,7 +181,8 @@ describe('UdpChannel', () => {
   test('out-of-order delivery within the window is accepted once each', () => {
     const { client, server } = pair();
     const ds = Array.from({ length: 10 }, (_, n) => client.seal(ping(n)));
-    for (const i of [9, 3, 0, 5, 1, 2, 4, 8, 6, 7]) assert.equal(openAt(server, nth(ds, i, 'datagram')).ok, true, `datagram ${i}`);
+    for (const i of [9, 3, 0, 5, 1, 2, 4, 8, 6, 7])
+      assert.equal(openAt(server, nth(ds, i, 'datagram')).ok, true, `datagram ${i}`);
     for (const d of ds) assert.deepEqual(openAt(server, d), { ok: false, reason: 'replayed' });
   });
 });

@@ -39,8 +39,31 @@ test('sanitizeLine folds newlines and tabs into spaces', () => {
 const DANGEROUS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 test('property: output never holds a control or bidi character, and sanitising is idempotent', () => {
-  const nasty = fc.constantFrom('\u001b', '[', ']', '\u0007', '\\', '\u009b', '\u009c', '\u009d', '\r', '\n', '\t', '\u202e', '\u0000', 'P', 'm', '1', ';', 'a', '😀');
-  const input = fc.oneof(fc.string({ unit: 'binary' }), fc.array(nasty, { maxLength: 40 }).map((a) => a.join('')));
+  const nasty = fc.constantFrom(
+    '\u001b',
+    '[',
+    ']',
+    '\u0007',
+    '\\',
+    '\u009b',
+    '\u009c',
+    '\u009d',
+    '\r',
+    '\n',
+    '\t',
+    '\u202e',
+    '\u0000',
+    'P',
+    'm',
+    '1',
+    ';',
+    'a',
+    '😀',
+  );
+  const input = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.array(nasty, { maxLength: 40 }).map((a) => a.join('')),
+  );
   fc.assert(
     fc.property(input, (text) => {
       const out = sanitizeText(text);
@@ -54,5 +77,8 @@ test('property: output never holds a control or bidi character, and sanitising i
 
 test('property: printable ASCII and ordinary Unicode text passes through unchanged', () => {
   const safe = fc.string({ unit: 'grapheme' }).filter((s) => !DANGEROUS.test(s) && !s.includes('\r'));
-  fc.assert(fc.property(safe, (text) => assert.equal(sanitizeText(text), text)), { numRuns: 500 });
+  fc.assert(
+    fc.property(safe, (text) => assert.equal(sanitizeText(text), text)),
+    { numRuns: 500 },
+  );
 });

@@ -77,7 +77,11 @@ test('obj: keeps only declared own fields, names nested paths', () => {
   assert.deepEqual(shape(value), { t: 'x', who: { user: 'a', ip: '1' }, list: [{ user: 'b', ip: '2', port: 9 }] });
   assert.ok(!('port' in shape(value).who), 'absent optional fields stay absent');
   rejects(() => shape({ t: 'x', who: { user: '', ip: '1' }, list: [] }), 'who.user', /shorter than 1/);
-  rejects(() => shape({ t: 'x', who: { user: 'a', ip: '1' }, list: [{ user: 'b' }] }), 'list[0].ip', /expected a string/);
+  rejects(
+    () => shape({ t: 'x', who: { user: 'a', ip: '1' }, list: [{ user: 'b' }] }),
+    'list[0].ip',
+    /expected a string/,
+  );
   rejects(() => entry(Object.create({ user: 'a', ip: '1' })), 'user', /expected a string/);
   for (const bad of [null, [], 'x', 1]) assert.throws(() => shape(bad), SchemaError);
 });

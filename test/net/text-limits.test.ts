@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from '../../src/net/constants.ts';
 import { ErrorCode } from '../../src/net/errors.ts';
-import { broadcastTextTooLarge, chatTextTooLarge, TextTooLargeError, utf8BytesOver } from '../../src/net/text-limits.ts';
+import {
+  broadcastTextTooLarge,
+  chatTextTooLarge,
+  TextTooLargeError,
+  utf8BytesOver,
+} from '../../src/net/text-limits.ts';
 
 test('utf8BytesOver counts UTF-8 bytes, not UTF-16 units', () => {
   assert.equal(utf8BytesOver('', 0), 0);

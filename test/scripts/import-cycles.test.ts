@@ -32,16 +32,18 @@ describe('import-cycles', () => {
       'hub.ts': "import { feature } from './feature/index.ts';\nexport const hub = feature;\n",
       'feature/index.ts': "export { feature } from './impl.ts';\n",
       'feature/impl.ts': "import type { Hub } from '../types.ts';\nexport const feature = 1;\n",
-      'types.ts': "// import { nothing } from './hub.ts'; (a comment is not an import)\nimport type { hub } from './hub.ts';\nexport type Hub = typeof hub;\n",
+      'types.ts':
+        "// import { nothing } from './hub.ts'; (a comment is not an import)\nimport type { hub } from './hub.ts';\nexport type Hub = typeof hub;\n",
       'leaf.ts': "import { hub } from './hub.ts';\nexport const leaf = hub;\n",
-      'self.ts': "export const self = 1;\n",
+      'self.ts': 'export const self = 1;\n',
     };
     for (const [name, text] of Object.entries(files)) await writeFile(join(dir.path, name), text);
 
     const report = run('--root', dir.path);
     assert.equal(report.status, 0, 'without --strict or --forbid it only reports');
     assert.match(report.out, /: 1 \(4 files in them\)/);
-    for (const name of ['hub.ts', 'feature/index.ts', 'feature/impl.ts', 'types.ts']) assert.ok(report.out.includes(name), name);
+    for (const name of ['hub.ts', 'feature/index.ts', 'feature/impl.ts', 'types.ts'])
+      assert.ok(report.out.includes(name), name);
     assert.ok(!report.out.includes('leaf.ts'), 'a file that only imports into the cycle is not in it');
 
     assert.equal(run('--root', dir.path, '--strict').status, 1);

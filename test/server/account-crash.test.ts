@@ -38,7 +38,10 @@ test('SIGKILL during a storm of password changes and deletions: users.csv is who
   const hash = Buffer.from(await Scrypt.kdf(OLD, { logN: TEST_SCRYPT_LOG_N, r: 8, p: 1 })).toString('base64');
   const names = Array.from({ length: USERS }, (_, i) => `acct${i}`);
   const created = new Date().toISOString();
-  await writeFile(join(dir.path, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...names.map((n) => [n, hash, created, ''])]));
+  await writeFile(
+    join(dir.path, 'users.csv'),
+    stringify([[...USERS_CSV_COLUMNS], ...names.map((n) => [n, hash, created, ''])]),
+  );
   const server = await startServerProcess(dir.path);
   processes.push(server);
 
@@ -90,14 +93,23 @@ test('SIGKILL during a storm of password changes and deletions: users.csv is who
   const records = parseUsersCsv(await readFile(join(dir.path, 'users.csv'), 'utf8'), 'users.csv'); // throws if torn
   const onDisk = new Map(records.map((r) => [r.username, r]));
   const hasher = new PasswordHasher({ logN: TEST_SCRYPT_LOG_N });
-  for (const user of deleted) assert.equal(onDisk.has(user), false, `${user} was deleted (acknowledged) but is on disk`);
+  for (const user of deleted)
+    assert.equal(onDisk.has(user), false, `${user} was deleted (acknowledged) but is on disk`);
   for (const user of changed) {
     const record = onDisk.get(user);
     assert.ok(record, `${user} changed its password but is gone`);
-    assert.equal(await hasher.verify(record.passwordHash, NEW), true, `${user}: the acknowledged new password is not on disk`);
+    assert.equal(
+      await hasher.verify(record.passwordHash, NEW),
+      true,
+      `${user}: the acknowledged new password is not on disk`,
+    );
   }
   for (const user of names.filter((n) => !started.has(n))) {
-    assert.equal(await hasher.verify(onDisk.get(user)?.passwordHash ?? '', OLD), true, `${user} was never touched and must be intact`);
+    assert.equal(
+      await hasher.verify(onDisk.get(user)?.passwordHash ?? '', OLD),
+      true,
+      `${user} was never touched and must be intact`,
+    );
   }
 
   // The server starts on what was left, and the changed passwords work there.

@@ -13,7 +13,13 @@ import { hashCost } from '../../src/server/users/passwords.ts';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
 import { onlineUser, PASSWORD, received } from '../helpers/broadcast.ts';
 import { RawClient, type ServerError } from '../helpers/raw.ts';
-import { startTestServer, serverWithClients, testServer, TEST_SCRYPT_LOG_N, type TestServer } from '../helpers/server.ts';
+import {
+  startTestServer,
+  serverWithClients,
+  testServer,
+  TEST_SCRYPT_LOG_N,
+  type TestServer,
+} from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { nth } from '../helpers/assert.ts';
@@ -31,7 +37,10 @@ async function csvRows(server: TestServer) {
 }
 
 test('passwd: a wrong old password or a weak new one changes nothing; the right one changes it durably', async (t) => {
-  const { server, clients: [alice] } = await serverWithClients(t, { users: ['Alice'], password: PASSWORD });
+  const {
+    server,
+    clients: [alice],
+  } = await serverWithClients(t, { users: ['Alice'], password: PASSWORD });
   const before = nth(await csvRows(server), 0, 'row').passwordHash;
   await assert.rejects(alice.changePassword('not my password', NEW_PASSWORD), hasCode(ErrorCode.AUTH_FAILED));
   await assert.rejects(alice.changePassword(PASSWORD, 'short'), hasCode(ErrorCode.WEAK_PASSWORD));
@@ -53,17 +62,26 @@ test('passwd: a wrong old password or a weak new one changes nothing; the right 
 });
 
 test('after passwd the client reconnects with the new password when the server restarts', async (t) => {
-  const { server, clients: [lena] } = await serverWithClients(t, { users: ['lena'], password: PASSWORD });
+  const {
+    server,
+    clients: [lena],
+  } = await serverWithClients(t, { users: ['lena'], password: PASSWORD });
   await lena.changePassword(PASSWORD, NEW_PASSWORD);
   const back = nextEvent(lena, 'online');
   await server.restart();
   await back;
   assert.equal(lena.state, ClientState.ONLINE);
-  assert.equal(server.app.core.presence.list().some((u) => u.user === 'lena'), true);
+  assert.equal(
+    server.app.core.presence.list().some((u) => u.user === 'lena'),
+    true,
+  );
 });
 
 test('passwd: wrong old passwords count as failed logins toward the back-off of section 4.4', async (t) => {
-  const { server, clients: [bob] } = await serverWithClients(t, { users: ['bob'], password: PASSWORD });
+  const {
+    server,
+    clients: [bob],
+  } = await serverWithClients(t, { users: ['bob'], password: PASSWORD });
   // The free failures, then one that starts the back-off.
   for (let i = 0; i <= FREE_FAILURES_PER_USER; i++) {
     await assert.rejects(bob.changePassword(`guess ${i} guess`, NEW_PASSWORD), hasCode(ErrorCode.AUTH_FAILED));
@@ -80,14 +98,19 @@ test('passwd: wrong old passwords count as failed logins toward the back-off of 
 });
 
 test('at most ACCOUNT_CHANGES_PER_HOUR account changes per user, then E_RATE_LIMITED with retryAfterMs', async (t) => {
-  const { server, clients: [mo] } = await serverWithClients(t, { users: ['mo'], password: PASSWORD });
+  const {
+    server,
+    clients: [mo],
+  } = await serverWithClients(t, { users: ['mo'], password: PASSWORD });
   const passwords = Array.from({ length: ACCOUNT_CHANGES_PER_HOUR + 1 }, (_, i) => `password number ${i}`);
   let current = PASSWORD;
   for (const next of passwords.slice(0, ACCOUNT_CHANGES_PER_HOUR)) {
     await mo.changePassword(current, next);
     current = next;
   }
-  const limited = await mo.changePassword(current, nth(passwords, ACCOUNT_CHANGES_PER_HOUR, 'password')).catch((e: unknown) => e);
+  const limited = await mo
+    .changePassword(current, nth(passwords, ACCOUNT_CHANGES_PER_HOUR, 'password'))
+    .catch((e: unknown) => e);
   hasCode(ErrorCode.RATE_LIMITED)(limited);
   assert.ok(((limited as ProtocolError).retryAfterMs ?? 0) > 50 * 60_000, 'about an hour');
   await assert.rejects(mo.deleteAccount(current), hasCode(ErrorCode.RATE_LIMITED));
@@ -114,7 +137,10 @@ test('passwd and delete_account need a login first, and a missing field is a bad
 });
 
 test('passwd racing a login with the old password: that login never stays online', async (t) => {
-  const { server, clients: [dave] } = await serverWithClients(t, { users: ['dave'], password: PASSWORD });
+  const {
+    server,
+    clients: [dave],
+  } = await serverWithClients(t, { users: ['dave'], password: PASSWORD });
   const intruder = await RawClient.open(server.port);
   defer(t, () => intruder.close());
   // Sent together: whichever the server finishes first, the old password must not win.
@@ -130,7 +156,11 @@ test('passwd racing a login with the old password: that login never stays online
   if (!changed) {
     // The intruder's login replaced dave before his request was read: then it is refused.
     assert.equal(reply.t, 'welcome');
-    assert.ok(outcome instanceof ProtocolError && [ErrorCode.SESSION_REPLACED, ErrorCode.DISCONNECTED].includes(outcome.code as never), String(outcome));
+    assert.ok(
+      outcome instanceof ProtocolError &&
+        [ErrorCode.SESSION_REPLACED, ErrorCode.DISCONNECTED].includes(outcome.code as never),
+      String(outcome),
+    );
   } else if (reply.t === 'welcome') {
     // It got in before the change was durable: the change then closed it.
     const fatal = await intruder.waitFor((m) => m.t === 'error' && m.fatal === true, 'fatal error');
@@ -147,7 +177,10 @@ test('passwd racing a login with the old password: that login never stays online
 });
 
 test('delete_account: a wrong password changes nothing; the right one removes the row, closes the session, frees the name', async (t) => {
-  const { server, clients: [frank] } = await serverWithClients(t, { users: ['Frank'], password: PASSWORD });
+  const {
+    server,
+    clients: [frank],
+  } = await serverWithClients(t, { users: ['Frank'], password: PASSWORD });
   const grace = await onlineUser(server, 'grace');
   await waitFor(() => grace.client.onlineUsers.length === 2, { what: 'grace to see frank' });
   await assert.rejects(frank.deleteAccount('not my password'), hasCode(ErrorCode.AUTH_FAILED));
@@ -159,7 +192,10 @@ test('delete_account: a wrong password changes nothing; the right one removes th
   assert.equal(error.code, ErrorCode.ACCOUNT_DELETED);
   assert.equal(retryInMs, null, 'no reconnect after a deletion');
   assert.equal(frank.state, ClientState.IDLE);
-  assert.deepEqual((await csvRows(server)).map((r) => r.username), ['grace']);
+  assert.deepEqual(
+    (await csvRows(server)).map((r) => r.username),
+    ['grace'],
+  );
   await waitFor(() => grace.client.onlineUsers.length === 1, { what: 'frank to leave the list' });
   assert.equal(server.app.core.store.has('frank'), false);
 
@@ -192,7 +228,10 @@ test('delete_account drops what the server owed the user: a new account of the n
 });
 
 test('a hash made at a lower cost is re-made at the current cost at the next login, durably', async (t) => {
-  const { server, clients: [first] } = await serverWithClients(t, { users: ['judy'], password: PASSWORD, scryptLogN: TEST_SCRYPT_LOG_N });
+  const {
+    server,
+    clients: [first],
+  } = await serverWithClients(t, { users: ['judy'], password: PASSWORD, scryptLogN: TEST_SCRYPT_LOG_N });
   await first.close(); // else it reconnects after the restart and logs in too
   assert.equal(hashCost(nth(await csvRows(server), 0, 'row').passwordHash), TEST_SCRYPT_LOG_N);
 
@@ -201,7 +240,9 @@ test('a hash made at a lower cost is re-made at the current cost at the next log
   const rehashed = nextEvent(server.app.core, 'account', (f: { change: string }) => f.change === 'rehashed');
   await judy.login('judy', PASSWORD);
   await rehashed;
-  await waitFor(async () => hashCost(nth(await csvRows(server), 0, 'row').passwordHash) === TEST_SCRYPT_LOG_N + 1, { what: 'the file to hold the new cost' });
+  await waitFor(async () => hashCost(nth(await csvRows(server), 0, 'row').passwordHash) === TEST_SCRYPT_LOG_N + 1, {
+    what: 'the file to hold the new cost',
+  });
   const upgraded = nth(await csvRows(server), 0, 'row').passwordHash;
 
   // At the current cost, a login leaves the hash alone.
@@ -231,8 +272,13 @@ test('concurrent logins right after a cost increase all succeed while one of the
   for (let i = 0; i < FREE_FAILURES_PER_USER; i++) raws.push(await RawClient.open(server.port));
   // Each login replaces the one before; every one must get its welcome first.
   const replies = await Promise.all(raws.map((r) => r.auth('login', 'nora', PASSWORD)));
-  assert.deepEqual(replies.map((r) => (r.t === 'error' ? r.code : r.t)), Array(FREE_FAILURES_PER_USER).fill('welcome'));
-  await waitFor(async () => hashCost(nth(await csvRows(server), 0, 'row').passwordHash) === TEST_SCRYPT_LOG_N + 2, { what: 'the re-hash on disk' });
+  assert.deepEqual(
+    replies.map((r) => (r.t === 'error' ? r.code : r.t)),
+    Array(FREE_FAILURES_PER_USER).fill('welcome'),
+  );
+  await waitFor(async () => hashCost(nth(await csvRows(server), 0, 'row').passwordHash) === TEST_SCRYPT_LOG_N + 2, {
+    what: 'the re-hash on disk',
+  });
 });
 
 test('the raw protocol: passwd answers ok, delete_account answers ok then a fatal E_ACCOUNT_DELETED', async (t) => {

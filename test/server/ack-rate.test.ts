@@ -24,7 +24,10 @@ test('a login backlog acked one frame per broadcast, at once, loses no ack to th
   assert.equal((await bob.auth('register', 'bob', 'bob-password')).t, 'welcome');
   await bob.close();
   // Two senders, each within its own burst of requests.
-  for (const [name, address] of [['alice', '127.0.0.2'], ['carol', '127.0.0.4']] as const) {
+  for (const [name, address] of [
+    ['alice', '127.0.0.2'],
+    ['carol', '127.0.0.4'],
+  ] as const) {
     const sender = await RawClient.open(server.port, { localAddress: address });
     clients.push(sender);
     assert.equal((await sender.auth('register', name, `${name}-password`)).t, 'welcome');
@@ -57,7 +60,11 @@ test('a login backlog acked one frame per broadcast, at once, loses no ack to th
   // The senders never read their own copies: each broadcast is acked by bob alone.
   const rows = server.app.core.broadcasts.pending();
   assert.equal(rows.length, BROADCASTS);
-  assert.deepEqual(rows.filter((row) => row.acked !== 1), [], 'every broadcast acked by bob');
+  assert.deepEqual(
+    rows.filter((row) => row.acked !== 1),
+    [],
+    'every broadcast acked by bob',
+  );
   await back.close();
 
   // Nothing comes again at bob's next login.

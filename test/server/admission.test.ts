@@ -13,7 +13,10 @@ import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { nth } from '../helpers/assert.ts';
 
-function admissionWithLog(limits: { total: number; perIp: number; pressureDeadlineMs: number }, clock: { now: number }) {
+function admissionWithLog(
+  limits: { total: number; perIp: number; pressureDeadlineMs: number },
+  clock: { now: number },
+) {
   const closed: Array<{ ip: string; reason: EvictionReason }> = [];
   const admission = new Admission(limits, () => clock.now);
   const admit = (ip: string) => admission.admit(ip, (reason) => closed.push({ ip, reason }));
@@ -77,9 +80,21 @@ test('a user from another address logs in within 1 s while one address holds 10,
   const REOPEN_PER_SECOND = 200;
   const server = await startTestServer();
   // The flood is its own process (its own event loop and descriptors, as an attacker's).
-  const flood = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../helpers/flood.ts', import.meta.url)), String(server.port), '127.0.0.2', String(FLOOD), String(REOPEN_PER_SECOND)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const flood = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('../helpers/flood.ts', import.meta.url)),
+      String(server.port),
+      '127.0.0.2',
+      String(FLOOD),
+      String(REOPEN_PER_SECOND),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const floodExited = new Promise((resolve) => flood.once('exit', resolve));
   defer(t, async () => {
     flood.stdin.end();
@@ -96,7 +111,11 @@ test('a user from another address logs in within 1 s while one address holds 10,
   flood.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && (ready = true));
   await waitFor(() => ready, { what: `${FLOOD} flood connections made`, timeoutMs: 120_000, intervalMs: 50 });
   // Steady state: the flood has been turned away more often than it has connections.
-  await waitFor(() => turnedAway >= FLOOD, { what: 'the flood re-opening what is closed', timeoutMs: 120_000, intervalMs: 50 });
+  await waitFor(() => turnedAway >= FLOOD, {
+    what: 'the flood re-opening what is closed',
+    timeoutMs: 120_000,
+    intervalMs: 50,
+  });
 
   const started = Date.now();
   const login = (async () => {
@@ -108,7 +127,10 @@ test('a user from another address logs in within 1 s while one address holds 10,
     }
   })();
   login.catch(() => {}); // judged below, by the race
-  const answer = await Promise.race([login, new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_000).unref())]);
+  const answer = await Promise.race([
+    login,
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_000).unref()),
+  ]);
   assert.ok(answer, `alice was not logged in within 1 s (${Date.now() - started} ms so far)`);
   assert.equal(answer.t, 'welcome', `alice's login was answered ${JSON.stringify(answer)}`);
   assert.ok(

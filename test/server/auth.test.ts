@@ -21,7 +21,10 @@ test('register creates the account, logs in, and writes one CSV row', async (t) 
   const server = await testServer(t);
   const alice = await server.client();
   const session = await alice.register('Alice', 'correct horse');
-  assert.deepEqual({ user: session.user, ip: session.ip, registered: session.registered }, { user: 'Alice', ip: '127.0.0.1', registered: true });
+  assert.deepEqual(
+    { user: session.user, ip: session.ip, registered: session.registered },
+    { user: 'Alice', ip: '127.0.0.1', registered: true },
+  );
   assert.equal(alice.state, ClientState.ONLINE);
   assert.deepEqual(alice.onlineUsers, [{ user: 'Alice', ip: '127.0.0.1' }]);
   const rows = parse(await readFile(server.usersCsv, 'utf8'));
@@ -63,7 +66,9 @@ test('a taken username is refused, whatever its case', async (t) => {
 test('20 clients racing to register one name: exactly one wins, the CSV has one row', async (t) => {
   const server = await testServer(t);
   const clients = await Promise.all(Array.from({ length: 20 }, () => server.client()));
-  const results = await Promise.allSettled(clients.map((c, i) => c.register(i % 2 ? 'Racer' : 'racer', `password-${i}`)));
+  const results = await Promise.allSettled(
+    clients.map((c, i) => c.register(i % 2 ? 'Racer' : 'racer', `password-${i}`)),
+  );
   const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
   assert.equal(winners.length, 1, JSON.stringify(results.map((r) => r.status)));
   for (const r of results) if (r.status === 'rejected') hasCode(ErrorCode.USERNAME_TAKEN)(r.reason);
@@ -89,13 +94,20 @@ test('passwords under 8 characters are refused with E_WEAK_PASSWORD', async (t) 
   const server = await testServer(t);
   const client = await server.client();
   await assert.rejects(client.register('erin', 'short'), hasCode(ErrorCode.WEAK_PASSWORD));
-  await assert.rejects(client.register('erin', '🔑🔑🔑🔑🔑🔑🔑'), hasCode(ErrorCode.WEAK_PASSWORD), '7 characters, 28 bytes');
+  await assert.rejects(
+    client.register('erin', '🔑🔑🔑🔑🔑🔑🔑'),
+    hasCode(ErrorCode.WEAK_PASSWORD),
+    '7 characters, 28 bytes',
+  );
   await client.register('erin', '🔑🔑🔑🔑🔑🔑🔑🔑');
   assert.equal(server.app.core.store.size, 1);
 });
 
 test('login or register again on a logged-in connection is refused', async (t) => {
-  const { server, clients: [client] } = await serverWithClients(t, { users: ['frank'], password: 'frank-password' });
+  const {
+    server,
+    clients: [client],
+  } = await serverWithClients(t, { users: ['frank'], password: 'frank-password' });
   await assert.rejects(
     client.request({ t: 'register', proto: 1, user: 'frank2', pass: 'frank-password' }),
     hasCode(ErrorCode.ALREADY_AUTHENTICATED),

@@ -14,7 +14,11 @@ import { nth } from '../helpers/assert.ts';
 /** Short enough that retransmissions and fallbacks happen within a test's second or two. */
 const RETRANSMIT_BASE_MS = 100;
 
-async function withProxies(count: number, options: { dropUp?: number; dropDown?: number }, server: TestServer): Promise<UdpProxy[]> {
+async function withProxies(
+  count: number,
+  options: { dropUp?: number; dropDown?: number },
+  server: TestServer,
+): Promise<UdpProxy[]> {
   const target = { host: '127.0.0.1', port: server.app.listening.udpPort };
   return Promise.all(Array.from({ length: count }, (_, i) => UdpProxy.start({ target, ...options, seed: 1000 + i })));
 }
@@ -30,7 +34,8 @@ test('10% of datagrams lost both ways: every user still gets every broadcast, sh
   for (const [i, proxy] of proxies.entries()) users.push(await onlineUser(server, `user${i}`, { proxy }));
   const bids: string[] = [];
   for (let round = 0; round < 3; round++) {
-    for (const sender of users.slice(0, 4)) bids.push((await sender.inbox.send(`round ${round} from ${sender.name}`)).bid);
+    for (const sender of users.slice(0, 4))
+      bids.push((await sender.inbox.send(`round ${round} from ${sender.name}`)).bid);
   }
   for (const user of users) {
     await waitFor(() => bids.every((bid) => user.inbox.has(bid)), { what: `${user.name} to have all ${bids.length}` });

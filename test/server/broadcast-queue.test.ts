@@ -25,7 +25,10 @@ function clock(start = T0) {
 const isCode = (code: string) => (err: unknown) => err instanceof ProtocolError && err.code === code;
 
 /** BroadcastQueue over a store; reopening makes a new queue (and a new store) on the same storage. */
-function queueOver(newStore: () => BroadcastStore, onCleanup: () => Promise<void> = () => Promise.resolve()): QueueFactory {
+function queueOver(
+  newStore: () => BroadcastStore,
+  onCleanup: () => Promise<void> = () => Promise.resolve(),
+): QueueFactory {
   return ({ now, ttlMs, maxPending }) => {
     const queues: BroadcastQueue[] = [];
     const open = () => {
@@ -104,7 +107,10 @@ test('an add is answered only once durable: a failed write is E_STORAGE and leav
   assert.match(await readFile(path, 'utf8'), new RegExp(item.bid), 'on disk before add resolved');
   await store.close(); // the file can no longer be written
   await assert.rejects(ok.add('alice', 'lost'), isCode(ErrorCode.STORAGE));
-  assert.deepEqual(ok.live().map((p) => p.item.text), ['durable']);
+  assert.deepEqual(
+    ok.live().map((p) => p.item.text),
+    ['durable'],
+  );
   assert.equal(errors.length, 1);
 });
 

@@ -22,15 +22,29 @@ test('SIGKILL with pending broadcasts: after a restart delivery resumes and noth
   const dirs: Array<{ remove(): Promise<void> }> = [data];
   const clients: P2PClient[] = [];
   const args = (port: number) => [
-    '--port', String(port), '--data-dir', data.path, '--scrypt-cost', '10',
-    '--max-registrations-per-minute', '100000', '--broadcast-ttl', '60s',
+    '--port',
+    String(port),
+    '--data-dir',
+    data.path,
+    '--scrypt-cost',
+    '10',
+    '--max-registrations-per-minute',
+    '100000',
+    '--broadcast-ttl',
+    '60s',
   ];
   let server: ServerProcess | null = null;
 
   async function user(name: string, port: number, register: boolean): Promise<User> {
     const config = await tempDir('client');
     dirs.push(config);
-    const client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnectBaseMs: 50, reconnectMaxMs: 500 });
+    const client = new P2PClient({
+      host: '127.0.0.1',
+      port,
+      configDir: config.path,
+      reconnectBaseMs: 50,
+      reconnectMaxMs: 500,
+    });
     clients.push(client);
     const inbox = new BroadcastInbox(client, { ackDelayMaxMs: TEST_ACK_DELAY_MS });
     await (register ? client.register(name, PASSWORD) : client.login(name, PASSWORD));
@@ -59,7 +73,8 @@ test('SIGKILL with pending broadcasts: after a restart delivery resumes and noth
       const acked = new Map<string, Set<string>>();
       for (const line of (await readFile(logPath, 'utf8')).split('\n').filter(Boolean)) {
         const record = JSON.parse(line) as QueueRecord;
-        if (record.op === 'ack') for (const u of record.users) acked.set(record.bid, (acked.get(record.bid) ?? new Set()).add(u));
+        if (record.op === 'ack')
+          for (const u of record.users) acked.set(record.bid, (acked.get(record.bid) ?? new Set()).add(u));
       }
       return [x.bid, y.bid].every((bid) => acked.get(bid)?.has('alice') && acked.get(bid)?.has('bob'));
     },
@@ -72,7 +87,9 @@ test('SIGKILL with pending broadcasts: after a restart delivery resumes and noth
   assert.equal(server.listening.broadcastsPending, 2);
   assert.equal(server.listening.broadcastsTorn, 1);
 
-  await waitFor(() => alice.client.state === 'online' && bob.client.state === 'online', { what: 'alice and bob to reconnect' });
+  await waitFor(() => alice.client.state === 'online' && bob.client.state === 'online', {
+    what: 'alice and bob to reconnect',
+  });
   const carolAgain = await user('carol', port, false);
   const dave = await user('dave', port, true); // registered after the broadcasts: gets them while live
   for (const u of [carolAgain, dave]) {

@@ -7,7 +7,12 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { JsonlBroadcastStore } from '../../src/server/broadcasts/jsonl-store.ts';
-import { BroadcastStoreError, MemoryBroadcastStore, type BroadcastStore, type QueueRecord } from '../../src/server/broadcasts/store.ts';
+import {
+  BroadcastStoreError,
+  MemoryBroadcastStore,
+  type BroadcastStore,
+  type QueueRecord,
+} from '../../src/server/broadcasts/store.ts';
 import { tempDir } from '../helpers/server.ts';
 
 const item = (bid: string, text = `text ${bid}`) => ({ bid, from: 'alice', text, createdAt: 1_000, expiresAt: 2_000 });
@@ -128,7 +133,10 @@ describe('broadcast log file after a crash', () => {
   test('a record of the wrong shape is damage too', async () => {
     const bad = JSON.stringify({ op: 'add', b: { ...item('a1'), from: 'not a name!' } });
     const { path, dir } = await fileWith(`${bad}\n${line(add('b2'))}`);
-    await assert.rejects(new JsonlBroadcastStore(path).load(), (e: unknown) => e instanceof BroadcastStoreError && e.line === 1);
+    await assert.rejects(
+      new JsonlBroadcastStore(path).load(),
+      (e: unknown) => e instanceof BroadcastStoreError && e.line === 1,
+    );
     await dir.remove();
   });
 

@@ -96,7 +96,9 @@ test('exactly once across reconnects: repeats after a lost ack are dropped, acke
   await waitFor(() => server.app.core.broadcasts.pending()[0]?.acked === 2, { what: "bob's ack over TCP" });
 
   kick(); // now acked: the next login must not bring it
-  await waitFor(() => bob.client.state === 'online' && server.app.core.presence.get('bob') !== undefined, { what: 'bob back' });
+  await waitFor(() => bob.client.state === 'online' && server.app.core.presence.get('bob') !== undefined, {
+    what: 'bob back',
+  });
   const second = await alice.inbox.send('second');
   await received(bob, second.bid);
   assert.deepEqual(bidsOf(bob), [first.bid, second.bid]);
@@ -131,7 +133,10 @@ test('limits: text size, per-sender rate, queue cap; nothing before login', asyn
   await waitFor(() => replies.some((m) => m.t === 'hello'), { what: 'hello' });
   conn.send({ t: 'broadcast', id: 7, text: 'hi' });
   const refusal = await waitFor(() => replies.find((m) => m.t === 'error'), { what: 'refusal' });
-  assert.deepEqual([refusal.t === 'error' && refusal.code, refusal.t === 'error' && refusal.re], [ErrorCode.NOT_AUTHENTICATED, 7]);
+  assert.deepEqual(
+    [refusal.t === 'error' && refusal.code, refusal.t === 'error' && refusal.re],
+    [ErrorCode.NOT_AUTHENTICATED, 7],
+  );
   conn.end();
 });
 

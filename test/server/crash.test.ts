@@ -109,7 +109,10 @@ test('SIGKILL during a registration storm loses no acknowledged account and leav
   assert.deepEqual(failures, []);
   const stopped = await second.kill('SIGTERM');
   assert.deepEqual(stopped, { code: 0, signal: null }, 'graceful shutdown exits 0');
-  await waitFor(async () => parseUsersCsv(await readFile(join(dir.path, 'users.csv'), 'utf8'), 'users.csv').length === onDisk.size, {
-    what: 'users.csv still whole after a graceful stop',
-  });
+  await waitFor(
+    async () => parseUsersCsv(await readFile(join(dir.path, 'users.csv'), 'utf8'), 'users.csv').length === onDisk.size,
+    {
+      what: 'users.csv still whole after a graceful stop',
+    },
+  );
 });

@@ -58,7 +58,9 @@ test('a server process that is killed leaves no lock behind; while alive it hold
   const dir = await lockDir(t);
   const script = `import { prepareDataDir } from ${JSON.stringify(new URL('../../src/server/data-dir.ts', import.meta.url).href)};
     await prepareDataDir(${JSON.stringify(dir)}); process.stdout.write('locked\\n'); setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && resolve());

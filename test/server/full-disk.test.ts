@@ -52,77 +52,88 @@ async function broadcast(server: TestServer, user: string, text: string) {
   }
 }
 
-test('on a full disk the server starts, serves what it has, and names the file in every storage error', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
-  const mount = await mkdtemp(join(tmpdir(), 'p2p-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mount]);
-  const dataDir = join(mount, 'data');
-  const filler = join(mount, 'filler');
-  let server: TestServer | null = null;
-  defer(t, async () => {
-    await server?.close();
-    execFileSync('umount', [mount]);
-    await rmdir(mount);
-  });
-  server = await startTestServer({ dataDir });
-  assert.equal((await login(server, 'alice', 'register')).t, 'welcome');
-  // Broadcasts and their acks: a log with records to compact at the next start.
-  for (let i = 0; i < 5; i++) assert.equal((await broadcast(server, 'alice', `before the disk filled ${i}`)).t, 'broadcast_ok');
-  await server.stopServer();
-  const logBefore = await readFile(join(dataDir, BROADCAST_LOG_FILE), 'utf8');
+test(
+  'on a full disk the server starts, serves what it has, and names the file in every storage error',
+  { skip: !isRoot && 'needs root to mount a tmpfs' },
+  async (t) => {
+    const mount = await mkdtemp(join(tmpdir(), 'p2p-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mount]);
+    const dataDir = join(mount, 'data');
+    const filler = join(mount, 'filler');
+    let server: TestServer | null = null;
+    defer(t, async () => {
+      await server?.close();
+      execFileSync('umount', [mount]);
+      await rmdir(mount);
+    });
+    server = await startTestServer({ dataDir });
+    assert.equal((await login(server, 'alice', 'register')).t, 'welcome');
+    // Broadcasts and their acks: a log with records to compact at the next start.
+    for (let i = 0; i < 5; i++)
+      assert.equal((await broadcast(server, 'alice', `before the disk filled ${i}`)).t, 'broadcast_ok');
+    await server.stopServer();
+    const logBefore = await readFile(join(dataDir, BROADCAST_LOG_FILE), 'utf8');
 
-  await fill(filler);
-  const errors: string[] = [];
-  await server.restart();
-  server.app.core.on('server_error', (e) => errors.push(e.message));
-  assert.equal(server.app.queueLoaded.loaded, 5, 'every broadcast loaded from the log as it was');
-  assert.equal(await readFile(join(dataDir, BROADCAST_LOG_FILE), 'utf8'), logBefore, 'the log untouched');
+    await fill(filler);
+    const errors: string[] = [];
+    await server.restart();
+    server.app.core.on('server_error', (e) => errors.push(e.message));
+    assert.equal(server.app.queueLoaded.loaded, 5, 'every broadcast loaded from the log as it was');
+    assert.equal(await readFile(join(dataDir, BROADCAST_LOG_FILE), 'utf8'), logBefore, 'the log untouched');
 
-  // Reads work: alice logs in. Writes are refused cleanly, and the log names the file.
-  assert.equal((await login(server, 'alice')).t, 'welcome');
-  const refused = await login(server, 'bob', 'register');
-  assert.equal(refused.t === 'error' && refused.code, ErrorCode.STORAGE);
-  // The log's last page may still hold a record or two: a few large ones fill it.
-  let stored = 0;
-  for (;;) {
-    const answer = await broadcast(server, 'alice', 'x'.repeat(4000));
-    if (answer.t === 'broadcast_ok') {
-      assert.ok(++stored < 3, 'three 4 KB records never fit in the rest of a page');
-      continue;
+    // Reads work: alice logs in. Writes are refused cleanly, and the log names the file.
+    assert.equal((await login(server, 'alice')).t, 'welcome');
+    const refused = await login(server, 'bob', 'register');
+    assert.equal(refused.t === 'error' && refused.code, ErrorCode.STORAGE);
+    // The log's last page may still hold a record or two: a few large ones fill it.
+    let stored = 0;
+    for (;;) {
+      const answer = await broadcast(server, 'alice', 'x'.repeat(4000));
+      if (answer.t === 'broadcast_ok') {
+        assert.ok(++stored < 3, 'three 4 KB records never fit in the rest of a page');
+        continue;
+      }
+      assert.equal(answer.t === 'error' && answer.code, ErrorCode.STORAGE);
+      break;
     }
-    assert.equal(answer.t === 'error' && answer.code, ErrorCode.STORAGE);
-    break;
-  }
-  for (const file of ['users.csv', BROADCAST_LOG_FILE]) {
-    const named = errors.find((m) => m.includes(join(dataDir, file)));
-    assert.ok(named, `a storage error names ${file}: ${JSON.stringify(errors)}`);
-    assert.match(named, /ENOSPC/);
-    assert.match(named, /is full: free space there/);
-  }
+    for (const file of ['users.csv', BROADCAST_LOG_FILE]) {
+      const named = errors.find((m) => m.includes(join(dataDir, file)));
+      assert.ok(named, `a storage error names ${file}: ${JSON.stringify(errors)}`);
+      assert.match(named, /ENOSPC/);
+      assert.match(named, /is full: free space there/);
+    }
 
-  // Room again: writes succeed, and the deferred compaction runs (a rewrite: a new file).
-  const logInode = (await stat(join(dataDir, BROADCAST_LOG_FILE))).ino;
-  await rm(filler);
-  assert.equal((await login(server, 'bob', 'register')).t, 'welcome');
-  assert.equal((await broadcast(server, 'alice', 'room again')).t, 'broadcast_ok');
-  await waitFor(async () => (await stat(join(dataDir, BROADCAST_LOG_FILE))).ino !== logInode, { what: 'the deferred compaction' });
-  await server.stopServer();
-  await server.restart();
-  assert.equal(server.app.queueLoaded.loaded, 6 + stored);
-  assert.equal((await login(server, 'bob')).t, 'welcome');
-});
+    // Room again: writes succeed, and the deferred compaction runs (a rewrite: a new file).
+    const logInode = (await stat(join(dataDir, BROADCAST_LOG_FILE))).ino;
+    await rm(filler);
+    assert.equal((await login(server, 'bob', 'register')).t, 'welcome');
+    assert.equal((await broadcast(server, 'alice', 'room again')).t, 'broadcast_ok');
+    await waitFor(async () => (await stat(join(dataDir, BROADCAST_LOG_FILE))).ino !== logInode, {
+      what: 'the deferred compaction',
+    });
+    await server.stopServer();
+    await server.restart();
+    assert.equal(server.app.queueLoaded.loaded, 6 + stored);
+    assert.equal((await login(server, 'bob')).t, 'welcome');
+  },
+);
 
-test('a storage error at start says which file and what to do', { skip: !isRoot && 'needs root to mount a tmpfs' }, async (t) => {
-  const mount = await mkdtemp(join(tmpdir(), 'p2p-full-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mount]);
-  defer(t, async () => {
-    execFileSync('umount', [mount]);
-    await rmdir(mount);
-  });
-  // A new data dir on a full disk: the TLS identity cannot be written.
-  await fill(join(mount, 'filler'));
-  await assert.rejects(startTestServer({ dataDir: join(mount, 'data') }), (err: Error) => {
-    assert.match(err.message, new RegExp(`could not write ${join(mount, 'data')}/\\S+: ENOSPC`));
-    assert.match(err.message, /free space there/);
-    return true;
-  });
-});
+test(
+  'a storage error at start says which file and what to do',
+  { skip: !isRoot && 'needs root to mount a tmpfs' },
+  async (t) => {
+    const mount = await mkdtemp(join(tmpdir(), 'p2p-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mount]);
+    defer(t, async () => {
+      execFileSync('umount', [mount]);
+      await rmdir(mount);
+    });
+    // A new data dir on a full disk: the TLS identity cannot be written.
+    await fill(join(mount, 'filler'));
+    await assert.rejects(startTestServer({ dataDir: join(mount, 'data') }), (err: Error) => {
+      assert.match(err.message, new RegExp(`could not write ${join(mount, 'data')}/\\S+: ENOSPC`));
+      assert.match(err.message, /free space there/);
+      return true;
+    });
+  },
+);

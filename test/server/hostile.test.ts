@@ -28,7 +28,12 @@ const ping = (n: number): UdpClientMessage => ({ t: 'ping', n });
 const PASSWORDS = { alice: 'alice-password', bob: 'bob-password', carol: 'carol-password' } as const;
 
 /** A UDP socket that keeps what it receives. */
-async function udpSocket(): Promise<{ socket: UdpSocket; port: number; received: Buffer[]; send(d: Buffer, port: number): Promise<void> }> {
+async function udpSocket(): Promise<{
+  socket: UdpSocket;
+  port: number;
+  received: Buffer[];
+  send(d: Buffer, port: number): Promise<void>;
+}> {
   const socket = createSocket('udp4');
   const received: Buffer[] = [];
   socket.on('message', (d) => received.push(d));
@@ -37,7 +42,8 @@ async function udpSocket(): Promise<{ socket: UdpSocket; port: number; received:
     socket,
     port: socket.address().port,
     received,
-    send: (d, port) => new Promise((resolve, reject) => socket.send(d, port, '127.0.0.1', (err) => (err ? reject(err) : resolve()))),
+    send: (d, port) =>
+      new Promise((resolve, reject) => socket.send(d, port, '127.0.0.1', (err) => (err ? reject(err) : resolve()))),
   };
 }
 
@@ -81,7 +87,10 @@ describe('hostile input', () => {
       const c = await raw();
       c.sendBytes(Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'));
       await c.waitClosed();
-      assert.deepEqual(c.errors().map((e) => e.code), [ErrorCode.FRAME_TOO_LARGE]);
+      assert.deepEqual(
+        c.errors().map((e) => e.code),
+        [ErrorCode.FRAME_TOO_LARGE],
+      );
     });
 
     test('an oversized length prefix is refused before its payload is sent', async () => {
@@ -148,7 +157,8 @@ describe('hostile input', () => {
       // A second login while the first is still being checked.
       const a = c.id();
       const b = c.id();
-      const login = (id: number) => rawFrame(JSON.stringify({ t: 'login', id, proto: 1, user: 'nobody', pass: 'whatever' }));
+      const login = (id: number) =>
+        rawFrame(JSON.stringify({ t: 'login', id, proto: 1, user: 'nobody', pass: 'whatever' }));
       c.sendBytes(Buffer.concat([login(a), login(b)])); // one write: both arrive before the first is checked
       assert.equal(((await c.reply(b)) as ServerError).code, ErrorCode.BAD_MESSAGE);
       assert.equal(((await c.reply(a)) as ServerError).code, ErrorCode.AUTH_FAILED);
@@ -166,7 +176,17 @@ describe('hostile input', () => {
 
     test('registering names that could break the CSV is refused', async () => {
       const c = await raw();
-      for (const user of ['a,b', '"q"', 'x\ny', '=1+1', '@SUM(A1)', '../../etc/passwd', ' alice', 'alice ', 'x'.repeat(33)]) {
+      for (const user of [
+        'a,b',
+        '"q"',
+        'x\ny',
+        '=1+1',
+        '@SUM(A1)',
+        '../../etc/passwd',
+        ' alice',
+        'alice ',
+        'x'.repeat(33),
+      ]) {
         const reply = await c.auth('register', user, 'long enough password');
         assert.equal(reply.t, 'error', JSON.stringify(user));
         assert.equal(reply.code, ErrorCode.BAD_USERNAME, JSON.stringify(user));
@@ -183,7 +203,9 @@ describe('hostile input', () => {
     test('a message flood is rate limited', async () => {
       const c = await raw();
       const count = MESSAGE_BURST + 200;
-      const frames = Buffer.concat(Array.from({ length: count }, (_, i) => rawFrame(JSON.stringify({ t: 'list_users', id: i + 1 }))));
+      const frames = Buffer.concat(
+        Array.from({ length: count }, (_, i) => rawFrame(JSON.stringify({ t: 'list_users', id: i + 1 }))),
+      );
       c.sendBytes(frames);
       await waitFor(() => c.errors().length === count, { what: `${count} answers` });
       const limited = c.errors().filter((e) => e.code === ErrorCode.RATE_LIMITED);
@@ -196,8 +218,12 @@ describe('hostile input', () => {
       const c = await raw();
       assert.equal((await c.auth('login', 'bob', PASSWORDS.bob)).t, 'welcome');
       const count = MESSAGE_BURST + 200;
-      c.sendBytes(Buffer.concat(Array.from({ length: count }, (_, i) => rawFrame(JSON.stringify({ t: 'ping', id: 1000 + i })))));
-      await waitFor(() => c.received.filter((m) => 're' in m && (m.re ?? 0) >= 1000).length === count, { what: 'every ping answered' });
+      c.sendBytes(
+        Buffer.concat(Array.from({ length: count }, (_, i) => rawFrame(JSON.stringify({ t: 'ping', id: 1000 + i })))),
+      );
+      await waitFor(() => c.received.filter((m) => 're' in m && (m.re ?? 0) >= 1000).length === count, {
+        what: 'every ping answered',
+      });
       assert.ok(c.errors().some((e) => e.code === ErrorCode.RATE_LIMITED));
       assert.ok(c.received.some((m) => m.t === 'pong'));
       assert.equal(c.closed, false);
@@ -205,10 +231,14 @@ describe('hostile input', () => {
 
     test('a frame cut short by a disconnect is discarded', async () => {
       const c = await raw();
-      const frame = rawFrame(JSON.stringify({ t: 'register', id: 1, proto: 1, user: 'halfway', pass: 'long enough password' }));
+      const frame = rawFrame(
+        JSON.stringify({ t: 'register', id: 1, proto: 1, user: 'halfway', pass: 'long enough password' }),
+      );
       c.sendBytes(frame.subarray(0, frame.length - 3));
       await c.close();
-      await waitFor(() => server.app.core.connectionCount === raws.filter((r) => !r.closed).length, { what: 'server drops the connection' });
+      await waitFor(() => server.app.core.connectionCount === raws.filter((r) => !r.closed).length, {
+        what: 'server drops the connection',
+      });
       assert.equal(server.app.core.store.has('halfway'), false);
     });
 
@@ -238,7 +268,12 @@ describe('hostile input', () => {
       const welcome = await victim.auth('login', 'alice', PASSWORDS.alice);
       assert.equal(welcome.t, 'welcome');
       grant = welcome.udp;
-      channel = new UdpChannel(Buffer.from(grant.key, 'base64url'), Buffer.from(grant.sid, 'base64url'), Direction.CLIENT_TO_SERVER, udpServerMessages);
+      channel = new UdpChannel(
+        Buffer.from(grant.key, 'base64url'),
+        Buffer.from(grant.sid, 'base64url'),
+        Direction.CLIENT_TO_SERVER,
+        udpServerMessages,
+      );
       owner = await udpSocket();
       attacker = await udpSocket();
       udps.push(owner.socket, attacker.socket);
@@ -257,7 +292,9 @@ describe('hostile input', () => {
       for (let i = 0; i < datagrams.length; i += 20) {
         const batch = datagrams.slice(i, i + 20);
         for (const d of batch) await attacker.send(d, udpPort());
-        await waitFor(() => counted() >= start + i + batch.length, { what: `datagrams ${i}..${i + batch.length} counted` });
+        await waitFor(() => counted() >= start + i + batch.length, {
+          what: `datagrams ${i}..${i + batch.length} counted`,
+        });
       }
       assert.equal(counted(), start + datagrams.length);
     }
@@ -275,7 +312,8 @@ describe('hostile input', () => {
       const lastHeard = path()?.lastHeardAt;
       const junk = Array.from({ length: 60 }, (_, i) => {
         const d = randomBytes(1 + ((i * 37) % 300));
-        if (i % 2 === 0) d[0] = 0xee; // not our version byte: malformed
+        if (i % 2 === 0)
+          d[0] = 0xee; // not our version byte: malformed
         else if (d.length >= UDP_HEADER_BYTES + UDP_TAG_BYTES) {
           d[0] = 1; // our version, a random session id: unknown session
           d[9] = 0; // and a sequence number below 2^53, else the header itself is malformed
@@ -297,7 +335,9 @@ describe('hostile input', () => {
       const sid = Buffer.from(grant.sid, 'base64url');
       const key = Buffer.from(grant.key, 'base64url');
       const forged = [
-        ...Array.from({ length: 20 }, (_, i) => sealDatagram(randomBytes(32), sid, Direction.CLIENT_TO_SERVER, 1000 + i, Buffer.from('{"t":"hello"}'))),
+        ...Array.from({ length: 20 }, (_, i) =>
+          sealDatagram(randomBytes(32), sid, Direction.CLIENT_TO_SERVER, 1000 + i, Buffer.from('{"t":"hello"}')),
+        ),
         // The right key, but sealed as if by the server: a reflected datagram.
         sealDatagram(key, sid, Direction.SERVER_TO_CLIENT, 5000, Buffer.from('{"t":"hello"}')),
       ];
@@ -314,8 +354,15 @@ describe('hostile input', () => {
       assert.deepEqual(openReply(nth(owner.received, 1, 'datagram')), { t: 'pong', n: 1 });
       const lastHeard = path()?.lastHeardAt;
       // An on-path attacker replays the captured datagram from its own address, many times.
-      await sendAll(Array.from({ length: 10 }, () => real), () => dropped().replayed - before.replayed);
-      assert.deepEqual(path()?.endpoint, { address: '127.0.0.1', port: owner.port }, 'a replay cannot steal the endpoint');
+      await sendAll(
+        Array.from({ length: 10 }, () => real),
+        () => dropped().replayed - before.replayed,
+      );
+      assert.deepEqual(
+        path()?.endpoint,
+        { address: '127.0.0.1', port: owner.port },
+        'a replay cannot steal the endpoint',
+      );
       assert.equal(path()?.lastHeardAt, lastHeard);
       assert.equal(attacker.received.length, 0);
     });
@@ -343,6 +390,12 @@ describe('hostile input', () => {
     assert.equal(session.user, 'carol');
     await waitFor(() => client.udpState === 'alive', { what: 'carol UDP alive' });
     assert.deepEqual(await readFile(server.usersCsv), csvBefore);
-    assert.deepEqual(server.app.core.store.list().map((u) => u.username).sort(), ['alice', 'bob', 'carol']);
+    assert.deepEqual(
+      server.app.core.store
+        .list()
+        .map((u) => u.username)
+        .sort(),
+      ['alice', 'bob', 'carol'],
+    );
   });
 });

@@ -40,17 +40,24 @@ test('pending TLS handshakes are capped: beyond the cap a connection is closed a
   const extra = silentConnection(server.port);
   defer(t, () => extra.socket.destroy());
   await waitFor(() => extra.closed === true, { what: 'the fourth silent connection to be closed by the cap' });
-  assert.equal(silent.some((s) => s.closed), false, 'the three within the cap are still open');
+  assert.equal(
+    silent.some((s) => s.closed),
+    false,
+    'the three within the cap are still open',
+  );
   // Once they go, a real client gets in.
   for (const s of silent) s.socket.destroy();
-  await waitFor(async () => {
-    try {
-      await (await server.client()).register('after-flood', 'password-1');
-      return true;
-    } catch {
-      return false;
-    }
-  }, { what: 'a real client to get in once the slots are free' });
+  await waitFor(
+    async () => {
+      try {
+        await (await server.client()).register('after-flood', 'password-1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { what: 'a real client to get in once the slots are free' },
+  );
 });
 
 test('shutdown closes connections still in their TLS handshake instead of waiting for them', async (t) => {

@@ -22,12 +22,25 @@ test(`${CLIENTS} simultaneous clients register, are all online, and all see each
   assert.equal(server.app.core.presence.size, CLIENTS);
   assert.equal(server.app.core.store.size, CLIENTS);
   const everyone = sessions.map((s) => s.user).sort((a, b) => a.localeCompare(b));
-  await waitFor(() => clients.every((c) => isDeepStrictEqual(c.onlineUsers.map((u) => u.user), everyone)), {
-    what: `every client to list ${CLIENTS} users`,
+  await waitFor(
+    () =>
+      clients.every((c) =>
+        isDeepStrictEqual(
+          c.onlineUsers.map((u) => u.user),
+          everyone,
+        ),
+      ),
+    {
+      what: `every client to list ${CLIENTS} users`,
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    },
+  );
+  const listed = await nth(clients, CLIENTS - 1, 'client').refreshUsers();
+  assert.equal(listed.length, CLIENTS);
+  await waitFor(() => clients.every((c) => c.udpState === 'alive'), {
+    what: 'every UDP path alive',
     timeoutMs: 60_000,
     intervalMs: 50,
   });
-  const listed = await nth(clients, CLIENTS - 1, 'client').refreshUsers();
-  assert.equal(listed.length, CLIENTS);
-  await waitFor(() => clients.every((c) => c.udpState === 'alive'), { what: 'every UDP path alive', timeoutMs: 60_000, intervalMs: 50 });
 });

@@ -13,7 +13,7 @@ import { defer } from '../helpers/cleanup.ts';
 
 type Result = Msg<ServerMessage, 'connect_result'>;
 
-test('requester and target each learn the other one\'s address, in every message and event', async (t) => {
+test("requester and target each learn the other one's address, in every message and event", async (t) => {
   const server = await startTestServer();
   const events: unknown[] = [];
   server.app.core.on('peer_request', (e) => events.push(e));
@@ -35,9 +35,15 @@ test('requester and target each learn the other one\'s address, in every message
   });
   const alice = await join('alice', '127.0.0.2', 40_002);
   const bob = await join('bob', '127.0.0.3', 40_003);
-  const joined = await alice.waitFor((m) => m.t === 'presence' && m.joined.some((u) => u.user === 'bob'), 'alice sees bob');
+  const joined = await alice.waitFor(
+    (m) => m.t === 'presence' && m.joined.some((u) => u.user === 'bob'),
+    'alice sees bob',
+  );
   assert.ok(joined.t === 'presence');
-  assert.deepEqual(joined.joined.find((u) => u.user === 'bob'), { user: 'bob', ip: '127.0.0.3' });
+  assert.deepEqual(
+    joined.joined.find((u) => u.user === 'bob'),
+    { user: 'bob', ip: '127.0.0.3' },
+  );
 
   const ask = alice.id();
   alice.send({ t: 'connect', id: ask, user: 'bob' });
@@ -53,8 +59,16 @@ test('requester and target each learn the other one\'s address, in every message
   const isResult = (m: ServerMessage): m is Result => m.t === 'connect_result';
   const forAlice = await alice.waitFor<Result>(isResult, "alice's result");
   const forBob = await bob.waitFor<Result>(isResult, "bob's result");
-  assert.deepEqual([forAlice.role, forAlice.peer, forAlice.port], ['requester', { user: 'bob', ip: '127.0.0.3' }, 40_003], 'the requester dials the target');
-  assert.deepEqual([forBob.role, forBob.peer, forBob.port], ['target', { user: 'alice', ip: '127.0.0.2' }, 40_002], 'the target can dial the requester back (section 6.6)');
+  assert.deepEqual(
+    [forAlice.role, forAlice.peer, forAlice.port],
+    ['requester', { user: 'bob', ip: '127.0.0.3' }, 40_003],
+    'the requester dials the target',
+  );
+  assert.deepEqual(
+    [forBob.role, forBob.peer, forBob.port],
+    ['target', { user: 'alice', ip: '127.0.0.2' }, 40_002],
+    'the target can dial the requester back (section 6.6)',
+  );
   assert.deepEqual(events, [
     { from: 'alice', fromIp: '127.0.0.2', to: 'bob', toIp: '127.0.0.3' },
     { from: 'alice', fromIp: '127.0.0.2', to: 'bob', toIp: '127.0.0.3', outcome: 'accepted' },

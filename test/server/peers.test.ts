@@ -33,13 +33,20 @@ async function join(server: TestServer, user: string, peerPort: number | null = 
     client,
     inbox,
     result: (reqId) =>
-      waitFor(() => inbox.find((m): m is Result => m.t === 'connect_result' && m.reqId === reqId), { what: `${user}'s result` }),
+      waitFor(() => inbox.find((m): m is Result => m.t === 'connect_result' && m.reqId === reqId), {
+        what: `${user}'s result`,
+      }),
     prompt: () =>
-      waitFor(() => inbox.find((m): m is Msg<ServerMessage, 'connect_prompt'> => m.t === 'connect_prompt'), { what: `${user}'s prompt` }),
+      waitFor(() => inbox.find((m): m is Msg<ServerMessage, 'connect_prompt'> => m.t === 'connect_prompt'), {
+        what: `${user}'s prompt`,
+      }),
   };
 }
 
-async function ask(member: Member, target: { user: string } | { ip: string }): Promise<Msg<ServerMessage, 'connect_pending'>> {
+async function ask(
+  member: Member,
+  target: { user: string } | { ip: string },
+): Promise<Msg<ServerMessage, 'connect_pending'>> {
   const reply = await member.client.request({ t: 'connect', ...target });
   assert.equal(reply.t, 'connect_pending');
   return reply;
@@ -54,7 +61,7 @@ async function refused(promise: Promise<unknown>, code: string): Promise<Protoco
   return err;
 }
 
-test('accept: prompt names the requester; both get the same fresh secret, each the other\'s port and its own relay token', async (t) => {
+test("accept: prompt names the requester; both get the same fresh secret, each the other's port and its own relay token", async (t) => {
   const server = await startTestServer();
   const events: unknown[] = [];
   server.app.core.on('peer_request', (e) => events.push(e));
@@ -92,7 +99,10 @@ test('accept: prompt names the requester; both get the same fresh secret, each t
     { from: 'alice', fromIp: '127.0.0.1', to: 'bob', toIp: '127.0.0.1', outcome: 'accepted' },
   ]);
   // The request is over: a second answer finds nothing.
-  await refused(bob.client.request({ t: 'connect_answer', reqId: prompt.reqId, accept: true }), ErrorCode.PEER_UNKNOWN_REQUEST);
+  await refused(
+    bob.client.request({ t: 'connect_answer', reqId: prompt.reqId, accept: true }),
+    ErrorCode.PEER_UNKNOWN_REQUEST,
+  );
   // Each accepted request gets its own secret.
   const again = await ask(alice, { user: 'bob' });
   await bob.client.request({ t: 'connect_answer', reqId: again.reqId, accept: true });
@@ -125,7 +135,10 @@ test('timeout: no answer in time counts as declined, for both', async (t) => {
   assert.equal(a.outcome, 'timeout');
   assert.equal(b.outcome, 'timeout');
   assert.ok(Date.now() - started < 2_000);
-  await refused(bob.client.request({ t: 'connect_answer', reqId: pending.reqId, accept: true }), ErrorCode.PEER_UNKNOWN_REQUEST);
+  await refused(
+    bob.client.request({ t: 'connect_answer', reqId: pending.reqId, accept: true }),
+    ErrorCode.PEER_UNKNOWN_REQUEST,
+  );
 });
 
 test('offline: an unknown target is refused; a side that leaves ends its requests', async (t) => {
@@ -157,7 +170,8 @@ test('request to self, by name or by an address only we have, is refused', async
   await refused(alice.client.request({ t: 'connect', user: 'bob', ip: '127.0.0.1' }), ErrorCode.BAD_MESSAGE);
   // Other spellings of the same address are the same address; texts that are none are malformed.
   await refused(alice.client.request({ t: 'connect', ip: '0:0:0:0:0:ffff:7f00:1' }), ErrorCode.PEER_SELF);
-  for (const ip of ['1.2', ':::::::', '127.0.0.256']) await refused(alice.client.request({ t: 'connect', ip }), ErrorCode.BAD_MESSAGE);
+  for (const ip of ['1.2', ':::::::', '127.0.0.256'])
+    await refused(alice.client.request({ t: 'connect', ip }), ErrorCode.BAD_MESSAGE);
 });
 
 test('ambiguous IP: the server lists the candidates and never guesses; a unique IP goes through', async (t) => {
@@ -193,7 +207,10 @@ test('refusals: duplicate request, no listener, cancel, unknown request', async 
   await refused(alice.client.request({ t: 'connect', user: 'bob' }), ErrorCode.PEER_ALREADY_REQUESTED);
   await refused(bob.client.request({ t: 'connect', user: 'alice' }), ErrorCode.PEER_ALREADY_REQUESTED);
   // Only the target answers; only the two parties cancel.
-  await refused(alice.client.request({ t: 'connect_answer', reqId: pending.reqId, accept: true }), ErrorCode.PEER_UNKNOWN_REQUEST);
+  await refused(
+    alice.client.request({ t: 'connect_answer', reqId: pending.reqId, accept: true }),
+    ErrorCode.PEER_UNKNOWN_REQUEST,
+  );
   await refused(dave.client.request({ t: 'connect_cancel', reqId: pending.reqId }), ErrorCode.PEER_UNKNOWN_REQUEST);
   await bob.client.request({ t: 'connect_cancel', reqId: pending.reqId });
   const [a, b] = await Promise.all([alice.result(pending.reqId), bob.result(pending.reqId)]);

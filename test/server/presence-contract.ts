@@ -40,7 +40,10 @@ const asMap = (entries: readonly UserEntry[]) => new Map(entries.map((e) => [e.u
 export function presenceContract(name: string, make: PresenceFactory): void {
   describe(`PresenceDirectory contract: ${name}`, () => {
     /** A directory and a maker of online sessions; the directory stops, then the sessions go, when the test ends. */
-    function presenceFixture(t: TestContext, backlogBytes = DEFAULT_BACKLOG): { p: PresenceDirectory; online: (user: string, ip: string) => SessionProbe } {
+    function presenceFixture(
+      t: TestContext,
+      backlogBytes = DEFAULT_BACKLOG,
+    ): { p: PresenceDirectory; online: (user: string, ip: string) => SessionProbe } {
       const presence = make({ backlogBytes });
       const probes: SessionProbe[] = [];
       const online = (user: string, ip: string) => {

@@ -77,7 +77,10 @@ describe('presence', () => {
     // It stops reading and piles up replies: well over the backlog threshold (64 KiB).
     slow.hold();
     for (let i = 0; i < 100; i++) slow.send({ t: 'list_users' });
-    await waitFor(() => (server.presence.get('slow')?.conn.pendingOutputBytes ?? 0) > OUTPUT_QUEUE_BYTES.PRESENCE_HOLD, { what: 'backed up' });
+    await waitFor(
+      () => (server.presence.get('slow')?.conn.pendingOutputBytes ?? 0) > OUTPUT_QUEUE_BYTES.PRESENCE_HOLD,
+      { what: 'backed up' },
+    );
     await registerMany(server, names('late', 5));
     nth(others, 0, 'client').stream.destroy();
     await waitFor(() => server.presence.get('slow')?.presenceBacklog instanceof Map && server.presence.size === 35, {
@@ -106,6 +109,9 @@ describe('presence', () => {
     await registerMany(server, ['trigger']);
     const expected = asMap(server.presence.list());
     await waitForEqual(() => slow.users(), expected, { what: 'slow client resynced' });
-    assert.ok(slow.received.some((m) => m.t === 'presence' && m.reset === true), 'a reset batch was sent');
+    assert.ok(
+      slow.received.some((m) => m.t === 'presence' && m.reset === true),
+      'a reset batch was sent',
+    );
   });
 });

@@ -59,8 +59,12 @@ test('a second login while one is being checked is refused with E_BAD_MESSAGE an
   // One write: the second arrives while the first's password is being checked.
   c.sendBytes(
     Buffer.concat([
-      rawFrame(JSON.stringify({ t: 'login', id: first, proto: PROTOCOL_VERSION, user: 'carol', pass: 'carol-password' })),
-      rawFrame(JSON.stringify({ t: 'login', id: second, proto: PROTOCOL_VERSION, user: 'carol', pass: 'carol-password' })),
+      rawFrame(
+        JSON.stringify({ t: 'login', id: first, proto: PROTOCOL_VERSION, user: 'carol', pass: 'carol-password' }),
+      ),
+      rawFrame(
+        JSON.stringify({ t: 'login', id: second, proto: PROTOCOL_VERSION, user: 'carol', pass: 'carol-password' }),
+      ),
     ]),
   );
   const refused = (await c.reply(second)) as ServerError;
@@ -85,7 +89,10 @@ test('E_VERSION and the fatal error after too many invalid frames carry the re o
   const fatal = bad.errors().find((e) => e.fatal);
   assert.ok(fatal, JSON.stringify(bad.errors()));
   assert.equal(typeof fatal.re, 'number', `the fatal error carries re: ${JSON.stringify(fatal)}`);
-  assert.ok(bad.errors().every((e) => typeof e.re === 'number'), 'every error answered a request with an id');
+  assert.ok(
+    bad.errors().every((e) => typeof e.re === 'number'),
+    'every error answered a request with an id',
+  );
 });
 
 test('a zero-length frame is E_BAD_FRAME and the stream stays usable; a missing or non-string t is E_UNKNOWN_TYPE', async (t) => {

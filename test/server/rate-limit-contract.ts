@@ -14,11 +14,16 @@ export function manualClock(start = 1_800_000_000_000) {
   return { now: () => t, advance: (ms: number) => void (t += ms) };
 }
 
-export type ThrottleFactory = (options: { freeFailures: number; now: Clock; inFlight: InFlightRule }) => AttemptThrottle;
+export type ThrottleFactory = (options: {
+  freeFailures: number;
+  now: Clock;
+  inFlight: InFlightRule;
+}) => AttemptThrottle;
 export type LimiterFactory = (options: { limit: number; windowMs: number; now: Clock }) => RateLimiter;
 
 export function attemptThrottleContract(name: string, make: ThrottleFactory): void {
-  const throttle = (freeFailures: number, now: Clock, inFlight: InFlightRule = 'always') => make({ freeFailures, now, inFlight });
+  const throttle = (freeFailures: number, now: Clock, inFlight: InFlightRule = 'always') =>
+    make({ freeFailures, now, inFlight });
 
   describe(`AttemptThrottle contract: ${name}`, () => {
     test('free failures, then a wait that doubles up to the cap', () => {
@@ -33,7 +38,12 @@ export function attemptThrottleContract(name: string, make: ThrottleFactory): vo
         waits.push(b.retryAfter('k'));
         clock.advance(b.retryAfter('k'));
       }
-      assert.deepEqual(waits.slice(0, 4), [BACKOFF_BASE_MS, 2 * BACKOFF_BASE_MS, 4 * BACKOFF_BASE_MS, 8 * BACKOFF_BASE_MS]);
+      assert.deepEqual(waits.slice(0, 4), [
+        BACKOFF_BASE_MS,
+        2 * BACKOFF_BASE_MS,
+        4 * BACKOFF_BASE_MS,
+        8 * BACKOFF_BASE_MS,
+      ]);
       assert.equal(Math.max(...waits), BACKOFF_MAX_MS);
     });
 

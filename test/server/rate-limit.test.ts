@@ -10,7 +10,6 @@ import { FailureBackoff, WindowLimiter } from '../../src/server/rate-limit.ts';
 import { serverWithClients, testServer } from '../helpers/server.ts';
 import { attemptThrottleContract, manualClock, rateLimiterContract } from './rate-limit-contract.ts';
 
-
 function rateLimited(err: unknown): number {
   assert.ok(err instanceof ProtocolError, String(err));
   assert.equal(err.code, ErrorCode.RATE_LIMITED, err.message);
@@ -21,7 +20,10 @@ function rateLimited(err: unknown): number {
 const authFailed = (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.AUTH_FAILED;
 
 // The in-process limiters against the contract any shared (cluster) one must also pass.
-attemptThrottleContract('FailureBackoff', ({ freeFailures, now, inFlight }) => new FailureBackoff(freeFailures, now, inFlight));
+attemptThrottleContract(
+  'FailureBackoff',
+  ({ freeFailures, now, inFlight }) => new FailureBackoff(freeFailures, now, inFlight),
+);
 rateLimiterContract('WindowLimiter', ({ limit, windowMs, now }) => new WindowLimiter(limit, windowMs, now));
 
 describe('login rate limiting over loopback', () => {
@@ -29,7 +31,8 @@ describe('login rate limiting over loopback', () => {
     const clock = manualClock();
     const { server } = await serverWithClients(t, { users: ['grace'], password: 'grace-password', now: clock.now });
     const attacker = await server.client();
-    for (let i = 0; i <= FREE_FAILURES_PER_USER; i++) await assert.rejects(attacker.login('grace', `guess ${i}`), authFailed);
+    for (let i = 0; i <= FREE_FAILURES_PER_USER; i++)
+      await assert.rejects(attacker.login('grace', `guess ${i}`), authFailed);
     const wait = rateLimited(await attacker.login('grace', 'guess again').catch((e: unknown) => e));
     assert.equal(wait, BACKOFF_BASE_MS);
     // The real user, from another connection, with the right password: still locked.
@@ -45,7 +48,8 @@ describe('login rate limiting over loopback', () => {
     const { server } = await serverWithClients(t, { users: ['heidi'], password: 'heidi-password', now: clock.now });
     const attacker = await server.client();
     const waits: number[] = [];
-    for (let i = 0; i < FREE_FAILURES_PER_USER; i++) await assert.rejects(attacker.login('heidi', 'wrong password'), authFailed);
+    for (let i = 0; i < FREE_FAILURES_PER_USER; i++)
+      await assert.rejects(attacker.login('heidi', 'wrong password'), authFailed);
     for (let round = 0; round < 3; round++) {
       await assert.rejects(attacker.login('heidi', 'wrong password'), authFailed);
       const wait = rateLimited(await attacker.login('heidi', 'wrong password').catch((e: unknown) => e));
@@ -59,7 +63,8 @@ describe('login rate limiting over loopback', () => {
     const clock = manualClock();
     const { server } = await serverWithClients(t, { users: ['ivan'], password: 'ivan-password', now: clock.now });
     const sprayer = await server.client();
-    for (let i = 0; i <= FREE_FAILURES_PER_IP; i++) await assert.rejects(sprayer.login(`victim${i}`, 'Password1'), authFailed);
+    for (let i = 0; i <= FREE_FAILURES_PER_IP; i++)
+      await assert.rejects(sprayer.login(`victim${i}`, 'Password1'), authFailed);
     rateLimited(await sprayer.login('someone-else', 'Password1').catch((e: unknown) => e));
     const sameIp = await server.client();
     rateLimited(await sameIp.login('ivan', 'ivan-password').catch((e: unknown) => e));
@@ -78,7 +83,10 @@ describe('login rate limiting over loopback', () => {
     const server = await testServer(t);
     const client = await server.client();
     for (const pass of ['\ud800'.repeat(8), 'password\udc00', 'pass\ufffdword']) {
-      await assert.rejects(client.register('kate', pass), (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.BAD_MESSAGE);
+      await assert.rejects(
+        client.register('kate', pass),
+        (err: unknown) => err instanceof ProtocolError && err.code === ErrorCode.BAD_MESSAGE,
+      );
     }
     assert.equal(server.app.core.store.size, 0);
     await client.register('kate', 'pass 👍 word');
@@ -86,7 +94,12 @@ describe('login rate limiting over loopback', () => {
 
   test('registrations per IP per minute are limited, and "taken" is not an unlimited way around it', async (t) => {
     const clock = manualClock();
-    const { server } = await serverWithClients(t, { users: ['leo'], password: 'password-1', now: clock.now, registrationsPerMinutePerIp: 1 });
+    const { server } = await serverWithClients(t, {
+      users: ['leo'],
+      password: 'password-1',
+      now: clock.now,
+      registrationsPerMinutePerIp: 1,
+    });
     const prober = await server.client();
     rateLimited(await prober.register('leo', 'password-2').catch((e: unknown) => e));
   });

@@ -49,7 +49,9 @@ test('--relay-idle-timeout: a circuit that carries nothing is closed and logged 
   const alice = await joinAs(bed, 'alice');
   const bob = await joinAs(bed, 'bob');
   const { ab, ba } = await relayPair(bed, alice, bob);
-  const closed = await waitFor(() => server.lines.find((l) => l.event === 'relay_closed'), { what: 'relay_closed in the log' });
+  const closed = await waitFor(() => server.lines.find((l) => l.event === 'relay_closed'), {
+    what: 'relay_closed in the log',
+  });
   assert.equal(closed.code, ErrorCode.IDLE_TIMEOUT);
   assert.deepEqual([closed.from, closed.to, closed.up, closed.down], ['alice', 'bob', 0, 0]);
   assert.ok(server.lines.some((l) => l.event === 'relay_open' && l.from === 'alice'));
@@ -62,13 +64,21 @@ test('--relay-circuits-per-user 1: a second relayed chat of the same user is ref
   const [alice, bob, carol] = await Promise.all([joinAs(bed, 'alice'), joinAs(bed, 'bob'), joinAs(bed, 'carol')]);
   const first = await relayPair(bed, alice, bob);
   const { forA } = await introduce(alice, carol);
-  await assert.rejects(alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }), (e: { code?: string }) => e.code === ErrorCode.RELAY_FULL);
+  await assert.rejects(
+    alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }),
+    (e: { code?: string }) => e.code === ErrorCode.RELAY_FULL,
+  );
   first.ab.destroy();
   first.ba.destroy();
 });
 
 test('bad relay flag values are refused at start', async () => {
-  for (const flags of [['--relay-circuits', '-1'], ['--relay-bytes-per-second', '10'], ['--relay-idle-timeout', 'soon'], ['--relay-circuits-per-user', '0']]) {
+  for (const flags of [
+    ['--relay-circuits', '-1'],
+    ['--relay-bytes-per-second', '10'],
+    ['--relay-idle-timeout', 'soon'],
+    ['--relay-circuits-per-user', '0'],
+  ]) {
     const data = await tempDir('relay-flags-bad');
     try {
       await assert.rejects(spawnServer(['--port', '0', '--data-dir', data.path, ...flags]), /exited/, flags.join(' '));

@@ -47,8 +47,17 @@ test('a relayed peer link: same TLS-PSK handshake, equal verification codes, cha
   const { reqId, secret, ab, ba } = await relayPair(server, alice, bob);
   assert.equal(server.app.core.relay.circuitCount, 1);
   const key = derivePeerKey(Buffer.from(secret, 'base64url'), reqId);
-  const [tlsA, tlsB] = await Promise.all([pskOverStream(ab, 'client', reqId, key, 10_000), pskOverStream(ba, 'server', reqId, key, 10_000)]);
-  const linkA = new PeerLink(tlsA, { reqId, role: 'requester', selfUser: 'alice', peerUser: 'bob', peerIp: '127.0.0.1' });
+  const [tlsA, tlsB] = await Promise.all([
+    pskOverStream(ab, 'client', reqId, key, 10_000),
+    pskOverStream(ba, 'server', reqId, key, 10_000),
+  ]);
+  const linkA = new PeerLink(tlsA, {
+    reqId,
+    role: 'requester',
+    selfUser: 'alice',
+    peerUser: 'bob',
+    peerIp: '127.0.0.1',
+  });
   const linkB = new PeerLink(tlsB, { reqId, role: 'target', selfUser: 'bob', peerUser: 'alice', peerIp: '127.0.0.1' });
   await Promise.all([linkA.ready(), linkB.ready()]);
   assert.equal(linkA.verificationCode, linkB.verificationCode);
@@ -78,7 +87,7 @@ test('a relayed peer link: same TLS-PSK handshake, equal verification codes, cha
   assert.equal(JSON.stringify(events).includes('falcon'), false);
 });
 
-test('tokens: unknown, foreign, another user\'s, spent and late are each refused with their own code', async (t) => {
+test("tokens: unknown, foreign, another user's, spent and late are each refused with their own code", async (t) => {
   let skewMs = 0;
   const server = await testServer(t, { now: () => Date.now() + skewMs });
   const alice = await joinAs(server, 'alice');
@@ -88,17 +97,35 @@ test('tokens: unknown, foreign, another user\'s, spent and late are each refused
   const one = await introduce(alice, bob);
   const two = await introduce(carol, dave);
   const aliceToken = one.forA.relay as string;
-  await refusedWith(alice.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: randomBytes(16).toString('base64url') }), ErrorCode.RELAY_TOKEN_UNKNOWN);
-  await refusedWith(alice.client.request({ t: 'relay_request', reqId: two.forA.reqId, token: aliceToken }), ErrorCode.RELAY_TOKEN_FOREIGN);
+  await refusedWith(
+    alice.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: randomBytes(16).toString('base64url') }),
+    ErrorCode.RELAY_TOKEN_UNKNOWN,
+  );
+  await refusedWith(
+    alice.client.request({ t: 'relay_request', reqId: two.forA.reqId, token: aliceToken }),
+    ErrorCode.RELAY_TOKEN_FOREIGN,
+  );
   // A third user holding alice's token gets nothing from it; nor does the other party.
-  await refusedWith(carol.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: aliceToken }), ErrorCode.RELAY_WRONG_USER);
-  await refusedWith(bob.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: aliceToken }), ErrorCode.RELAY_WRONG_USER);
+  await refusedWith(
+    carol.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: aliceToken }),
+    ErrorCode.RELAY_WRONG_USER,
+  );
+  await refusedWith(
+    bob.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: aliceToken }),
+    ErrorCode.RELAY_WRONG_USER,
+  );
   const ticket = await ticketFor(alice, one.forA.reqId, aliceToken);
   assert.match(ticket, /^[A-Za-z0-9_-]{22}$/);
-  await refusedWith(alice.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: aliceToken }), ErrorCode.RELAY_TOKEN_SPENT);
+  await refusedWith(
+    alice.client.request({ t: 'relay_request', reqId: one.forA.reqId, token: aliceToken }),
+    ErrorCode.RELAY_TOKEN_SPENT,
+  );
   // Late: the server's clock moves past carol's unused token's TTL.
   skewMs = RELAY_TOKEN_TTL_MS + 1_000;
-  await refusedWith(carol.client.request({ t: 'relay_request', reqId: two.forA.reqId, token: two.forA.relay as string }), ErrorCode.RELAY_TOKEN_EXPIRED);
+  await refusedWith(
+    carol.client.request({ t: 'relay_request', reqId: two.forA.reqId, token: two.forA.relay as string }),
+    ErrorCode.RELAY_TOKEN_EXPIRED,
+  );
 });
 
 test('tickets: none, made-up, reused; and relay_request before login', async (t) => {
@@ -114,7 +141,10 @@ test('tickets: none, made-up, reused; and relay_request before login', async (t)
   half.catch(() => {});
   await waitFor(() => server.app.core.relay.pendingCount === 1, { what: 'the half to wait' });
   await refusedWith(openHalf(server, alice, ticket), ErrorCode.RELAY_TOKEN_SPENT);
-  assert.deepEqual(refusals.map((r) => r.code), [ErrorCode.RELAY_TOKEN_UNKNOWN, ErrorCode.RELAY_TOKEN_SPENT]);
+  assert.deepEqual(
+    refusals.map((r) => r.code),
+    [ErrorCode.RELAY_TOKEN_UNKNOWN, ErrorCode.RELAY_TOKEN_SPENT],
+  );
   const raw = await RawClient.open(server.port);
   const id = raw.id();
   raw.send({ t: 'relay_request', id, reqId: forA.reqId, token: forA.relay });
@@ -140,9 +170,14 @@ test('circuit limits: per user, then the token is refused with E_RELAY_FULL', as
   const carol = await joinAs(server, 'carol');
   const first = await relayPair(server, alice, bob);
   const { forA } = await introduce(alice, carol);
-  await refusedWith(alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }), ErrorCode.RELAY_FULL);
+  await refusedWith(
+    alice.client.request({ t: 'relay_request', reqId: forA.reqId, token: forA.relay as string }),
+    ErrorCode.RELAY_FULL,
+  );
   first.ab.destroy();
-  await waitFor(() => server.app.core.relay.circuitCount === 0 && server.app.core.relay.pendingCount === 0, { what: 'the circuit to end' });
+  await waitFor(() => server.app.core.relay.circuitCount === 0 && server.app.core.relay.pendingCount === 0, {
+    what: 'the circuit to end',
+  });
   const again = await introduce(alice, carol);
   assert.ok(await ticketFor(alice, again.forA.reqId, again.forA.relay as string));
 });
@@ -150,7 +185,12 @@ test('circuit limits: per user, then the token is refused with E_RELAY_FULL', as
 test('a flooding sender is held to its byte rate while another circuit stays responsive', async (t) => {
   const rate = 64 * 1024;
   const server = await testServer(t, { relay: { bytesPerSecond: rate } });
-  const [alice, bob, carol, dave] = await Promise.all([joinAs(server, 'alice'), joinAs(server, 'bob'), joinAs(server, 'carol'), joinAs(server, 'dave')]);
+  const [alice, bob, carol, dave] = await Promise.all([
+    joinAs(server, 'alice'),
+    joinAs(server, 'bob'),
+    joinAs(server, 'carol'),
+    joinAs(server, 'dave'),
+  ]);
   const flood = await relayPair(server, alice, bob);
   const calm = await relayPair(server, carol, dave);
   const received = collect(flood.ba);
@@ -168,11 +208,14 @@ test('a flooding sender is held to its byte rate while another circuit stays res
   // The calm pair still gets an echo through while the flood runs.
   const echoed = collect(calm.ba);
   calm.ab.write('ping');
-  await waitFor(() => echoed.bytes() >= 4, { what: 'the calm circuit\'s bytes' });
+  await waitFor(() => echoed.bytes() >= 4, { what: "the calm circuit's bytes" });
   const elapsedS = (Date.now() - started) / 1000;
   stop = true;
   // Upper bound only (a busy machine can only make it lower): burst of one second plus the rate.
-  assert.ok(received.bytes() <= rate * (elapsedS + 1) + block.length * 4, `${received.bytes()} bytes in ${elapsedS} s over the cap`);
+  assert.ok(
+    received.bytes() <= rate * (elapsedS + 1) + block.length * 4,
+    `${received.bytes()} bytes in ${elapsedS} s over the cap`,
+  );
   flood.ab.destroy();
   calm.ab.destroy();
 });
@@ -197,7 +240,7 @@ test('a side that never reads is cut as a slow consumer; the circuit ends', asyn
   const [info] = await closed;
   assert.equal(info.code, ErrorCode.SLOW_CONSUMER);
   assert.match(info.reason, /bob/);
-  await waitFor(() => ab.destroyed || (ab as { closed?: boolean }).closed, { what: 'alice\'s half to close' });
+  await waitFor(() => ab.destroyed || (ab as { closed?: boolean }).closed, { what: "alice's half to close" });
 });
 
 test('relay halves do not hold places meant for connections before login (admission, section 3.6)', async (t) => {

@@ -52,7 +52,10 @@ test('an unauthenticated connection that says nothing is closed after the login 
 });
 
 test('connections beyond --max-connections are refused with E_SERVER_FULL', async (t) => {
-  const { server, clients: [a] } = await serverWithClients(t, { users: ['kim'], password: 'kim-password', maxConnections: 2 });
+  const {
+    server,
+    clients: [a],
+  } = await serverWithClients(t, { users: ['kim'], password: 'kim-password', maxConnections: 2 });
   await server.client();
   const third = await server.newClient();
   await assert.rejects(third.connect(), (err: ProtocolError) => {
@@ -101,7 +104,10 @@ test('graceful shutdown tells every client E_SERVER_SHUTDOWN', async (t) => {
 });
 
 test('logout answers ok, closes the connection, and others see the user leave', async (t) => {
-  const { server, clients: [olga] } = await serverWithClients(t, { users: ['olga'], password: 'olga-password' });
+  const {
+    server,
+    clients: [olga],
+  } = await serverWithClients(t, { users: ['olga'], password: 'olga-password' });
   const pat = await RawClient.open(server.port);
   assert.equal((await pat.auth('register', 'pat', 'pat-password')).t, 'welcome');
   await waitForEqual(() => olga.onlineUsers.map((u) => u.user), ['olga', 'pat'], { what: 'olga sees pat' });

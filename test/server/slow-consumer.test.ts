@@ -18,7 +18,11 @@ import { nth } from '../helpers/assert.ts';
 /** Far more than every kernel buffer on the path (4 MB send + 6 MB receive at most here). */
 const MAX_INPUT_BYTES = 256 * 1024 * 1024;
 
-async function flood(client: RawClient, session: ClientSession, frame: (i: number) => Buffer): Promise<{ written: number; maxPending: number }> {
+async function flood(
+  client: RawClient,
+  session: ClientSession,
+  frame: (i: number) => Buffer,
+): Promise<{ written: number; maxPending: number }> {
   let maxPending = 0;
   const sampler = setInterval(() => {
     maxPending = Math.max(maxPending, session.conn.pendingOutputBytes);
@@ -65,7 +69,8 @@ async function expectBounded(t: TestContext, login: boolean): Promise<void> {
   }
   await waitFor(() => server.app.core.connectionCount >= 1, { what: 'the server to see the connection' });
   const session = nth([...server.app.core.allSessions()], 0, 'session');
-  const frame = (i: number) => rawFrame(JSON.stringify(login ? { t: 'ping', id: i % 2 ** 31 } : { t: 'list_users', id: i % 2 ** 31 }));
+  const frame = (i: number) =>
+    rawFrame(JSON.stringify(login ? { t: 'ping', id: i % 2 ** 31 } : { t: 'list_users', id: i % 2 ** 31 }));
   const { written, maxPending } = await flood(client, session, frame);
 
   assert.ok(written < MAX_INPUT_BYTES, `the server kept reading ${written} bytes without limit`);

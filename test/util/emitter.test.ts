@@ -42,7 +42,12 @@ test('an interface that extends Listenable keeps its map: a source of the TUI', 
 });
 
 /** Never called: these lines exist for the type check. */
-export function typeLevelChecks(subs: Subscriptions, client: P2PClient, session: ChatSessionView, peers: PeerSource): void {
+export function typeLevelChecks(
+  subs: Subscriptions,
+  client: P2PClient,
+  session: ChatSessionView,
+  peers: PeerSource,
+): void {
   const source = new Emitter<Events>();
   // @ts-expect-error: an event the map does not declare
   subs.listen(source, 'sayed', () => {});

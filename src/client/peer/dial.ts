@@ -38,7 +38,9 @@ export async function dialPeer(options: DialOptions): Promise<PeerLink> {
  * Dial and complete the TLS-PSK handshake only (no hello): the connection ladder (section
  * 6.6) decides which link gets the hello. `deadlineMs` bounds all attempts together.
  */
-export async function dialPskSocket(options: Omit<DialOptions, 'selfUser' | 'peerUser'> & { deadlineMs?: number }): Promise<TLSSocket> {
+export async function dialPskSocket(
+  options: Omit<DialOptions, 'selfUser' | 'peerUser'> & { deadlineMs?: number },
+): Promise<TLSSocket> {
   const key = derivePeerKey(options.secret, options.reqId);
   const attempts = options.attempts ?? PEER_DIAL_ATTEMPTS;
   const baseMs = options.retryBaseMs ?? PEER_DIAL_RETRY_BASE_MS;
@@ -66,13 +68,22 @@ export async function dialPskSocket(options: Omit<DialOptions, 'selfUser' | 'pee
     }
     return socket;
   }
-  throw lastError ?? new ProtocolError(ErrorCode.UNREACHABLE, `peer at ${options.host}:${options.port} did not answer in time`);
+  throw (
+    lastError ??
+    new ProtocolError(ErrorCode.UNREACHABLE, `peer at ${options.host}:${options.port} did not answer in time`)
+  );
 }
 
 /** A failed dial; `retryable` when a listener refused our key (it may not know it yet). */
 export class DialFailure extends ProtocolError {
   /** `syscall`: the socket error's code (ECONNREFUSED, ETIMEDOUT...), for the plain words of section 6.6. */
-  constructor(code: ErrorCode, message: string, readonly retryable: boolean, cause: Error, readonly syscall?: string) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    cause: Error,
+    readonly syscall?: string,
+  ) {
     super(code, message, { cause });
   }
 }
@@ -89,9 +100,34 @@ function connectPsk(host: string, port: number, reqId: string, key: Buffer, time
       // A TLS alert: a listener refused our key. Any other failure after the TCP connect:
       // whatever answered is not a peer listener (a certificate, silence). Before: nobody there.
       const alert = typeof err.code === 'string' && err.code.startsWith('ERR_SSL');
-      if (alert) reject(new DialFailure(ErrorCode.PEER_HANDSHAKE, `peer at ${host}:${port} refused the session key: ${err.message}`, true, err));
-      else if (reached) reject(new DialFailure(ErrorCode.PEER_HANDSHAKE, `peer at ${host}:${port} did not complete a peer handshake: ${err.message}`, false, err));
-      else reject(new DialFailure(ErrorCode.UNREACHABLE, `peer at ${host}:${port} is unreachable: ${err.message}`, false, err, (err as { code?: string }).code));
+      if (alert)
+        reject(
+          new DialFailure(
+            ErrorCode.PEER_HANDSHAKE,
+            `peer at ${host}:${port} refused the session key: ${err.message}`,
+            true,
+            err,
+          ),
+        );
+      else if (reached)
+        reject(
+          new DialFailure(
+            ErrorCode.PEER_HANDSHAKE,
+            `peer at ${host}:${port} did not complete a peer handshake: ${err.message}`,
+            false,
+            err,
+          ),
+        );
+      else
+        reject(
+          new DialFailure(
+            ErrorCode.UNREACHABLE,
+            `peer at ${host}:${port} is unreachable: ${err.message}`,
+            false,
+            err,
+            (err as { code?: string }).code,
+          ),
+        );
     };
     socket.once('error', fail);
     socket.once('secureConnect', () => {

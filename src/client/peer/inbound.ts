@@ -32,19 +32,23 @@ const isCount = (v: unknown, min: number): v is number => typeof v === 'number' 
 const at = (path: string, field: string): string => (path ? `${path}.${field}` : field);
 
 export const fastMsg: Validator<InboundChat> = (value, path = '') => {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SchemaError(path, 'expected an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new SchemaError(path, 'expected an object');
   const m = value as Record<string, unknown>;
   if (m.t !== 'msg' || !Object.hasOwn(m, 't')) throw new SchemaError(at(path, 't'), 'expected one of msg');
   const { id, text, ts } = m;
-  if (!isCount(id, 1) || !Object.hasOwn(m, 'id')) throw new SchemaError(at(path, 'id'), 'expected an integer 1 or more');
+  if (!isCount(id, 1) || !Object.hasOwn(m, 'id'))
+    throw new SchemaError(at(path, 'id'), 'expected an integer 1 or more');
   // A JSON string never decodes to more UTF-8 bytes than it was sent in, so a text inside a
   // frame is within MAX_FRAME_BYTES; the count only matters for values built in memory.
-  if (typeof text !== 'string' || !Object.hasOwn(m, 'text')) throw new SchemaError(at(path, 'text'), 'expected a string');
+  if (typeof text !== 'string' || !Object.hasOwn(m, 'text'))
+    throw new SchemaError(at(path, 'text'), 'expected a string');
   if (text.length === 0) throw new SchemaError(at(path, 'text'), 'shorter than 1');
   if (utf8BytesOver(text, MAX_FRAME_BYTES) > 0) {
     throw new SchemaError(at(path, 'text'), `longer than ${MAX_FRAME_BYTES} bytes`);
   }
-  if (!isCount(ts, 0) || !Object.hasOwn(m, 'ts')) throw new SchemaError(at(path, 'ts'), 'expected an integer 0 or more');
+  if (!isCount(ts, 0) || !Object.hasOwn(m, 'ts'))
+    throw new SchemaError(at(path, 'ts'), 'expected an integer 0 or more');
   return { t: 'msg', id, text, ts };
 };
 

@@ -14,7 +14,8 @@ type ConnectResult = Msg<ServerMessage, 'connect_result'>;
 function dialWords(err: ProtocolError, who: string, where: string): string {
   const syscall = err instanceof DialFailure ? err.syscall : undefined;
   if (err.code === ErrorCode.PEER_NO_LISTENER) return `${who} takes no direct connections`;
-  if (syscall === 'ECONNREFUSED') return `${where} refused the connection (a NAT router or firewall in front of ${who})`;
+  if (syscall === 'ECONNREFUSED')
+    return `${where} refused the connection (a NAT router or firewall in front of ${who})`;
   if (syscall === 'EHOSTUNREACH' || syscall === 'ENETUNREACH') return `there is no route to ${where}`;
   if (err.code === ErrorCode.UNREACHABLE) return `${where} did not answer (a NAT router or firewall dropped it)`;
   if (err.code === ErrorCode.PEER_HANDSHAKE) return `something at ${where} answered but it is not ${who}'s chat`;
@@ -60,13 +61,20 @@ export function describeLadderFailure(
   const relay = failures.get(PeerPath.RELAY);
   if (role === 'requester') {
     if (direct) parts.push(`direct: ${dialWords(direct, who, where)}`);
-    if (reverse) parts.push(`${who}'s call back ${reverse.code === ErrorCode.UNREACHABLE && reverse.message === 'never arrived' ? 'never arrived' : `failed (${reverse.message})`}`);
+    if (reverse)
+      parts.push(
+        `${who}'s call back ${reverse.code === ErrorCode.UNREACHABLE && reverse.message === 'never arrived' ? 'never arrived' : `failed (${reverse.message})`}`,
+      );
   } else {
-    if (direct) parts.push(`${who}'s direct connection ${direct.message === 'never arrived' ? 'never arrived' : `failed (${direct.message})`}`);
+    if (direct)
+      parts.push(
+        `${who}'s direct connection ${direct.message === 'never arrived' ? 'never arrived' : `failed (${direct.message})`}`,
+      );
     if (reverse) parts.push(`calling ${who} back: ${dialWords(reverse, who, where)}`);
   }
   if (relay) parts.push(`relay: ${relayWords(relay, who)}`);
   if (cause && cause.code !== ErrorCode.TIMEOUT) parts.push(cause.message);
-  const head = cause?.code === ErrorCode.TIMEOUT ? `No way through to ${who} (${cause.message})` : `No way through to ${who}`;
+  const head =
+    cause?.code === ErrorCode.TIMEOUT ? `No way through to ${who} (${cause.message})` : `No way through to ${who}`;
   return `${head}. ${parts.join('; ')}.`;
 }

@@ -75,7 +75,10 @@ export class Ladder {
   private settle!: { resolve: (link: PeerLink) => void; reject: (err: ProtocolError) => void };
   readonly done: Promise<PeerLink>;
 
-  constructor(private readonly ctx: LadderContext, private readonly result: ConnectResult) {
+  constructor(
+    private readonly ctx: LadderContext,
+    private readonly result: ConnectResult,
+  ) {
     this.reqId = result.reqId;
     this.role = result.role;
     this.peerUser = result.peer.user;
@@ -91,7 +94,9 @@ export class Ladder {
     const { directMs, reverseMs, relayDelayMs, timeoutMs } = this.deadlines;
     const ours: PeerPath = this.role === 'requester' ? PeerPath.DIRECT : PeerPath.REVERSE;
     const theirs: PeerPath = this.role === 'requester' ? PeerPath.REVERSE : PeerPath.DIRECT;
-    this.later(timeoutMs, () => this.fail(new ProtocolError(ErrorCode.TIMEOUT, `no path within ${Math.round(timeoutMs / 1000)} s`)));
+    this.later(timeoutMs, () =>
+      this.fail(new ProtocolError(ErrorCode.TIMEOUT, `no path within ${Math.round(timeoutMs / 1000)} s`)),
+    );
     this.later(relayDelayMs, () => void this.startRelay());
     // The other side's dial: we cannot see it fail, only not arrive.
     this.later((theirs === PeerPath.DIRECT ? directMs : reverseMs) + OTHER_SIDE_SLACK_MS, () =>
@@ -104,7 +109,9 @@ export class Ladder {
       peerUser: this.peerUser,
       peerIp: this.result.peer.ip,
       // The requester's listener hands the reverse socket to us; the target's makes the link itself (offerLink).
-      ...(this.role === 'requester' ? { onSecure: (socket: TLSSocket) => this.onSocket(PeerPath.REVERSE, socket) } : {}),
+      ...(this.role === 'requester'
+        ? { onSecure: (socket: TLSSocket) => this.onSocket(PeerPath.REVERSE, socket) }
+        : {}),
     });
     if (this.result.port === undefined) {
       this.rungFailed(ours, new ProtocolError(ErrorCode.PEER_NO_LISTENER, 'no listener port'));
@@ -201,21 +208,42 @@ export class Ladder {
     if (this.relayStarted || this.decided) return;
     this.relayStarted = true;
     const token = this.result.relay;
-    if (!token) return this.rungFailed(PeerPath.RELAY, new ProtocolError(ErrorCode.PEER_NO_PATH, 'the server does not relay chats'));
+    if (!token)
+      return this.rungFailed(
+        PeerPath.RELAY,
+        new ProtocolError(ErrorCode.PEER_NO_PATH, 'the server does not relay chats'),
+      );
     let stream: Duplex | null = null;
     try {
       const fingerprint = this.ctx.client.fingerprint;
       if (!fingerprint) throw new ProtocolError(ErrorCode.DISCONNECTED, 'not connected to the server');
       const reply = await this.ctx.client.request({ t: 'relay_request', reqId: this.reqId, token });
-      if (reply.t !== 'relay_ticket') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected relay_ticket, got ${reply.t}`);
+      if (reply.t !== 'relay_ticket')
+        throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected relay_ticket, got ${reply.t}`);
       const { host, port } = this.ctx.client.options;
-      stream = await openRelay({ host, port, fingerprint, ticket: reply.ticket, timeoutMs: this.deadlines.timeoutMs, signal: this.abort.signal });
+      stream = await openRelay({
+        host,
+        port,
+        fingerprint,
+        ticket: reply.ticket,
+        timeoutMs: this.deadlines.timeoutMs,
+        signal: this.abort.signal,
+      });
       const tlsRole = this.role === 'requester' ? 'client' : 'server';
-      const socket = await pskOverStream(stream, tlsRole, this.reqId, this.key, this.ctx.timers?.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS);
+      const socket = await pskOverStream(
+        stream,
+        tlsRole,
+        this.reqId,
+        this.key,
+        this.ctx.timers?.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS,
+      );
       this.onSocket(PeerPath.RELAY, socket);
     } catch (err) {
       stream?.destroy();
-      this.rungFailed(PeerPath.RELAY, err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.INTERNAL, String(err)));
+      this.rungFailed(
+        PeerPath.RELAY,
+        err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.INTERNAL, String(err)),
+      );
     }
   }
 
@@ -223,7 +251,11 @@ export class Ladder {
     if (this.decided) return;
     if (!this.failures.has(rung)) this.failures.set(rung, err);
     // Our own dial failed: no reason to wait for the relay's timer.
-    if ((rung === PeerPath.DIRECT && this.role === 'requester') || (rung === PeerPath.REVERSE && this.role === 'target')) void this.startRelay();
+    if (
+      (rung === PeerPath.DIRECT && this.role === 'requester') ||
+      (rung === PeerPath.REVERSE && this.role === 'target')
+    )
+      void this.startRelay();
     if (this.role === 'requester') this.choose();
     const pending = this.helloing !== null || this.sockets.length > 0 || this.waiting.size > 0;
     if (!pending && this.failures.size === 3) this.fail(null);
@@ -241,7 +273,9 @@ export class Ladder {
   private fail(cause: ProtocolError | null): void {
     if (this.decided) return;
     this.finish();
-    this.settle.reject(new ProtocolError(ErrorCode.PEER_NO_PATH, describeLadderFailure(this.role, this.result, this.failures, cause)));
+    this.settle.reject(
+      new ProtocolError(ErrorCode.PEER_NO_PATH, describeLadderFailure(this.role, this.result, this.failures, cause)),
+    );
   }
 
   /** Close every loser, the relay attempt and the listener's grant. */

@@ -27,7 +27,12 @@ import { chatTextTooLarge } from '../../net/text-limits.ts';
 import { inboundPeerMessages, type InboundPeerMessage } from './inbound.ts';
 import { PeerPath } from './path.ts';
 
-export const PeerLinkState = { HANDSHAKING: 'handshaking', OPEN: 'open', CLOSING: 'closing', CLOSED: 'closed' } as const;
+export const PeerLinkState = {
+  HANDSHAKING: 'handshaking',
+  OPEN: 'open',
+  CLOSING: 'closing',
+  CLOSED: 'closed',
+} as const;
 export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
 export type PeerRole = 'requester' | 'target';
 
@@ -118,7 +123,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   private closeInfo: Omit<PeerLinkClose, 'lastDeliveredId' | 'lastSentId'> | null = null;
 
   /** `socket` has finished a TLS-PSK handshake (assertPskSession passed). */
-  constructor(readonly socket: TLSSocket, options: PeerLinkOptions) {
+  constructor(
+    readonly socket: TLSSocket,
+    options: PeerLinkOptions,
+  ) {
     super();
     this.reqId = options.reqId;
     this.role = options.role;
@@ -188,7 +196,9 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     const tooLarge = chatTextTooLarge(text);
     if (tooLarge) throw tooLarge;
     if (this.outputBacklogBytes > OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND) {
-      throw new ProtocolError(ErrorCode.RATE_LIMITED, 'the peer is not keeping up; wait and try again', { retryAfterMs: 1_000 });
+      throw new ProtocolError(ErrorCode.RATE_LIMITED, 'the peer is not keeping up; wait and try again', {
+        retryAfterMs: 1_000,
+      });
     }
     const id = ++this.lastSentId;
     this.out.add({ t: 'msg', id, text, ts: Date.now() });
@@ -228,7 +238,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         return this.onChat(m);
       case 'ack':
         if (m.upTo > this.lastSentId || m.upTo < this.lastDeliveredId) {
-          return this.onInvalid(new ProtocolError(ErrorCode.BAD_MESSAGE, `ack ${m.upTo} is outside 0..${this.lastSentId}`), false);
+          return this.onInvalid(
+            new ProtocolError(ErrorCode.BAD_MESSAGE, `ack ${m.upTo} is outside 0..${this.lastSentId}`),
+            false,
+          );
         }
         if (m.upTo > this.lastDeliveredId) {
           this.lastDeliveredId = m.upTo;
@@ -241,7 +254,10 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         // A peer that asks for pongs and never reads them would grow our output without
         // bound: past the outbound cap the link is cut, as a slow consumer (section 6.5).
         if (this.outputBacklogBytes > OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND) {
-          return this.fail(new ProtocolError(ErrorCode.SLOW_CONSUMER, `${this.peerUser} is not reading what it asks for`), false);
+          return this.fail(
+            new ProtocolError(ErrorCode.SLOW_CONSUMER, `${this.peerUser} is not reading what it asks for`),
+            false,
+          );
         }
         this.out.add({ t: 'pong', n: m.n });
         return;
@@ -263,14 +279,27 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** Section 6.3: the first message each way is hello; its user must be the one the server named. */
   private onHello(m: Inbound): void {
     if (m.t === 'error') {
-      return this.fail(new ProtocolError(isErrorCode(m.code) ? m.code : ErrorCode.PEER_HANDSHAKE, sanitizeLine(m.message)), true);
+      return this.fail(
+        new ProtocolError(isErrorCode(m.code) ? m.code : ErrorCode.PEER_HANDSHAKE, sanitizeLine(m.message)),
+        true,
+      );
     }
-    if (m.t !== 'hello') return this.fail(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `expected hello, got ${m.t}`), false);
+    if (m.t !== 'hello')
+      return this.fail(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `expected hello, got ${m.t}`), false);
     if (m.proto !== PROTOCOL_VERSION) {
-      return this.fail(new ProtocolError(ErrorCode.VERSION, `peer speaks protocol ${m.proto}, we speak ${PROTOCOL_VERSION}`), false);
+      return this.fail(
+        new ProtocolError(ErrorCode.VERSION, `peer speaks protocol ${m.proto}, we speak ${PROTOCOL_VERSION}`),
+        false,
+      );
     }
     if (!sameUser(m.user, this.peerUser)) {
-      return this.fail(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `peer says it is ${m.user}, the server introduced ${this.peerUser}`), false);
+      return this.fail(
+        new ProtocolError(
+          ErrorCode.PEER_HANDSHAKE,
+          `peer says it is ${m.user}, the server introduced ${this.peerUser}`,
+        ),
+        false,
+      );
     }
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.handshakeTimer = null;
@@ -287,7 +316,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
   /** Section 6.4: ids count up by one; oversized text is refused by id and still counted. */
   private onChat(m: Extract<Inbound, { t: 'msg' }>): void {
     if (m.id !== this.lastReceivedId + 1) {
-      return this.fail(new ProtocolError(ErrorCode.BAD_MESSAGE, `message id ${m.id} out of order (expected ${this.lastReceivedId + 1})`), false);
+      return this.fail(
+        new ProtocolError(
+          ErrorCode.BAD_MESSAGE,
+          `message id ${m.id} out of order (expected ${this.lastReceivedId + 1})`,
+        ),
+        false,
+      );
     }
     this.lastReceivedId = m.id;
     this.ackDue = true;
@@ -331,7 +366,8 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
     this.invalidFrames += 1;
     this.emit('warning', error);
-    if (this.invalidFrames > MAX_INVALID_PEER_FRAMES) return this.fail(new ProtocolError(error.code, 'too many invalid frames'), false);
+    if (this.invalidFrames > MAX_INVALID_PEER_FRAMES)
+      return this.fail(new ProtocolError(error.code, 'too many invalid frames'), false);
     this.out.add({ t: 'error', code: error.code, message: error.message.slice(0, 500) });
   }
 
@@ -356,7 +392,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       const now = Date.now();
       const silentMs = now - this.lastHeardAt;
       if (silentMs >= this.timers.deadAfterMs) {
-        this.fail(new ProtocolError(ErrorCode.TIMEOUT, `no sign of life from ${this.peerUser} for ${Math.round(silentMs / 1000)} s`), true);
+        this.fail(
+          new ProtocolError(
+            ErrorCode.TIMEOUT,
+            `no sign of life from ${this.peerUser} for ${Math.round(silentMs / 1000)} s`,
+          ),
+          true,
+        );
       } else if (silentMs >= this.timers.keepaliveMs && now - this.pingSentAt >= this.timers.keepaliveMs) {
         this.pingSentAt = now;
         this.out.add({ t: 'ping', n: ++this.pingCount });
@@ -402,4 +444,3 @@ export const EMPTIED_TEXT = '[a message of only control characters or escape seq
 
 /** Checks of the keepalive timer per keepalive interval. */
 const KEEPALIVE_CHECKS_PER_INTERVAL = 3;
-

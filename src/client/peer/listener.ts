@@ -10,7 +10,12 @@ import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import { normalizeIp } from '../../net/address.ts';
 import type { Socket } from 'node:net';
-import { MAX_PEER_CONNECTIONS, MAX_PEER_HANDSHAKES_PER_IP, PEER_HANDSHAKE_TIMEOUT_MS, PEER_SECRET_TTL_MS } from '../../net/constants.ts';
+import {
+  MAX_PEER_CONNECTIONS,
+  MAX_PEER_HANDSHAKES_PER_IP,
+  PEER_HANDSHAKE_TIMEOUT_MS,
+  PEER_SECRET_TTL_MS,
+} from '../../net/constants.ts';
 import { assertPskSession, derivePeerKey, peerServerOptions } from '../../net/peer-tls.ts';
 import { PeerLink, type PeerLinkTimers } from './link.ts';
 
@@ -79,7 +84,11 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   private readonly ttlMs: number;
   private readonly now: () => number;
 
-  private constructor(private readonly server: Server, readonly port: number, private readonly options: PeerListenerOptions) {
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private readonly options: PeerListenerOptions,
+  ) {
     super();
     this.ttlMs = options.secretTtlMs ?? PEER_SECRET_TTL_MS;
     this.now = options.now ?? Date.now;
@@ -109,7 +118,9 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
   static async start(options: PeerListenerOptions = {}): Promise<PeerListener> {
     const handshakeTimeoutMs = options.link?.handshakeTimeoutMs ?? PEER_HANDSHAKE_TIMEOUT_MS;
     let self: PeerListener | null = null;
-    const server = createServer(peerServerOptions((socket, identity) => (self ? self.lookup(socket, identity) : null), handshakeTimeoutMs));
+    const server = createServer(
+      peerServerOptions((socket, identity) => (self ? self.lookup(socket, identity) : null), handshakeTimeoutMs),
+    );
     server.maxConnections = MAX_PEER_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -169,7 +180,11 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     const open = this.handshakesPerIp.get(ip) ?? 0;
     if (open >= MAX_PEER_HANDSHAKES_PER_IP) {
       raw.destroy();
-      this.emit('refused', { address: ip, reason: 'handshake', detail: `${open} handshakes from this address are already open` });
+      this.emit('refused', {
+        address: ip,
+        reason: 'handshake',
+        detail: `${open} handshakes from this address are already open`,
+      });
       return;
     }
     const key = endpointKey(raw);
@@ -196,7 +211,7 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
       this.identities.set(socket, { reqId });
       return grant.key;
     }
-    this.identities.set(socket, { reqId, refusal: grant ? 'expired' : this.spent.get(reqId) ?? 'unknown' });
+    this.identities.set(socket, { reqId, refusal: grant ? 'expired' : (this.spent.get(reqId) ?? 'unknown') });
     return null;
   }
 
@@ -210,7 +225,12 @@ export class PeerListener extends EventEmitter<PeerListenerEvents> {
     const grant = reqId === undefined ? undefined : this.grants.get(reqId);
     const address = normalizeIp(socket.remoteAddress);
     if (!grant || reqId === undefined) {
-      this.emit('refused', { address, reason: 'replayed', detail: 'the session secret was already used', ...(reqId ? { reqId } : {}) });
+      this.emit('refused', {
+        address,
+        reason: 'replayed',
+        detail: 'the session secret was already used',
+        ...(reqId ? { reqId } : {}),
+      });
       socket.destroy();
       return;
     }

@@ -83,7 +83,10 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
   private readonly onServerMessage = (m: ServerMessage) => this.onMessage(m);
   private readonly onDisconnected = () => this.onServerLost();
 
-  constructor(readonly client: P2PClient, private readonly options: PeerManagerOptions = {}) {
+  constructor(
+    readonly client: P2PClient,
+    private readonly options: PeerManagerOptions = {},
+  ) {
     super();
     client.on('message', this.onServerMessage);
     client.on('disconnected', this.onDisconnected);
@@ -96,7 +99,9 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     listener.on('link', (link) => this.onIncomingLink(link));
     listener.on('refused', (info) => this.emit('refused', info));
     listener.on('error', (err) => this.emit('listener_error', err));
-    listener.on('expired', (reqId) => this.settleIncoming(reqId, new ProtocolError(ErrorCode.TIMEOUT, 'the requester never connected')));
+    listener.on('expired', (reqId) =>
+      this.settleIncoming(reqId, new ProtocolError(ErrorCode.TIMEOUT, 'the requester never connected')),
+    );
     this.listener = listener;
     this.client.peerPort = listener.port;
     return listener.port;
@@ -118,12 +123,17 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
    * message says what failed on each rung.
    * `onPending` hears of this request once the server has it, before any outcome.
    */
-  async requestPeer(target: { user: string } | { ip: string }, onPending?: (pending: PendingRequest) => void): Promise<PeerRequestResult> {
+  async requestPeer(
+    target: { user: string } | { ip: string },
+    onPending?: (pending: PendingRequest) => void,
+  ): Promise<PeerRequestResult> {
     const reply = await this.client.request({ t: 'connect', ...target });
     if (reply.t === 'connect_ambiguous') return { outcome: 'ambiguous', ip: reply.ip, candidates: reply.candidates };
-    if (reply.t !== 'connect_pending') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected connect_pending, got ${reply.t}`);
+    if (reply.t !== 'connect_pending')
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected connect_pending, got ${reply.t}`);
     const result = await this.waitForResult(reply, onPending);
-    if (result.outcome !== 'accepted') return { outcome: result.outcome, reason: sanitizeLine(result.reason), peer: result.peer };
+    if (result.outcome !== 'accepted')
+      return { outcome: result.outcome, reason: sanitizeLine(result.reason), peer: result.peer };
     if (!result.secret) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'accepted without a secret');
     const link = await this.climb(result);
     this.adopt(link);
@@ -164,12 +174,14 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     this.client.off('disconnected', this.onDisconnected);
     this.onServerLost('the peer manager closed');
     for (const ladder of [...this.ladders.values()]) ladder.cancel('the peer manager closed');
-    for (const reqId of [...this.incoming.keys()]) this.settleIncoming(reqId, new ProtocolError(ErrorCode.DISCONNECTED, 'closed'));
+    for (const reqId of [...this.incoming.keys()])
+      this.settleIncoming(reqId, new ProtocolError(ErrorCode.DISCONNECTED, 'closed'));
     const closing = [...this.sessions.values()].map(
-      (link) => new Promise<void>((resolve) => {
-        link.once('close', () => resolve());
-        link.close('closed');
-      }),
+      (link) =>
+        new Promise<void>((resolve) => {
+          link.once('close', () => resolve());
+          link.close('closed');
+        }),
     );
     await Promise.all(closing);
     this.listener?.close();
@@ -214,13 +226,25 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     }
     const reason = sanitizeLine(result.reason);
     const code =
-      result.outcome === 'timeout' ? ErrorCode.TIMEOUT : result.outcome === 'offline' ? ErrorCode.PEER_OFFLINE : ErrorCode.PEER_UNKNOWN_REQUEST;
+      result.outcome === 'timeout'
+        ? ErrorCode.TIMEOUT
+        : result.outcome === 'offline'
+          ? ErrorCode.PEER_OFFLINE
+          : ErrorCode.PEER_UNKNOWN_REQUEST;
     this.settleIncoming(result.reqId, new ProtocolError(code, reason));
     if (prompted) this.emit('prompt_closed', { reqId: result.reqId, outcome: result.outcome, reason });
   }
 
-  private waitForResult(pending: Msg<ServerMessage, 'connect_pending'>, onPending?: (pending: PendingRequest) => void): Promise<ConnectResult> {
-    const info = { reqId: pending.reqId, user: pending.user, ip: pending.ip, expiresAt: Date.now() + pending.expiresInMs };
+  private waitForResult(
+    pending: Msg<ServerMessage, 'connect_pending'>,
+    onPending?: (pending: PendingRequest) => void,
+  ): Promise<ConnectResult> {
+    const info = {
+      reqId: pending.reqId,
+      user: pending.user,
+      ip: pending.ip,
+      expiresAt: Date.now() + pending.expiresInMs,
+    };
     onPending?.(info);
     const early = this.early.get(pending.reqId);
     this.early.delete(pending.reqId);
@@ -284,7 +308,8 @@ export class PeerManager extends EventEmitter<PeerManagerEvents> {
     for (const waiter of this.outgoing.values()) waiter.reject(error);
     this.outgoing.clear();
     this.early.clear();
-    for (const prompt of this.prompts.values()) this.emit('prompt_closed', { reqId: prompt.reqId, outcome: 'offline', reason });
+    for (const prompt of this.prompts.values())
+      this.emit('prompt_closed', { reqId: prompt.reqId, outcome: 'offline', reason });
     this.prompts.clear();
     // Accepted prompts keep waiting: the listener may still get the dial (its grant's TTL ends it).
   }

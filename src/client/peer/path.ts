@@ -10,4 +10,8 @@ export const PEER_PATH_LABELS: { readonly [P in PeerPath]: string } = {
   relay: 'relayed via the server',
 };
 /** The same, short enough for a tab title. */
-export const PEER_PATH_SHORT: { readonly [P in PeerPath]: string } = { direct: 'direct', reverse: 'reverse', relay: 'relayed' };
+export const PEER_PATH_SHORT: { readonly [P in PeerPath]: string } = {
+  direct: 'direct',
+  reverse: 'reverse',
+  relay: 'relayed',
+};

@@ -13,7 +13,13 @@ import { asError } from '../../util/as-error.ts';
 export type PskRole = 'client' | 'server';
 
 /** Resolves with the TLS socket once the handshake completed with exactly our PSK. */
-export function pskOverStream(stream: Duplex, role: PskRole, reqId: string, key: Buffer, timeoutMs: number): Promise<TLSSocket> {
+export function pskOverStream(
+  stream: Duplex,
+  role: PskRole,
+  reqId: string,
+  key: Buffer,
+  timeoutMs: number,
+): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     let socket: TLSSocket;
     if (role === 'client') {
@@ -28,7 +34,11 @@ export function pskOverStream(stream: Duplex, role: PskRole, reqId: string, key:
       clearTimeout(timer);
       socket.destroy();
       stream.destroy();
-      reject(new ProtocolError(ErrorCode.PEER_HANDSHAKE, `the peer handshake through the relay failed: ${err.message}`, { cause: err }));
+      reject(
+        new ProtocolError(ErrorCode.PEER_HANDSHAKE, `the peer handshake through the relay failed: ${err.message}`, {
+          cause: err,
+        }),
+      );
     };
     const onClose = () => fail(new Error('the relayed stream closed'));
     socket.once('error', fail);

@@ -52,34 +52,58 @@ export function openRelay(options: RelayOpenOptions): Promise<Duplex> {
       resolve(socket);
     };
     const timer = setTimeout(
-      () => finish(new ProtocolError(ErrorCode.TIMEOUT, `the relay at ${host}:${port} did not pair us within ${Math.round(options.timeoutMs / 1000)} s`)),
+      () =>
+        finish(
+          new ProtocolError(
+            ErrorCode.TIMEOUT,
+            `the relay at ${host}:${port} did not pair us within ${Math.round(options.timeoutMs / 1000)} s`,
+          ),
+        ),
       options.timeoutMs,
     );
     const onAbort = () => finish(new ProtocolError(ErrorCode.DISCONNECTED, 'relay attempt abandoned'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const onClose = () => finish(new ProtocolError(ErrorCode.UNREACHABLE, `the relay at ${host}:${port} closed the connection`));
-    socket.once('error', (err: Error) => finish(new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach the relay at ${host}:${port}: ${err.message}`, { cause: err })));
+    const onClose = () =>
+      finish(new ProtocolError(ErrorCode.UNREACHABLE, `the relay at ${host}:${port} closed the connection`));
+    socket.once('error', (err: Error) =>
+      finish(
+        new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach the relay at ${host}:${port}: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
     socket.on('close', onClose);
     socket.once('secureConnect', () => {
       const fingerprint = fingerprintOf(socket.getPeerCertificate(false).raw);
       if (fingerprint !== options.fingerprint) {
-        finish(new ProtocolError(ErrorCode.FINGERPRINT_CHANGED, `the relay at ${host}:${port} presented another certificate than the server`));
+        finish(
+          new ProtocolError(
+            ErrorCode.FINGERPRINT_CHANGED,
+            `the relay at ${host}:${port} presented another certificate than the server`,
+          ),
+        );
         return;
       }
       socket.setNoDelay(true);
-      socket.write(encodeMessage({ t: 'relay_open', id: RELAY_OPEN_ID, ticket: options.ticket } satisfies ClientMessage));
+      socket.write(
+        encodeMessage({ t: 'relay_open', id: RELAY_OPEN_ID, ticket: options.ticket } satisfies ClientMessage),
+      );
     });
     // Frames until relay_ready; the bytes after it (the peer's handshake may share the read) are given back.
     const onData = (chunk: Buffer) => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
       while (!settled && buffered.length >= FRAME_HEADER_BYTES) {
         const length = buffered.readUInt32BE(0);
-        if (length > MAX_FRAME_BYTES) return finish(new ProtocolError(ErrorCode.FRAME_TOO_LARGE, 'the relay sent an oversized frame'));
+        if (length > MAX_FRAME_BYTES)
+          return finish(new ProtocolError(ErrorCode.FRAME_TOO_LARGE, 'the relay sent an oversized frame'));
         if (buffered.length < FRAME_HEADER_BYTES + length) return;
         const payload = buffered.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
         buffered = buffered.subarray(FRAME_HEADER_BYTES + length);
         const decoded = parsePayload(serverMessages, payload);
-        if (!decoded.ok) return finish(new ProtocolError(ErrorCode.BAD_MESSAGE, `the relay sent a bad frame: ${decoded.error.message}`));
+        if (!decoded.ok)
+          return finish(
+            new ProtocolError(ErrorCode.BAD_MESSAGE, `the relay sent a bad frame: ${decoded.error.message}`),
+          );
         const m = decoded.message;
         if (m.t === 'error') return finish(toError(m));
         if (m.t === 'relay_ready') return finish(null);

@@ -22,7 +22,10 @@ export interface AccountHost {
    * Show the form; resolves with its values on submit, null if the user backs out. `check`
    * runs on submit: a text keeps the form open showing it, null accepts.
    */
-  askSecrets(form: SecretForm, check: (values: Record<string, string>) => string | null): Promise<Record<string, string> | null>;
+  askSecrets(
+    form: SecretForm,
+    check: (values: Record<string, string>) => string | null,
+  ): Promise<Record<string, string> | null>;
   confirm(title: string, lines: string[], question: string): Promise<boolean>;
   note(text: string): void;
 }
@@ -45,7 +48,8 @@ export async function changePassword(host: AccountHost): Promise<void> {
     },
     (v) => {
       if (fieldValue(v, 'old') === '') return 'Type your current password.';
-      if ([...fieldValue(v, 'new')].length < MIN_PASSWORD_CHARS) return `The new password is too short: use at least ${MIN_PASSWORD_CHARS} characters.`;
+      if ([...fieldValue(v, 'new')].length < MIN_PASSWORD_CHARS)
+        return `The new password is too short: use at least ${MIN_PASSWORD_CHARS} characters.`;
       if (v.new !== v.again) return 'The two new passwords do not match.';
       return null;
     },

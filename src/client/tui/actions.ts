@@ -88,7 +88,10 @@ export class Actions {
     if (!session) return this.note('/info tells how a chat is connected: use it in a chat tab.');
     const how = session.connection?.label ?? 'direct';
     const state = tab.ended ? `ended: ${tab.ended}` : 'open';
-    this.note(`${session.peer.user} at ${session.peer.ip}: ${how}, end-to-end encrypted (TLS 1.3 PSK); verification code ${session.verificationCode}; ${state}.`, tab);
+    this.note(
+      `${session.peer.user} at ${session.peer.ip}: ${how}, end-to-end encrypted (TLS 1.3 PSK); verification code ${session.verificationCode}; ${state}.`,
+      tab,
+    );
   }
 
   async connect(target: { user: string } | { ip: string }): Promise<void> {
@@ -106,7 +109,8 @@ export class Actions {
       outcome = await this.host.features.peers.connect(target);
     } catch (err) {
       // By IP the server's "offline" means nobody is online there.
-      if ('ip' in target && err instanceof ProtocolError && err.code === ErrorCode.PEER_OFFLINE) return this.note(`Nobody is online at ${target.ip}.`);
+      if ('ip' in target && err instanceof ProtocolError && err.code === ErrorCode.PEER_OFFLINE)
+        return this.note(`Nobody is online at ${target.ip}.`);
       return this.note(describeError(err));
     }
     if (outcome.kind === 'ambiguous') {
@@ -127,7 +131,9 @@ export class Actions {
   private async sendToCurrent(text: string, line: string): Promise<Kept> {
     const tab = this.host.tabs.current;
     if (!tab.session) {
-      this.note('This is the Broadcasts tab. To send to everyone use /broadcast <text> (or Ctrl-B); to chat, pick a user and press Enter.');
+      this.note(
+        'This is the Broadcasts tab. To send to everyone use /broadcast <text> (or Ctrl-B); to chat, pick a user and press Enter.',
+      );
       return line;
     }
     if (tab.ended) {
@@ -138,7 +144,10 @@ export class Actions {
       await tab.session.send(text);
     } catch (err) {
       if (err instanceof TextTooLargeError) {
-        this.note(`Not sent: the message is ${err.bytes} bytes and a chat message holds at most ${err.limitBytes}. Shorten it or split it.`, tab);
+        this.note(
+          `Not sent: the message is ${err.bytes} bytes and a chat message holds at most ${err.limitBytes}. Shorten it or split it.`,
+          tab,
+        );
       } else {
         this.note(`Not sent: ${describeError(err)}`, tab);
       }
@@ -152,7 +161,8 @@ export class Actions {
     try {
       ({ expiresAt } = await this.host.features.inbox.send(text));
     } catch (err) {
-      if (err instanceof TextTooLargeError) this.note(`Not sent: the broadcast is ${err.bytes} bytes and one holds at most ${err.limitBytes}. Shorten it.`);
+      if (err instanceof TextTooLargeError)
+        this.note(`Not sent: the broadcast is ${err.bytes} bytes and one holds at most ${err.limitBytes}. Shorten it.`);
       else this.note(`Broadcast not sent: ${describeError(err)}`);
       return line;
     }

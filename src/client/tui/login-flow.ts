@@ -34,7 +34,11 @@ export interface LoginFlowEvents {
 }
 
 type AuthKind = 'login' | 'register';
-type Mode = { kind: 'server'; form: FormView } | { kind: 'menu'; menu: MenuView<AuthKind> } | { kind: AuthKind; form: FormView } | { kind: 'busy' };
+type Mode =
+  | { kind: 'server'; form: FormView }
+  | { kind: 'menu'; menu: MenuView<AuthKind> }
+  | { kind: AuthKind; form: FormView }
+  | { kind: 'busy' };
 
 export class LoginFlow {
   private mode: Mode = { kind: 'busy' };
@@ -89,7 +93,8 @@ export class LoginFlow {
   }
 
   private clear(): void {
-    if (this.mode.kind === 'server' || this.mode.kind === 'login' || this.mode.kind === 'register') this.mode.form.destroy();
+    if (this.mode.kind === 'server' || this.mode.kind === 'login' || this.mode.kind === 'register')
+      this.mode.form.destroy();
     if (this.mode.kind === 'menu') this.mode.menu.destroy();
     this.mode = { kind: 'busy' };
   }
@@ -115,7 +120,7 @@ export class LoginFlow {
     const host = fieldValue(values, 'host');
     const port = fieldValue(values, 'port');
     const portNumber = Number(port);
-    if (host.trim() === '') return form.setError('Type the server\'s IP address or host name.');
+    if (host.trim() === '') return form.setError("Type the server's IP address or host name.");
     if (!/^\d+$/.test(port) || portNumber < 1 || portNumber > 65535) {
       form.focusField('port');
       return form.setError('The port is a number from 1 to 65535.');
@@ -150,7 +155,8 @@ export class LoginFlow {
   private askTrust(q: TrustQuestion): Promise<boolean> {
     const bytes = q.fingerprint.split(':');
     const rows: string[] = [];
-    for (let i = 0; i < bytes.length; i += FINGERPRINT_BYTES_PER_LINE) rows.push(`    ${bytes.slice(i, i + FINGERPRINT_BYTES_PER_LINE).join(':')}`);
+    for (let i = 0; i < bytes.length; i += FINGERPRINT_BYTES_PER_LINE)
+      rows.push(`    ${bytes.slice(i, i + FINGERPRINT_BYTES_PER_LINE).join(':')}`);
     return new Promise((resolve) => {
       const dialog = new DialogView(this.parent, {
         title: 'New server',
@@ -193,7 +199,11 @@ export class LoginFlow {
     ];
     const form = new FormView(this.parent, {
       title: kind === 'login' ? 'Login' : 'Register',
-      intro: [kind === 'login' ? `Log in to ${this.host}:${this.port}.` : `Create an account on ${this.host}:${this.port}. Passwords: 8 characters or more.`],
+      intro: [
+        kind === 'login'
+          ? `Log in to ${this.host}:${this.port}.`
+          : `Create an account on ${this.host}:${this.port}. Passwords: 8 characters or more.`,
+      ],
       fields,
       hint: FORM_HINT,
     });
@@ -228,21 +238,30 @@ export class LoginFlow {
         await this.options.prepare?.(client);
         this.prepared.add(client);
       }
-      const session = kind === 'login' ? await client.login(user.trim(), pass) : await client.register(user.trim(), pass);
+      const session =
+        kind === 'login' ? await client.login(user.trim(), pass) : await client.register(user.trim(), pass);
       this.clear();
       this.events.done(client, session);
     } catch (err) {
       if (this.mode.kind !== kind || this.mode.form !== form) return;
       form.setError(describeError(err));
-      if (err instanceof ProtocolError && err.code === ErrorCode.FINGERPRINT_CHANGED) return this.showServerForm(describeError(err));
-      if (err instanceof ProtocolError && (err.code === ErrorCode.AUTH_FAILED || err.code === ErrorCode.WEAK_PASSWORD)) {
+      if (err instanceof ProtocolError && err.code === ErrorCode.FINGERPRINT_CHANGED)
+        return this.showServerForm(describeError(err));
+      if (
+        err instanceof ProtocolError &&
+        (err.code === ErrorCode.AUTH_FAILED || err.code === ErrorCode.WEAK_PASSWORD)
+      ) {
         form.focusField('pass', true);
         if (kind === 'register') {
           form.focusField('again', true);
           form.focusField('pass');
         }
       }
-      if (err instanceof ProtocolError && (err.code === ErrorCode.USERNAME_TAKEN || err.code === ErrorCode.BAD_USERNAME)) form.focusField('user');
+      if (
+        err instanceof ProtocolError &&
+        (err.code === ErrorCode.USERNAME_TAKEN || err.code === ErrorCode.BAD_USERNAME)
+      )
+        form.focusField('user');
       this.events.render();
     }
   }

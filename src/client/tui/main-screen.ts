@@ -55,7 +55,11 @@ export class MainScreen {
   private readonly requests: RequestQueue;
   private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
   /** A masked form over the screen (/passwd, /delete-account): every key goes to it. */
-  private form: { view: FormView; check: (values: Record<string, string>) => string | null; resolve: (values: Record<string, string> | null) => void } | null = null;
+  private form: {
+    view: FormView;
+    check: (values: Record<string, string>) => string | null;
+    resolve: (values: Record<string, string> | null) => void;
+  } | null = null;
   private picker: MenuView<string> | null = null;
   private statusNote = '';
   private typingSent = false;
@@ -91,7 +95,16 @@ export class MainScreen {
       focusUsers: () => this.setFocus(FocusPane.USERS),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
-      confirm: (title, lines, question) => new Promise((resolve) => this.openDialog(title, lines, question, () => resolve(true), () => resolve(false))),
+      confirm: (title, lines, question) =>
+        new Promise((resolve) =>
+          this.openDialog(
+            title,
+            lines,
+            question,
+            () => resolve(true),
+            () => resolve(false),
+          ),
+        ),
     });
     this.tabs.on('changed', () => this.scheduleRender());
     // One bell when a tab that was read gets news (not one per message).
@@ -103,10 +116,15 @@ export class MainScreen {
         tab,
       );
     });
-    this.tabs.on('ended', (tab, { peer }) => this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab));
+    this.tabs.on('ended', (tab, { peer }) =>
+      this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab),
+    );
     this.wireClient();
     this.wireFeatures();
-    this.actions.note(`Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or ? lists the keys.`, this.tabs.inbox);
+    this.actions.note(
+      `Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or ? lists the keys.`,
+      this.tabs.inbox,
+    );
     this.renderNow();
   }
 
@@ -114,8 +132,11 @@ export class MainScreen {
   requestQuit(): void {
     const open = this.tabs.openSessions;
     if (open === 0) return this.options.onQuit();
-    this.openDialog('Quit?', [`${open} direct chat${open === 1 ? ' is' : 's are'} open; quitting ends ${open === 1 ? 'it' : 'them'}.`], 'Quit p2p-client?', () =>
-      this.options.onQuit(),
+    this.openDialog(
+      'Quit?',
+      [`${open} direct chat${open === 1 ? ' is' : 's are'} open; quitting ends ${open === 1 ? 'it' : 'them'}.`],
+      'Quit p2p-client?',
+      () => this.options.onQuit(),
     );
   }
 
@@ -206,7 +227,9 @@ export class MainScreen {
       case Action.FOCUS_PREV: {
         const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
         // Taken modulo the length of a constant list, the index is always in it.
-        return this.setFocus(FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length] ?? FocusPane.INPUT);
+        return this.setFocus(
+          FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length] ?? FocusPane.INPUT,
+        );
       }
       case Action.TAB_GOTO:
         this.tabs.select(tabIndexOf(name) ?? 0);
@@ -284,7 +307,10 @@ export class MainScreen {
     this.scheduleRender();
   }
 
-  private askSecrets(form: SecretForm, check: (values: Record<string, string>) => string | null): Promise<Record<string, string> | null> {
+  private askSecrets(
+    form: SecretForm,
+    check: (values: Record<string, string>) => string | null,
+  ): Promise<Record<string, string> | null> {
     return new Promise((resolve) => {
       this.form?.view.destroy();
       this.form?.resolve(null);
@@ -323,7 +349,11 @@ export class MainScreen {
   private answerRequest(accept: boolean): void {
     const request = this.requests.first as IncomingRequest;
     this.requests.remove(request.id);
-    this.features.peers.answer(request.id, accept).catch((err: unknown) => this.actions.note(`No chat with ${request.from.user} (${request.from.ip}): ${describeError(err)}`));
+    this.features.peers
+      .answer(request.id, accept)
+      .catch((err: unknown) =>
+        this.actions.note(`No chat with ${request.from.user} (${request.from.ip}): ${describeError(err)}`),
+      );
     if (!accept) this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
   }
 
@@ -336,12 +366,16 @@ export class MainScreen {
     listen(c, 'state', () => this.scheduleRender());
     listen(c, 'udp', () => this.scheduleRender());
     listen(c, 'online', () => {
-      if (this.statusNote) this.actions.note('Back online: reconnected to the server and logged in again.', this.tabs.inbox);
+      if (this.statusNote)
+        this.actions.note('Back online: reconnected to the server and logged in again.', this.tabs.inbox);
       // Relayed chats ended with the server (PROTOCOL.md section 6.6): offer to start them again.
       for (const tab of this.tabs.tabs) {
         if (!tab.ended || !tab.session?.connection?.needsServer || tab.reconnectOffered) continue;
         tab.reconnectOffered = true;
-        this.actions.note(`The server is back: /connect ${tab.session.peer.user} starts a new chat with ${tab.session.peer.user}.`, tab);
+        this.actions.note(
+          `The server is back: /connect ${tab.session.peer.user} starts a new chat with ${tab.session.peer.user}.`,
+          tab,
+        );
       }
       this.statusNote = '';
       this.scheduleRender();
@@ -349,11 +383,15 @@ export class MainScreen {
     listen(c, 'disconnected', ({ error, retryInMs }) => {
       const why = describeError(error);
       if (retryInMs !== null) {
-        if (!this.statusNote) this.actions.note(`Lost the server: ${why} Reconnecting; direct chats carry on.`, this.tabs.inbox);
+        if (!this.statusNote)
+          this.actions.note(`Lost the server: ${why} Reconnecting; direct chats carry on.`, this.tabs.inbox);
         this.statusNote = `server lost, retry in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
       } else {
         this.statusNote = 'disconnected from the server';
-        this.actions.note(`Disconnected from the server: ${why} Direct chats carry on; /quit to leave.`, this.tabs.inbox);
+        this.actions.note(
+          `Disconnected from the server: ${why} Direct chats carry on; /quit to leave.`,
+          this.tabs.inbox,
+        );
       }
       this.scheduleRender();
     });
@@ -371,7 +409,9 @@ export class MainScreen {
     listen(peers, 'request', (r) => this.requests.add(r));
     listen(peers, 'requestEnded', (id) => this.requests.remove(id));
     listen(peers, 'session', (s) => this.addSession(s, true));
-    listen(peers, 'outcome', ({ peer, reason }) => this.actions.note(`No chat with ${peer.user} (${peer.ip}): ${reason}`));
+    listen(peers, 'outcome', ({ peer, reason }) =>
+      this.actions.note(`No chat with ${peer.user} (${peer.ip}): ${reason}`),
+    );
   }
 
   /** The tab follows the session from here on (TabsModel); the screen only decides the focus. */
@@ -427,7 +467,14 @@ export class MainScreen {
     const pending = new Set(this.features.peers.pendingWith().map(userKey));
     return this.client.onlineUsers.map((u) => {
       const tab = this.tabs.tabForUser(u.user);
-      return { user: u.user, ip: u.ip, self: self !== undefined && sameUser(u.user, self), hasTab: !!tab, pending: pending.has(userKey(u.user)), unread: tab?.unread ?? 0 };
+      return {
+        user: u.user,
+        ip: u.ip,
+        self: self !== undefined && sameUser(u.user, self),
+        hasTab: !!tab,
+        pending: pending.has(userKey(u.user)),
+        unread: tab?.unread ?? 0,
+      };
     });
   }
 }

@@ -41,7 +41,11 @@ export interface ChatSessionView extends Listenable<ChatSessionEvents> {
   /** The short code both ends show, to compare out of band. */
   readonly verificationCode: string;
   /** How the chat is carried (PROTOCOL.md section 6.6), in words: long for /info, short for the tab title. */
-  readonly connection?: { label: string; short: string; /** True when relayed: it ends with the server. */ needsServer: boolean };
+  readonly connection?: {
+    label: string;
+    short: string;
+    /** True when relayed: it ends with the server. */ needsServer: boolean;
+  };
   readonly isOpen: boolean;
   /** Entries that arrived before the TUI subscribed. */
   history(): ChatEntry[];

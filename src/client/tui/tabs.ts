@@ -164,7 +164,14 @@ export class TabsModel extends Emitter<TabsEvents> {
     const subs = new Subscriptions();
     this.following.set(tab, subs);
     const add = (e: ChatEntry) =>
-      this.append(tab, { kind: e.own ? LineKind.OWN : LineKind.PEER, at: e.at, from: e.from, text: e.text, id: e.id, delivery: e.delivery });
+      this.append(tab, {
+        kind: e.own ? LineKind.OWN : LineKind.PEER,
+        at: e.at,
+        from: e.from,
+        text: e.text,
+        id: e.id,
+        delivery: e.delivery,
+      });
     for (const e of session.history()) add(e);
     subs.listen(session, 'message', add);
     subs.listen(session, 'delivery', (id, state) => {
@@ -249,6 +256,15 @@ export class TabsModel extends Emitter<TabsEvents> {
   }
 
   private makeTab(kind: TabKind, title: string, session: ChatSessionView | null): Tab {
-    return { kind, title, session, lines: new Scrollback(this.lineLimit), unread: 0, peerTyping: false, ended: null, scroll: FOLLOWING };
+    return {
+      kind,
+      title,
+      session,
+      lines: new Scrollback(this.lineLimit),
+      unread: 0,
+      peerTyping: false,
+      ended: null,
+      scroll: FOLLOWING,
+    };
   }
 }

@@ -68,5 +68,8 @@ export { shortFingerprint } from '../../net/tls.ts';
 
 /** Rows a tagged text takes in a box `inner` cells wide, once blessed wraps it. */
 export function wrappedRows(lines: readonly string[], inner: number): number {
-  return lines.reduce((n, l) => n + Math.max(1, Math.ceil(textWidth(l.replace(/\{[^}]*\}/g, '')) / Math.max(1, inner))), 0);
+  return lines.reduce(
+    (n, l) => n + Math.max(1, Math.ceil(textWidth(l.replace(/\{[^}]*\}/g, '')) / Math.max(1, inner))),
+    0,
+  );
 }

@@ -88,7 +88,10 @@ export function wrapSpans(spans: readonly Span[], width: number): string[] {
     }
     if (wordWidth <= max && used > 0) {
       flush();
-      const piece = token.text.length > word.length && wordWidth + 1 <= max ? { span: token.span, text: word + ' ' } : { span: token.span, text: word };
+      const piece =
+        token.text.length > word.length && wordWidth + 1 <= max
+          ? { span: token.span, text: word + ' ' }
+          : { span: token.span, text: word };
       row.push(piece);
       used = rowCost(piece.text);
       continue;

@@ -105,7 +105,15 @@ interface Encoded {
 }
 
 export class BroadcastDelivery<S extends DeliveryPeer> {
-  readonly stats: DeliveryStats = { fanouts: 0, udpSent: 0, retransmits: 0, tcpSent: 0, tcpFallbacks: 0, acks: 0, lastFanoutMs: 0 };
+  readonly stats: DeliveryStats = {
+    fanouts: 0,
+    udpSent: 0,
+    retransmits: 0,
+    tcpSent: 0,
+    tcpFallbacks: 0,
+    acks: 0,
+    lastFanoutMs: 0,
+  };
   private readonly recipients = new Map<S, Recipient<S>>();
   /** Recipients with UDP sends in flight or TCP sends owed: the ones a tick looks at. */
   private readonly active = new Set<Recipient<S>>();
@@ -124,7 +132,11 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   private skippedLastTick = false;
   private running = false;
 
-  constructor(private readonly host: DeliveryHost<S>, private readonly queue: DeliveryQueue, options: DeliveryOptions = {}) {
+  constructor(
+    private readonly host: DeliveryHost<S>,
+    private readonly queue: DeliveryQueue,
+    options: DeliveryOptions = {},
+  ) {
     this.baseMs = options.retransmitBaseMs ?? BROADCAST_RETRANSMIT_BASE_MS;
     this.udpTries = options.udpTries ?? BROADCAST_UDP_TRIES;
     this.maxUdpInFlight = options.maxUdpInFlight ?? MAX_BROADCASTS_IN_FLIGHT_UDP;
@@ -261,7 +273,12 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
 
   private deliver(r: Recipient<S>, pending: PendingBroadcast, enc: Encoded, now: number): 'udp' | 'tcp' {
     const bid = pending.item.bid;
-    if (enc.udp && this.host.udpAlive(r.session) && r.udp.size < this.maxUdpInFlight && this.host.sendDatagram(r.session, enc.udp)) {
+    if (
+      enc.udp &&
+      this.host.udpAlive(r.session) &&
+      r.udp.size < this.maxUdpInFlight &&
+      this.host.sendDatagram(r.session, enc.udp)
+    ) {
       r.udp.set(bid, { tries: 1, nextAt: now + this.baseMs });
       this.active.add(r);
       this.stats.udpSent += 1;

@@ -58,13 +58,17 @@ export class BroadcastQueue implements PendingQueue {
   private compactWanted = false;
   private state: 'new' | 'open' | 'closed' = 'new';
 
-  constructor(private readonly store: BroadcastStore, options: QueueOptions = {}) {
+  constructor(
+    private readonly store: BroadcastStore,
+    options: QueueOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.ttlMs = options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS;
     this.maxPending = options.maxPending ?? MAX_PENDING_BROADCASTS;
     this.compactMinRecords = options.compactMinRecords ?? COMPACT_MIN_RECORDS;
     this.onError = options.onError ?? (() => {});
-    if (!Number.isInteger(this.ttlMs) || this.ttlMs <= 0) throw new RangeError('broadcast ttl must be a positive number of ms');
+    if (!Number.isInteger(this.ttlMs) || this.ttlMs <= 0)
+      throw new RangeError('broadcast ttl must be a positive number of ms');
   }
 
   /** Load what survived the last run, drop what expired meanwhile, and rewrite the log compactly. */
@@ -143,7 +147,10 @@ export class BroadcastQueue implements PendingQueue {
     if (this.items.size + this.staged < this.maxPending) return;
     this.expire();
     if (this.items.size + this.staged >= this.maxPending) {
-      throw new ProtocolError(ErrorCode.QUEUE_FULL, `the broadcast queue is full (${this.maxPending} pending); try again when some expire`);
+      throw new ProtocolError(
+        ErrorCode.QUEUE_FULL,
+        `the broadcast queue is full (${this.maxPending} pending); try again when some expire`,
+      );
     }
   }
 

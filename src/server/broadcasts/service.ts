@@ -15,7 +15,13 @@ import { sanitizeLine } from '../../net/sanitize.ts';
 import { broadcastTextTooLarge } from '../../net/text-limits.ts';
 import { WindowLimiter, type RateLimiter } from '../rate-limit.ts';
 import { userKey } from '../users/store.ts';
-import { BroadcastDelivery, type DeliveryHost, type DeliveryOptions, type DeliveryPeer, type DeliveryStats } from './delivery.ts';
+import {
+  BroadcastDelivery,
+  type DeliveryHost,
+  type DeliveryOptions,
+  type DeliveryPeer,
+  type DeliveryStats,
+} from './delivery.ts';
 import type { PendingQueue } from './ports.ts';
 import { BroadcastQueue, type PendingBroadcast } from './queue.ts';
 import { MemoryBroadcastStore, type BroadcastStore } from './store.ts';
@@ -62,7 +68,10 @@ export class Broadcasts<S extends DeliveryPeer> {
   readonly perMinute: number;
   private readonly limiter: RateLimiter;
 
-  constructor(private readonly host: BroadcastsHost<S>, options: BroadcastOptions = {}) {
+  constructor(
+    private readonly host: BroadcastsHost<S>,
+    options: BroadcastOptions = {},
+  ) {
     this.queue =
       options.queue ??
       new BroadcastQueue(options.store ?? new MemoryBroadcastStore(), {

@@ -29,7 +29,11 @@ export interface BroadcastStore {
 
 /** A record that does not validate, with the line (1-based) where it was found. */
 export class BroadcastStoreError extends Error {
-  constructor(readonly file: string, readonly line: number | null, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    detail: string,
+  ) {
     super(`${file}${line === null ? '' : `, line ${line}`}: ${detail}`);
     this.name = 'BroadcastStoreError';
   }

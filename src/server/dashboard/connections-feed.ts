@@ -58,7 +58,8 @@ export function wrapWords(items: string[], width: number): string[] {
   return lines;
 }
 
-const sameCounts = (a: ConnectionCounts, b: ConnectionCounts): boolean => a.tcp === b.tcp && a.online === b.online && a.udpAlive === b.udpAlive && a.relayed === b.relayed;
+const sameCounts = (a: ConnectionCounts, b: ConnectionCounts): boolean =>
+  a.tcp === b.tcp && a.online === b.online && a.udpAlive === b.udpAlive && a.relayed === b.relayed;
 
 /** Count the server's sessions; one pass, at most once a frame. */
 export function countConnections(core: ServerCore): ConnectionCounts {
@@ -145,7 +146,12 @@ export class ConnectionsFeed extends Feed {
   private drawChart(now: number): void {
     // The canvas is sized when the widget is attached (and re-attached on resize); a cell
     // too small for axes would make it draw garbage, so skip until the terminal grows.
-    if (!(this.chart as { ctx?: unknown }).ctx || (this.chart.width as number) < MIN_CHART_COLS || (this.chart.height as number) < MIN_CHART_ROWS) return;
+    if (
+      !(this.chart as { ctx?: unknown }).ctx ||
+      (this.chart.width as number) < MIN_CHART_COLS ||
+      (this.chart.height as number) < MIN_CHART_ROWS
+    )
+      return;
     const points = [...this.samples.slice(-(CHART_POINTS - 1)), { at: now, ...this.current }];
     const x = points.map((p, i) => (i === points.length - 1 ? 'now' : formatClock(p.at)));
     const top = Math.max(MIN_CHART_TOP, ...points.map((p) => p.tcp));

@@ -8,10 +8,13 @@
 import { format } from 'node:util';
 import type { LogLevel, LogSink } from '../log.ts';
 
-const CONSOLE_LEVELS = { debug: 'debug', log: 'info', info: 'info', warn: 'warn', error: 'error' } as const satisfies Record<
-  string,
-  LogLevel
->;
+const CONSOLE_LEVELS = {
+  debug: 'debug',
+  log: 'info',
+  info: 'info',
+  warn: 'warn',
+  error: 'error',
+} as const satisfies Record<string, LogLevel>;
 type ConsoleMethod = keyof typeof CONSOLE_LEVELS;
 type WarningListener = (warning: Error) => void;
 
@@ -21,12 +24,14 @@ export function captureConsole(sink: LogSink): () => void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on console, never called here
   const saved = methods.map((method) => [method, console[method]] as const);
   for (const method of methods) {
-    console[method] = (...args: unknown[]) => sink(CONSOLE_LEVELS[method], 'console', { method, text: format(...args) });
+    console[method] = (...args: unknown[]) =>
+      sink(CONSOLE_LEVELS[method], 'console', { method, text: format(...args) });
   }
   // Node's own listener is the one that prints warnings to stderr: set it aside meanwhile.
   const warningListeners = process.listeners('warning') as WarningListener[];
   process.removeAllListeners('warning');
-  const onWarning: WarningListener = (warning) => sink('warn', 'process_warning', { name: warning.name, message: warning.message });
+  const onWarning: WarningListener = (warning) =>
+    sink('warn', 'process_warning', { name: warning.name, message: warning.message });
   process.on('warning', onWarning);
   let restored = false;
   return () => {

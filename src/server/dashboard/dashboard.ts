@@ -19,7 +19,16 @@ import { EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
 import { FooterFeed } from './footer-feed.ts';
 import { CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor, helpLines } from './keys.ts';
-import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, TABLE_CHROME_COLUMNS, buildLayout, fitColumns, type Layout } from './layout.ts';
+import {
+  BORDER_COLOR,
+  FOCUS_COLOR,
+  MIN_COLS,
+  MIN_ROWS,
+  TABLE_CHROME_COLUMNS,
+  buildLayout,
+  fitColumns,
+  type Layout,
+} from './layout.ts';
 import { RenderLoop } from './render-loop.ts';
 import { flushed, isBacklogged, makeNonBlocking } from './terminal-output.ts';
 import { USER_COLUMN_WIDTHS, UsersFeed } from './users-feed.ts';
@@ -126,14 +135,26 @@ class ServerDashboard implements Dashboard {
     this.users = new UsersFeed(core, l.users, request, this.now);
     this.eventLog = new EventLogFeed(l.events, options.logLevel ?? 'info', request, this.now);
     if (!options.broadcasts) this.serverQueue = new ServerBroadcastQueueView(core);
-    const broadcasts = new BroadcastsFeed(options.broadcasts ?? (this.serverQueue as ServerBroadcastQueueView), l.broadcasts, request, this.now);
+    const broadcasts = new BroadcastsFeed(
+      options.broadcasts ?? (this.serverQueue as ServerBroadcastQueueView),
+      l.broadcasts,
+      request,
+      this.now,
+    );
     this.feeds = [
       new ConnectionsFeed(core, l.connections, l.chart, request, now),
       this.users,
       broadcasts,
       this.eventLog,
       new FooterFeed(
-        { host: listening.host, tcpPort: listening.tcpPort, udpPort: listening.udpPort, fingerprint: identity.fingerprint, dataDir, startedAt: now },
+        {
+          host: listening.host,
+          tcpPort: listening.tcpPort,
+          udpPort: listening.udpPort,
+          fingerprint: identity.fingerprint,
+          dataDir,
+          startedAt: now,
+        },
         l.footer,
         request,
         now,
@@ -147,8 +168,16 @@ class ServerDashboard implements Dashboard {
     ];
     // The whole fingerprint, in two halves, for operators whose footer has room for a short one.
     const bytes = identity.fingerprint.split(':');
-    const fingerprint = ['TLS certificate, SHA-256 (give it to your users):', `  ${bytes.slice(0, 16).join(':')}`, `  ${bytes.slice(16).join(':')}`];
-    l.help.setContent([...helpLines(), '', ...fingerprint, '', 'Any key closes this help.'].map((line) => blessed.escape(line)).join('\n'));
+    const fingerprint = [
+      'TLS certificate, SHA-256 (give it to your users):',
+      `  ${bytes.slice(0, 16).join(':')}`,
+      `  ${bytes.slice(16).join(':')}`,
+    ];
+    l.help.setContent(
+      [...helpLines(), '', ...fingerprint, '', 'Any key closes this help.']
+        .map((line) => blessed.escape(line))
+        .join('\n'),
+    );
 
     if (options.captureConsole) this.screen.on('destroy', captureConsole(this.eventLog.add));
     this.screen.on('keypress', (_ch: string, key: Widgets.Events.IKeyEventArg) => this.onKey(key.full));
@@ -263,8 +292,18 @@ class ServerDashboard implements Dashboard {
         '  for JSON log lines.',
       ];
       // A tiny window gets short lines, the size first, each cut to the width.
-      const tiny = [`Too small: ${cols}x${rows}`, `needs ${MIN_COLS}x${MIN_ROWS}.`, 'Server running.', 'Enlarge, or use', '--headless.'];
-      l.tooSmall.setContent(cols >= TOO_SMALL_ROOMY_COLS ? roomy.join('\n') : tiny.map((line) => blessed.escape(fitRow(line, cols))).join('\n'));
+      const tiny = [
+        `Too small: ${cols}x${rows}`,
+        `needs ${MIN_COLS}x${MIN_ROWS}.`,
+        'Server running.',
+        'Enlarge, or use',
+        '--headless.',
+      ];
+      l.tooSmall.setContent(
+        cols >= TOO_SMALL_ROOMY_COLS
+          ? roomy.join('\n')
+          : tiny.map((line) => blessed.escape(fitRow(line, cols))).join('\n'),
+      );
       l.tooSmall.show();
     } else {
       l.tooSmall.hide();
@@ -273,7 +312,10 @@ class ServerDashboard implements Dashboard {
       // contrib's canvas sizes itself only when attached: re-attach to fit the new size (as gtop does).
       l.chart.emit('attach');
       // contrib tables have fixed column widths: fit them to the panes' new width.
-      for (const [widget, widths] of [[l.users, USER_COLUMN_WIDTHS], [l.broadcasts, BROADCAST_COLUMN_WIDTHS]] as const) {
+      for (const [widget, widths] of [
+        [l.users, USER_COLUMN_WIDTHS],
+        [l.broadcasts, BROADCAST_COLUMN_WIDTHS],
+      ] as const) {
         const options = (widget as unknown as { options: { columnWidth: number[] } }).options;
         options.columnWidth = fitColumns(widths, (widget.width as number) - TABLE_CHROME_COLUMNS);
       }

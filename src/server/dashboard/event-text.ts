@@ -19,7 +19,8 @@ const id = (value: unknown): string => shortId(s(value));
 const EVENT_TEXT: Record<string, Formatter> = {
   listening: (f) => `listening on ${s(f.host)} TCP ${s(f.tcpPort)} UDP ${s(f.udpPort)}, ${s(f.users)} accounts`,
   connection: (f) => `connection #${s(f.conn)} from ${s(f.ip)} (${s(f.connections)} open)`,
-  disconnect: (f) => `connection #${s(f.conn)} ${f.user ? `(${s(f.user)}) ` : ''}from ${s(f.ip)} closed: ${s(f.reason)}`,
+  disconnect: (f) =>
+    `connection #${s(f.conn)} ${f.user ? `(${s(f.user)}) ` : ''}from ${s(f.ip)} closed: ${s(f.reason)}`,
   refused: (f) => `refused ${s(f.ip)}: ${s(f.reason)}`,
   handshake_failed: (f) => `no TLS session with ${s(f.ip)}: ${s(f.reason)}`,
   register: (f) => `registered ${s(f.user)} from ${s(f.ip)}`,
@@ -34,23 +35,30 @@ const EVENT_TEXT: Record<string, Formatter> = {
   server_error: (f) => `error in ${s(f.where)}: ${s(f.message)}`,
   peer_request: (f) => `peer request ${s(f.from)} (${s(f.fromIp)}) -> ${s(f.to)} (${s(f.toIp)})`,
   peer_result: (f) => `peer request ${s(f.from)} -> ${s(f.to)}: ${s(f.outcome)}`,
-  relay_ticket: (f) => `relay ticket for ${s(f.user)} (chat with ${s(f.peer)})${f.code ? ` refused: ${s(f.code)}` : ''}`,
-  relay_refused: (f) => `relay connection from ${s(f.ip)}${f.user ? ` (${s(f.user)})` : ''} refused: ${s(f.code)} ${s(f.reason)}`,
+  relay_ticket: (f) =>
+    `relay ticket for ${s(f.user)} (chat with ${s(f.peer)})${f.code ? ` refused: ${s(f.code)}` : ''}`,
+  relay_refused: (f) =>
+    `relay connection from ${s(f.ip)}${f.user ? ` (${s(f.user)})` : ''} refused: ${s(f.code)} ${s(f.reason)}`,
   relay_open: (f) => `relaying ${s(f.from)} (${s(f.fromIp)}) <-> ${s(f.to)} (${s(f.toIp)}), ${s(f.circuits)} relayed`,
   relay_closed: (f) =>
     `relay ${s(f.from)} <-> ${s(f.to)} ended after ${Math.round(Number(f.durationMs) / 1000)} s, ${s(f.up)} B / ${s(f.down)} B${f.code ? ` (${s(f.code)})` : ''}: ${s(f.reason)}`,
-  broadcast_created: (f) => `broadcast ${id(f.bid)} from ${s(f.from)}: "${s(f.preview)}" (${s(f.bytes)} B, ${s(f.pending)} pending)`,
+  broadcast_created: (f) =>
+    `broadcast ${id(f.bid)} from ${s(f.from)}: "${s(f.preview)}" (${s(f.bytes)} B, ${s(f.pending)} pending)`,
   broadcast_refused: (f) => `broadcast from ${s(f.user)} refused (${s(f.code)})`,
-  broadcast_fanout: (f) => `broadcast ${id(f.bid)} sent to ${s(f.recipients)} online (UDP ${s(f.udp)}, TCP ${s(f.tcp)}) in ${s(f.ms)} ms`,
+  broadcast_fanout: (f) =>
+    `broadcast ${id(f.bid)} sent to ${s(f.recipients)} online (UDP ${s(f.udp)}, TCP ${s(f.tcp)}) in ${s(f.ms)} ms`,
   broadcast_delivered: (f) => `broadcast ${id(f.bid)} acknowledged by all ${s(f.registered)} users`,
-  broadcast_expired: (f) => `broadcast ${id(f.bid)} from ${s(f.from)} expired, acknowledged by ${s(f.acked)} of ${s(f.registered)}`,
+  broadcast_expired: (f) =>
+    `broadcast ${id(f.bid)} from ${s(f.from)} expired, acknowledged by ${s(f.acked)} of ${s(f.registered)}`,
   shutdown: (f) => `shutting down (${s(f.by ?? 'request')})`,
   console: (f) => `console.${s(f.method)}: ${s(f.text)}`,
   process_warning: (f) => `${s(f.name)}: ${s(f.message)}`,
 };
 
 function genericText(event: string, fields: Fields): string {
-  const pairs = Object.entries(fields).map(([k, v]) => `${s(k)}=${s(typeof v === 'object' && v !== null ? JSON.stringify(v) : v)}`);
+  const pairs = Object.entries(fields).map(
+    ([k, v]) => `${s(k)}=${s(typeof v === 'object' && v !== null ? JSON.stringify(v) : v)}`,
+  );
   return [s(event), ...pairs].join(' ');
 }
 

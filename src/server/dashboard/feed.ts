@@ -58,7 +58,10 @@ export abstract class Feed {
   }
 
   /** Mark this feed dirty whenever `source` emits one of `events`, until dispose(). */
-  protected follow<E extends string>(source: { on(event: E, fn: () => void): unknown; off(event: E, fn: () => void): unknown }, events: readonly E[]): void {
+  protected follow<E extends string>(
+    source: { on(event: E, fn: () => void): unknown; off(event: E, fn: () => void): unknown },
+    events: readonly E[],
+  ): void {
     const changed = () => this.markDirty();
     for (const event of events) source.on(event, changed);
     this.subscriptions.push(() => {

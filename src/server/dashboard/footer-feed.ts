@@ -62,14 +62,18 @@ export class FooterFeed extends Feed {
     const ms = (v: number) => v.toFixed(1);
     const width = this.box.width as number;
     // Each line keeps to one row: a narrower terminal gets the shorter wording of a line.
-    const fit = (...variants: string[]) => variants.find((v) => plainWidth(v) <= width) ?? variants[variants.length - 1];
+    const fit = (...variants: string[]) =>
+      variants.find((v) => plainWidth(v) <= width) ?? variants[variants.length - 1];
     this.box.setContent(
       [
         fit(
           ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}   data ${safeText(dataDir)}`,
           ` {bold}Listening{/bold} ${safeText(host)}  TCP ${tcpPort}  UDP ${udpPort}`,
         ),
-        fit(` {bold}TLS{/bold} SHA-256 ${safeText(fingerprint)}`, ` {bold}TLS{/bold} SHA-256 ${safeText(shortFingerprint(fingerprint, 8))}  (whole: {bold}?{/bold})`),
+        fit(
+          ` {bold}TLS{/bold} SHA-256 ${safeText(fingerprint)}`,
+          ` {bold}TLS{/bold} SHA-256 ${safeText(shortFingerprint(fingerprint, 8))}  (whole: {bold}?{/bold})`,
+        ),
         fit(
           ` {bold}Up{/bold} ${formatUptime(now - startedAt)}   rss ${formatBytes(memory.rss)}  heap ${formatBytes(memory.heapUsed)}` +
             `   event-loop delay p50 ${ms(delay.p50)} ms  p99 ${ms(delay.p99)} ms  max ${ms(delay.max)} ms` +

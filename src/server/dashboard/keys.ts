@@ -33,10 +33,20 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: ['down'], label: 'Down', help: 'a line down in the focused pane', action: DashboardAction.LINE_DOWN },
   { keys: ['pageup'], label: 'PgUp', help: 'a page up in the focused pane', action: DashboardAction.PAGE_UP },
   { keys: ['pagedown'], label: 'PgDn', help: 'a page down in the focused pane', action: DashboardAction.PAGE_DOWN },
-  { keys: ['/'], label: '/', help: 'filter users by name or IP (Enter keeps, Esc clears)', action: DashboardAction.FILTER_USERS },
+  {
+    keys: ['/'],
+    label: '/',
+    help: 'filter users by name or IP (Enter keeps, Esc clears)',
+    action: DashboardAction.FILTER_USERS,
+  },
   { keys: ['escape'], label: 'Esc', help: 'clear a kept users filter', action: DashboardAction.CLEAR_FILTER },
   { keys: ['?'], label: '?', help: 'show or hide this help', action: DashboardAction.TOGGLE_HELP },
-  { keys: ['q', 'C-c'], label: 'q  Ctrl-C', help: 'stop the server gracefully (asks first)', action: DashboardAction.QUIT },
+  {
+    keys: ['q', 'C-c'],
+    label: 'q  Ctrl-C',
+    help: 'stop the server gracefully (asks first)',
+    action: DashboardAction.QUIT,
+  },
 ];
 
 /** Answers to the stop confirmation; a second Ctrl-C means it too. */

@@ -116,7 +116,14 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     style: { line: CHART_SERIES.tcp.color, text: 'white', baseline: 'white' },
   });
   const users = set<contrib.Widgets.TableElement>(4, 0, 4, 12, contrib.table, table('Users', USER_COLUMN_WIDTHS));
-  const broadcasts = set<contrib.Widgets.TableElement>(8, 0, 4, 6, contrib.table, table('Pending broadcasts', BROADCAST_COLUMN_WIDTHS));
+  const broadcasts = set<contrib.Widgets.TableElement>(
+    8,
+    0,
+    4,
+    6,
+    contrib.table,
+    table('Pending broadcasts', BROADCAST_COLUMN_WIDTHS),
+  );
   const events = set<Widgets.BoxElement>(8, 6, 4, 6, blessed.box, {
     label: ' Events ',
     tags: true,
@@ -154,7 +161,15 @@ export function buildLayout(screen: Widgets.Screen): Layout {
   // The keys, then the whole TLS fingerprint (4 rows), then 'any key closes'.
   const help = overlay(screen, { label: ' Keys ', width: 76, height: KEY_BINDINGS.length + 8 });
   const confirm = overlay(screen, { label: ' Stop the server? ', width: 60, height: 7 });
-  const tooSmall = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', hidden: true, tags: true });
+  const tooSmall = blessed.box({
+    parent: screen,
+    top: 0,
+    left: 0,
+    width: '100%',
+    height: '100%',
+    hidden: true,
+    tags: true,
+  });
 
   return { main, connections, chart, users, broadcasts, events, footer, filter, help, confirm, tooSmall };
 }

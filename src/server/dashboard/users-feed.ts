@@ -48,7 +48,8 @@ export function userEntries(core: ServerCore, filter: string): { entries: UserEn
   for (const record of records) {
     const found = core.presence.get(record.username);
     const session = found?.isOnline ? found : undefined;
-    if (needle && !record.username.toLowerCase().includes(needle) && !(session && session.ip.includes(needle))) continue;
+    if (needle && !record.username.toLowerCase().includes(needle) && !(session && session.ip.includes(needle)))
+      continue;
     entries.push({ record, session });
   }
   entries.sort(compareEntries);
@@ -58,7 +59,14 @@ export function userEntries(core: ServerCore, filter: string): { entries: UserEn
 /** One table row; values are escaped (the table parses tags). */
 export function userCells({ record, session }: UserEntry, now: number): string[] {
   const cells = session
-    ? [record.username, formatDateTime(record.createdAt), 'online', session.ip, session.state, session.udp?.state ?? NOT_APPLICABLE]
+    ? [
+        record.username,
+        formatDateTime(record.createdAt),
+        'online',
+        session.ip,
+        session.state,
+        session.udp?.state ?? NOT_APPLICABLE,
+      ]
     : [
         record.username,
         formatDateTime(record.createdAt),

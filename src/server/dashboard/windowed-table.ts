@@ -54,7 +54,9 @@ export class WindowedTable<T> implements Scrollable {
     this.offset = Math.min(this.offset, Math.max(0, this.rows.length - visible));
     // Cells cut to their column here: contrib drops the spacing after a cell it has to cut.
     const widths = (this.table as unknown as { options: { columnWidth: number[] } }).options.columnWidth;
-    const window = this.rows.slice(this.offset, this.offset + visible).map((row) => this.format(row).map((cell, i) => fitRow(cell, widths[i] ?? cell.length)));
+    const window = this.rows
+      .slice(this.offset, this.offset + visible)
+      .map((row) => this.format(row).map((cell, i) => fitRow(cell, widths[i] ?? cell.length)));
     this.table.setData({ headers: this.headers.map((h, i) => fitRow(h, widths[i] ?? h.length)), data: window });
     const list = (this.table as unknown as { rows: Widgets.ListElement }).rows;
     list.select(this.selected - this.offset);

@@ -12,7 +12,11 @@ import type { HandlerHost } from './host.ts';
 /** Sessions with an account change in flight: one at a time, so two cannot interleave. */
 const changing = new WeakSet<ClientSession>();
 
-export async function handlePasswd(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'passwd'>): Promise<void> {
+export async function handlePasswd(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'passwd'>,
+): Promise<void> {
   await exclusively(session, async () => {
     const record = await host.accounts.changePassword(session, session.user, message.old, message.new);
     const why = 'the password of this account was changed; log in again with the new one';
@@ -22,12 +26,20 @@ export async function handlePasswd(host: HandlerHost, session: OnlineSession, me
   });
 }
 
-export async function handleDeleteAccount(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'delete_account'>): Promise<void> {
+export async function handleDeleteAccount(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'delete_account'>,
+): Promise<void> {
   await exclusively(session, async () => {
     const record = await host.accounts.deleteAccount(session, session.user, message.password);
     // Durable now: the name is free. What the server still owes this user goes too.
     await host.broadcasts.forgetUser(record.username);
-    const closed = host.closeOtherSessions(session, ErrorCode.ACCOUNT_DELETED, 'this account was deleted from another connection');
+    const closed = host.closeOtherSessions(
+      session,
+      ErrorCode.ACCOUNT_DELETED,
+      'this account was deleted from another connection',
+    );
     host.emit('account', { user: record.username, ip: session.ip, change: 'deleted', closed });
     session.send({ t: 'ok', re: message.id });
     session.closeWith(ErrorCode.ACCOUNT_DELETED, 'your account was deleted');
@@ -35,7 +47,8 @@ export async function handleDeleteAccount(host: HandlerHost, session: OnlineSess
 }
 
 async function exclusively(session: ClientSession, fn: () => Promise<void>): Promise<void> {
-  if (changing.has(session)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'an account change is already in progress on this connection');
+  if (changing.has(session))
+    throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'an account change is already in progress on this connection');
   changing.add(session);
   try {
     await fn();

@@ -43,7 +43,11 @@ async function authenticating<T>(session: ClientSession, work: () => Promise<T>)
   }
 }
 
-export async function handleLogin(host: HandlerHost, session: ClientSession, message: Msg<ClientMessage, 'login'>): Promise<void> {
+export async function handleLogin(
+  host: HandlerHost,
+  session: ClientSession,
+  message: Msg<ClientMessage, 'login'>,
+): Promise<void> {
   if (!admit(host, session, message)) return;
   const check = host.accounts.admitLogin(session, message);
   let record: UserRecord | undefined;
@@ -60,7 +64,11 @@ export async function handleLogin(host: HandlerHost, session: ClientSession, mes
   await host.accounts.rehashIfOutdated(session, record.username, message.pass);
 }
 
-export async function handleRegister(host: HandlerHost, session: ClientSession, message: Msg<ClientMessage, 'register'>): Promise<void> {
+export async function handleRegister(
+  host: HandlerHost,
+  session: ClientSession,
+  message: Msg<ClientMessage, 'register'>,
+): Promise<void> {
   if (!admit(host, session, message)) return;
   const record = await authenticating(session, host.accounts.admitRegistration(session, message));
   // The account is durable now; if the client left meanwhile it can simply log in later.

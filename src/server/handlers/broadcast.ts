@@ -6,10 +6,20 @@ import type { ClientMessage, Msg, UdpClientMessage } from '../../net/messages.ts
 import type { OnlineSession } from '../session.ts';
 import type { HandlerHost } from './host.ts';
 
-export async function handleBroadcast(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'broadcast'>): Promise<void> {
+export async function handleBroadcast(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'broadcast'>,
+): Promise<void> {
   // Answer as soon as the broadcast is durable, before the fan-out (section 7.1).
   await host.broadcasts.create(session, message.text, ({ item }) => {
-    session.send({ t: 'broadcast_ok', re: message.id, bid: item.bid, createdAt: item.createdAt, expiresAt: item.expiresAt });
+    session.send({
+      t: 'broadcast_ok',
+      re: message.id,
+      bid: item.bid,
+      createdAt: item.createdAt,
+      expiresAt: item.expiresAt,
+    });
   });
 }
 

@@ -11,10 +11,18 @@ export function handleConnect(host: HandlerHost, session: OnlineSession, message
   host.peers.request(session, message);
 }
 
-export function handleConnectAnswer(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'connect_answer'>): void {
+export function handleConnectAnswer(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'connect_answer'>,
+): void {
   host.peers.answer(session, message);
 }
 
-export function handleConnectCancel(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'connect_cancel'>): void {
+export function handleConnectCancel(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'connect_cancel'>,
+): void {
   host.peers.cancel(session, message);
 }

@@ -8,14 +8,23 @@ import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { ClientSession, OnlineSession } from '../session.ts';
 import type { HandlerHost } from './host.ts';
 
-export function handleRelayRequest(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'relay_request'>): void {
+export function handleRelayRequest(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'relay_request'>,
+): void {
   const { ticket, expiresInMs } = host.relay.redeem(session.user, message.reqId, message.token);
   session.send({ t: 'relay_ticket', re: message.id, ticket, expiresInMs });
 }
 
 /** Only on a connection that has not logged in: a relay half is never also a session. */
-export function handleRelayOpen(host: HandlerHost, session: ClientSession, message: Msg<ClientMessage, 'relay_open'>): void {
-  if (session.user !== null) throw new ProtocolError(ErrorCode.ALREADY_AUTHENTICATED, 'relay_open goes on a fresh connection');
+export function handleRelayOpen(
+  host: HandlerHost,
+  session: ClientSession,
+  message: Msg<ClientMessage, 'relay_open'>,
+): void {
+  if (session.user !== null)
+    throw new ProtocolError(ErrorCode.ALREADY_AUTHENTICATED, 'relay_open goes on a fresh connection');
   let claim;
   try {
     claim = host.relay.claim(message.ticket, session.ip);

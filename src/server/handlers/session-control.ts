@@ -8,10 +8,20 @@ export function handlePing(host: HandlerHost, session: OnlineSession, message: M
   session.send({ t: 'pong', re: message.id, serverTime: host.now() });
 }
 
-export function handleListUsers(host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'list_users'>): void {
+export function handleListUsers(
+  host: HandlerHost,
+  session: OnlineSession,
+  message: Msg<ClientMessage, 'list_users'>,
+): void {
   const everyone = host.presence.list();
   const offset = Math.min(message.offset ?? 0, everyone.length);
-  session.send({ t: 'user_list', re: message.id, users: everyone.slice(offset, offset + MAX_PRESENCE_BATCH), offset, total: everyone.length });
+  session.send({
+    t: 'user_list',
+    re: message.id,
+    users: everyone.slice(offset, offset + MAX_PRESENCE_BATCH),
+    offset,
+    total: everyone.length,
+  });
 }
 
 export function handleLogout(_host: HandlerHost, session: OnlineSession, message: Msg<ClientMessage, 'logout'>): void {

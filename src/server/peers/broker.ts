@@ -26,7 +26,6 @@ import { PeerOutcome } from './outcome.ts';
 
 export { PeerOutcome } from './outcome.ts';
 
-
 export interface PeerBrokerOptions {
   /** No answer within this counts as declined (`timeout`). Tests shorten it. */
   requestTimeoutMs?: number;
@@ -79,11 +78,16 @@ export class PeerBroker implements PeerIntroductions {
   private readonly maxPromptsPerTarget: number;
   private readonly relay: PeerBrokerOptions['relay'];
 
-  constructor(private readonly host: PeerBrokerHost, options: PeerBrokerOptions = {}) {
+  constructor(
+    private readonly host: PeerBrokerHost,
+    options: PeerBrokerOptions = {},
+  ) {
     this.timeoutMs = options.requestTimeoutMs ?? PEER_REQUEST_TIMEOUT_MS;
     this.maxPendingPerRequester = options.maxPendingPerRequester ?? MAX_PENDING_PEER_REQUESTS;
     this.maxPromptsPerTarget = options.maxPromptsPerTarget ?? MAX_PENDING_PEER_PROMPTS;
-    this.limiter = host.limiter ?? new WindowLimiter(options.requestsPerMinute ?? PEER_REQUESTS_PER_MINUTE, RATE_WINDOW_MS, host.now);
+    this.limiter =
+      host.limiter ??
+      new WindowLimiter(options.requestsPerMinute ?? PEER_REQUESTS_PER_MINUTE, RATE_WINDOW_MS, host.now);
     host.onOffline((session) => this.onOffline(session));
     this.relay = options.relay;
   }
@@ -97,19 +101,27 @@ export class PeerBroker implements PeerIntroductions {
     const target = this.resolveTarget(session, message);
     if (!target) return; // answered with connect_ambiguous
     if (target.peerPort === null) {
-      throw new ProtocolError(ErrorCode.PEER_NO_LISTENER, `${target.user} cannot take direct connections (no peer listener)`);
+      throw new ProtocolError(
+        ErrorCode.PEER_NO_LISTENER,
+        `${target.user} cannot take direct connections (no peer listener)`,
+      );
     }
     const mine = this.bySession.get(session);
     if (mine) {
       for (const req of mine) {
         if (req.target === target || req.requester === target) {
-          throw new ProtocolError(ErrorCode.PEER_ALREADY_REQUESTED, `a request between you and ${target.user} is already pending`);
+          throw new ProtocolError(
+            ErrorCode.PEER_ALREADY_REQUESTED,
+            `a request between you and ${target.user} is already pending`,
+          );
         }
       }
       let pending = 0;
       for (const req of mine) if (req.requester === session) pending += 1;
       if (pending >= this.maxPendingPerRequester) {
-        throw new ProtocolError(ErrorCode.RATE_LIMITED, `you already have ${pending} requests waiting for an answer`, { retryAfterMs: 1_000 });
+        throw new ProtocolError(ErrorCode.RATE_LIMITED, `you already have ${pending} requests waiting for an answer`, {
+          retryAfterMs: 1_000,
+        });
       }
     }
     let prompts = 0;
@@ -119,7 +131,10 @@ export class PeerBroker implements PeerIntroductions {
     }
     // Counted last, so refusals above do not use up the allowance (section 6.1 step 2).
     const wait = this.limiter.take(userKeyOf(session));
-    if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many peer requests; try again later', { retryAfterMs: wait });
+    if (wait > 0)
+      throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many peer requests; try again later', {
+        retryAfterMs: wait,
+      });
 
     const reqId = randomBytes(PEER_REQ_ID_BYTES).toString('hex');
     const timer = setTimeout(() => this.expire(reqId), this.timeoutMs);
@@ -128,7 +143,14 @@ export class PeerBroker implements PeerIntroductions {
     this.requests.set(reqId, req);
     this.index(session, req);
     this.index(target, req);
-    session.send({ t: 'connect_pending', re: message.id, reqId, user: nameOf(target), ip: target.ip, expiresInMs: this.timeoutMs });
+    session.send({
+      t: 'connect_pending',
+      re: message.id,
+      reqId,
+      user: nameOf(target),
+      ip: target.ip,
+      expiresInMs: this.timeoutMs,
+    });
     deliver(target, { t: 'connect_prompt', reqId, from: entryOf(session), expiresInMs: this.timeoutMs });
     this.host.emit('peer_request', { from: nameOf(session), fromIp: session.ip, to: nameOf(target), toIp: target.ip });
   }
@@ -164,7 +186,8 @@ export class PeerBroker implements PeerIntroductions {
       if (target === session) throw new ProtocolError(ErrorCode.PEER_SELF, 'you cannot connect to yourself');
       return target;
     }
-    if (!isIpAddress(message.ip as string)) throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${message.ip} is not an IPv4 or IPv6 address`);
+    if (!isIpAddress(message.ip as string))
+      throw new ProtocolError(ErrorCode.BAD_MESSAGE, `${message.ip} is not an IPv4 or IPv6 address`);
     const ip = normalizeIp(message.ip);
     const others: OnlineSession[] = [];
     let self = false;
@@ -186,7 +209,12 @@ export class PeerBroker implements PeerIntroductions {
 
   private expire(reqId: string): void {
     const req = this.requests.get(reqId);
-    if (req) this.finish(req, PeerOutcome.TIMEOUT, `${nameOf(req.target)} did not answer within ${Math.round(this.timeoutMs / 1000)} s`);
+    if (req)
+      this.finish(
+        req,
+        PeerOutcome.TIMEOUT,
+        `${nameOf(req.target)} did not answer within ${Math.round(this.timeoutMs / 1000)} s`,
+      );
   }
 
   private onOffline(session: OnlineSession): void {
@@ -211,8 +239,18 @@ export class PeerBroker implements PeerIntroductions {
       ...(token ? { relay: token } : {}),
     });
     // The target first: it must know the secret before the requester's handshake arrives.
-    deliver(req.target, { ...base, role: 'target', peer: entryOf(req.requester), ...extras(req.requester, relay?.target) });
-    deliver(req.requester, { ...base, role: 'requester', peer: entryOf(req.target), ...extras(req.target, relay?.requester) });
+    deliver(req.target, {
+      ...base,
+      role: 'target',
+      peer: entryOf(req.requester),
+      ...extras(req.requester, relay?.target),
+    });
+    deliver(req.requester, {
+      ...base,
+      role: 'requester',
+      peer: entryOf(req.target),
+      ...extras(req.target, relay?.requester),
+    });
     this.host.emit('peer_result', {
       from: nameOf(req.requester),
       fromIp: req.requester.ip,

@@ -92,10 +92,13 @@ class Pump {
     this.tokensAt = now;
     if (this.tokens < 0 && !this.throttled) {
       this.src.pause();
-      this.throttled = setTimeout(() => {
-        this.throttled = null;
-        this.maybeResume();
-      }, Math.ceil((-this.tokens * 1000) / rate));
+      this.throttled = setTimeout(
+        () => {
+          this.throttled = null;
+          this.maybeResume();
+        },
+        Math.ceil((-this.tokens * 1000) / rate),
+      );
     }
   }
 
@@ -128,7 +131,10 @@ export class Circuit {
     };
     this.up = new Pump(requester.stream, target.stream, limits, now, touch('requester'));
     this.down = new Pump(target.stream, requester.stream, limits, now, touch('target'));
-    for (const [end, side] of [[requester, 'requester'], [target, 'target']] as const) {
+    for (const [end, side] of [
+      [requester, 'requester'],
+      [target, 'target'],
+    ] as const) {
       end.stream.on('error', () => {}); // 'close' follows and ends the circuit
       end.stream.on('close', () => this.close(null, `the ${side} closed`));
     }
@@ -142,7 +148,10 @@ export class Circuit {
       this.close(ErrorCode.IDLE_TIMEOUT, `nothing relayed for ${Math.round((now - this.lastActivityAt) / 1000)} s`);
       return;
     }
-    for (const [pump, reader] of [[this.up, 'target'], [this.down, 'requester']] as const) {
+    for (const [pump, reader] of [
+      [this.up, 'target'],
+      [this.down, 'requester'],
+    ] as const) {
       if (pump.stalledSince !== null && now - pump.stalledSince >= this.limits.stallTimeoutMs) {
         this.close(ErrorCode.SLOW_CONSUMER, `the ${reader} (${this.end(reader).user}) stopped reading`);
         return;
@@ -167,6 +176,12 @@ export class Circuit {
         setTimeout(() => stream.destroy(), END_GRACE_MS).unref();
       }
     }
-    this.onClose(this, { code, reason, up: this.up.bytes, down: this.down.bytes, durationMs: this.now() - this.startedAt });
+    this.onClose(this, {
+      code,
+      reason,
+      up: this.up.bytes,
+      down: this.down.bytes,
+      durationMs: this.now() - this.startedAt,
+    });
   }
 }

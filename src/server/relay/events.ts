@@ -15,5 +15,16 @@ export interface RelayEvents {
    * A circuit ended. `up`: bytes requester -> target, `down`: the other way. `code` is null
    * for an ordinary end (a side closed), else why the server cut it.
    */
-  relay_closed: [{ from: string; to: string; up: number; down: number; durationMs: number; code: string | null; reason: string; circuits: number }];
+  relay_closed: [
+    {
+      from: string;
+      to: string;
+      up: number;
+      down: number;
+      durationMs: number;
+      code: string | null;
+      reason: string;
+      circuits: number;
+    },
+  ];
 }

@@ -88,7 +88,10 @@ export class RelayService {
   private spliced = 0;
   private readonly sweepTimer: NodeJS.Timeout;
 
-  constructor(private readonly host: RelayHost, limits: Partial<RelayLimits> = {}) {
+  constructor(
+    private readonly host: RelayHost,
+    limits: Partial<RelayLimits> = {},
+  ) {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...limits };
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -113,7 +116,10 @@ export class RelayService {
     if (!this.enabled) return null;
     const record: CircuitRecord = {
       reqId,
-      parties: { requester: { user: requester, key: userKey(requester) }, target: { user: target, key: userKey(target) } },
+      parties: {
+        requester: { user: requester, key: userKey(requester) },
+        target: { user: target, key: userKey(target) },
+      },
       tokenExpiresAt: this.host.now() + this.limits.tokenTtlMs,
       counted: false,
       halves: {},
@@ -132,23 +138,34 @@ export class RelayService {
   redeem(user: string, reqId: string, token: string): { ticket: string; expiresInMs: number } {
     const entry = this.tokens.get(token);
     const fail = (code: ErrorCode, message: string): never => {
-      this.host.emit('relay_ticket', { user, peer: entry ? entry.record.parties[other(entry.side)].user : '?', side: entry?.side ?? 'requester', code });
+      this.host.emit('relay_ticket', {
+        user,
+        peer: entry ? entry.record.parties[other(entry.side)].user : '?',
+        side: entry?.side ?? 'requester',
+        code,
+      });
       throw new ProtocolError(code, message);
     };
     if (!entry) return fail(ErrorCode.RELAY_TOKEN_UNKNOWN, 'no such relay token');
     const { record, side } = entry;
     if (record.reqId !== reqId) return fail(ErrorCode.RELAY_TOKEN_FOREIGN, 'that relay token belongs to another chat');
-    if (record.parties[side].key !== userKey(user)) return fail(ErrorCode.RELAY_WRONG_USER, 'that relay token was issued to another user');
+    if (record.parties[side].key !== userKey(user))
+      return fail(ErrorCode.RELAY_WRONG_USER, 'that relay token was issued to another user');
     if (entry.spent) return fail(ErrorCode.RELAY_TOKEN_SPENT, 'that relay token was already used');
     const now = this.host.now();
-    if (now > record.tokenExpiresAt || record.ended) return fail(ErrorCode.RELAY_TOKEN_EXPIRED, 'that relay token has expired');
+    if (now > record.tokenExpiresAt || record.ended)
+      return fail(ErrorCode.RELAY_TOKEN_EXPIRED, 'that relay token has expired');
     if (!record.counted) {
       const a = record.parties.requester.key;
       const b = record.parties.target.key;
-      if (this.counted >= this.limits.maxCircuits) return fail(ErrorCode.RELAY_FULL, `the server relays at most ${this.limits.maxCircuits} chats at once`);
+      if (this.counted >= this.limits.maxCircuits)
+        return fail(ErrorCode.RELAY_FULL, `the server relays at most ${this.limits.maxCircuits} chats at once`);
       for (const key of [a, b]) {
         if ((this.perUser.get(key) ?? 0) >= this.limits.maxCircuitsPerUser) {
-          return fail(ErrorCode.RELAY_FULL, `${key === a ? record.parties.requester.user : record.parties.target.user} already has ${this.limits.maxCircuitsPerUser} relayed chats`);
+          return fail(
+            ErrorCode.RELAY_FULL,
+            `${key === a ? record.parties.requester.user : record.parties.target.user} already has ${this.limits.maxCircuitsPerUser} relayed chats`,
+          );
         }
       }
       this.count(record, +1);
@@ -156,7 +173,12 @@ export class RelayService {
     entry.spent = true;
     const ticket = newToken();
     this.tickets.set(ticket, { record, side, spent: false, expiresAt: now + this.limits.ticketTtlMs });
-    this.host.emit('relay_ticket', { user: record.parties[side].user, peer: record.parties[other(side)].user, side, code: null });
+    this.host.emit('relay_ticket', {
+      user: record.parties[side].user,
+      peer: record.parties[other(side)].user,
+      side,
+      code: null,
+    });
     return { ticket, expiresInMs: this.limits.ticketTtlMs };
   }
 
@@ -164,12 +186,18 @@ export class RelayService {
   claim(ticket: string, ip: string): RelayClaim {
     const entry = this.tickets.get(ticket);
     const refuse = (code: ErrorCode, message: string): never => {
-      this.host.emit('relay_refused', { ip, user: entry ? entry.record.parties[entry.side].user : null, code, reason: message });
+      this.host.emit('relay_refused', {
+        ip,
+        user: entry ? entry.record.parties[entry.side].user : null,
+        code,
+        reason: message,
+      });
       throw new ProtocolError(code, message);
     };
     if (!entry) return refuse(ErrorCode.RELAY_TOKEN_UNKNOWN, 'no such relay ticket');
     if (entry.spent) return refuse(ErrorCode.RELAY_TOKEN_SPENT, 'that relay ticket was already used');
-    if (this.host.now() > entry.expiresAt || entry.record.ended) return refuse(ErrorCode.RELAY_TOKEN_EXPIRED, 'that relay ticket has expired');
+    if (this.host.now() > entry.expiresAt || entry.record.ended)
+      return refuse(ErrorCode.RELAY_TOKEN_EXPIRED, 'that relay ticket has expired');
     entry.spent = true;
     const { record, side } = entry;
     return {
@@ -203,7 +231,8 @@ export class RelayService {
     if (!mate) return;
     const requester = record.halves.requester as Half;
     const target = record.halves.target as Half;
-    for (const h of [requester, target]) h.stream.write(encodeMessage({ t: 'relay_ready', re: h.re } satisfies ServerMessage));
+    for (const h of [requester, target])
+      h.stream.write(encodeMessage({ t: 'relay_ready', re: h.re } satisfies ServerMessage));
     this.spliced += 1;
     record.circuit = new Circuit(
       { stream: requester.stream, user: record.parties.requester.user, ip: requester.ip },
@@ -248,7 +277,9 @@ export class RelayService {
         const half = record.halves[side];
         if (!half) continue;
         const why = code ?? ErrorCode.RELAY_PEER_ABSENT;
-        half.stream.end(encodeMessage({ t: 'error', re: half.re, code: why, message: reason, fatal: true } satisfies ServerMessage));
+        half.stream.end(
+          encodeMessage({ t: 'error', re: half.re, code: why, message: reason, fatal: true } satisfies ServerMessage),
+        );
         setTimeout(() => half.stream.destroy(), 2_000).unref();
       }
     }
@@ -277,19 +308,30 @@ export class RelayService {
           const half = record.halves[side];
           if (half && now - half.joinedAt >= this.limits.pairTimeoutMs) {
             const absent = record.parties[other(side)].user;
-            this.host.emit('relay_refused', { ip: half.ip, user: record.parties[side].user, code: ErrorCode.RELAY_PEER_ABSENT, reason: `${absent} never reached the relay` });
+            this.host.emit('relay_refused', {
+              ip: half.ip,
+              user: record.parties[side].user,
+              code: ErrorCode.RELAY_PEER_ABSENT,
+              reason: `${absent} never reached the relay`,
+            });
             this.end(record, ErrorCode.RELAY_PEER_ABSENT, `${absent} never reached the relay`);
             break;
           }
         }
         // Ticketed but nobody joined in time, or never ticketed: release the place.
-        if (!record.ended && !record.halves.requester && !record.halves.target && now > record.tokenExpiresAt + this.limits.ticketTtlMs) {
+        if (
+          !record.ended &&
+          !record.halves.requester &&
+          !record.halves.target &&
+          now > record.tokenExpiresAt + this.limits.ticketTtlMs
+        ) {
           this.end(record, null, 'unused');
         }
       }
       if (record.ended && now > record.tokenExpiresAt + MEMORY_TTLS * this.limits.tokenTtlMs) this.forget(record);
     }
-    for (const [ticket, entry] of this.tickets) if (now > entry.expiresAt + MEMORY_TTLS * this.limits.ticketTtlMs) this.tickets.delete(ticket);
+    for (const [ticket, entry] of this.tickets)
+      if (now > entry.expiresAt + MEMORY_TTLS * this.limits.ticketTtlMs) this.tickets.delete(ticket);
   }
 
   private forget(record: CircuitRecord): void {

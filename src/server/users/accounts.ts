@@ -5,7 +5,13 @@
  * Sessions stay outside: handlers/auth.ts moves the session between states and calls this.
  * Unknown user and wrong password give the same error after the same work.
  */
-import { FREE_FAILURES_PER_IP, FREE_FAILURES_PER_USER, PROTOCOL_VERSION, RATE_WINDOW_MS, USERNAME_PATTERN } from '../../net/constants.ts';
+import {
+  FREE_FAILURES_PER_IP,
+  FREE_FAILURES_PER_USER,
+  PROTOCOL_VERSION,
+  RATE_WINDOW_MS,
+  USERNAME_PATTERN,
+} from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { Emit } from '../events.ts';
@@ -58,12 +64,19 @@ export class Accounts {
   readonly registrations: RateLimiter;
   readonly accountChanges: RateLimiter;
 
-  constructor(private readonly host: AccountsHost, options: AccountsOptions = {}) {
+  constructor(
+    private readonly host: AccountsHost,
+    options: AccountsOptions = {},
+  ) {
     this.userFailures = options.userFailures ?? new FailureBackoff(FREE_FAILURES_PER_USER, host.now);
     this.ipFailures = options.ipFailures ?? new FailureBackoff(FREE_FAILURES_PER_IP, host.now, 'after-failure');
     this.registrations =
       options.registrations ??
-      new WindowLimiter(options.registrationsPerMinutePerIp ?? REGISTRATIONS_PER_IP_PER_MINUTE, RATE_WINDOW_MS, host.now);
+      new WindowLimiter(
+        options.registrationsPerMinutePerIp ?? REGISTRATIONS_PER_IP_PER_MINUTE,
+        RATE_WINDOW_MS,
+        host.now,
+      );
     this.accountChanges = options.accountChanges ?? new WindowLimiter(ACCOUNT_CHANGES_PER_HOUR, HOUR_MS, host.now);
   }
 
@@ -77,7 +90,10 @@ export class Accounts {
    */
   precheck(attempt: Credentials): ProtocolError | undefined {
     if (attempt.proto !== PROTOCOL_VERSION) {
-      return new ProtocolError(ErrorCode.VERSION, `protocol version ${attempt.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+      return new ProtocolError(
+        ErrorCode.VERSION,
+        `protocol version ${attempt.proto} is not supported; this server speaks ${PROTOCOL_VERSION}`,
+      );
     }
     try {
       assertWellFormedPassword(attempt.pass);
@@ -108,7 +124,12 @@ export class Accounts {
     return () => this.checkPassword(client, attempt, nameKey, ipKey);
   }
 
-  private async checkPassword(client: AuthClient, attempt: Credentials, nameKey: string, ipKey: string): Promise<UserRecord | undefined> {
+  private async checkPassword(
+    client: AuthClient,
+    attempt: Credentials,
+    nameKey: string,
+    ipKey: string,
+  ): Promise<UserRecord | undefined> {
     const { store, hasher, emit } = this.host;
     let ok: boolean;
     const record = USERNAME_PATTERN.test(attempt.user) ? store.get(attempt.user) : undefined;
@@ -148,7 +169,10 @@ export class Accounts {
     assertNewPassword(attempt.pass);
     // The limit comes first: answers of "taken" must not be a free, unlimited way to list accounts.
     const wait = this.registrations.take(`ip:${client.ip}`);
-    if (wait > 0) throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many registrations from your address; try again later', { retryAfterMs: wait });
+    if (wait > 0)
+      throw new ProtocolError(ErrorCode.RATE_LIMITED, 'too many registrations from your address; try again later', {
+        retryAfterMs: wait,
+      });
     if (store.has(attempt.user)) throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${attempt.user} is taken`);
     return () => this.createAccount(client, attempt);
   }
@@ -172,7 +196,8 @@ export class Accounts {
     assertNewPassword(newPass);
     const record = await this.verifyOwnPassword(client, user, oldPass);
     const passwordHash = await this.host.hasher.hash(newPass);
-    if (!(await this.host.store.setPasswordHash(record.username, passwordHash, record.passwordHash))) throw changedMeanwhile();
+    if (!(await this.host.store.setPasswordHash(record.username, passwordHash, record.passwordHash)))
+      throw changedMeanwhile();
     return record;
   }
 
@@ -264,10 +289,15 @@ export class Accounts {
 
 function rateLimitError(retryAfterMs: number): ProtocolError {
   const seconds = Math.ceil(retryAfterMs / 1000);
-  return new ProtocolError(ErrorCode.RATE_LIMITED, `too many failed attempts; try again in ${seconds} s`, { retryAfterMs });
+  return new ProtocolError(ErrorCode.RATE_LIMITED, `too many failed attempts; try again in ${seconds} s`, {
+    retryAfterMs,
+  });
 }
 
 function changedMeanwhile(): ProtocolError {
   // Another connection changed the password or deleted the account while this was checked.
-  return new ProtocolError(ErrorCode.AUTH_FAILED, 'the account was changed from another connection meanwhile; log in again');
+  return new ProtocolError(
+    ErrorCode.AUTH_FAILED,
+    'the account was changed from another connection meanwhile; log in again',
+  );
 }

@@ -23,7 +23,11 @@ const REQUIRED_COLUMNS = ['username', 'password_hash', 'created_at'] as const;
 export const LAST_SEEN_FLUSH_MS = 5_000;
 
 export class UserStoreError extends Error {
-  constructor(readonly file: string, readonly line: number | null, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    detail: string,
+  ) {
     super(`${file}${line === null ? '' : `, line ${line}`}: ${detail}`);
     this.name = 'UserStoreError';
   }
@@ -47,7 +51,10 @@ export class CsvUserStore implements UserStore {
   private lastSeenTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(readonly path: string, private readonly lastSeenFlushMs = LAST_SEEN_FLUSH_MS) {}
+  constructor(
+    readonly path: string,
+    private readonly lastSeenFlushMs = LAST_SEEN_FLUSH_MS,
+  ) {}
 
   get size(): number {
     return this.users.size;
@@ -84,7 +91,8 @@ export class CsvUserStore implements UserStore {
   async create(input: Omit<UserRecord, 'lastSeenAt'>): Promise<UserRecord> {
     if (this.closed) throw new ProtocolError(ErrorCode.STORAGE, 'the user store is closed');
     const key = userKey(input.username);
-    if (this.has(input.username)) throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${input.username} is taken`);
+    if (this.has(input.username))
+      throw new ProtocolError(ErrorCode.USERNAME_TAKEN, `the name ${input.username} is taken`);
     const record: UserRecord = { ...input, lastSeenAt: null };
     this.staged.set(key, record);
     try {
@@ -109,7 +117,9 @@ export class CsvUserStore implements UserStore {
       await this.scheduleWrite();
     } catch (err) {
       if (this.newHashes.get(key) === passwordHash) this.newHashes.delete(key);
-      throw new ProtocolError(ErrorCode.STORAGE, 'could not save the new password; the old one still works', { cause: err });
+      throw new ProtocolError(ErrorCode.STORAGE, 'could not save the new password; the old one still works', {
+        cause: err,
+      });
     }
     // A later change of the same user may have overtaken this one: it then applies its own.
     if (this.newHashes.get(key) === passwordHash) {
@@ -207,7 +217,8 @@ export function parseUsersCsv(text: string, file: string): UserRecord[] {
   const header = headerRow.map((h) => h.trim());
   const index = new Map(header.map((name, i) => [name, i]));
   for (const column of REQUIRED_COLUMNS) {
-    if (!index.has(column)) throw new UserStoreError(file, 1, `header has no "${column}" column (found: ${header.join(',')})`);
+    if (!index.has(column))
+      throw new UserStoreError(file, 1, `header has no "${column}" column (found: ${header.join(',')})`);
   }
   const seen = new Map<string, number>();
   const records: UserRecord[] = [];
@@ -217,17 +228,21 @@ export function parseUsersCsv(text: string, file: string): UserRecord[] {
     const line = lineOf(i + 1);
     const cell = (name: string) => row[index.get(name) ?? -1] ?? '';
     const username = cell('username');
-    if (!USERNAME_PATTERN.test(username)) throw new UserStoreError(file, line, `invalid username ${JSON.stringify(username)}`);
+    if (!USERNAME_PATTERN.test(username))
+      throw new UserStoreError(file, line, `invalid username ${JSON.stringify(username)}`);
     const previous = seen.get(userKey(username));
-    if (previous !== undefined) throw new UserStoreError(file, line, `username "${username}" already appears on line ${previous}`);
+    if (previous !== undefined)
+      throw new UserStoreError(file, line, `username "${username}" already appears on line ${previous}`);
     seen.set(userKey(username), line);
     const passwordHash = cell('password_hash');
-    if (!isScryptHash(passwordHash)) throw new UserStoreError(file, line, `password_hash of "${username}" is not a scrypt-kdf hash`);
+    if (!isScryptHash(passwordHash))
+      throw new UserStoreError(file, line, `password_hash of "${username}" is not a scrypt-kdf hash`);
     const createdAt = Date.parse(cell('created_at'));
     if (Number.isNaN(createdAt)) throw new UserStoreError(file, line, `created_at of "${username}" is not a date`);
     const seenText = index.has('last_seen_at') ? cell('last_seen_at') : '';
     const lastSeenAt = seenText === '' ? null : Date.parse(seenText);
-    if (lastSeenAt !== null && Number.isNaN(lastSeenAt)) throw new UserStoreError(file, line, `last_seen_at of "${username}" is not a date`);
+    if (lastSeenAt !== null && Number.isNaN(lastSeenAt))
+      throw new UserStoreError(file, line, `last_seen_at of "${username}" is not a date`);
     records.push({ username, passwordHash, createdAt, lastSeenAt });
   });
   return records;

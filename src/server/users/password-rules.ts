@@ -13,7 +13,10 @@ export function assertWellFormedPassword(pass: string): void {
   // Lone surrogates and U+FFFD (what invalid UTF-8 decodes to) would all hash as U+FFFD:
   // different passwords sent would match one another.
   if (NOT_WELL_FORMED.test(pass)) {
-    throw new ProtocolError(ErrorCode.BAD_MESSAGE, 'a password must be valid Unicode text (no lone surrogates, no U+FFFD)');
+    throw new ProtocolError(
+      ErrorCode.BAD_MESSAGE,
+      'a password must be valid Unicode text (no lone surrogates, no U+FFFD)',
+    );
   }
 }
 

@@ -73,7 +73,10 @@ export class PasswordHasher {
 
   private async gated<T>(fn: () => Promise<T>): Promise<T> {
     const result = await this.gate.run(fn);
-    if (!result) throw new ProtocolError(ErrorCode.SERVER_BUSY, 'server is busy with logins; try again in a few seconds', { retryAfterMs: 2_000 });
+    if (!result)
+      throw new ProtocolError(ErrorCode.SERVER_BUSY, 'server is busy with logins; try again in a few seconds', {
+        retryAfterMs: 2_000,
+      });
     return result.value;
   }
 }

@@ -22,7 +22,9 @@ interface Harness {
   close(): Promise<void>;
 }
 
-async function start(options: { askServer?: boolean; server?: TestServer; cols?: number; rows?: number } = {}): Promise<Harness> {
+async function start(
+  options: { askServer?: boolean; server?: TestServer; cols?: number; rows?: number } = {},
+): Promise<Harness> {
   const server = options.server ?? (await startTestServer());
   const config = await tempDir('tui-app');
   const vt = new VirtualTerminal(options.cols ?? 100, options.rows ?? 30);
@@ -61,7 +63,10 @@ test('server form prefilled, trust prompt with the fingerprint, register, main s
   h.vt.type(`\r\x15${h.server.port}\r`);
   text = await h.vt.waitForText('Trust this server?');
   const fp = h.server.app.identity.fingerprint.split(':');
-  assert.ok(text.includes(fp.slice(0, 16).join(':')) && text.includes(fp.slice(16).join(':')), 'both halves of the fingerprint shown');
+  assert.ok(
+    text.includes(fp.slice(0, 16).join(':')) && text.includes(fp.slice(16).join(':')),
+    'both halves of the fingerprint shown',
+  );
   h.vt.type('y');
   await h.vt.waitForText('[r] Register');
   h.vt.type('r');
@@ -127,7 +132,13 @@ test('a changed fingerprint is refused with both fingerprints and what to do', a
   const wrong = Array.from({ length: 32 }, () => 'AB').join(':');
   await writeFile(join(config.path, 'known_hosts'), `127.0.0.1:${server.port} ${wrong}\n`);
   const vt = new VirtualTerminal(100, 30);
-  const app = createApp({ input: vt.input, output: vt.output, configDir: config.path, host: '127.0.0.1', port: server.port });
+  const app = createApp({
+    input: vt.input,
+    output: vt.output,
+    configDir: config.path,
+    host: '127.0.0.1',
+    port: server.port,
+  });
   defer(t, async () => {
     await app.quit();
     vt.dispose();
@@ -138,7 +149,11 @@ test('a changed fingerprint is refused with both fingerprints and what to do', a
   assert.ok(text.includes(wrong.slice(0, 40)), 'pinned fingerprint shown');
   // Each half (16 bytes) stands whole on a row: the wrap never cuts a byte.
   const rows = text.split('\n');
-  assert.equal(rows.filter((row) => row.includes(wrong.slice(0, 47))).length, 2, 'both halves of the pinned fingerprint on rows of their own');
+  assert.equal(
+    rows.filter((row) => row.includes(wrong.slice(0, 47))).length,
+    2,
+    'both halves of the pinned fingerprint on rows of their own',
+  );
   const runs = rows.flatMap((row) => row.match(/[0-9A-F]{2}(?::[0-9A-F]{2})+:?/g) ?? []);
   assert.equal(runs.length, 4, 'two fingerprints in two halves');
   for (const run of runs) assert.match(run, /^(?:[0-9A-F]{2}:){15}[0-9A-F]{2}$/, 'a half is 16 whole bytes');
@@ -249,7 +264,11 @@ test('PgUp and PgDn page by screen rows, keeping one row of the last page in vie
     pages.push(shown());
   }
   for (let i = 1; i < pages.length; i++) {
-    assert.equal(nth(pages, i, 'page').at(-1), nth(pages, i - 1, 'page')[0], `page ${i} ends with the row that began page ${i - 1}: ${JSON.stringify(pages)}`);
+    assert.equal(
+      nth(pages, i, 'page').at(-1),
+      nth(pages, i - 1, 'page')[0],
+      `page ${i} ends with the row that began page ${i - 1}: ${JSON.stringify(pages)}`,
+    );
   }
   await h.vt.waitForText('newer below: PgDn');
   // Back down: as many pages (one more row may be left), then following again.

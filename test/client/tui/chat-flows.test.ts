@@ -26,7 +26,13 @@ async function tui(server: TestServer, user: string): Promise<Tui> {
   const vt = new VirtualTerminal(100, 30);
   let bells = 0;
   vt.term.onBell(() => bells++);
-  const app = createApp({ input: vt.input, output: vt.output, configDir: config.path, host: '127.0.0.1', port: server.port });
+  const app = createApp({
+    input: vt.input,
+    output: vt.output,
+    configDir: config.path,
+    host: '127.0.0.1',
+    port: server.port,
+  });
   await trustAndRegister(vt, user, `${user} password`);
   return {
     vt,

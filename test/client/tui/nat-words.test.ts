@@ -13,7 +13,10 @@ import { startTestServer, tempDir, type TestServer } from '../../helpers/server.
 import { trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
 
-async function unreachableTui(server: TestServer, user: string): Promise<{ vt: VirtualTerminal; app: TuiApp; close(): Promise<void> }> {
+async function unreachableTui(
+  server: TestServer,
+  user: string,
+): Promise<{ vt: VirtualTerminal; app: TuiApp; close(): Promise<void> }> {
   const config = await tempDir('tui-nat');
   const vt = new VirtualTerminal(120, 30);
   const app = createApp({
@@ -58,7 +61,8 @@ test('no path and no relay: both users are told at once what failed, each from t
   assert.match(mine, /relay: the server does not relay chats\./);
   assert.match(theirs, /calling alice back: 127\.0\.0\.1:\d+ refused the connection/);
   assert.match(theirs, /relay: the server does not relay chats\./);
-  for (const screen of [mine, theirs]) assert.doesNotMatch(screen, /Cannot reach the server|did not answer in time|\(\?\)/);
+  for (const screen of [mine, theirs])
+    assert.doesNotMatch(screen, /Cannot reach the server|did not answer in time|\(\?\)/);
 });
 
 test('a relayed chat ends with the server, says so, and is offered again when the server is back', async (t) => {
@@ -78,7 +82,10 @@ test('a relayed chat ends with the server, says so, and is offered again when th
   alice.vt.type('/connect bob\r');
   const opened = await alice.vt.waitForText('Message to bob');
   assert.match(opened, /2 bob · relay/);
-  assert.match(opened.replace(/[│\s]+/g, ' '), /Chat with bob \(127\.0\.0\.1\), relayed via the server, end-to-end encrypted/);
+  assert.match(
+    opened.replace(/[│\s]+/g, ' '),
+    /Chat with bob \(127\.0\.0\.1\), relayed via the server, end-to-end encrypted/,
+  );
   alice.vt.type('/info\r');
   await alice.vt.waitForText(/bob at 127\.0\.0\.1: relayed via the server/);
   await server.restart();

@@ -53,7 +53,11 @@ test('help overlay lists every key binding and every command', async () => {
     help.show();
     screen.render();
     const text = await vt.waitForText('Help: keys and commands');
-    for (const b of KEYMAP) assert.ok(text.includes(b.label) && text.includes(b.description.slice(0, 30)), `missing ${b.label}: ${b.description}`);
+    for (const b of KEYMAP)
+      assert.ok(
+        text.includes(b.label) && text.includes(b.description.slice(0, 30)),
+        `missing ${b.label}: ${b.description}`,
+      );
     for (const c of COMMANDS) assert.ok(text.includes(c.usage), `missing ${c.usage}`);
     assert.equal(help.handleKey('down'), true);
     assert.equal(help.handleKey('escape'), false);
@@ -84,7 +88,11 @@ test('help overlay scrolls in a small terminal', async () => {
 
 test('yes/no dialog: y, n and Esc', async () => {
   await withScreen({ cols: 100, rows: 30 }, async (screen, vt) => {
-    const dialog = new DialogView(screen, { title: 'New server', lines: ['First connection to 10.0.0.1:4400.'], question: 'Trust this server?' });
+    const dialog = new DialogView(screen, {
+      title: 'New server',
+      lines: ['First connection to 10.0.0.1:4400.'],
+      question: 'Trust this server?',
+    });
     screen.render();
     await vt.waitForText(/Trust this server\?\s+y = yes, n \/ Esc = no/);
     assert.equal(DialogView.answer('y', 'y'), true);

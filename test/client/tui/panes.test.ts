@@ -72,7 +72,8 @@ test('tab bar: numbers, unread badges, ended sessions', async () => {
 test('tab bar: when the tabs do not fit, the current one is shown with counts of the hidden ones', async () => {
   await withScreen({ cols: 80, rows: 24 }, async (screen, vt) => {
     const model = new TabsModel();
-    for (let i = 0; i < 8; i++) model.addSession(Object.assign(new PlainSession(), { peer: { user: `peer-number-${i}`, ip: '192.0.2.7' } }));
+    for (let i = 0; i < 8; i++)
+      model.addSession(Object.assign(new PlainSession(), { peer: { user: `peer-number-${i}`, ip: '192.0.2.7' } }));
     model.select(6);
     model.append(nth(model.tabs, 1, 'tab'), { kind: LineKind.PEER, at: 0, from: 'x', text: 'unread' });
     const bar = new TabBar(screen);
@@ -109,7 +110,8 @@ test('messages pane: sender, time, delivery state, verification code; peer text 
 test('messages pane: only the visible lines are drawn, newest at the bottom, PgUp moves back', async () => {
   await withScreen(SIZE, async (screen, vt) => {
     const model = new TabsModel();
-    for (let i = 0; i < 10_000; i++) model.append(model.inbox, { kind: LineKind.BROADCAST, at: 0, from: 'x', text: `line ${i}` });
+    for (let i = 0; i < 10_000; i++)
+      model.append(model.inbox, { kind: LineKind.BROADCAST, at: 0, from: 'x', text: `line ${i}` });
     const pane = new MessagesPane(screen);
     pane.update(model.inbox, false);
     screen.render();
@@ -129,9 +131,11 @@ test('messages pane: a short tab after a long wrapped one shows its lines (not a
     const model = new TabsModel();
     const chat = model.addSession(new PlainSession());
     const words = Array.from({ length: 500 }, (_, i) => `word${String(i).padStart(3, '0')}`).join(' ');
-    for (let i = 0; i < 36; i++) model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: `line ${i}: ${'x'.repeat(100)}` });
+    for (let i = 0; i < 36; i++)
+      model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: `line ${i}: ${'x'.repeat(100)}` });
     model.append(chat, { kind: LineKind.PEER, at: 0, from: 'bob', text: words });
-    for (const text of ['first broadcast', 'second broadcast', 'third broadcast']) model.append(model.inbox, { kind: LineKind.BROADCAST, at: 0, from: 'carol', text });
+    for (const text of ['first broadcast', 'second broadcast', 'third broadcast'])
+      model.append(model.inbox, { kind: LineKind.BROADCAST, at: 0, from: 'carol', text });
     const pane = new MessagesPane(screen);
     pane.update(chat, false);
     screen.render();
@@ -153,7 +157,12 @@ test('messages pane: a row with emoji filled to the edge keeps its last characte
     const head = '00:00 bob: 👍 ';
     const inner = (pane.box.width as number) - 2;
     for (const filler of [inner - head.length - 2, inner - head.length - 1, inner - head.length]) {
-      model.append(chat, { kind: LineKind.PEER, at: new Date(2026, 0, 1, 0, 0).getTime(), from: 'bob', text: `👍 ${'x'.repeat(filler)}Z next` });
+      model.append(chat, {
+        kind: LineKind.PEER,
+        at: new Date(2026, 0, 1, 0, 0).getTime(),
+        from: 'bob',
+        text: `👍 ${'x'.repeat(filler)}Z next`,
+      });
     }
     pane.update(chat, false);
     screen.render();
@@ -184,12 +193,17 @@ test('messages pane: scrolling by rows reaches every row of a message longer tha
     const top = chat.scroll;
     model.setScroll(chat, pane.scrolled(chat, 5));
     assert.deepEqual(chat.scroll, top, 'no scrolling past the top');
-    assert.deepEqual([...words, 'before'].filter((w) => !seen.has(w)), [], 'every word was on screen at some page');
+    assert.deepEqual(
+      [...words, 'before'].filter((w) => !seen.has(w)),
+      [],
+      'every word was on screen at some page',
+    );
     screen.render();
     const text = await vt.waitForText('word000');
     assert.match(text, /newer below: PgDn/);
     // And back down to following.
-    for (let i = 0; i < 100 && chat.scroll.lines + chat.scroll.rows > 0; i++) model.setScroll(chat, pane.scrolled(chat, -(pane.rows - 2)));
+    for (let i = 0; i < 100 && chat.scroll.lines + chat.scroll.rows > 0; i++)
+      model.setScroll(chat, pane.scrolled(chat, -(pane.rows - 2)));
     pane.update(chat, false);
     assert.doesNotMatch(pane.box.getContent(), /newer below/);
     assert.match(pane.box.getContent(), /word499/);
@@ -215,12 +229,28 @@ test('status bar: user, server, TCP and UDP state, fingerprint, chats, note', as
   await withScreen(SIZE, async (screen, vt) => {
     const bar = new StatusBar(screen);
     const fp = Array.from({ length: 32 }, (_, i) => i.toString(16).toUpperCase().padStart(2, '0')).join(':');
-    bar.update({ user: 'alice', server: '127.0.0.1:4400', tcp: LinkState.RECONNECTING, udp: LinkState.DOWN, fingerprint: fp, sessions: 2, note: 'server lost, retry in 2 s' });
+    bar.update({
+      user: 'alice',
+      server: '127.0.0.1:4400',
+      tcp: LinkState.RECONNECTING,
+      udp: LinkState.DOWN,
+      fingerprint: fp,
+      sessions: 2,
+      note: 'server lost, retry in 2 s',
+    });
     screen.render();
     const text = await vt.waitForText('alice @ 127.0.0.1:4400');
     // What does not fit the width (here the fingerprint) is dropped, never wrapped.
     assert.match(text, /TCP reconnecting │ UDP down │ server lost, retry in 2 s │ 2 chats\s*$/m);
-    bar.update({ user: 'alice', server: '127.0.0.1:4400', tcp: LinkState.CONNECTED, udp: LinkState.CONNECTED, fingerprint: fp, sessions: 1, note: '' });
+    bar.update({
+      user: 'alice',
+      server: '127.0.0.1:4400',
+      tcp: LinkState.CONNECTED,
+      udp: LinkState.CONNECTED,
+      fingerprint: fp,
+      sessions: 1,
+      note: '',
+    });
     screen.render();
     await vt.waitForText(/TCP connected │ UDP connected │ 1 chat │ fp 00:01…1E:1F │ F1 help/);
   });

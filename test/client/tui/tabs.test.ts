@@ -8,7 +8,10 @@ import type { ChatSessionEvents, ChatSessionView } from '../../../src/client/tui
 class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessionView {
   readonly verificationCode = '0000-0000';
   isOpen = true;
-  constructor(readonly id: string, readonly peer = { user: id, ip: '10.0.0.1' }) {
+  constructor(
+    readonly id: string,
+    readonly peer = { user: id, ip: '10.0.0.1' },
+  ) {
     super();
   }
   history() {
@@ -27,7 +30,10 @@ test('scrollback keeps the newest lines up to its limit, and ids of kept lines o
   const s = new Scrollback(3);
   for (let i = 0; i < 5; i++) s.push({ ...line(`m${i}`, LineKind.OWN), id: String(i), delivery: 'sent' });
   assert.equal(s.length, 3);
-  assert.deepEqual(s.slice(0, 3).map((l) => l.text), ['m2', 'm3', 'm4']);
+  assert.deepEqual(
+    s.slice(0, 3).map((l) => l.text),
+    ['m2', 'm3', 'm4'],
+  );
   assert.equal(s.get('1'), undefined);
   assert.equal(s.get('4')?.text, 'm4');
 });
@@ -93,7 +99,13 @@ test('a chat tab follows its session: messages, delivery, typing and the end, ea
   changes = 0;
   session.emit('message', { id: 'o1', own: true, from: 'me', text: 'hello', at: 5, delivery: 'sent' });
   session.emit('message', { id: 'p1', own: false, from: 'bob', text: 'hi', at: 6 });
-  assert.deepEqual(tab.lines.slice(0, 2).map((l) => [l.kind, l.text, l.delivery]), [[LineKind.OWN, 'hello', 'sent'], [LineKind.PEER, 'hi', undefined]]);
+  assert.deepEqual(
+    tab.lines.slice(0, 2).map((l) => [l.kind, l.text, l.delivery]),
+    [
+      [LineKind.OWN, 'hello', 'sent'],
+      [LineKind.PEER, 'hi', undefined],
+    ],
+  );
   session.emit('delivery', 'o1', 'delivered');
   assert.equal(tab.lines.get('o1')?.delivery, 'delivered');
   session.emit('typing', true);
@@ -118,7 +130,8 @@ test('a session already closed when attached shows ended; a removed tab stops li
   const tab = model.addSession(session);
   assert.equal(session.listenerCount('message'), 1);
   model.remove(tab);
-  for (const event of ['message', 'delivery', 'typing', 'closed'] as const) assert.equal(session.listenerCount(event), 0, event);
+  for (const event of ['message', 'delivery', 'typing', 'closed'] as const)
+    assert.equal(session.listenerCount(event), 0, event);
   model.dispose();
   assert.equal(closed.listenerCount('closed'), 0);
 });

@@ -28,7 +28,16 @@ test('short fingerprint keeps the first and last two bytes', () => {
 
 test('emoji and wide characters keep a box border in its column', async () => {
   await withScreen({ cols: 40, rows: 8 }, async (screen, vt) => {
-    blessed.box({ parent: screen, top: 0, left: 0, width: 20, height: 6, border: 'line', tags: true, content: 'ab 日本語 x\n😀 emoji 👍x\n⚡ok é\n{bold}b{/bold}' });
+    blessed.box({
+      parent: screen,
+      top: 0,
+      left: 0,
+      width: 20,
+      height: 6,
+      border: 'line',
+      tags: true,
+      content: 'ab 日本語 x\n😀 emoji 👍x\n⚡ok é\n{bold}b{/bold}',
+    });
     screen.render();
     await vt.waitForText('emoji');
     for (let y = 1; y <= 4; y++) {

@@ -6,7 +6,8 @@ import { rowCost, textWidth } from '../../../src/term/unicode-width.ts';
 import { wrapSpans } from '../../../src/client/tui/wrap.ts';
 
 /** A row as the terminal shows it: tags gone, blessed's escapes turned back into braces. */
-const shown = (row: string) => row.replace(/\{(open|close)\}|\{[^}]*\}/g, (_, esc) => (esc === 'open' ? '{' : esc === 'close' ? '}' : ''));
+const shown = (row: string) =>
+  row.replace(/\{(open|close)\}|\{[^}]*\}/g, (_, esc) => (esc === 'open' ? '{' : esc === 'close' ? '}' : ''));
 
 test('words wrap at spaces; no row is wider than the width', () => {
   const rows = wrapSpans([{ text: 'the quick brown fox jumps over the lazy dog' }], 12).map(shown);
@@ -14,7 +15,10 @@ test('words wrap at spaces; no row is wider than the width', () => {
 });
 
 test('styles stay on their runs across a break; braces in the text are escaped', () => {
-  const rows = wrapSpans([{ text: 'bob', open: '{bold}', close: '{/bold}' }, { text: ': {red-fg}hi{/red-fg} there' }], 14);
+  const rows = wrapSpans(
+    [{ text: 'bob', open: '{bold}', close: '{/bold}' }, { text: ': {red-fg}hi{/red-fg} there' }],
+    14,
+  );
   // '{red-fg}hi{/red-fg}' is one word longer than a row: cut at the edge.
   assert.equal(rows[0], '{bold}bob{/bold}: {open}red-fg{close}h');
   assert.deepEqual(rows.map(shown), ['bob: {red-fg}h', 'i{/red-fg}', 'there']);
@@ -44,13 +48,24 @@ test('newlines in the text break rows; empty text is one empty row', () => {
 
 test('property: every row fits, and no character other than a space is lost or added', () => {
   fc.assert(
-    fc.property(fc.array(fc.constantFrom('a', 'bb ', ' ', '日', '👍', 'word ', 'x'.repeat(30), '{', '}'), { maxLength: 60 }), fc.integer({ min: 1, max: 40 }), (parts, width) => {
-      const text = parts.join('');
-      const chars = [...text];
-      const spans = [{ text: chars.slice(0, 5).join(''), open: '{bold}', close: '{/bold}' }, { text: chars.slice(5).join('') }];
-      const rows = wrapSpans(spans, width).map(shown);
-      for (const row of rows) assert.ok(textWidth(row) <= Math.max(width, 2) && rowCost(row) <= Math.max(width, 3), `${JSON.stringify(row)} is wider than ${width}`);
-      assert.equal(rows.join('').replace(/ /g, ''), text.replace(/ /g, ''));
-    }),
+    fc.property(
+      fc.array(fc.constantFrom('a', 'bb ', ' ', '日', '👍', 'word ', 'x'.repeat(30), '{', '}'), { maxLength: 60 }),
+      fc.integer({ min: 1, max: 40 }),
+      (parts, width) => {
+        const text = parts.join('');
+        const chars = [...text];
+        const spans = [
+          { text: chars.slice(0, 5).join(''), open: '{bold}', close: '{/bold}' },
+          { text: chars.slice(5).join('') },
+        ];
+        const rows = wrapSpans(spans, width).map(shown);
+        for (const row of rows)
+          assert.ok(
+            textWidth(row) <= Math.max(width, 2) && rowCost(row) <= Math.max(width, 3),
+            `${JSON.stringify(row)} is wider than ${width}`,
+          );
+        assert.equal(rows.join('').replace(/ /g, ''), text.replace(/ /g, ''));
+      },
+    ),
   );
 });

@@ -34,7 +34,12 @@ function keep(l: PeerLink) {
 }
 
 function failure(err: unknown) {
-  return { error: { code: err instanceof ProtocolError ? err.code : 'E_INTERNAL', message: err instanceof Error ? err.message : String(err) } };
+  return {
+    error: {
+      code: err instanceof ProtocolError ? err.code : 'E_INTERNAL',
+      message: err instanceof Error ? err.message : String(err),
+    },
+  };
 }
 
 async function until<T>(check: () => T | null | undefined | false, timeoutMs: number, what: string): Promise<T> {
@@ -71,7 +76,8 @@ serveCalls({
   },
   /** Accept the next prompt; resolves when the chat is open or failed. */
   async acceptNext() {
-    const prompt = peers.pendingPrompts[0] ?? (await new Promise<{ reqId: string }>((resolve) => peers.once('prompt', resolve)));
+    const prompt =
+      peers.pendingPrompts[0] ?? (await new Promise<{ reqId: string }>((resolve) => peers.once('prompt', resolve)));
     const started = performance.now();
     try {
       const l = await peers.accept(prompt.reqId);
@@ -130,7 +136,13 @@ serveCalls({
   },
   async relayOpen(args: { ticket: string }) {
     try {
-      const stream = await openRelay({ host: client.options.host, port: client.options.port, fingerprint: client.fingerprint as string, ticket: args.ticket, timeoutMs: 5_000 });
+      const stream = await openRelay({
+        host: client.options.host,
+        port: client.options.port,
+        fingerprint: client.fingerprint as string,
+        ticket: args.ticket,
+        timeoutMs: 5_000,
+      });
       stream.destroy();
       return { ok: true };
     } catch (err) {

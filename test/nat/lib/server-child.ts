@@ -22,7 +22,14 @@ const events: Array<{ event: string; [k: string]: unknown }> = [];
 serveCalls({
   async start(args: { host: string; relay?: Partial<RelayLimits> }) {
     dataDir = await mkdtemp(join(tmpdir(), 'p2p-nat-server-'));
-    app = await startServer({ host: args.host, port: 0, dataDir, scryptLogN: 10, registrationsPerMinutePerIp: 100_000, relay: args.relay });
+    app = await startServer({
+      host: args.host,
+      port: 0,
+      dataDir,
+      scryptLogN: 10,
+      registrationsPerMinutePerIp: 100_000,
+      relay: args.relay,
+    });
     app.core.relay.tap = (_from, chunk) => {
       total += chunk.length;
       if (kept < KEEP_BYTES) {

@@ -119,7 +119,10 @@ describe('broadcast delivery', () => {
     // Within the text limit, but JSON writes each control character as six bytes.
     const item = await send(olga, '\u0001'.repeat(MAX_BROADCAST_TEXT_BYTES));
     assert.equal(olga.datagrams.length, 0);
-    assert.deepEqual(olga.frames.map((f) => f.item.text), [item.text]);
+    assert.deepEqual(
+      olga.frames.map((f) => f.item.text),
+      [item.text],
+    );
     await close();
   });
 
@@ -129,7 +132,10 @@ describe('broadcast delivery', () => {
     const items = [];
     for (let i = 0; i <= MAX_BROADCASTS_IN_FLIGHT_UDP; i++) items.push(await send(paul, `n${i}`));
     assert.equal(paul.datagrams.length, MAX_BROADCASTS_IN_FLIGHT_UDP);
-    assert.deepEqual(paul.frames.map((f) => f.bid), [items[MAX_BROADCASTS_IN_FLIGHT_UDP]?.bid]);
+    assert.deepEqual(
+      paul.frames.map((f) => f.bid),
+      [items[MAX_BROADCASTS_IN_FLIGHT_UDP]?.bid],
+    );
     const [first] = items;
     assert.ok(first);
     broadcasts.ack(paul, [first.bid]);
@@ -148,7 +154,11 @@ describe('broadcast delivery', () => {
     assert.equal(erin.frames.length, 0, 'owed, not sent, while over the high-water mark');
     erin.pendingOutputBytes = 0;
     clock.advance(DELIVERY_TICK_MS);
-    assert.deepEqual(erin.frames.map((f) => f.bid), [first.bid, second.bid], 'in creation order');
+    assert.deepEqual(
+      erin.frames.map((f) => f.bid),
+      [first.bid, second.bid],
+      'in creation order',
+    );
     await close();
   });
 
@@ -162,7 +172,11 @@ describe('broadcast delivery', () => {
     clock.advance(ttlMs - DELIVERY_TICK_MS);
     assert.ok(broadcasts.queue.get(item.bid), 'still live just before its expiry');
     const late = host.login('late');
-    assert.deepEqual(late.frames.map((f) => f.bid), [item.bid], 'a login just before expiry still gets it');
+    assert.deepEqual(
+      late.frames.map((f) => f.bid),
+      [item.bid],
+      'a login just before expiry still gets it',
+    );
     clock.advance(DELIVERY_TICK_MS);
     assert.equal(broadcasts.queue.get(item.bid), undefined);
     assert.deepEqual(host.eventsOf('broadcast_expired'), [{ bid: item.bid, from: 'frank', acked: 0, registered: 3 }]);
@@ -187,7 +201,10 @@ describe('broadcast delivery', () => {
     broadcasts.ack(old, [b.bid]);
     host.logout(old);
     const hank = host.login('HANK', { udpAlive: true });
-    assert.deepEqual(hank.frames.map((f) => f.bid), [a.bid, c.bid]);
+    assert.deepEqual(
+      hank.frames.map((f) => f.bid),
+      [a.bid, c.bid],
+    );
     assert.equal(hank.datagrams.length, 0, 'the path is not registered at login: TCP');
     await close();
   });
@@ -201,7 +218,11 @@ describe('broadcast delivery', () => {
     assert.equal(ivy.frames.length, 1, 'not repeated on the same connection');
     host.logout(ivy);
     const again = host.login('ivy');
-    assert.deepEqual(again.frames.map((f) => f.bid), [item.bid], 'unacked: delivered again on the new connection');
+    assert.deepEqual(
+      again.frames.map((f) => f.bid),
+      [item.bid],
+      'unacked: delivered again on the new connection',
+    );
     assert.equal(ivy.frames.length, 1, 'the old connection got nothing more');
     // Over UDP too: an ack ends it, and the next session gets nothing.
     again.udpAlive = true;

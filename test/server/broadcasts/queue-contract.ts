@@ -57,7 +57,10 @@ export function pendingQueueContract(name: string, make: QueueFactory): void {
       time.advance(1);
       assert.equal(queue.get(item.bid), undefined, 'gone at the expiry instant');
       assert.equal(queue.live().length, 0);
-      assert.deepEqual(queue.expire().map((p) => p.item.bid), [item.bid]);
+      assert.deepEqual(
+        queue.expire().map((p) => p.item.bid),
+        [item.bid],
+      );
       assert.deepEqual(queue.expire(), [], 'expired once');
       assert.equal(queue.size, 0);
       await queue.close();
@@ -70,7 +73,10 @@ export function pendingQueueContract(name: string, make: QueueFactory): void {
         added.push((await queue.add('alice', text)).item);
         time.advance(10);
       }
-      assert.deepEqual(queue.live().map((p) => p.item.text), ['one', 'two', 'three']);
+      assert.deepEqual(
+        queue.live().map((p) => p.item.text),
+        ['one', 'two', 'three'],
+      );
       assert.equal(new Set(added.map((i) => i.bid)).size, 3);
       for (const item of added) assert.equal(queue.get(item.bid)?.item.text, item.text);
       assert.equal(queue.size, 3);
@@ -102,7 +108,10 @@ export function pendingQueueContract(name: string, make: QueueFactory): void {
       time.advance(500); // the first expires
       queue.assertRoom();
       await queue.add('bob', 'three');
-      assert.deepEqual(queue.live().map((p) => p.item.text), ['two', 'three']);
+      assert.deepEqual(
+        queue.live().map((p) => p.item.text),
+        ['two', 'three'],
+      );
       await queue.close();
     });
 

@@ -30,26 +30,36 @@ test('connections pane counts clients in and out; users table shows their live s
 });
 
 test('event log shows registrations and failed logins with username and IP, never the password', async () => {
-  await withDashboard(async ({ server, term }) => {
-    // The property is about the data: every event's text and fields, whole. The screen
-    // shows only what fits a pane, so a password at the end of a long line would pass there.
-    const records: string[] = [];
-    const unfollow = followServerEvents(server.app.core, (_level, event, fields) => {
-      records.push(eventText(event, fields), JSON.stringify(fields));
-    });
-    const carol = await server.client();
-    await carol.register('carol', 'carols password');
-    await carol.close();
-    const mallory = await server.client();
-    await assert.rejects(mallory.login('carol', 'guessed-wrong-secret'), /wrong username or password/);
-    const screen = await term.waitForText(/failed login for "carol" from 127\.0\.0\.1 \(E_AUTH_FAILED\)/);
-    assert.match(screen, /registered carol from 127\.0\.0\.1/);
-    assert.match(screen, /login carol from 127\.0\.0\.1/);
-    assert.doesNotMatch(term.text(), /guessed-wrong-secret|carols password/);
-    unfollow();
-    assert.ok(records.some((r) => r.includes('failed login for "carol"')), 'the failed login was recorded');
-    assert.deepEqual(records.filter((r) => /guessed-wrong-secret|carols password/.test(r)), [], 'no event carries a password');
-  }, { cols: 160 }); // wide enough that no event line wraps
+  await withDashboard(
+    async ({ server, term }) => {
+      // The property is about the data: every event's text and fields, whole. The screen
+      // shows only what fits a pane, so a password at the end of a long line would pass there.
+      const records: string[] = [];
+      const unfollow = followServerEvents(server.app.core, (_level, event, fields) => {
+        records.push(eventText(event, fields), JSON.stringify(fields));
+      });
+      const carol = await server.client();
+      await carol.register('carol', 'carols password');
+      await carol.close();
+      const mallory = await server.client();
+      await assert.rejects(mallory.login('carol', 'guessed-wrong-secret'), /wrong username or password/);
+      const screen = await term.waitForText(/failed login for "carol" from 127\.0\.0\.1 \(E_AUTH_FAILED\)/);
+      assert.match(screen, /registered carol from 127\.0\.0\.1/);
+      assert.match(screen, /login carol from 127\.0\.0\.1/);
+      assert.doesNotMatch(term.text(), /guessed-wrong-secret|carols password/);
+      unfollow();
+      assert.ok(
+        records.some((r) => r.includes('failed login for "carol"')),
+        'the failed login was recorded',
+      );
+      assert.deepEqual(
+        records.filter((r) => /guessed-wrong-secret|carols password/.test(r)),
+        [],
+        'no event carries a password',
+      );
+    },
+    { cols: 160 },
+  ); // wide enough that no event line wraps
 });
 
 test('the --log-level threshold applies to the event pane', async () => {
@@ -167,7 +177,9 @@ test('Tab moves the focus between panes and PgDn scrolls the focused one', async
       term.type(Keys.PAGE_DOWN);
       await waitFor(() => [...visible(term.text())].some((u) => !before.has(u)), { what: 'new rows after PgDn' });
       term.type(Keys.PAGE_UP);
-      await waitFor(() => [...visible(term.text())].every((u) => before.has(u)), { what: 'the first rows again after PgUp' });
+      await waitFor(() => [...visible(term.text())].every((u) => before.has(u)), {
+        what: 'the first rows again after PgUp',
+      });
 
       term.type(Keys.TAB);
       term.type(Keys.TAB);
@@ -210,32 +222,53 @@ test('at 80x24 (the minimum) the tables keep their headers on one row, the foote
       await alice.register('alice', 'correct horse');
       const text = await term.waitForText(/alice .*online/);
       const rows = text.split('\n');
-      assert.ok(rows.some((r) => /User +Created +Seen +IP +TCP +UDP/.test(r)), 'users header on one row');
-      assert.ok(rows.some((r) => /ID +From +Left +Acked +Text/.test(r)), 'broadcasts header on one row');
-      assert.ok(rows.some((r) => /^ Listening /.test(r)), 'address line');
-      assert.ok(rows.some((r) => /^ TLS SHA-256 [0-9A-F:]+…[0-9A-F:]+ +\(whole: \?\)/.test(r)), 'a short fingerprint, and where the whole one is');
-      assert.ok(rows.some((r) => /^ Up .*rss .*\? help/.test(r)), 'health line');
+      assert.ok(
+        rows.some((r) => /User +Created +Seen +IP +TCP +UDP/.test(r)),
+        'users header on one row',
+      );
+      assert.ok(
+        rows.some((r) => /ID +From +Left +Acked +Text/.test(r)),
+        'broadcasts header on one row',
+      );
+      assert.ok(
+        rows.some((r) => /^ Listening /.test(r)),
+        'address line',
+      );
+      assert.ok(
+        rows.some((r) => /^ TLS SHA-256 [0-9A-F:]+…[0-9A-F:]+ +\(whole: \?\)/.test(r)),
+        'a short fingerprint, and where the whole one is',
+      );
+      assert.ok(
+        rows.some((r) => /^ Up .*rss .*\? help/.test(r)),
+        'health line',
+      );
       const fingerprint = server.app.identity.fingerprint;
       term.type('?');
       const help = await term.waitForText('give it to your users');
-      assert.ok(help.includes(fingerprint.slice(0, 47)) && help.includes(fingerprint.slice(48)), 'both halves of the fingerprint');
+      assert.ok(
+        help.includes(fingerprint.slice(0, 47)) && help.includes(fingerprint.slice(48)),
+        'both halves of the fingerprint',
+      );
     },
     { cols: 80, rows: 24 },
   );
 });
 
 test('connections pane counts relayed chats; the event log names the relay, never its bytes', async () => {
-  await withDashboard(async ({ server, term }) => {
-    await term.waitForText('relayed 0');
-    const alice = await joinAs(server, 'alice');
-    const bob = await joinAs(server, 'bob');
-    const { ab, ba } = await relayPair(server, alice, bob);
-    await term.waitForText('relayed 1');
-    await term.waitForText(/relaying alice \(127\.0\.0\.1\) <-> bob \(127\.0\.0\.1\), 1 relayed/);
-    ba.resume();
-    ab.end('secret relayed bytes');
-    await term.waitForText('relayed 0');
-    const screen = await term.waitForText(/relay alice <-> bob ended after \d+ s, 20 B \/ 0 B/);
-    assert.doesNotMatch(screen, /secret relayed bytes/);
-  }, { cols: 160 });
+  await withDashboard(
+    async ({ server, term }) => {
+      await term.waitForText('relayed 0');
+      const alice = await joinAs(server, 'alice');
+      const bob = await joinAs(server, 'bob');
+      const { ab, ba } = await relayPair(server, alice, bob);
+      await term.waitForText('relayed 1');
+      await term.waitForText(/relaying alice \(127\.0\.0\.1\) <-> bob \(127\.0\.0\.1\), 1 relayed/);
+      ba.resume();
+      ab.end('secret relayed bytes');
+      await term.waitForText('relayed 0');
+      const screen = await term.waitForText(/relay alice <-> bob ended after \d+ s, 20 B \/ 0 B/);
+      assert.doesNotMatch(screen, /secret relayed bytes/);
+    },
+    { cols: 160 },
+  );
 });

@@ -38,7 +38,10 @@ test('untrusted text cannot inject escapes or blessed tags', () => {
   assert.equal(safeText('bob\x1b[2J{red-fg}x{/red-fg}\nnext'), 'bob{open}red-fg{close}x{open}/red-fg{close} next');
   const text = eventText('login_failed', { user: '{bold}\x1b]0;pwn\x07eve', ip: '10.0.0.1', code: 'E_AUTH_FAILED' });
   assert.equal(text, 'failed login for "{bold}eve" from 10.0.0.1 (E_AUTH_FAILED)');
-  assert.match(eventLine(0, 'warn', text), /\{yellow-fg\}WARN \{\/yellow-fg\} failed login for "\{open\}bold\{close\}eve" from/);
+  assert.match(
+    eventLine(0, 'warn', text),
+    /\{yellow-fg\}WARN \{\/yellow-fg\} failed login for "\{open\}bold\{close\}eve" from/,
+  );
   // An event this pane has no wording for still shows, with its fields.
   assert.equal(eventText('future_event', { id: 'ab12', from: 'alice' }), 'future_event id=ab12 from=alice');
   // Cut to fit one row: the prefix plus what is left of the width.
@@ -77,7 +80,11 @@ test('a costly frame pushes the next one out, so drawing stays under MAX_DRAW_SH
   const frameCostMs = 40;
   let frames = 0;
   // The clock is advanced by the frame itself: as if drawing took frameCostMs.
-  const loop = new RenderLoop(() => ((clock += frameCostMs), (frames += 1)), FRAME_INTERVAL_MS, () => clock);
+  const loop = new RenderLoop(
+    () => ((clock += frameCostMs), (frames += 1)),
+    FRAME_INTERVAL_MS,
+    () => clock,
+  );
   defer(t, () => loop.stop());
   assert.equal(loop.gapMs, FRAME_INTERVAL_MS, 'a cheap (unknown) frame: the plain interval');
   loop.request();

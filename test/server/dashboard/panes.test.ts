@@ -30,12 +30,32 @@ test('pending broadcasts: id, sender, mm:ss countdown, acked n/N, preview; rows 
     async ({ term }) => {
       await term.waitForText(/Pending broadcasts 0/);
       queue.items = [
-        { id: 'a1b2c3d4e5f6', sender: 'alice', text: 'server maintenance\nat noon {bold}', createdAt: clock, expiresAt: clock + 90_000, acked: 2, recipients: 5 },
-        { id: 'ffee', sender: 'bob', text: 'short one', createdAt: clock, expiresAt: clock + 30_000, acked: 0, recipients: 5 },
+        {
+          id: 'a1b2c3d4e5f6',
+          sender: 'alice',
+          text: 'server maintenance\nat noon {bold}',
+          createdAt: clock,
+          expiresAt: clock + 90_000,
+          acked: 2,
+          recipients: 5,
+        },
+        {
+          id: 'ffee',
+          sender: 'bob',
+          text: 'short one',
+          createdAt: clock,
+          expiresAt: clock + 30_000,
+          acked: 0,
+          recipients: 5,
+        },
       ];
       queue.changes.emit('change');
       let screen = await term.waitForText(/ffee +bob +00:30 +0\/5 +short one/);
-      assert.match(screen, /a1b2c3d4 +alice +01:30 +2\/5 +server maintenance at noon \{bold\}/, 'one line, tags shown as text');
+      assert.match(
+        screen,
+        /a1b2c3d4 +alice +01:30 +2\/5 +server maintenance at noon \{bold\}/,
+        'one line, tags shown as text',
+      );
       assert.match(screen, /Pending broadcasts 2/);
       // The soonest to expire comes first.
       assert.ok(screen.indexOf('ffee') < screen.indexOf('a1b2c3d4'));
@@ -84,7 +104,9 @@ test('the event pane keeps the last EVENT_LOG_LINES lines and counts all', async
     assert.ok(dashboard.frames < total / 10, `${total} events drew ${dashboard.frames} frames`);
     // Scroll the event pane to its top: the oldest line kept is the first not dropped.
     term.type(Keys.TAB + Keys.TAB);
-    await waitFor(() => paneBorderColor(term, 'Events') === paneBorderColor(term, 'Users') ? null : true, { what: 'events focused' });
+    await waitFor(() => (paneBorderColor(term, 'Events') === paneBorderColor(term, 'Users') ? null : true), {
+      what: 'events focused',
+    });
     for (let i = 0; i < EVENT_LOG_LINES; i += 5) term.type(Keys.PAGE_UP);
     const top = await term.waitForText(new RegExp(`test_event n=${dropped}\\b`));
     assert.doesNotMatch(top, new RegExp(`test_event n=${dropped - 1}\\b`));
@@ -145,15 +167,26 @@ test('the footer keeps time (drawn on its own between full frames)', async () =>
 
 test('following, the event pane shows the newest events whole rows, long and wide ones cut to fit', async () => {
   await withDashboard(async ({ term, dashboard }) => {
-    for (let i = 0; i < 12; i++) dashboard.log('warn', 'login_failed', { user: `longname-${String(i).padStart(2, '0')}-${'x'.repeat(60)}`, ip: '127.0.0.1', code: 'E_AUTH_FAILED' });
+    for (let i = 0; i < 12; i++)
+      dashboard.log('warn', 'login_failed', {
+        user: `longname-${String(i).padStart(2, '0')}-${'x'.repeat(60)}`,
+        ip: '127.0.0.1',
+        code: 'E_AUTH_FAILED',
+      });
     dashboard.log('warn', 'login_failed', { user: '漢字テスト😀😀'.repeat(6), ip: '127.0.0.9', code: 'E_AUTH_FAILED' });
     dashboard.log('info', 'test_event', { n: 'newest' });
     const text = await term.waitForText('test_event n=newest');
     const rows = text.split('\n');
     // Every event is on one row that ends inside the pane's right border (none wrapped onto a "…" row).
     const eventRows = rows.filter((r) => /\d\d:\d\d:\d\d (WARN|INFO)/.test(r));
-    assert.ok(eventRows.some((r) => r.includes('longname-11')), 'the newest long event is shown');
-    assert.ok(eventRows.some((r) => r.includes('漢字テスト')), 'the wide one is shown');
+    assert.ok(
+      eventRows.some((r) => r.includes('longname-11')),
+      'the newest long event is shown',
+    );
+    assert.ok(
+      eventRows.some((r) => r.includes('漢字テスト')),
+      'the wide one is shown',
+    );
     assert.ok(!rows.some((r) => /│…\s+│/.test(r)), 'no row is the wrapped end of a cut line');
     const width = (r: string) => textWidth(r);
     const full = width(nth(rows, 0, 'row'));

@@ -127,7 +127,9 @@ describe('peer broker', () => {
     const pending = await waitFor(() => gina.received.find((m) => m.t === 'connect_pending'), { what: 'pending' });
     assert.ok(pending.t === 'connect_pending' && pending.user === 'hank');
     broker.request(gina.session, { t: 'connect', id: 2, ip: '127.0.0.6' });
-    const ambiguous = await waitFor(() => gina.received.find((m) => m.t === 'connect_ambiguous'), { what: 'ambiguous' });
+    const ambiguous = await waitFor(() => gina.received.find((m) => m.t === 'connect_ambiguous'), {
+      what: 'ambiguous',
+    });
     assert.ok(ambiguous.t === 'connect_ambiguous');
     assert.deepEqual(
       ambiguous.candidates.map((c) => c.user),

@@ -54,13 +54,22 @@ describe('accounts', () => {
 
   test('register: name and password rules, taken names ignoring case, durable record, event', async () => {
     const { accounts, store, events, clock } = setup();
-    assert.throws(() => accounts.admitRegistration(client('127.0.0.2'), attempt('-bad', 'password-1')), isCode(ErrorCode.BAD_USERNAME));
-    assert.throws(() => accounts.admitRegistration(client('127.0.0.2'), attempt('alice', 'short')), isCode(ErrorCode.WEAK_PASSWORD));
+    assert.throws(
+      () => accounts.admitRegistration(client('127.0.0.2'), attempt('-bad', 'password-1')),
+      isCode(ErrorCode.BAD_USERNAME),
+    );
+    assert.throws(
+      () => accounts.admitRegistration(client('127.0.0.2'), attempt('alice', 'short')),
+      isCode(ErrorCode.WEAK_PASSWORD),
+    );
     const record = await register(accounts, '127.0.0.2', 'Alice', 'password-1');
     assert.equal(record.username, 'Alice');
     assert.equal(record.createdAt, clock.now());
     assert.equal(store.get('alice')?.username, 'Alice');
-    assert.throws(() => accounts.admitRegistration(client('127.0.0.3'), attempt('ALICE', 'password-2')), isCode(ErrorCode.USERNAME_TAKEN));
+    assert.throws(
+      () => accounts.admitRegistration(client('127.0.0.3'), attempt('ALICE', 'password-2')),
+      isCode(ErrorCode.USERNAME_TAKEN),
+    );
     assert.deepEqual(events, [{ name: 'register', data: { user: 'Alice', ip: '127.0.0.2' } }]);
   });
 
@@ -68,7 +77,10 @@ describe('accounts', () => {
     const { accounts, clock } = setup(2);
     await register(accounts, '127.0.0.2', 'bob', 'password-1');
     await register(accounts, '127.0.0.2', 'carol', 'password-1');
-    assert.throws(() => accounts.admitRegistration(client('127.0.0.2'), attempt('bob', 'password-1')), isCode(ErrorCode.RATE_LIMITED));
+    assert.throws(
+      () => accounts.admitRegistration(client('127.0.0.2'), attempt('bob', 'password-1')),
+      isCode(ErrorCode.RATE_LIMITED),
+    );
     await register(accounts, '127.0.0.3', 'dave', 'password-1');
     clock.advance(60_000);
     await register(accounts, '127.0.0.2', 'erin', 'password-1');
@@ -80,9 +92,15 @@ describe('accounts', () => {
     assert.equal((await login(accounts, client('127.0.0.2'), 'frank', 'password-1'))?.username, 'Frank');
     await assert.rejects(login(accounts, client('127.0.0.2'), 'frank', 'password-2'), isCode(ErrorCode.AUTH_FAILED));
     await assert.rejects(login(accounts, client('127.0.0.2'), 'nobody', 'password-1'), isCode(ErrorCode.AUTH_FAILED));
-    await assert.rejects(login(accounts, client('127.0.0.2'), 'bad\u001b[2Jname', 'password-1'), isCode(ErrorCode.AUTH_FAILED));
+    await assert.rejects(
+      login(accounts, client('127.0.0.2'), 'bad\u001b[2Jname', 'password-1'),
+      isCode(ErrorCode.AUTH_FAILED),
+    );
     const failed = events.filter((e) => e.name === 'login_failed').map((e) => e.data as { user: string; code: string });
-    assert.deepEqual(failed.map((f) => f.code), [ErrorCode.AUTH_FAILED, ErrorCode.AUTH_FAILED, ErrorCode.AUTH_FAILED]);
+    assert.deepEqual(
+      failed.map((f) => f.code),
+      [ErrorCode.AUTH_FAILED, ErrorCode.AUTH_FAILED, ErrorCode.AUTH_FAILED],
+    );
     assert.ok(!failed[2]?.user.includes('\u001b'), 'names are made safe before they reach the log');
   });
 
@@ -94,9 +112,12 @@ describe('accounts', () => {
       await assert.rejects(login(accounts, client('127.0.0.3'), 'gina', `guess ${i}`), isCode(ErrorCode.AUTH_FAILED));
     }
     // Refused synchronously: admitLogin throws, no check is handed out.
-    assert.throws(() => accounts.admitLogin(client('127.0.0.4'), attempt('GINA', 'password-1')), (err: unknown) => {
-      return isCode(ErrorCode.RATE_LIMITED)(err) && (err as ProtocolError).retryAfterMs === BACKOFF_BASE_MS;
-    });
+    assert.throws(
+      () => accounts.admitLogin(client('127.0.0.4'), attempt('GINA', 'password-1')),
+      (err: unknown) => {
+        return isCode(ErrorCode.RATE_LIMITED)(err) && (err as ProtocolError).retryAfterMs === BACKOFF_BASE_MS;
+      },
+    );
     clock.advance(BACKOFF_BASE_MS);
     assert.equal((await login(accounts, client('127.0.0.4'), 'gina', 'password-1'))?.username, 'gina');
     assert.equal(accounts.userFailures.retryAfter('user:gina'), 0, 'a success clears the name');

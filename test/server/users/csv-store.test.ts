@@ -74,10 +74,18 @@ describe('CsvUserStore file format', () => {
 
   test('a file saved by a spreadsheet (BOM, CRLF, blank lines, no last_seen_at column) loads', async (t) => {
     const { path } = await csvDir(t);
-    await writeFile(path, `\ufeffusername,password_hash,created_at\r\n\r\ncarol,${SAMPLE_HASH},2026-01-02T03:04:05Z\r\n`);
+    await writeFile(
+      path,
+      `\ufeffusername,password_hash,created_at\r\n\r\ncarol,${SAMPLE_HASH},2026-01-02T03:04:05Z\r\n`,
+    );
     const store = new CsvUserStore(path);
     await store.open();
-    assert.deepEqual(store.get('CAROL'), { username: 'carol', passwordHash: SAMPLE_HASH, createdAt: Date.UTC(2026, 0, 2, 3, 4, 5), lastSeenAt: null });
+    assert.deepEqual(store.get('CAROL'), {
+      username: 'carol',
+      passwordHash: SAMPLE_HASH,
+      createdAt: Date.UTC(2026, 0, 2, 3, 4, 5),
+      lastSeenAt: null,
+    });
     await store.close();
   });
 
@@ -86,7 +94,9 @@ describe('CsvUserStore file format', () => {
     const store = new CsvUserStore(path);
     await store.open();
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, (_, i) => store.create({ username: i % 2 ? 'Zed' : 'zed', passwordHash: SAMPLE_HASH, createdAt: T0 })),
+      Array.from({ length: 20 }, (_, i) =>
+        store.create({ username: i % 2 ? 'Zed' : 'zed', passwordHash: SAMPLE_HASH, createdAt: T0 }),
+      ),
     );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     await store.close();
@@ -123,7 +133,9 @@ describe('CsvUserStore atomic writes', () => {
     await store.open();
     let done = false;
     const storm = Promise.all(
-      Array.from({ length: 200 }, (_, i) => store.create({ username: `storm${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i })),
+      Array.from({ length: 200 }, (_, i) =>
+        store.create({ username: `storm${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i }),
+      ),
     ).finally(() => {
       done = true;
     });
@@ -153,8 +165,9 @@ describe('CsvUserStore atomic writes', () => {
     const before = await readFile(path, 'utf8');
     const held = await open(path, 'r');
     try {
-      for (let i = 0; i < 3; i++) await store.create({ username: `later${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i });
-      assert.equal((await held.readFile('utf8')), before, 'the old file is untouched');
+      for (let i = 0; i < 3; i++)
+        await store.create({ username: `later${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i });
+      assert.equal(await held.readFile('utf8'), before, 'the old file is untouched');
       assert.notEqual((await stat(path)).ino, (await held.stat()).ino, 'users.csv is a new file');
       assert.equal(parseUsersCsv(await readFile(path, 'utf8'), path).length, 4);
     } finally {
@@ -168,11 +181,17 @@ describe('CsvUserStore atomic writes', () => {
     const store = new CsvUserStore(path);
     await store.open();
     const N = 120;
-    await Promise.all(Array.from({ length: N }, (_, i) => store.create({ username: `acct${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i })));
+    await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        store.create({ username: `acct${i}`, passwordHash: SAMPLE_HASH, createdAt: T0 + i }),
+      ),
+    );
     let done = false;
     // Even users get a new password, odd ones are removed, all at once.
     const storm = Promise.all(
-      Array.from({ length: N }, (_, i) => (i % 2 === 0 ? store.setPasswordHash(`acct${i}`, OTHER_HASH) : store.remove(`ACCT${i}`))),
+      Array.from({ length: N }, (_, i) =>
+        i % 2 === 0 ? store.setPasswordHash(`acct${i}`, OTHER_HASH) : store.remove(`ACCT${i}`),
+      ),
     ).finally(() => {
       done = true;
     });
@@ -215,7 +234,10 @@ describe('CsvUserStore atomic writes', () => {
     await writeFile(join(dir, 'unrelated.tmp'), 'x');
     const store = new CsvUserStore(path);
     await store.open();
-    assert.deepEqual(store.list().map((u) => u.username), ['kept']);
+    assert.deepEqual(
+      store.list().map((u) => u.username),
+      ['kept'],
+    );
     assert.deepEqual((await readdir(dir)).sort(), ['unrelated.tmp', 'users.csv']);
     await store.close();
   });
@@ -247,19 +269,60 @@ describe('CsvUserStore atomic writes', () => {
 });
 
 describe('CsvUserStore refuses a damaged file, naming the line', () => {
-  const row = (name: string, hash = SAMPLE_HASH, created = '2026-01-02T03:04:05.678Z', seen = '') => `${name},${hash},${created},${seen}`;
+  const row = (name: string, hash = SAMPLE_HASH, created = '2026-01-02T03:04:05.678Z', seen = '') =>
+    `${name},${hash},${created},${seen}`;
   const cases: Array<[name: string, text: string, line: number, detail: RegExp]> = [
     ['a bad password hash', [HEADER, row('ann'), row('ben', 'not-a-hash')].join('\n'), 3, /password_hash of "ben"/],
-    ['a hash of the wrong length', [HEADER, row('ann', Buffer.from('scrypt-short').toString('base64'))].join('\n'), 2, /password_hash/],
-    ['the same name twice in different case', [HEADER, row('ann'), row('ben'), row('Ann')].join('\n'), 4, /"Ann" already appears on line 2/],
-    ['a bad created_at date', [HEADER, row('ann'), row('ben', SAMPLE_HASH, 'yesterday')].join('\n'), 3, /created_at of "ben" is not a date/],
-    ['a bad last_seen_at date', [HEADER, row('ann', SAMPLE_HASH, '2026-01-02T03:04:05Z', 'soon')].join('\n'), 2, /last_seen_at/],
-    ['a header without the hash column', ['username,created_at', 'ann,2026-01-02T03:04:05Z'].join('\n'), 1, /no "password_hash" column/],
-    ['a row with a missing column', [HEADER, row('ann'), `ben,${SAMPLE_HASH},2026-01-02T03:04:05Z`].join('\n'), 3, /not valid CSV/],
-    ['an unterminated quote', [HEADER, row('ann'), `"ben,${SAMPLE_HASH},2026-01-02T03:04:05Z,`].join('\n'), 3, /not valid CSV/],
+    [
+      'a hash of the wrong length',
+      [HEADER, row('ann', Buffer.from('scrypt-short').toString('base64'))].join('\n'),
+      2,
+      /password_hash/,
+    ],
+    [
+      'the same name twice in different case',
+      [HEADER, row('ann'), row('ben'), row('Ann')].join('\n'),
+      4,
+      /"Ann" already appears on line 2/,
+    ],
+    [
+      'a bad created_at date',
+      [HEADER, row('ann'), row('ben', SAMPLE_HASH, 'yesterday')].join('\n'),
+      3,
+      /created_at of "ben" is not a date/,
+    ],
+    [
+      'a bad last_seen_at date',
+      [HEADER, row('ann', SAMPLE_HASH, '2026-01-02T03:04:05Z', 'soon')].join('\n'),
+      2,
+      /last_seen_at/,
+    ],
+    [
+      'a header without the hash column',
+      ['username,created_at', 'ann,2026-01-02T03:04:05Z'].join('\n'),
+      1,
+      /no "password_hash" column/,
+    ],
+    [
+      'a row with a missing column',
+      [HEADER, row('ann'), `ben,${SAMPLE_HASH},2026-01-02T03:04:05Z`].join('\n'),
+      3,
+      /not valid CSV/,
+    ],
+    [
+      'an unterminated quote',
+      [HEADER, row('ann'), `"ben,${SAMPLE_HASH},2026-01-02T03:04:05Z,`].join('\n'),
+      3,
+      /not valid CSV/,
+    ],
     ['an invalid username', [HEADER, row('ann'), row('bad name')].join('\n'), 3, /invalid username "bad name"/],
     ['a formula in place of a name', [HEADER, row('=cmd|calc')].join('\n'), 2, /invalid username/],
-    ['blank lines before the bad row still count', [HEADER, row('ann'), '', '', row('ben', 'zzz')].join('\n'), 5, /password_hash of "ben"/],
+    [
+      'blank lines before the bad row still count',
+      [HEADER, row('ann'), '', '', row('ben', 'zzz')].join('\n'),
+      5,
+      /password_hash of "ben"/,
+    ],
   ];
 
   for (const [name, text, line, detail] of cases) {

@@ -34,7 +34,8 @@ test('hashes in flight are bounded and an overflowing queue is refused with E_SE
   const results = await Promise.allSettled(attempts);
   assert.equal(results.filter((r) => r.status === 'fulfilled').length, 3);
   for (const r of results) {
-    if (r.status === 'rejected') assert.ok(r.reason instanceof ProtocolError && r.reason.code === ErrorCode.SERVER_BUSY && r.reason.retryAfterMs);
+    if (r.status === 'rejected')
+      assert.ok(r.reason instanceof ProtocolError && r.reason.code === ErrorCode.SERVER_BUSY && r.reason.retryAfterMs);
   }
   assert.equal(hasher.inFlight, 0);
   assert.equal(hasher.queued, 0);

@@ -94,7 +94,13 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
       const names = Array.from({ length: 50 }, (_, i) => `user${i}`);
       await Promise.all(names.map((n, i) => store.create(user(n, T0 + i))));
       assert.equal(store.size, 50);
-      assert.deepEqual(store.list().map((u) => u.username).sort(), [...names].sort());
+      assert.deepEqual(
+        store
+          .list()
+          .map((u) => u.username)
+          .sort(),
+        [...names].sort(),
+      );
       for (const [i, n] of names.entries()) assert.equal(store.get(n)?.createdAt, T0 + i);
     });
 
@@ -144,7 +150,10 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
       assert.equal(await removing, true);
       assert.equal(store.has('kim'), false);
       assert.equal(store.size, 1);
-      assert.deepEqual(store.list().map((u) => u.username), ['leo']);
+      assert.deepEqual(
+        store.list().map((u) => u.username),
+        ['leo'],
+      );
       const again = await store.create(user('kim', T0 + 9));
       assert.equal(again.createdAt, T0 + 9);
       assert.equal(store.size, 2);
@@ -154,7 +163,11 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
       const { store } = await storeFixture(t);
       assert.equal(await store.remove('nobody'), false);
       await store.create(user('mia'));
-      const results = await Promise.all([store.remove('mia'), store.remove('MIA'), store.setPasswordHash('mia', OTHER_HASH)]);
+      const results = await Promise.all([
+        store.remove('mia'),
+        store.remove('MIA'),
+        store.setPasswordHash('mia', OTHER_HASH),
+      ]);
       assert.deepEqual(results.slice(0, 2).sort(), [false, true]);
       assert.equal(results[2], false, 'no hash change for a user being removed');
       assert.equal(store.size, 0);
@@ -179,8 +192,18 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
       fx.store.touch('grace', T0 + 5000);
       const again = await fx.reopen();
       assert.equal(again.size, 2);
-      assert.deepEqual(again.get('grace'), { username: 'Grace', passwordHash: SAMPLE_HASH, createdAt: T0, lastSeenAt: T0 + 5000 });
-      assert.deepEqual(again.get('heidi'), { username: 'heidi', passwordHash: SAMPLE_HASH, createdAt: T0 + 1, lastSeenAt: null });
+      assert.deepEqual(again.get('grace'), {
+        username: 'Grace',
+        passwordHash: SAMPLE_HASH,
+        createdAt: T0,
+        lastSeenAt: T0 + 5000,
+      });
+      assert.deepEqual(again.get('heidi'), {
+        username: 'heidi',
+        passwordHash: SAMPLE_HASH,
+        createdAt: T0 + 1,
+        lastSeenAt: null,
+      });
       await assert.rejects(again.create(user('GRACE')), isTaken);
     });
 
@@ -197,7 +220,13 @@ export function userStoreContract(name: string, makeFixture: () => Promise<Store
       assert.equal(await fx.store.setPasswordHash('nina', OTHER_HASH), true);
       assert.equal(await fx.store.remove('OMAR'), true);
       const again = await fx.reopen();
-      assert.deepEqual(again.list().map((u) => u.username).sort(), ['Nina', 'pat']);
+      assert.deepEqual(
+        again
+          .list()
+          .map((u) => u.username)
+          .sort(),
+        ['Nina', 'pat'],
+      );
       assert.equal(again.get('nina')?.passwordHash, OTHER_HASH);
       assert.equal(again.get('pat')?.passwordHash, SAMPLE_HASH);
       assert.equal(again.has('omar'), false);

@@ -45,8 +45,14 @@ export class LinkSession extends EventEmitter<ChatSessionEvents> implements Chat
     this.id = link.reqId;
     this.peer = { user: link.peerUser, ip: link.peerIp };
     this.verificationCode = link.verificationCode;
-    this.connection = { label: PEER_PATH_LABELS[link.path], short: PEER_PATH_SHORT[link.path], needsServer: link.path === PeerPath.RELAY };
-    link.on('message', (m) => this.emit('message', { id: `p${m.id}`, own: false, from: link.peerUser, text: m.text, at: this.now() }));
+    this.connection = {
+      label: PEER_PATH_LABELS[link.path],
+      short: PEER_PATH_SHORT[link.path],
+      needsServer: link.path === PeerPath.RELAY,
+    };
+    link.on('message', (m) =>
+      this.emit('message', { id: `p${m.id}`, own: false, from: link.peerUser, text: m.text, at: this.now() }),
+    );
     link.on('delivered', (upTo) => this.settle((id) => id <= upTo, Delivery.DELIVERED));
     link.on('rejected', ({ id }) => this.settle((x) => x === id, Delivery.FAILED));
     link.on('typing', (on) => this.emit('typing', on));
@@ -67,7 +73,14 @@ export class LinkSession extends EventEmitter<ChatSessionEvents> implements Chat
   send(text: string): void {
     const id = this.link.send(text);
     this.unacked.push(id);
-    this.emit('message', { id: `o${id}`, own: true, from: this.link.selfUser, text, at: this.now(), delivery: Delivery.SENT });
+    this.emit('message', {
+      id: `o${id}`,
+      own: true,
+      from: this.link.selfUser,
+      text,
+      at: this.now(),
+      delivery: Delivery.SENT,
+    });
   }
 
   setTyping(on: boolean): void {
@@ -90,7 +103,8 @@ function closeText(link: PeerLink, info: PeerLinkClose): string {
   if (info.byPeer && info.code === null) return `${link.peerUser} closed it`;
   if (info.code === ErrorCode.DISCONNECTED || info.code === ErrorCode.TIMEOUT) {
     // A relayed chat needs the server (section 6.6); say so, and how to start again.
-    if (link.path === PeerPath.RELAY) return `the server relaying it went away; once the server is back, /connect ${link.peerUser} starts a new chat`;
+    if (link.path === PeerPath.RELAY)
+      return `the server relaying it went away; once the server is back, /connect ${link.peerUser} starts a new chat`;
     return 'the direct connection was lost';
   }
   return info.reason || 'closed';
@@ -133,7 +147,8 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
       };
       this.manager.requestPeer(target, onPending).then(
         (result) => {
-          if (result.outcome === 'ambiguous') return resolve({ kind: 'ambiguous', ip: result.ip, candidates: result.candidates });
+          if (result.outcome === 'ambiguous')
+            return resolve({ kind: 'ambiguous', ip: result.ip, candidates: result.candidates });
           if (result.outcome !== 'accepted') {
             if (pendingId) this.outgoing.delete(pendingId);
             this.emit('outcome', { peer: result.peer, reason: OUTCOME_TEXT[result.outcome] ?? result.reason });
@@ -142,7 +157,8 @@ export class PeerManagerSource extends EventEmitter<PeerSourceEvents> implements
         (err: unknown) => {
           if (pendingId) this.outgoing.delete(pendingId);
           if (!pendingId) return reject(asError(err));
-          const who = pendingPeer ?? ('user' in target ? { user: target.user, ip: '?' } : { user: target.ip, ip: target.ip });
+          const who =
+            pendingPeer ?? ('user' in target ? { user: target.user, ip: '?' } : { user: target.ip, ip: target.ip });
           this.emit('outcome', { peer: who, reason: describeError(err) });
         },
       );

@@ -8,8 +8,15 @@ import { escapeTags, wrappedRows } from '../text.ts';
 export class DialogView {
   readonly box: blessed.Widgets.BoxElement;
 
-  constructor(parent: blessed.Widgets.Node, spec: { title: string; lines: string[]; question: string; width?: number }) {
-    const lines = [...spec.lines.map(escapeTags), '', `{bold}${escapeTags(spec.question)}{/bold}  {gray-fg}y = yes, n / Esc = no{/gray-fg}`];
+  constructor(
+    parent: blessed.Widgets.Node,
+    spec: { title: string; lines: string[]; question: string; width?: number },
+  ) {
+    const lines = [
+      ...spec.lines.map(escapeTags),
+      '',
+      `{bold}${escapeTags(spec.question)}{/bold}  {gray-fg}y = yes, n / Esc = no{/gray-fg}`,
+    ];
     const width = spec.width ?? 76;
     this.box = blessed.box({
       parent,

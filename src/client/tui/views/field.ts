@@ -9,7 +9,11 @@ import type { LineEditor } from '../line-editor.ts';
 
 export const MASK_CHAR = '•';
 
-export function renderEditor(editor: LineEditor, width: number, options: { masked?: boolean; focused?: boolean } = {}): string {
+export function renderEditor(
+  editor: LineEditor,
+  width: number,
+  options: { masked?: boolean; focused?: boolean } = {},
+): string {
   const points = editor.codePoints;
   // Every caller keeps 0 <= i < points.length; past the end reads as nothing.
   const at = (i: number): string => (options.masked ? MASK_CHAR : (points[i] ?? ''));

@@ -21,7 +21,6 @@ const DELIVERY_SPAN: Record<Delivery, Span> = {
   [Delivery.FAILED]: { text: '✗ not delivered', open: '{red-fg}', close: '{/red-fg}' },
 };
 
-
 /** One line as styled runs of plain text (wrapSpans escapes them for blessed). */
 export function lineSpans(line: TabLine): Span[] {
   const time: Span = { text: `${clockTime(line.at)} `, ...GRAY };
@@ -29,7 +28,11 @@ export function lineSpans(line: TabLine): Span[] {
     case LineKind.SYSTEM:
       return [time, { text: `-- ${body(line.text)}`, open: '{yellow-fg}', close: '{/yellow-fg}' }];
     case LineKind.OWN: {
-      const spans: Span[] = [time, { text: oneLine(line.from), open: '{cyan-fg}{bold}', close: '{/bold}{/cyan-fg}' }, { text: `: ${body(line.text)}` }];
+      const spans: Span[] = [
+        time,
+        { text: oneLine(line.from), open: '{cyan-fg}{bold}', close: '{/bold}{/cyan-fg}' },
+        { text: `: ${body(line.text)}` },
+      ];
       if (line.delivery) spans.push({ text: '  ' }, DELIVERY_SPAN[line.delivery]);
       return spans;
     }
@@ -78,7 +81,11 @@ export class MessagesPane {
     const scrolled = isScrolled(anchor);
     const lines = this.rowsAbove(tab, anchor, scrolled ? this.rows - 1 : this.rows);
     if (tab.lines.length === 0) {
-      lines.push(tab.session ? '{gray-fg}No messages yet. Type below and press Enter.{/gray-fg}' : '{gray-fg}No broadcasts yet. Ctrl-B or /broadcast <text> sends one to everyone.{/gray-fg}');
+      lines.push(
+        tab.session
+          ? '{gray-fg}No messages yet. Type below and press Enter.{/gray-fg}'
+          : '{gray-fg}No broadcasts yet. Ctrl-B or /broadcast <text> sends one to everyone.{/gray-fg}',
+      );
     }
     if (scrolled) lines.push(`{gray-fg}-- ${anchor.lines + (anchor.rows > 0 ? 1 : 0)} newer below: PgDn --{/gray-fg}`);
     const content = lines.join('\n');
@@ -147,6 +154,9 @@ export class MessagesPane {
       out.push(rows);
       have += rows.length;
     }
-    return out.reverse().flat().slice(Math.max(0, have - want));
+    return out
+      .reverse()
+      .flat()
+      .slice(Math.max(0, have - want));
   }
 }

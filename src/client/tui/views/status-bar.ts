@@ -27,7 +27,10 @@ const COLOR: Record<LinkState, string> = {
 
 /** Segments in the order shown; those that do not fit the width are dropped from the end. */
 export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): string {
-  const link = (name: string, state: LinkState): [string, string] => [`${name} ${state}`, `${name} {${COLOR[state]}-fg}${state}{/${COLOR[state]}-fg}`];
+  const link = (name: string, state: LinkState): [string, string] => [
+    `${name} ${state}`,
+    `${name} {${COLOR[state]}-fg}${state}{/${COLOR[state]}-fg}`,
+  ];
   const who = `${s.user} @ ${s.server}`;
   const segments: Array<[plain: string, tagged: string]> = [
     [who, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`],

@@ -30,7 +30,11 @@ export class TabBar {
     });
     // Tabs that do not fit are counted at the edge, in yellow when one of them has unread lines.
     const more = (hidden: readonly Tab[], text: string) =>
-      hidden.length === 0 ? '' : hidden.some((t) => t.unread > 0) ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
+      hidden.length === 0
+        ? ''
+        : hidden.some((t) => t.unread > 0)
+          ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}`
+          : text;
     const left = more(tabs.slice(0, first), `‹${first} `);
     const right = more(tabs.slice(last + 1), ` ${tabs.length - 1 - last}›`);
     this.box.setContent(left + parts.join('│') + right);
@@ -53,7 +57,7 @@ export function visibleRange(widths: readonly number[], current: number, width: 
   let first = current;
   let last = current;
   let used = widthOf(current);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     if (used + 1 + widthOf(last + 1) <= room) {
       used += 1 + widthOf(++last);

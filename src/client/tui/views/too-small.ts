@@ -6,7 +6,16 @@ export class TooSmallView {
   readonly box: blessed.Widgets.BoxElement;
 
   constructor(parent: blessed.Widgets.Screen) {
-    this.box = blessed.box({ parent, top: 0, left: 0, width: '100%', height: '100%', tags: true, hidden: true, style: { bg: 'black' } });
+    this.box = blessed.box({
+      parent,
+      top: 0,
+      left: 0,
+      width: '100%',
+      height: '100%',
+      tags: true,
+      hidden: true,
+      style: { bg: 'black' },
+    });
   }
 
   update(cols: number, rows: number): void {

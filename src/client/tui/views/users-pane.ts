@@ -67,7 +67,8 @@ export class UsersPane {
     const first = Math.max(0, Math.min(this.selected - visible + 1, this.rows.length - visible));
     const lines = this.rows.slice(Math.max(0, first), Math.max(0, first) + visible).map((row, i) => {
       const text = plainLine(formatUserRow(row));
-      if (first + i === this.selected) return this.focused ? `{inverse}${text}{/inverse}` : `{underline}${text}{/underline}`;
+      if (first + i === this.selected)
+        return this.focused ? `{inverse}${text}{/inverse}` : `{underline}${text}{/underline}`;
       return row.self ? `{gray-fg}${text}{/gray-fg}` : text;
     });
     if (this.rows.length === 0) lines.push('{gray-fg}nobody online{/gray-fg}');
