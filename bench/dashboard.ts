@@ -15,17 +15,16 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { stringify } from 'csv-stringify/sync';
 import pty from 'node-pty';
-import * as ScryptTyped from 'scrypt-kdf';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { createSelfSigned } from '../src/server/identity.ts';
 import { USERS_CSV_COLUMNS } from '../src/server/users/csv-store.ts';
+import { scryptHash } from '../src/server/users/passwords.ts';
 import { freePort } from '../test/helpers/headless.ts';
 import { SERVER_BIN, serverEnv } from '../test/helpers/server-pty.ts';
 import { forkChild, type Child } from './lib/ipc.ts';
 import { fmt, percentile, printTable } from './lib/table.ts';
 
-const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
 const here = new URL('.', import.meta.url).pathname;
 const PASSWORD = 'bench-password';
 /** The account that broadcasts; not one of the churn's, so no login replaces its session. */
@@ -307,7 +306,7 @@ try {
         ? `Broadcasts: ${args.broadcasts}/s from one sender, ttl ${args['broadcast-ttl']}.`
         : 'Broadcasts: none.'),
   );
-  const hash = Buffer.from(await Scrypt.kdf(PASSWORD, { logN: args['scrypt-cost'], r: 8, p: 1 })).toString('base64');
+  const hash = await scryptHash(PASSWORD, args['scrypt-cost']);
   const created = new Date().toISOString();
   const users = Array.from({ length: args.users }, (_, i) => `bench${i}`);
   await mkdir(template, { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * A real NAT on one machine (see /work/shared/STACK.md): network namespaces joined by veth
+ * A real NAT on one machine: network namespaces joined by veth
  * pairs, routers that masquerade with nftables. Addresses come only from 198.18.0.0/15 (the
  * benchmarking range): 198.18.0.0/24 is the "internet", 198.19.<n>.0/24 the home network
  * behind router n. Everything lives in namespaces this helper creates; the host's own

@@ -8,17 +8,15 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as ScryptTyped from 'scrypt-kdf';
 import { stringify } from 'csv-stringify/sync';
 import { parseUsersCsv, USERS_CSV_COLUMNS } from '../../src/server/users/csv-store.ts';
-import { PasswordHasher } from '../../src/server/users/passwords.ts';
+import { PasswordHasher, scryptHash } from '../../src/server/users/passwords.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { RawClient } from '../helpers/raw.ts';
 import { tempDir, TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { nth } from '../helpers/assert.ts';
 
-const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
 const USERS = 120;
 const WORKERS = 16;
 /** Kill once this many changes were acknowledged (the storm is then in full flow). */
@@ -35,7 +33,7 @@ test('SIGKILL during a storm of password changes and deletions: users.csv is who
     await Promise.all(processes.map((p) => p.kill('SIGKILL')));
     await dir.remove();
   });
-  const hash = Buffer.from(await Scrypt.kdf(OLD, { logN: TEST_SCRYPT_LOG_N, r: 8, p: 1 })).toString('base64');
+  const hash = await scryptHash(OLD, TEST_SCRYPT_LOG_N);
   const names = Array.from({ length: USERS }, (_, i) => `acct${i}`);
   const created = new Date().toISOString();
   await writeFile(
