@@ -72,6 +72,8 @@ export interface ServerCoreOptions {
   registrationsPerMinutePerIp?: number;
   /** Peer brokering limits and timeout (section 6.1). */
   peers?: PeerBrokerOptions;
+  /** Re-make hashes below the current scrypt cost at login (section 4.6); default true. */
+  rehashOutdated?: boolean;
   /** Relay limits (section 6.6); maxCircuits 0 turns the relay off. */
   relay?: Partial<RelayLimits>;
   now?: Clock;
@@ -122,6 +124,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       | 'now'
       | 'peers'
       | 'relay'
+      | 'rehashOutdated'
       | 'broadcastStore'
       | 'broadcastTtlMs'
       | 'broadcastsPerMinute'
@@ -162,7 +165,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.udp = new UdpEndpoint({ now, emit, dispatch: (session, message) => this.dispatchDatagram(session, message) });
     this.accounts = new Accounts(
       { store: this.store, hasher: this.hasher, now, emit },
-      { registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp },
+      { registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp, rehashOutdated: options.rehashOutdated },
     );
     const deliveryHost: DeliveryHost<OnlineSession> = {
       now,

@@ -11,7 +11,7 @@ import { ErrorCode, ProtocolError } from '../../../src/net/errors.ts';
 import type { ServerEvents } from '../../../src/server/events.ts';
 import { Accounts } from '../../../src/server/users/accounts.ts';
 import { MemoryUserStore } from '../../../src/server/users/memory-store.ts';
-import { PasswordHasher } from '../../../src/server/users/passwords.ts';
+import { hashCost, PasswordHasher, scryptHash } from '../../../src/server/users/passwords.ts';
 import { TEST_SCRYPT_LOG_N } from '../../helpers/server.ts';
 import { manualClock } from '../rate-limit-contract.ts';
 
@@ -132,5 +132,24 @@ describe('accounts', () => {
     assert.equal(await login(accounts, client('127.0.0.3', true), 'hank', 'password-1'), undefined);
     await assert.rejects(login(accounts, client('127.0.0.3'), 'hank', 'wrong'), isCode(ErrorCode.AUTH_FAILED));
     assert.ok(accounts.userFailures.retryAfter('user:hank') > 0, 'the earlier failures still count');
+  });
+  test('re-hash at a higher cost: never while password work is queued, one at a time, then on a later login', async () => {
+    const clock = manualClock();
+    const store = new MemoryUserStore();
+    const hasher = new PasswordHasher({ logN: TEST_SCRYPT_LOG_N + 1, concurrency: 1 });
+    const accounts = new Accounts({ store, hasher, now: clock.now, emit: () => {} });
+    const old = await scryptHash('password-1', TEST_SCRYPT_LOG_N);
+    await store.create({ username: 'alice', passwordHash: old, createdAt: clock.now() });
+    // Another login's hash in flight and one queued behind it: the re-hash stands aside.
+    const busy = [hasher.hash('someone else 1'), hasher.hash('someone else 2')];
+    assert.equal(hasher.queued, 1);
+    await accounts.rehashIfOutdated(client('127.0.0.2'), 'alice', 'password-1');
+    assert.equal(store.get('alice')?.passwordHash, old, 'no re-hash while logins wait for the hasher');
+    await Promise.all(busy);
+    // Idle again: the next login re-makes it, durably, at the server's cost.
+    await accounts.rehashIfOutdated(client('127.0.0.2'), 'alice', 'password-1');
+    const now = store.get('alice')?.passwordHash ?? '';
+    assert.equal(hashCost(now), TEST_SCRYPT_LOG_N + 1);
+    assert.ok(await hasher.verify(now, 'password-1'));
   });
 });
