@@ -11,12 +11,18 @@ import { ErrorCode, ProtocolError } from '../../../src/net/errors.ts';
 import { CsvUserStore, parseUsersCsv, UserStoreError } from '../../../src/server/users/csv-store.ts';
 import { tempDir } from '../../helpers/server.ts';
 import { defer } from '../../helpers/cleanup.ts';
-import { OTHER_HASH, SAMPLE_HASH, userStoreContract } from './store-contract.ts';
+import {
+  OTHER_HASH,
+  persistentUserStoreContract,
+  SAMPLE_HASH,
+  userStoreContract,
+  type PersistentStoreFixture,
+} from './store-contract.ts';
 
 const HEADER = 'username,password_hash,created_at,last_seen_at';
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
-userStoreContract('CsvUserStore', async () => {
+async function csvFixture(): Promise<PersistentStoreFixture> {
   const dir = await tempDir('csv');
   const path = join(dir.path, 'users.csv');
   let current = new CsvUserStore(path, 10);
@@ -34,7 +40,10 @@ userStoreContract('CsvUserStore', async () => {
       await dir.remove();
     },
   };
-});
+}
+
+userStoreContract('CsvUserStore', csvFixture);
+persistentUserStoreContract('CsvUserStore', csvFixture);
 
 /** A temp dir and the users.csv path in it, removed when the test ends. */
 async function csvDir(t: TestContext): Promise<{ dir: string; path: string }> {
