@@ -1,7 +1,10 @@
 /** The real `bin/p2p-server` in a child process, for crash and restart tests and benchmarks. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { TEST_SCRYPT_LOG_N } from './server.ts';
+import type { TestContext } from 'node:test';
+import { defer } from './cleanup.ts';
+import type { RawClient } from './raw.ts';
+import { tempDir, TEST_SCRYPT_LOG_N } from './server.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const START_TIMEOUT_MS = 20_000;
@@ -104,4 +107,23 @@ export function startServerProcess(dataDir: string, extraArgs: string[] = []): P
     '100000',
   ];
   return spawnServer([...args, ...extraArgs], { startTimeoutMs: 60_000 });
+}
+
+/**
+ * A crash test's bed: a temp data dir, the server processes started on it and the raw clients
+ * opened to them, all killed, destroyed and removed when the test ends (even after a failure).
+ */
+export async function crashBed(
+  t: TestContext,
+  prefix: string,
+): Promise<{ dir: { path: string }; processes: ServerProcess[]; clients: Set<RawClient> }> {
+  const dir = await tempDir(prefix);
+  const processes: ServerProcess[] = [];
+  const clients = new Set<RawClient>();
+  defer(t, async () => {
+    for (const c of clients) c.socket.destroy();
+    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
+    await dir.remove();
+  });
+  return { dir, processes, clients };
 }

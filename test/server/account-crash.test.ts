@@ -11,10 +11,9 @@ import { test } from 'node:test';
 import { stringify } from 'csv-stringify/sync';
 import { parseUsersCsv, USERS_CSV_COLUMNS } from '../../src/server/users/csv-store.ts';
 import { PasswordHasher, scryptHash } from '../../src/server/users/passwords.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { crashBed, startServerProcess } from '../helpers/server-process.ts';
 import { RawClient } from '../helpers/raw.ts';
-import { tempDir, TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
-import { defer } from '../helpers/cleanup.ts';
+import { TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
 import { nth } from '../helpers/assert.ts';
 
 const USERS = 120;
@@ -25,14 +24,7 @@ const OLD = 'the old password';
 const NEW = 'the new password';
 
 test('SIGKILL during a storm of password changes and deletions: users.csv is whole and holds every acknowledged change', async (t) => {
-  const dir = await tempDir('account-crash');
-  const processes: ServerProcess[] = [];
-  const clients = new Set<RawClient>();
-  defer(t, async () => {
-    for (const c of clients) c.socket.destroy();
-    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    await dir.remove();
-  });
+  const { dir, processes, clients } = await crashBed(t, 'account-crash');
   const hash = await scryptHash(OLD, TEST_SCRYPT_LOG_N);
   const names = Array.from({ length: USERS }, (_, i) => `acct${i}`);
   const created = new Date().toISOString();

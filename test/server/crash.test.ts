@@ -8,11 +8,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { crashBed, startServerProcess } from '../helpers/server-process.ts';
 import { RawClient } from '../helpers/raw.ts';
-import { tempDir } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { defer } from '../helpers/cleanup.ts';
 
 const WORKERS = 24;
 /** Kill once this many registrations were acknowledged (the storm is then in full flow). */
@@ -21,14 +19,7 @@ const KILL_AFTER_ACKS = 60;
 const passwordOf = (user: string) => `pw-${user}-secret`;
 
 test('SIGKILL during a registration storm loses no acknowledged account and leaves a valid users.csv', async (t) => {
-  const dir = await tempDir('crash');
-  const processes: ServerProcess[] = [];
-  const clients = new Set<RawClient>();
-  defer(t, async () => {
-    for (const c of clients) c.socket.destroy();
-    await Promise.all(processes.map((p) => p.kill('SIGKILL')));
-    await dir.remove();
-  });
+  const { dir, processes, clients } = await crashBed(t, 'crash');
   const first = await startServerProcess(dir.path);
   processes.push(first);
 
