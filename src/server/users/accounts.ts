@@ -259,7 +259,6 @@ export class Accounts {
    * free password oracle.
    */
   private async verifyOwnPassword(client: AuthClient, user: string, pass: string): Promise<UserRecord> {
-    const { store, hasher, emit } = this.host;
     const wait = this.accountChanges.take(`user:${userKey(user)}`);
     if (wait > 0) {
       throw new ProtocolError(
@@ -268,34 +267,19 @@ export class Accounts {
         { retryAfterMs: wait },
       );
     }
-    const nameKey = `user:${userKey(user)}`;
-    const ipKey = `ip:${client.ip}`;
-    const userWait = this.userFailures.admit(nameKey);
-    const ipWait = userWait > 0 ? 0 : this.ipFailures.admit(ipKey);
-    if (userWait > 0 || ipWait > 0) {
-      if (userWait === 0) this.userFailures.finish(nameKey);
-      emit('login_failed', { user: sanitizeLine(user), ip: client.ip, code: ErrorCode.RATE_LIMITED });
-      throw rateLimitError(Math.max(userWait, ipWait));
-    }
-    const record = store.get(user);
-    let ok = false;
+    // The same check, back-off and events as a login (a malformed password just fails it:
+    // no stored password can match one, section 4.1).
+    let record: UserRecord | undefined;
     try {
-      assertWellFormedPassword(pass);
-      ok = record ? await hasher.verify(record.passwordHash, pass) : await hasher.verifyNobody(pass);
+      record = await this.admitLogin(client, { proto: PROTOCOL_VERSION, user, pass })();
     } catch (err) {
-      // A malformed password is a wrong one here (it is counted, and answered the same).
-      if (!(err instanceof ProtocolError) || err.code !== ErrorCode.BAD_MESSAGE) throw err;
-    } finally {
-      this.userFailures.finish(nameKey);
-      this.ipFailures.finish(ipKey);
+      if (err instanceof ProtocolError && err.code === ErrorCode.AUTH_FAILED) {
+        throw new ProtocolError(ErrorCode.AUTH_FAILED, 'wrong password');
+      }
+      throw err;
     }
-    if (!ok || !record || store.get(user)?.passwordHash !== record.passwordHash) {
-      this.userFailures.recordFailure(nameKey);
-      this.ipFailures.recordFailure(ipKey);
-      emit('login_failed', { user: sanitizeLine(user), ip: client.ip, code: ErrorCode.AUTH_FAILED });
-      throw new ProtocolError(ErrorCode.AUTH_FAILED, 'wrong password');
-    }
-    this.userFailures.recordSuccess(nameKey);
+    // Undefined: the client hung up during the check; its outcome was counted all the same.
+    if (!record) throw new ProtocolError(ErrorCode.DISCONNECTED, 'the connection closed during the check');
     return record;
   }
 }
