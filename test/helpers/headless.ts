@@ -1,6 +1,6 @@
 /** Run the real p2p-server with stdout on a pipe (not a terminal) and read its JSON log lines. */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { closedPort } from '../../bench/lib/closed-port.ts';
 import { ROOT, SERVER_BIN, serverEnv } from './server-pty.ts';
 import { waitFor } from './wait.ts';
 
@@ -69,10 +69,4 @@ export function spawnHeadless(args: string[]): HeadlessServer {
 }
 
 /** A TCP port that was free a moment ago (for runs where the server's log cannot tell us its port). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export const freePort = closedPort;
