@@ -9,42 +9,10 @@ import type { P2PClient } from '../../../src/client/client.ts';
 import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
 import { PeerManager } from '../../../src/client/peer/manager.ts';
 import type { PeerLink } from '../../../src/client/peer/link.ts';
-import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
-import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
-import { Keys, trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
-
-interface Tui {
-  vt: VirtualTerminal;
-  app: TuiApp;
-  bells: () => number;
-  close(): Promise<void>;
-}
-
-async function tui(server: TestServer, user: string): Promise<Tui> {
-  const config = await tempDir('tui-chat');
-  const vt = new VirtualTerminal(100, 30);
-  let bells = 0;
-  vt.term.onBell(() => bells++);
-  const app = createApp({
-    input: vt.input,
-    output: vt.output,
-    configDir: config.path,
-    host: '127.0.0.1',
-    port: server.port,
-  });
-  await trustAndRegister(vt, user, `${user} password`);
-  return {
-    vt,
-    app,
-    bells: () => bells,
-    async close() {
-      await app.quit();
-      vt.dispose();
-      await config.remove();
-    },
-  };
-}
+import { registeredTui, type RegisteredTui } from '../../helpers/tui.ts';
 
 interface Headless {
   client: P2PClient;
@@ -63,7 +31,7 @@ async function headless(server: TestServer, user: string): Promise<Headless> {
 }
 
 /** `from` asks the TUI user for a chat and the TUI user accepts in the modal: `from`'s end of the link. */
-async function acceptedChat(to: Tui, from: Headless, toUser: string, fromUser: string) {
+async function acceptedChat(to: RegisteredTui, from: Headless, toUser: string, fromUser: string) {
   const asked = from.peers.requestPeer({ user: toUser });
   await to.vt.waitForText('wants to chat with you');
   to.vt.type('y');
@@ -75,7 +43,7 @@ async function acceptedChat(to: Tui, from: Headless, toUser: string, fromUser: s
 
 test('decline with n; Esc declines too; the requester is told', async (t) => {
   const server = await startTestServer();
-  const alice = await tui(server, 'alice');
+  const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
   defer(t, async () => {
     await bob.peers.close();
@@ -96,7 +64,7 @@ test('decline with n; Esc declines too; the requester is told', async (t) => {
 
 test('an IP shared by several users asks which one; the request goes to the one picked', async (t) => {
   const server = await startTestServer();
-  const alice = await tui(server, 'alice');
+  const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
   const carol = await headless(server, 'carol');
   defer(t, async () => {
@@ -117,7 +85,7 @@ test('an IP shared by several users asks which one; the request goes to the one 
 
 test('unread marks and one bell for a tab in the background; over-long messages refused; quit asks first', async (t) => {
   const server = await startTestServer();
-  const alice = await tui(server, 'alice');
+  const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
   defer(t, async () => {
     await bob.peers.close();
@@ -159,7 +127,7 @@ test('unread marks and one bell for a tab in the background; over-long messages 
 
 test('a chat carries on while the server is down; the status bar shows it', async (t) => {
   const server = await startTestServer();
-  const alice = await tui(server, 'alice');
+  const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
   defer(t, async () => {
     await bob.peers.close();
@@ -177,7 +145,7 @@ test('a chat carries on while the server is down; the status bar shows it', asyn
 
 test('as requester: a decline is reported; an accept opens the tab; typing shows in the title', async (t) => {
   const server = await startTestServer();
-  const alice = await tui(server, 'alice');
+  const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
   defer(t, async () => {
     await bob.peers.close();
@@ -202,7 +170,7 @@ test('as requester: a decline is reported; an accept opens the tab; typing shows
 
 test('broadcasts: sent from the TUI, received by a headless user; received ones land in the inbox', async (t) => {
   const server = await startTestServer();
-  const alice = await tui(server, 'alice');
+  const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
   defer(t, async () => {
     bob.inbox.close();

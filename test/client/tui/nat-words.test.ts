@@ -6,39 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createApp, type TuiApp } from '../../../src/client/tui/app.ts';
 import { PeerManager } from '../../../src/client/peer/manager.ts';
 import { closedPort } from '../../helpers/peers.ts';
-import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
-import { trustAndRegister, VirtualTerminal } from '../../helpers/terminal.ts';
+import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { defer } from '../../helpers/cleanup.ts';
+import { registeredTui, type RegisteredTui } from '../../helpers/tui.ts';
 
-async function unreachableTui(
-  server: TestServer,
-  user: string,
-): Promise<{ vt: VirtualTerminal; app: TuiApp; close(): Promise<void> }> {
-  const config = await tempDir('tui-nat');
-  const vt = new VirtualTerminal(120, 30);
-  const app = createApp({
-    input: vt.input,
-    output: vt.output,
-    configDir: config.path,
-    host: '127.0.0.1',
-    port: server.port,
+/** A TUI user "behind NAT": the peer port it advertises refuses. */
+function unreachableTui(server: TestServer, user: string): Promise<RegisteredTui> {
+  return registeredTui(server, user, {
+    columns: 120,
     beforeLogin: async (client) => {
       client.peerPort = await closedPort(); // advertised, but nothing answers there
     },
   });
-  await trustAndRegister(vt, user, `${user} password`);
-  return {
-    vt,
-    app,
-    async close() {
-      await app.quit();
-      vt.dispose();
-      await config.remove();
-    },
-  };
 }
 
 test('no path and no relay: both users are told at once what failed, each from their side', async (t) => {
