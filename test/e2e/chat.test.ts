@@ -1,6 +1,6 @@
 /**
  * Peer chats and broadcasts end to end: real p2p-client processes in pseudo-terminals, a
- * real server on loopback. Request -> modal with countdown -> accept -> chat both ways with
+ * real server on loopback. Request -> notice with countdown -> Alt-Y -> Alt-A to the new tab -> chat both ways with
  * delivery marks -> escape sequences from a peer shown harmlessly -> close; a broadcast seen
  * by a user online and by one who logs in later.
  */
@@ -21,7 +21,7 @@ async function registered(server: TestServer, user: string, clients: ClientProce
   return c;
 }
 
-test('e2e: request, modal with countdown, accept, chat both ways, escape sequences harmless, close', async (t) => {
+test('e2e: request, notice with countdown, accept, chat both ways, escape sequences harmless, close', async (t) => {
   const server = await startTestServer();
   const clients: ClientProcess[] = [];
   defer(t, async () => {
@@ -31,8 +31,8 @@ test('e2e: request, modal with countdown, accept, chat both ways, escape sequenc
   const alice = await registered(server, 'alice', clients);
   const bob = await registered(server, 'bob', clients);
   await alice.waitForText(/bob\s+127\.0\.0\.1/);
-  // Alice picks bob in the user list (Tab to the list, j to move, Enter to ask).
-  alice.type(Keys.TAB);
+  // Alice picks bob in the user list (F6 to the list, j to move, Enter to ask).
+  alice.type(Keys.F6);
   await alice.waitForText(/Users \(2\)/);
   const aliceFirst = /alice\*/.test(alice.line(1));
   if (aliceFirst) alice.type('j');
@@ -41,8 +41,13 @@ test('e2e: request, modal with countdown, accept, chat both ways, escape sequenc
   let text = await bob.waitForText('Chat request');
   assert.match(text, /alice \(127\.0\.0\.1\) wants to chat with you/);
   assert.match(text, /Answer within \d+ s/);
-  bob.type('y');
+  bob.type(Keys.alt('y'));
+  // Both chats open in the background, announced; Alt-A goes there.
+  await bob.waitForText('new chat: 2 alice');
+  bob.type(Keys.alt('a'));
   await bob.waitForText(/Message to alice/);
+  await alice.waitForText('new chat: 2 bob');
+  alice.type(Keys.alt('a'));
   text = await alice.waitForText(/Message to bob/);
   const code = /code ([\d ]+\d)/.exec(text)?.[1];
   assert.ok(code, 'verification code shown');
@@ -60,7 +65,9 @@ test('e2e: request, modal with countdown, accept, chat both ways, escape sequenc
   bob.type('/close\r');
   await bob.waitForGone(/Message to alice/);
   await alice.waitForText('The chat with bob ended');
-  alice.type(Keys.CTRL_W);
+  alice.type(Keys.F8);
+  await alice.waitForText('Close the tab of bob?');
+  alice.type('y');
   await alice.waitForText(/Broadcasts: \/broadcast/);
 });
 
@@ -76,9 +83,7 @@ test('e2e: a broadcast reaches a user online and one who logs in later', async (
   const carol = await registered(server, 'carol', clients);
   carol.type(Keys.F10);
   assert.equal(await carol.waitForExit(), 0);
-  alice.type(Keys.CTRL_B);
-  await alice.waitForText('> /broadcast');
-  alice.type('lunch is ready 🍕\r');
+  alice.type('/broadcast lunch is ready 🍕\r');
   await alice.waitForText('Broadcast sent');
   await bob.waitForText('alice: lunch is ready 🍕');
   await bob.waitForText(/1 Broadcasts/);
@@ -108,10 +113,12 @@ test('e2e: escape sequences and markup from a peer are shown as plain text', asy
   const alice = await registered(server, 'alice', clients);
   const asked = peers.requestPeer({ user: 'alice' });
   await alice.waitForText('mallory (127.0.0.1) wants to chat with you');
-  alice.type('y');
+  alice.type(Keys.alt('y'));
   const result = await asked;
   assert.equal(result.outcome, 'accepted');
   if (result.outcome !== 'accepted') return;
+  await alice.waitForText('new chat: 2 mallory');
+  alice.type(Keys.alt('a'));
   await alice.waitForText(/Message to mallory/);
   alice.type('before\r');
   await alice.waitForText(/alice: before {2}✓✓ delivered/);

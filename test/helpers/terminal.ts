@@ -161,6 +161,11 @@ export const Keys = {
   CTRL_N: '\x0e',
   CTRL_P: '\x10',
   CTRL_W: '\x17',
+  F6: '\x1b[17~',
+  F8: '\x1b[19~',
+  ALT_ENTER: '\x1b\r',
+  /** Bracketed paste as a terminal sends it with mode 2004 on. */
+  paste: (text: string) => `\x1b[200~${text}\x1b[201~`,
   alt: (ch: string) => `\x1b${ch}`,
 } as const;
 

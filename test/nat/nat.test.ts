@@ -13,7 +13,7 @@ import { forkChild, type Child } from '../../bench/lib/ipc.ts';
 import { ErrorCode } from '../../src/net/errors.ts';
 import { NatLab, netnsAvailable, type Host } from '../helpers/netns.ts';
 import { ClientProcess } from '../helpers/pty.ts';
-import { trustAndRegister } from '../helpers/terminal.ts';
+import { Keys, trustAndRegister } from '../helpers/terminal.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 
@@ -184,6 +184,8 @@ test('the real TUI behind NAT: a relayed chat says so in its tab and /info', { s
   tui.type('/connect nfred\r');
   const theirs = await accepted;
   assert.equal(theirs.path, 'relay');
+  await tui.waitForText('new chat: 2 nfred', 30_000);
+  tui.type(Keys.alt('a'));
   // The tab title is fitted to its width: "nfred · relay…"; the note says it in full.
   const text = await tui.waitForText(/2 nfred · relay/, 30_000);
   assert.match(text, /relayed via the server/);

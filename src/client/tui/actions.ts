@@ -24,6 +24,8 @@ export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> 
   focusUsers(): void;
   /** An IP shared by several users: let the user pick one. */
   pickCandidate(ip: string, candidates: PeerIdentity[]): void;
+  /** Answer the request shown (user null) or the one from `user`. */
+  answerRequest(user: string | null, accept: boolean): void;
 }
 
 /** What the input line keeps after Enter: '' (sent or handled) or the text to leave in place. */
@@ -53,6 +55,9 @@ export class Actions {
         return '';
       case 'close':
         this.closeCurrent();
+        return '';
+      case 'answer':
+        this.host.answerRequest(command.user, command.accept);
         return '';
       case 'peers':
         this.host.focusUsers();
@@ -132,7 +137,7 @@ export class Actions {
     const tab = this.host.tabs.current;
     if (!tab.session) {
       this.note(
-        'This is the Broadcasts tab. To send to everyone use /broadcast <text> (or Ctrl-B); to chat, pick a user and press Enter.',
+        'This is the Broadcasts tab. To send to everyone use /broadcast <text> (or /b <text>); to chat, /connect <user> or pick a user in the list (F6) and press Enter.',
       );
       return line;
     }

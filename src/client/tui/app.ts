@@ -8,7 +8,7 @@ import type { P2PClient } from '../client.ts';
 import { buildFeatures } from './adapters/index.ts';
 import { LoginFlow, type LoginFlowOptions } from './login-flow.ts';
 import { MainScreen } from './main-screen.ts';
-import { createScreen, isTooSmall, type TerminalStreams } from './screen.ts';
+import { isTooSmall, openTerminal, type TerminalStreams } from './screen.ts';
 import type { Features } from './sources.ts';
 import { TooSmallView } from './views/too-small.ts';
 
@@ -38,7 +38,7 @@ interface KeyEvent {
 }
 
 export function createApp(options: AppOptions): TuiApp {
-  const screen = createScreen(options);
+  const { screen, input } = openTerminal(options);
   const tooSmall = new TooSmallView(screen);
   /** Built for the client before it logs in (so the peer listener's port is advertised). */
   let features: Features | null = null;
@@ -101,6 +101,16 @@ export function createApp(options: AppOptions): TuiApp {
     if (main) return main.handleKey(ch, key);
     if (name === 'C-c' || name === 'f10') return void quit();
     login.handleKey(ch, key);
+  });
+
+  // Read before blessed (screen.ts): a paste is one piece of text, Alt-Enter a new line.
+  input.on('paste', (text, truncated) => {
+    if (quitting || isTooSmall(screen)) return;
+    if (main) main.paste(text, truncated);
+    else login.paste(text);
+  });
+  input.on('newline', () => {
+    if (!quitting && !isTooSmall(screen)) main?.newline();
   });
 
   screen.on('resize', () => {

@@ -10,6 +10,7 @@ export type Command =
   | { kind: 'connect'; target: { ip: string } | { user: string } }
   | { kind: 'broadcast'; text: string }
   | { kind: 'close' }
+  | { kind: 'answer'; accept: boolean; user: string | null }
   | { kind: 'peers' }
   | { kind: 'passwd' }
   | { kind: 'delete-account' }
@@ -24,10 +25,12 @@ export interface CommandHelp {
   description: string;
 }
 
-/** Listed by the help overlay, in this order. */
+/** Listed by the help overlay, in this order; Tab completes their names. */
 export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/connect <ip|username>', description: 'ask a user for a direct chat' },
   { usage: '/broadcast <text>', description: 'send a broadcast to everyone' },
+  { usage: '/accept [user]', description: "accept the chat request shown (or that user's)" },
+  { usage: '/decline [user]', description: "decline the chat request shown (or that user's)" },
   { usage: '/close', description: 'end the chat in the current tab' },
   { usage: '/peers', description: 'refresh the user list and focus it' },
   { usage: '/passwd', description: 'change your password (asks for it)' },
@@ -57,6 +60,12 @@ export function parseCommand(line: string): Command {
       return { kind: 'broadcast', text: rest };
     case 'close':
       return { kind: 'close' };
+    case 'accept':
+    case 'decline': {
+      const user = rest.trim();
+      if (/\s/.test(user)) return { kind: 'error', message: `Usage: /${name} [user]` };
+      return { kind: 'answer', accept: name === 'accept', user: user || null };
+    }
     case 'peers':
     case 'users':
       return { kind: 'peers' };
@@ -80,3 +89,6 @@ export function parseCommand(line: string): Command {
       return { kind: 'error', message: `Unknown command /${name}. Type /help for the list.` };
   }
 }
+
+/** The command names Tab completes ('/connect', ...), in the order of the help. */
+export const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.usage.split(' ')[0] ?? c.usage);

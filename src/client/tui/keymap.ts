@@ -1,10 +1,15 @@
 /**
- * Every key of the TUI in one table. The main screen dispatches through it and the help
- * overlay lists it, so the two cannot drift apart. `keys` are blessed key names
+ * Every key of the TUI in one table. The main screen and the line editor dispatch through
+ * it and the help overlay lists it, so they cannot drift apart. `keys` are blessed key names
  * (`key.full`: 'C-n', 'M-1', 'S-tab', 'pageup', 'f1', or the character itself).
+ *
+ * The input line speaks readline (bash, irssi, weechat): Ctrl-W deletes a word and Ctrl-B
+ * moves back a character, as everyone's fingers expect. Keys that act on chats are ones a
+ * typist cannot hit by accident while writing a line: Alt-letters readline leaves alone
+ * (Alt-Y/N/A) and function keys. Ctrl-R is left free for search.
  */
 
-export type KeyScope = 'global' | 'users' | 'messages' | 'input' | 'request' | 'forms';
+export type KeyScope = 'global' | 'users' | 'messages' | 'input' | 'editing' | 'forms';
 
 export const Action = {
   HELP: 'help',
@@ -14,24 +19,82 @@ export const Action = {
   TAB_NEXT: 'tabNext',
   TAB_PREV: 'tabPrev',
   TAB_GOTO: 'tabGoto',
-  COMPOSE_BROADCAST: 'composeBroadcast',
+  TAB_ACTIVITY: 'tabActivity',
   CLOSE_TAB: 'closeTab',
+  ACCEPT: 'accept',
+  DECLINE: 'decline',
   PAGE_UP: 'pageUp',
   PAGE_DOWN: 'pageDown',
   USER_UP: 'userUp',
   USER_DOWN: 'userDown',
   USER_CONNECT: 'userConnect',
+  SCROLL_UP: 'scrollUp',
+  SCROLL_DOWN: 'scrollDown',
   SEND: 'send',
   HISTORY_PREV: 'historyPrev',
   HISTORY_NEXT: 'historyNext',
-  SCROLL_UP: 'scrollUp',
-  SCROLL_DOWN: 'scrollDown',
-  ACCEPT: 'accept',
-  DECLINE: 'decline',
+  COMPLETE: 'complete',
+  COMPLETE_BACK: 'completeBack',
+  // The line editor's own (line-editor.ts), in every field that edits text.
+  NEWLINE: 'newline',
+  LINE_START: 'lineStart',
+  LINE_END: 'lineEnd',
+  CHAR_BACK: 'charBack',
+  CHAR_FORWARD: 'charForward',
+  WORD_BACK: 'wordBack',
+  WORD_FORWARD: 'wordForward',
+  DELETE_BACK: 'deleteBack',
+  DELETE_FORWARD: 'deleteForward',
+  KILL_WORD_BACK: 'killWordBack',
+  KILL_WORD_FORWARD: 'killWordForward',
+  KILL_TO_START: 'killToStart',
+  KILL_TO_END: 'killToEnd',
+  YANK: 'yank',
+  TRANSPOSE: 'transpose',
   FORM_NEXT: 'formNext',
   FORM_BACK: 'formBack',
 } as const;
 export type Action = (typeof Action)[keyof typeof Action];
+
+type A = typeof Action;
+/** Which actions each scope may bind: a dispatcher switches over its own scope's, exhaustively. */
+export interface ScopeActions {
+  global:
+    | A['HELP']
+    | A['QUIT']
+    | A['ACCEPT']
+    | A['DECLINE']
+    | A['TAB_GOTO']
+    | A['TAB_ACTIVITY']
+    | A['TAB_NEXT']
+    | A['TAB_PREV']
+    | A['CLOSE_TAB']
+    | A['FOCUS_NEXT']
+    | A['FOCUS_PREV']
+    | A['PAGE_UP']
+    | A['PAGE_DOWN'];
+  users: A['USER_UP'] | A['USER_DOWN'] | A['USER_CONNECT'];
+  messages: A['SCROLL_UP'] | A['SCROLL_DOWN'];
+  input: A['SEND'] | A['HISTORY_PREV'] | A['HISTORY_NEXT'] | A['COMPLETE'] | A['COMPLETE_BACK'];
+  editing:
+    | A['NEWLINE']
+    | A['LINE_START']
+    | A['LINE_END']
+    | A['CHAR_BACK']
+    | A['CHAR_FORWARD']
+    | A['WORD_BACK']
+    | A['WORD_FORWARD']
+    | A['DELETE_BACK']
+    | A['DELETE_FORWARD']
+    | A['KILL_WORD_BACK']
+    | A['KILL_WORD_FORWARD']
+    | A['KILL_TO_START']
+    | A['KILL_TO_END']
+    | A['YANK']
+    | A['TRANSPOSE'];
+  forms: A['FORM_NEXT'] | A['FORM_BACK'];
+}
+export type EditAction = ScopeActions['editing'];
 
 export interface Binding {
   action: Action;
@@ -45,108 +108,63 @@ export interface Binding {
 /** Alt-1 .. Alt-9. */
 const TAB_DIGITS = ['1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
+function bind<S extends KeyScope>(
+  scope: S,
+  action: ScopeActions[S],
+  keys: readonly string[],
+  label: string,
+  description: string,
+): Binding {
+  return { scope, action, keys, label, description };
+}
+
 export const KEYMAP: readonly Binding[] = [
-  {
-    action: Action.HELP,
-    keys: ['f1', '?'],
-    label: '? / F1',
-    description: 'this help (? only when not typing a line)',
-    scope: 'global',
-  },
-  {
-    action: Action.QUIT,
-    keys: ['C-c', 'f10'],
-    label: 'Ctrl-C / F10',
-    description: 'quit (asks first when chats are open)',
-    scope: 'global',
-  },
-  {
-    action: Action.FOCUS_NEXT,
-    keys: ['tab'],
-    label: 'Tab',
-    description: 'focus next pane: users, messages, input',
-    scope: 'global',
-  },
-  {
-    action: Action.FOCUS_PREV,
-    keys: ['S-tab'],
-    label: 'Shift-Tab',
-    description: 'focus previous pane',
-    scope: 'global',
-  },
-  {
-    action: Action.TAB_GOTO,
-    keys: TAB_DIGITS.map((d) => `M-${d}`),
-    label: 'Alt-1..9',
-    description: 'go to tab 1..9 (1 is Broadcasts)',
-    scope: 'global',
-  },
-  { action: Action.TAB_NEXT, keys: ['C-n'], label: 'Ctrl-N', description: 'next tab', scope: 'global' },
-  { action: Action.TAB_PREV, keys: ['C-p'], label: 'Ctrl-P', description: 'previous tab', scope: 'global' },
-  {
-    action: Action.COMPOSE_BROADCAST,
-    keys: ['C-b'],
-    label: 'Ctrl-B',
-    description: 'compose a broadcast',
-    scope: 'global',
-  },
-  {
-    action: Action.CLOSE_TAB,
-    keys: ['C-w'],
-    label: 'Ctrl-W',
-    description: 'close the current chat tab',
-    scope: 'global',
-  },
-  { action: Action.PAGE_UP, keys: ['pageup'], label: 'PgUp', description: 'scroll the messages up', scope: 'global' },
-  {
-    action: Action.PAGE_DOWN,
-    keys: ['pagedown'],
-    label: 'PgDn',
-    description: 'scroll the messages down',
-    scope: 'global',
-  },
-  { action: Action.USER_UP, keys: ['up', 'k'], label: 'Up / k', description: 'previous user', scope: 'users' },
-  { action: Action.USER_DOWN, keys: ['down', 'j'], label: 'Down / j', description: 'next user', scope: 'users' },
-  {
-    action: Action.USER_CONNECT,
-    keys: ['enter'],
-    label: 'Enter',
-    description: 'ask the selected user for a chat',
-    scope: 'users',
-  },
-  { action: Action.SCROLL_UP, keys: ['up', 'k'], label: 'Up / k', description: 'scroll up a line', scope: 'messages' },
-  {
-    action: Action.SCROLL_DOWN,
-    keys: ['down', 'j'],
-    label: 'Down / j',
-    description: 'scroll down a line',
-    scope: 'messages',
-  },
-  {
-    action: Action.SEND,
-    keys: ['enter'],
-    label: 'Enter',
-    description: 'send to the current tab, or run a /command',
-    scope: 'input',
-  },
-  { action: Action.HISTORY_PREV, keys: ['up'], label: 'Up', description: 'previous line sent', scope: 'input' },
-  { action: Action.HISTORY_NEXT, keys: ['down'], label: 'Down', description: 'next line sent', scope: 'input' },
-  { action: Action.ACCEPT, keys: ['y'], label: 'y', description: 'accept the chat request', scope: 'request' },
-  {
-    action: Action.DECLINE,
-    keys: ['n', 'escape'],
-    label: 'n / Esc',
-    description: 'decline the chat request',
-    scope: 'request',
-  },
-  {
-    action: Action.FORM_NEXT,
-    keys: ['enter'],
-    label: 'Enter',
-    description: 'next field; submits on the last',
-    scope: 'forms',
-  },
-  { action: Action.FORM_BACK, keys: ['escape'], label: 'Esc', description: 'previous field, or back', scope: 'forms' },
+  bind('global', Action.HELP, ['f1'], 'F1', 'this help (also /help)'),
+  bind('global', Action.QUIT, ['C-c', 'f10'], 'Ctrl-C / F10', 'quit (asks first when chats are open)'),
+  bind('global', Action.ACCEPT, ['M-y'], 'Alt-Y', 'accept the chat request shown (also /accept [user])'),
+  bind('global', Action.DECLINE, ['M-n'], 'Alt-N', 'decline the chat request shown (also /decline [user])'),
+  bind(
+    'global',
+    Action.TAB_GOTO,
+    TAB_DIGITS.map((d) => `M-${d}`),
+    'Alt-1..9',
+    'go to tab 1..9 (1 is Broadcasts)',
+  ),
+  bind('global', Action.TAB_ACTIVITY, ['M-a'], 'Alt-A', 'go to the next tab with news (a new chat, unread lines)'),
+  bind('global', Action.TAB_NEXT, ['C-n'], 'Ctrl-N', 'next tab'),
+  bind('global', Action.TAB_PREV, ['C-p'], 'Ctrl-P', 'previous tab'),
+  bind('global', Action.CLOSE_TAB, ['f8'], 'F8', 'close the current chat tab (asks first; also /close)'),
+  bind('global', Action.FOCUS_NEXT, ['f6'], 'F6', 'focus next pane: users, messages, input'),
+  bind('global', Action.FOCUS_PREV, ['S-f6'], 'Shift-F6', 'focus previous pane'),
+  bind('global', Action.PAGE_UP, ['pageup'], 'PgUp', 'scroll the messages up'),
+  bind('global', Action.PAGE_DOWN, ['pagedown'], 'PgDn', 'scroll the messages down'),
+  bind('users', Action.USER_UP, ['up', 'k'], 'Up / k', 'previous user'),
+  bind('users', Action.USER_DOWN, ['down', 'j'], 'Down / j', 'next user'),
+  bind('users', Action.USER_CONNECT, ['enter'], 'Enter', 'ask the selected user for a chat'),
+  bind('messages', Action.SCROLL_UP, ['up', 'k'], 'Up / k', 'scroll up a line'),
+  bind('messages', Action.SCROLL_DOWN, ['down', 'j'], 'Down / j', 'scroll down a line'),
+  bind('input', Action.SEND, ['enter'], 'Enter', 'send to the current tab, or run a /command'),
+  bind('input', Action.HISTORY_PREV, ['up'], 'Up', 'previous line sent (or the row above)'),
+  bind('input', Action.HISTORY_NEXT, ['down'], 'Down', 'next line sent (or the row below)'),
+  bind('input', Action.COMPLETE, ['tab'], 'Tab', 'complete a /command or username; again: the next match'),
+  bind('input', Action.COMPLETE_BACK, ['S-tab'], 'Shift-Tab', 'the previous match'),
+  bind('editing', Action.NEWLINE, ['M-enter'], 'Alt-Enter', 'a new line in the message'),
+  bind('editing', Action.LINE_START, ['C-a', 'home'], 'Ctrl-A / Home', 'start of the line'),
+  bind('editing', Action.LINE_END, ['C-e', 'end'], 'Ctrl-E / End', 'end of the line'),
+  bind('editing', Action.CHAR_BACK, ['C-b', 'left'], 'Ctrl-B / Left', 'back a character'),
+  bind('editing', Action.CHAR_FORWARD, ['C-f', 'right'], 'Ctrl-F / Right', 'forward a character'),
+  bind('editing', Action.WORD_BACK, ['M-b', 'M-left', 'C-left'], 'Alt-B', 'back a word'),
+  bind('editing', Action.WORD_FORWARD, ['M-f', 'M-right', 'C-right'], 'Alt-F', 'forward a word'),
+  bind('editing', Action.DELETE_BACK, ['backspace'], 'Backspace', 'delete the character before'),
+  bind('editing', Action.DELETE_FORWARD, ['delete', 'C-d'], 'Delete / Ctrl-D', 'delete the character under'),
+  bind('editing', Action.KILL_WORD_BACK, ['C-w', 'M-backspace'], 'Ctrl-W / Alt-Bksp', 'delete the word before'),
+  bind('editing', Action.KILL_WORD_FORWARD, ['M-d'], 'Alt-D', 'delete the word after'),
+  bind('editing', Action.KILL_TO_START, ['C-u'], 'Ctrl-U', 'delete to the start of the line'),
+  bind('editing', Action.KILL_TO_END, ['C-k'], 'Ctrl-K', 'delete to the end of the line'),
+  bind('editing', Action.YANK, ['C-y'], 'Ctrl-Y', 'paste back what was deleted last'),
+  bind('editing', Action.TRANSPOSE, ['C-t'], 'Ctrl-T', 'swap the two characters at the cursor'),
+  bind('forms', Action.FORM_NEXT, ['enter'], 'Enter', 'next field; submits on the last'),
+  bind('forms', Action.FORM_BACK, ['escape'], 'Esc', 'previous field, or back'),
 ];
 
 export const SCOPE_TITLES: Record<KeyScope, string> = {
@@ -154,13 +172,21 @@ export const SCOPE_TITLES: Record<KeyScope, string> = {
   users: 'User list',
   messages: 'Messages',
   input: 'Input line',
-  request: 'Chat request',
+  editing: 'Editing (input line and forms)',
   forms: 'Login forms',
 };
 
-/** The action bound to a key in a scope, if any. */
-export function actionFor(scope: KeyScope, keyName: string): Action | undefined {
-  return KEYMAP.find((b) => b.scope === scope && b.keys.includes(keyName))?.action;
+/** One lookup table per scope, built once: a keypress is one map read. */
+const BY_SCOPE = new Map<KeyScope, Map<string, Action>>();
+for (const b of KEYMAP) {
+  const table = BY_SCOPE.get(b.scope) ?? new Map<string, Action>();
+  for (const key of b.keys) if (!table.has(key)) table.set(key, b.action);
+  BY_SCOPE.set(b.scope, table);
+}
+
+/** The action bound to a key in a scope, if any (bind() let only that scope's actions in). */
+export function actionFor<S extends KeyScope>(scope: S, keyName: string): ScopeActions[S] | undefined {
+  return BY_SCOPE.get(scope)?.get(keyName) as ScopeActions[S] | undefined;
 }
 
 /** For Alt-digit: which tab (0-based) the key names. */

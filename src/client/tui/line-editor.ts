@@ -1,9 +1,14 @@
 /**
  * The text being typed in a field or the input line, with a cursor, and the input history.
- * Pure (no blessed) so the keys it understands are tested directly. Works on code points:
- * blessed delivers an emoji typed or pasted as two keypresses (its surrogate halves), which
- * we join back before inserting.
+ * Pure (no blessed) so the keys it understands are tested directly. Keys are looked up in the
+ * one key table (keymap.ts, scope 'editing'); the motions are in text-motion.ts.
+ *
+ * Text is kept as code points (blessed delivers an emoji as two keypresses, its surrogate
+ * halves, which are joined back before inserting), and the cursor moves and deletes by
+ * grapheme: Backspace after 👍🏽 takes the thumb and its skin tone together.
  */
+import { Action, actionFor, type EditAction } from './keymap.ts';
+import { graphemeAfter, graphemeBefore, isWordChar, cleanPaste } from './text-motion.ts';
 
 export const MAX_HISTORY_ENTRIES = 200;
 
@@ -14,14 +19,33 @@ export interface EditKey {
   full?: string;
 }
 
+/** What Ctrl-W, Ctrl-K, Ctrl-U and Alt-D deleted, for Ctrl-Y. One may be shared by several editors (the tabs' drafts). */
+export class KillRing {
+  text = '';
+}
+
+const KILLS: ReadonlySet<EditAction> = new Set<EditAction>([
+  Action.KILL_WORD_BACK,
+  Action.KILL_WORD_FORWARD,
+  Action.KILL_TO_START,
+  Action.KILL_TO_END,
+]);
+
 export class LineEditor {
   private chars: string[] = [];
   private cursor = 0;
   private pendingHigh = '';
   /** `value` joined once per change, not once per read (a long line is read on every keypress). */
   private joined: string | null = '';
+  /** Readline appends consecutive kills into one entry, so Ctrl-W Ctrl-W Ctrl-Y restores both words. */
+  private lastWasKill = false;
+  private readonly kills: KillRing;
 
-  constructor(initial = '') {
+  constructor(
+    initial = '',
+    private readonly options: { multiline?: boolean; kills?: KillRing } = {},
+  ) {
+    this.kills = options.kills ?? new KillRing();
     this.set(initial);
   }
 
@@ -54,47 +78,60 @@ export class LineEditor {
     this.set('');
   }
 
+  /** Replace the text and put the cursor at `cursor` (code points), as completion does. */
+  load(value: string, cursor: number): void {
+    this.set(value);
+    this.cursor = Math.max(0, Math.min(this.chars.length, cursor));
+  }
+
   /** Apply one keypress; returns true when it changed the text or the cursor. */
   handle(ch: string | undefined, key: EditKey): boolean {
-    const changed = this.apply(ch, key);
+    const action = actionFor('editing', key.full ?? key.name ?? '');
+    const changed = action ? this.apply(action) : !!ch && !key.ctrl && !key.meta && this.insert(ch);
+    this.lastWasKill = action !== undefined && KILLS.has(action);
     if (changed) this.joined = null;
     return changed;
   }
 
-  private apply(ch: string | undefined, key: EditKey): boolean {
-    switch (key.full ?? key.name ?? '') {
-      case 'backspace':
-        if (this.cursor === 0) return false;
-        this.chars.splice(--this.cursor, 1);
-        return true;
-      case 'delete':
-      case 'C-d':
-        if (this.cursor >= this.chars.length) return false;
-        this.chars.splice(this.cursor, 1);
-        return true;
-      case 'left':
-        return this.move(this.cursor - 1);
-      case 'right':
-      case 'C-f':
-        return this.move(this.cursor + 1);
-      case 'home':
-      case 'C-a':
-        return this.move(0);
-      case 'end':
-      case 'C-e':
-        return this.move(this.chars.length);
-      case 'C-u':
-        this.chars.splice(0, this.cursor);
-        this.cursor = 0;
-        return true;
-      case 'C-k':
-        this.chars.splice(this.cursor);
-        return true;
+  /** One editing action of the key table (scope 'editing'). */
+  apply(action: EditAction): boolean {
+    const wasKill = this.lastWasKill;
+    this.lastWasKill = false;
+    switch (action) {
+      case Action.NEWLINE:
+        return this.options.multiline === true && this.splice(this.cursor, this.cursor, ['\n']);
+      case Action.LINE_START:
+        return this.move(this.lineStart());
+      case Action.LINE_END:
+        return this.move(this.lineEnd());
+      case Action.CHAR_BACK:
+        return this.move(this.cursor - graphemeBefore(this.chars, this.cursor));
+      case Action.CHAR_FORWARD:
+        return this.move(this.cursor + graphemeAfter(this.chars, this.cursor));
+      case Action.WORD_BACK:
+        return this.move(this.wordBack());
+      case Action.WORD_FORWARD:
+        return this.move(this.wordForward());
+      case Action.DELETE_BACK:
+        return this.splice(this.cursor - graphemeBefore(this.chars, this.cursor), this.cursor);
+      case Action.DELETE_FORWARD:
+        return this.splice(this.cursor, this.cursor + graphemeAfter(this.chars, this.cursor));
+      case Action.KILL_WORD_BACK:
+        return this.kill(this.wordBack(), this.cursor, wasKill, 'before');
+      case Action.KILL_WORD_FORWARD:
+        return this.kill(this.cursor, this.wordForward(), wasKill, 'after');
+      case Action.KILL_TO_START:
+        return this.kill(this.lineStart(), this.cursor, wasKill, 'before');
+      case Action.KILL_TO_END:
+        return this.kill(this.cursor, this.lineEnd(), wasKill, 'after');
+      case Action.YANK:
+        return this.kills.text !== '' && this.insertText(this.kills.text);
+      case Action.TRANSPOSE:
+        return this.transpose();
     }
-    if (!ch || key.ctrl || key.meta) return false;
-    return this.insert(ch);
   }
 
+  /** Typed text: printable characters only (a control character typed never reaches the screen or the wire). */
   insert(text: string): boolean {
     this.joined = null;
     let s = this.pendingHigh + text;
@@ -104,11 +141,98 @@ export class LineEditor {
       this.pendingHigh = s.slice(-1);
       s = s.slice(0, -1);
     }
-    // Printable text only: a control character typed or pasted never reaches the screen or the wire.
     const points = [...s].filter((c) => c >= ' ' && c !== '\u007f' && !(c >= '\u0080' && c < '\u00a0'));
     if (points.length === 0) return this.pendingHigh !== '';
-    this.chars.splice(this.cursor, 0, ...points);
-    this.cursor += points.length;
+    return this.splice(this.cursor, this.cursor, points);
+  }
+
+  /** Pasted text: newlines kept in a multi-line editor (folded to spaces otherwise), other controls dropped. */
+  insertText(text: string): boolean {
+    const clean = cleanPaste(text);
+    const points = [...(this.options.multiline ? clean : clean.replace(/\n/g, ' '))];
+    return points.length > 0 && this.splice(this.cursor, this.cursor, points);
+  }
+
+  /** Rows of a multi-line text: Up and Down move between them before walking the history. */
+  get rowCount(): number {
+    let n = 1;
+    for (const c of this.chars) if (c === '\n') n++;
+    return n;
+  }
+
+  /** Move to the row above (-1) or below (1), keeping the column; false at the first/last row. */
+  moveRow(step: -1 | 1): boolean {
+    const start = this.lineStart();
+    const column = this.cursor - start;
+    if (step < 0) {
+      if (start === 0) return false;
+      const prevStart = this.lineStart(start - 1);
+      this.cursor = Math.min(prevStart + column, start - 1);
+    } else {
+      const end = this.lineEnd();
+      if (end >= this.chars.length) return false;
+      const nextEnd = this.lineEnd(end + 1);
+      this.cursor = Math.min(end + 1 + column, nextEnd);
+    }
+    return true;
+  }
+
+  private lineStart(from = this.cursor): number {
+    let i = from;
+    while (i > 0 && this.chars[i - 1] !== '\n') i--;
+    return i;
+  }
+
+  private lineEnd(from = this.cursor): number {
+    let i = from;
+    while (i < this.chars.length && this.chars[i] !== '\n') i++;
+    return i;
+  }
+
+  private wordBack(): number {
+    let i = this.cursor;
+    while (i > 0 && !isWordChar(this.chars[i - 1])) i--;
+    while (i > 0 && isWordChar(this.chars[i - 1])) i--;
+    return i;
+  }
+
+  private wordForward(): number {
+    let i = this.cursor;
+    while (i < this.chars.length && !isWordChar(this.chars[i])) i++;
+    while (i < this.chars.length && isWordChar(this.chars[i])) i++;
+    return i;
+  }
+
+  private kill(from: number, to: number, append: boolean, side: 'before' | 'after'): boolean {
+    if (from >= to) return false;
+    const text = this.chars.slice(from, to).join('');
+    this.kills.text = !append ? text : side === 'before' ? text + this.kills.text : this.kills.text + text;
+    this.splice(from, to);
+    this.lastWasKill = true;
+    return true;
+  }
+
+  private transpose(): boolean {
+    // At the end of the line, swap the last two; elsewhere the one before the cursor with the one under it.
+    let at = this.cursor;
+    if (at >= this.chars.length || this.chars[at] === '\n') at -= graphemeBefore(this.chars, at);
+    const before = graphemeBefore(this.chars, at);
+    const after = graphemeAfter(this.chars, at);
+    if (before === 0 || after === 0) return false;
+    const left = this.chars.slice(at - before, at);
+    const right = this.chars.slice(at, at + after);
+    this.chars.splice(at - before, before + after, ...right, ...left);
+    this.cursor = at + after;
+    this.joined = null;
+    return true;
+  }
+
+  /** Replace [from, to) with `points`, the cursor after them. */
+  private splice(from: number, to: number, points: readonly string[] = []): boolean {
+    if (from >= to && points.length === 0) return false;
+    this.chars.splice(from, to - from, ...points);
+    this.cursor = from + points.length;
+    this.joined = null;
     return true;
   }
 

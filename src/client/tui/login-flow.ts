@@ -85,6 +85,13 @@ export class LoginFlow {
     this.events.render();
   }
 
+  /** A bracketed paste into the focused field (a password manager's paste, a server address). */
+  paste(text: string): void {
+    if (this.trust || !('form' in this.mode)) return;
+    this.mode.form.paste(text);
+    this.events.render();
+  }
+
   /** Stop the client if the flow is abandoned (quit before login). */
   async dispose(): Promise<void> {
     this.clear();

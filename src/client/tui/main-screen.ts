@@ -8,13 +8,15 @@ import { sameUser, userKey } from '../../net/names.ts';
 import { Subscriptions } from '../../util/emitter.ts';
 import type { P2PClient } from '../client.ts';
 import { Actions } from './actions.ts';
-import { parseCommand } from './commands.ts';
+import { COMMAND_NAMES } from './commands.ts';
+import { Composer } from './composer.ts';
+import type { Candidates } from './completion.ts';
 import { RequestQueue } from './request-queue.ts';
 import { describeError } from './errors-text.ts';
-import { Action, actionFor, tabIndexOf } from './keymap.ts';
-import { FOCUS_ORDER, FocusPane } from './layout.ts';
-import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
-import type { BroadcastEntry, ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
+import { Action, actionFor, tabIndexOf, type ScopeActions } from './keymap.ts';
+import { FOCUS_ORDER, FocusPane, INPUT_HEIGHT, STATUS_HEIGHT, TAB_BAR_HEIGHT } from './layout.ts';
+import type { EditKey, LineEditor } from './line-editor.ts';
+import type { BroadcastEntry, Features, PeerIdentity } from './sources.ts';
 import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
 import type { SecretForm } from './account-actions.ts';
 import { DialogView } from './views/dialog.ts';
@@ -23,7 +25,7 @@ import { HelpOverlay } from './views/help-overlay.ts';
 import { InputLine } from './views/input-line.ts';
 import { MenuView } from './views/menu.ts';
 import { MessagesPane } from './views/messages-pane.ts';
-import { RequestModal } from './views/request-modal.ts';
+import { RequestNotice } from './views/request-notice.ts';
 import { StatusBar, tcpState, udpState } from './views/status-bar.ts';
 import { TabBar } from './views/tab-bar.ts';
 import { UsersPane } from './views/users-pane.ts';
@@ -38,14 +40,13 @@ export interface MainScreenOptions {
 
 export class MainScreen {
   readonly tabs = new TabsModel();
-  readonly editor = new LineEditor();
-  readonly history = new InputHistory();
+  private readonly composer: Composer;
   private readonly users: UsersPane;
   private readonly tabBar: TabBar;
   private readonly messages: MessagesPane;
   private readonly input: InputLine;
   private readonly status: StatusBar;
-  private readonly modal: RequestModal;
+  private readonly notice: RequestNotice;
   private readonly help: HelpOverlay;
   private readonly actions: Actions;
   private readonly client: P2PClient;
@@ -62,10 +63,9 @@ export class MainScreen {
   } | null = null;
   private picker: MenuView<string> | null = null;
   private statusNote = '';
-  private typingSent = false;
-  /** Lines submitted so far: a refused line is given back only if none came after it. */
-  private submitted = 0;
   private renderQueued = false;
+  /** Rows of text the input line shows now (it grows with a message of several lines). */
+  private inputRows = 1;
   /** The client and the feature sources outlive this screen in tests: undone on dispose. */
   private readonly subscriptions = new Subscriptions();
 
@@ -81,7 +81,7 @@ export class MainScreen {
     this.messages = new MessagesPane(screen);
     this.input = new InputLine(screen);
     this.status = new StatusBar(screen);
-    this.modal = new RequestModal(screen);
+    this.notice = new RequestNotice(screen);
     this.help = new HelpOverlay(screen);
     this.requests = new RequestQueue(this.now);
     this.requests.on('changed', () => this.scheduleRender());
@@ -95,18 +95,22 @@ export class MainScreen {
       focusUsers: () => this.setFocus(FocusPane.USERS),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
-      confirm: (title, lines, question) =>
-        new Promise((resolve) =>
-          this.openDialog(
-            title,
-            lines,
-            question,
-            () => resolve(true),
-            () => resolve(false),
-          ),
-        ),
+      confirm: (title, lines, question) => this.confirm(title, lines, question),
+      answerRequest: (user, accept) => this.answerRequest(user, accept),
     });
-    this.tabs.on('changed', () => this.scheduleRender());
+    this.composer = new Composer({
+      tabs: this.tabs,
+      run: (command, line) => this.actions.run(command, line),
+      note: (text, tab) => this.actions.note(text, tab),
+      confirm: (title, lines, question) => this.confirm(title, lines, question),
+      candidates: () => this.candidates(),
+      changed: () => this.scheduleRender(),
+    });
+    this.tabs.on('changed', () => {
+      // Left a tab with a draft: its peer stops seeing us type; the draft stays with the tab.
+      this.composer.stopTypingUnless(this.tabs.current);
+      this.scheduleRender();
+    });
     // One bell when a tab that was read gets news (not one per message).
     this.tabs.on('bell', () => this.screen.program.bell());
     this.tabs.on('opened', (tab, { peer, verificationCode, connection }) => {
@@ -117,12 +121,12 @@ export class MainScreen {
       );
     });
     this.tabs.on('ended', (tab, { peer }) =>
-      this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab),
+      this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. /close (or F8) closes the tab.`, tab),
     );
     this.wireClient();
     this.wireFeatures();
     this.actions.note(
-      `Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or ? lists the keys.`,
+      `Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or /help lists the keys.`,
       this.tabs.inbox,
     );
     this.renderNow();
@@ -152,9 +156,38 @@ export class MainScreen {
     this.scheduleRender();
   }
 
+  /** Alt-Enter, read from the terminal before blessed (which drops it): a new line in the draft. */
+  newline(): void {
+    if (this.overlayOpen) return;
+    this.setFocus(FocusPane.INPUT);
+    this.composer.newline();
+    this.scheduleRender();
+  }
+
+  /** A bracketed paste: into the current tab's draft as one piece, never sent by itself. */
+  paste(text: string, truncated: boolean): void {
+    if (this.form) {
+      // A form field takes it as one line (a pasted password).
+      this.form.view.paste(text);
+    } else if (!this.overlayOpen) {
+      this.setFocus(FocusPane.INPUT);
+      this.composer.paste(text, truncated);
+    }
+    this.scheduleRender();
+  }
+
+  /** The draft of the current tab (tests read it). */
+  get editor(): LineEditor {
+    return this.composer.editor;
+  }
+
   /** Re-lay after a resize: pane contents depend on their height. */
   relayout(): void {
     this.renderNow();
+  }
+
+  private get overlayOpen(): boolean {
+    return this.help.visible || !!this.dialog || !!this.form || !!this.picker;
   }
 
   private routeKey(ch: string | undefined, key: EditKey): void {
@@ -179,15 +212,8 @@ export class MainScreen {
       if (result !== 'back') void this.actions.connect({ user: result.picked });
       return;
     }
-    if (this.requests.first) {
-      const action = actionFor('request', name);
-      if (action === Action.ACCEPT || action === Action.DECLINE) this.answerRequest(action === Action.ACCEPT);
-      else if (actionFor('global', name) === Action.QUIT) this.requestQuit();
-      return;
-    }
     const global = actionFor('global', name);
-    const typing = this.focus === FocusPane.INPUT && !this.editor.isEmpty;
-    if (global && !(name === '?' && typing)) return this.runGlobal(global, name);
+    if (global) return this.runGlobal(global, name);
     if (this.focus === FocusPane.USERS) {
       const action = actionFor('users', name);
       if (action === Action.USER_UP) return this.users.move(-1);
@@ -201,21 +227,14 @@ export class MainScreen {
       const action = actionFor('messages', name);
       if (action === Action.SCROLL_UP) return this.scrollMessages(1);
       if (action === Action.SCROLL_DOWN) return this.scrollMessages(-1);
-    } else {
-      const action = actionFor('input', name);
-      if (action === Action.SEND) return void this.submitInput();
-      if (action === Action.HISTORY_PREV || action === Action.HISTORY_NEXT) {
-        const entry = action === Action.HISTORY_PREV ? this.history.previous(this.editor.value) : this.history.next();
-        if (entry !== null) this.editor.set(entry);
-        return;
-      }
     }
-    // Typing anywhere goes to the input line.
-    if (ch && !key.ctrl && !key.meta && ch >= ' ' && name !== 'enter') this.setFocus(FocusPane.INPUT);
-    if (this.focus === FocusPane.INPUT && this.editor.handle(ch, key)) this.updateTyping();
+    // Typing anywhere goes to the input line (so does Tab, to complete there).
+    const printable = !!ch && !key.ctrl && !key.meta && ch >= ' ' && name !== 'enter';
+    if (printable || name === 'tab') this.setFocus(FocusPane.INPUT);
+    if (this.focus === FocusPane.INPUT) this.composer.handleKey(ch, key);
   }
 
-  private runGlobal(action: Action, name: string): void {
+  private runGlobal(action: ScopeActions['global'], name: string): void {
     // A page keeps one row of the last one in view; scrolled, a row shows "newer below".
     const pageRows = Math.max(1, this.messages.rows - 2);
     switch (action) {
@@ -223,6 +242,9 @@ export class MainScreen {
         return this.help.show();
       case Action.QUIT:
         return this.requestQuit();
+      case Action.ACCEPT:
+      case Action.DECLINE:
+        return this.answerRequest(null, action === Action.ACCEPT);
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
         const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
@@ -234,37 +256,53 @@ export class MainScreen {
       case Action.TAB_GOTO:
         this.tabs.select(tabIndexOf(name) ?? 0);
         return;
+      case Action.TAB_ACTIVITY: {
+        const tab = this.tabs.nextWithActivity();
+        if (tab) this.tabs.selectTab(tab);
+        return;
+      }
       case Action.TAB_NEXT:
         this.tabs.next();
         return;
       case Action.TAB_PREV:
         this.tabs.previous();
         return;
-      case Action.COMPOSE_BROADCAST:
-        this.editor.set('/broadcast ');
-        return this.setFocus(FocusPane.INPUT);
       case Action.CLOSE_TAB:
-        return this.actions.closeCurrent();
+        return this.confirmClose();
       case Action.PAGE_UP:
         // Leaving the bottom, the view loses a row to "newer below": one more row keeps the overlap at one.
         return this.scrollMessages(isScrolled(this.tabs.current.scroll) ? pageRows : pageRows + 1);
       case Action.PAGE_DOWN:
         return this.scrollMessages(-pageRows);
-      // Bound in the panes', dialogs' and forms' scopes, never as global keys.
-      case Action.USER_UP:
-      case Action.USER_DOWN:
-      case Action.USER_CONNECT:
-      case Action.SEND:
-      case Action.HISTORY_PREV:
-      case Action.HISTORY_NEXT:
-      case Action.SCROLL_UP:
-      case Action.SCROLL_DOWN:
-      case Action.ACCEPT:
-      case Action.DECLINE:
-      case Action.FORM_NEXT:
-      case Action.FORM_BACK:
-        return;
     }
+  }
+
+  /** F8: a key, unlike /close, can be hit by mistake, so it asks first. */
+  private confirmClose(): void {
+    const tab = this.tabs.current;
+    if (!tab.session) return this.actions.closeCurrent();
+    const user = tab.session.peer.user;
+    const lines = tab.ended
+      ? [`The chat with ${user} has ended.`]
+      : [`The chat with ${user} is open; closing ends it.`];
+    this.openDialog('Close this tab?', lines, `Close the tab of ${user}?`, () => {
+      if (this.tabs.tabs.includes(tab)) {
+        this.tabs.selectTab(tab);
+        this.actions.closeCurrent();
+      }
+    });
+  }
+
+  private confirm(title: string, lines: string[], question: string): Promise<boolean> {
+    return new Promise((resolve) =>
+      this.openDialog(
+        title,
+        lines,
+        question,
+        () => resolve(true),
+        () => resolve(false),
+      ),
+    );
   }
 
   /** Up (positive) or down by screen rows. */
@@ -273,27 +311,21 @@ export class MainScreen {
     this.tabs.setScroll(tab, this.messages.scrolled(tab, rows));
   }
 
-  private async submitInput(): Promise<void> {
-    const line = this.editor.value;
-    const command = parseCommand(line);
-    if (command.kind === 'empty') return;
-    this.history.push(line);
-    this.editor.clear();
-    this.updateTyping();
-    const seq = ++this.submitted;
-    const kept = await this.actions.run(command, line);
-    // Refused: give the text back so nothing typed is lost (unless the user typed or sent on meanwhile).
-    if (kept && this.editor.value === '' && seq === this.submitted) this.editor.set(kept);
-    this.scheduleRender();
-  }
-
-  private updateTyping(): void {
-    const session = this.tabs.current.session;
-    const typing = !this.editor.isEmpty && this.editor.codePoints[0] !== '/';
-    // The session rate-limits what goes on the wire; it only needs every keystroke and the end.
-    if (!session || (!typing && !this.typingSent) || this.tabs.current.ended) return;
-    this.typingSent = typing;
-    session.setTyping(typing);
+  /** What Tab completes against: commands, then users online (not us), then others we know of. */
+  private candidates(): Candidates {
+    const self = this.client.session?.user;
+    const seen = new Set<string>(self === undefined ? [] : [userKey(self)]);
+    const users: string[] = [];
+    const add = (user: string) => {
+      const key = userKey(user);
+      if (seen.has(key)) return;
+      seen.add(key);
+      users.push(user);
+    };
+    for (const u of this.client.onlineUsers) add(u.user);
+    for (const tab of this.tabs.tabs) if (tab.session) add(tab.session.peer.user);
+    for (const b of this.features.inbox.received()) add(b.from);
+    return { commands: COMMAND_NAMES, users };
   }
 
   private setFocus(pane: FocusPane): void {
@@ -346,15 +378,21 @@ export class MainScreen {
 
   // ---- requests (PROTOCOL.md 6.1: the target answers within the server's timeout) ----
 
-  private answerRequest(accept: boolean): void {
-    const request = this.requests.first as IncomingRequest;
+  /** Alt-Y / Alt-N answer the request shown; /accept and /decline may name whose. */
+  private answerRequest(user: string | null, accept: boolean): void {
+    const request = user === null ? this.requests.first : this.requests.from(user);
+    if (!request) {
+      const whose = user === null ? '' : ` from ${user}`;
+      return this.actions.note(`There is no chat request${whose} waiting for an answer.`);
+    }
     this.requests.remove(request.id);
     this.features.peers
       .answer(request.id, accept)
       .catch((err: unknown) =>
         this.actions.note(`No chat with ${request.from.user} (${request.from.ip}): ${describeError(err)}`),
       );
-    if (!accept) this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
+    if (accept) this.actions.note(`Accepted the chat request from ${request.from.user} (${request.from.ip}).`);
+    else this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
   }
 
   // ---- wiring ----
@@ -404,23 +442,19 @@ export class MainScreen {
       this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
     for (const b of inbox.received()) add(b);
     listen(inbox, 'broadcast', add);
-    for (const s of peers.sessions()) this.addSession(s, false);
+    for (const s of peers.sessions()) this.tabs.addSession(s);
     for (const r of peers.requests()) this.requests.add(r);
-    listen(peers, 'request', (r) => this.requests.add(r));
+    listen(peers, 'request', (r) => {
+      this.requests.add(r);
+      // Heard in another window too: an unseen request expires as declined.
+      this.screen.program.bell();
+    });
     listen(peers, 'requestEnded', (id) => this.requests.remove(id));
-    listen(peers, 'session', (s) => this.addSession(s, true));
+    // A new chat opens in the background, marked and announced: the tab in use never changes by itself.
+    listen(peers, 'session', (s) => this.tabs.addSession(s));
     listen(peers, 'outcome', ({ peer, reason }) =>
       this.actions.note(`No chat with ${peer.user} (${peer.ip}): ${reason}`),
     );
-  }
-
-  /** The tab follows the session from here on (TabsModel); the screen only decides the focus. */
-  private addSession(session: ChatSessionView, focus: boolean): void {
-    const tab = this.tabs.addSession(session);
-    if (focus) {
-      this.tabs.selectTab(tab);
-      this.setFocus(FocusPane.INPUT);
-    }
   }
 
   // ---- drawing ----
@@ -439,8 +473,9 @@ export class MainScreen {
     this.users.setFocused(this.focus === FocusPane.USERS);
     this.users.setRows(this.userRows());
     this.tabBar.update(this.tabs.tabs, this.tabs.index);
+    this.layInput(this.input.rowsFor(this.editor));
     this.messages.update(tab, this.focus === FocusPane.MESSAGES);
-    this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT);
+    this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT, this.inputRows);
     this.status.update({
       user: this.client.session?.user ?? '-',
       server: `${this.client.options.host}:${this.client.options.port}`,
@@ -449,12 +484,31 @@ export class MainScreen {
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
       note: this.statusNote,
+      news: this.news(),
     });
     const request = this.requests.first;
-    if (request) this.modal.show(request, this.now(), this.requests.size - 1);
-    else this.modal.hide();
+    if (request) this.notice.show(request, this.now(), this.requests.size - 1, this.inputRows + 2 + STATUS_HEIGHT);
+    else this.notice.hide();
     if (this.help.visible) this.help.box.setFront();
     this.screen.render();
+  }
+
+  /** The input line grows with a message of several rows; the panes above give it the room. */
+  private layInput(rows: number): void {
+    if (rows === this.inputRows) return;
+    this.inputRows = rows;
+    const height = INPUT_HEIGHT - 1 + rows;
+    this.input.box.height = height;
+    this.users.box.height = `100%-${height + STATUS_HEIGHT}`;
+    this.messages.box.height = `100%-${TAB_BAR_HEIGHT + height + STATUS_HEIGHT}`;
+  }
+
+  /** New chats opened in the background, for the status line: "new chat: 2 bob (Alt-A)". */
+  private news(): string {
+    const fresh = this.tabs.tabs.flatMap((t, i) =>
+      t.attention && t.session ? [`${i + 1} ${t.session.peer.user}`] : [],
+    );
+    return fresh.length === 0 ? '' : `new chat: ${fresh.join(', ')} (Alt-A)`;
   }
 
   private inputTarget(tab: Tab): string {

@@ -1,10 +1,11 @@
 /**
- * Incoming chat requests waiting for an answer, oldest first: the modal shows the first.
+ * Incoming chat requests waiting for an answer, oldest first: the notice shows the first.
  * A one-second tick redraws the countdown and drops requests whose time is up (the server
- * counts them as declined at that moment, PROTOCOL.md 6.1), so the modal never lingers at 0 s.
+ * counts them as declined at that moment, PROTOCOL.md 6.1), so the notice never lingers at 0 s.
  * The clock is injected so tests need no waiting.
  */
 import { EventEmitter } from 'eventemitter3';
+import { sameUser } from '../../net/names.ts';
 import type { IncomingRequest } from './sources.ts';
 
 export const COUNTDOWN_TICK_MS = 1_000;
@@ -23,6 +24,11 @@ export class RequestQueue extends EventEmitter<{ changed: [] }> {
 
   get size(): number {
     return this.items.length;
+  }
+
+  /** The oldest request from `user`. */
+  from(user: string): IncomingRequest | undefined {
+    return this.items.find((r) => sameUser(r.from.user, user));
   }
 
   add(request: IncomingRequest): void {

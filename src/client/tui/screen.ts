@@ -7,6 +7,8 @@ import blessed from 'blessed';
 import { createRequire } from 'node:module';
 import type { Readable, Writable } from 'node:stream';
 import { patchBlessedWidths } from '../../term/unicode-width.ts';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './paste.ts';
+import { TerminalInput } from './terminal-input.ts';
 
 /** Below this the layout cannot show both panes and the input line; a message says so instead. */
 export const MIN_COLS = 80;
@@ -58,4 +60,21 @@ export function createScreen(streams: TerminalStreams, title = 'p2p-client'): bl
 
 export function isTooSmall(screen: blessed.Widgets.Screen): boolean {
   return (screen.width as number) < MIN_COLS || (screen.height as number) < MIN_ROWS;
+}
+
+/**
+ * The screen over a terminal whose input is read first by TerminalInput (pastes, Alt-Enter),
+ * with bracketed paste on while the screen lives: it is turned off again when blessed gives
+ * the terminal back, so the shell after us does not get pastes wrapped in markers.
+ */
+export function openTerminal(streams: TerminalStreams): { screen: blessed.Widgets.Screen; input: TerminalInput } {
+  const input = new TerminalInput(streams.input ?? process.stdin);
+  const output = streams.output ?? process.stdout;
+  const screen = createScreen({ input: input.keys, output });
+  output.write(BRACKETED_PASTE_ON);
+  screen.program.once('destroy', () => {
+    output.write(BRACKETED_PASTE_OFF);
+    input.close();
+  });
+  return { screen, input };
 }

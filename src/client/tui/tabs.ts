@@ -7,6 +7,7 @@
  */
 import { sameUser } from '../../net/names.ts';
 import { Emitter, Subscriptions } from '../../util/emitter.ts';
+import { KillRing, LineEditor } from './line-editor.ts';
 import type { ChatEntry, ChatSessionView, Delivery } from './sources.ts';
 
 /** Lines kept per tab; older ones are dropped (the bench fills a tab with 10,000). */
@@ -98,6 +99,10 @@ export interface Tab {
   /** A relayed chat that ended with the server was offered a new start once it came back. */
   reconnectOffered?: boolean;
   scroll: ScrollAnchor;
+  /** What is being typed in this tab, unsent: each tab keeps its own, so a draft never moves to another person. */
+  draft: LineEditor;
+  /** Opened in the background and not visited yet (a new chat): marked in the tab bar, announced in the status line. */
+  attention: boolean;
 }
 
 export interface TabsEvents {
@@ -115,6 +120,8 @@ export class TabsModel extends Emitter<TabsEvents> {
   private currentIndex = 0;
   /** What each chat tab listens to on its session, undone when the tab goes. */
   private readonly following = new Map<Tab, Subscriptions>();
+  /** One Ctrl-Y buffer for every draft, as readline has one for the whole line. */
+  readonly kills = new KillRing();
 
   constructor(private readonly lineLimit = MAX_TAB_LINES) {
     super();
@@ -154,10 +161,14 @@ export class TabsModel extends Emitter<TabsEvents> {
     return [...this.tabs].reverse().find((t) => t.session && !t.ended && sameUser(t.session.peer.user, user));
   }
 
-  /** Open a tab for a session and follow it: its history and new messages, delivery states, typing and its end. */
+  /**
+   * Open a tab for a session and follow it: its history and new messages, delivery states,
+   * typing and its end. It opens in the background, marked: the tab the user is in never changes by itself.
+   */
   addSession(session: ChatSessionView): Tab {
     const title = session.connection ? `${session.peer.user} · ${session.connection.short}` : session.peer.user;
     const tab = this.makeTab(TabKind.CHAT, title, session);
+    tab.attention = true;
     this.tabs.push(tab);
     this.emit('changed');
     this.emit('opened', tab, session);
@@ -211,8 +222,18 @@ export class TabsModel extends Emitter<TabsEvents> {
     if (index < 0 || index >= this.tabs.length || index === this.currentIndex) return false;
     this.currentIndex = index;
     this.current.unread = 0;
+    this.current.attention = false;
     this.emit('changed');
     return true;
+  }
+
+  /** The next tab after the current one (wrapping) with a new chat or unread lines, as weechat's Alt-A. */
+  nextWithActivity(): Tab | undefined {
+    for (let step = 1; step < this.tabs.length; step++) {
+      const tab = this.tab((this.currentIndex + step) % this.tabs.length);
+      if (tab.attention || tab.unread > 0) return tab;
+    }
+    return undefined;
   }
 
   selectTab(tab: Tab): boolean {
@@ -235,6 +256,7 @@ export class TabsModel extends Emitter<TabsEvents> {
     this.tabs.splice(i, 1);
     if (this.currentIndex >= i) this.currentIndex = Math.max(0, this.currentIndex - 1);
     this.current.unread = 0;
+    this.current.attention = false;
     this.emit('changed');
   }
 
@@ -265,6 +287,8 @@ export class TabsModel extends Emitter<TabsEvents> {
       peerTyping: false,
       ended: null,
       scroll: FOLLOWING,
+      draft: new LineEditor('', { multiline: true, kills: this.kills }),
+      attention: false,
     };
   }
 }

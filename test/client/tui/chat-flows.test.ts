@@ -30,18 +30,20 @@ async function headless(server: TestServer, user: string): Promise<Headless> {
   return { client, peers, inbox };
 }
 
-/** `from` asks the TUI user for a chat and the TUI user accepts in the modal: `from`'s end of the link. */
+/** `from` asks the TUI user for a chat, who accepts with Alt-Y and goes to the new tab with Alt-A: `from`'s end of the link. */
 async function acceptedChat(to: RegisteredTui, from: Headless, toUser: string, fromUser: string) {
   const asked = from.peers.requestPeer({ user: toUser });
   await to.vt.waitForText('wants to chat with you');
-  to.vt.type('y');
+  to.vt.type(Keys.alt('y'));
   const result = await asked;
   if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.outcome}`);
+  await to.vt.waitForText(`new chat: 2 ${fromUser}`);
+  to.vt.type(Keys.alt('a'));
   await to.vt.waitForText(`Message to ${fromUser}`);
   return result.link;
 }
 
-test('decline with n; Esc declines too; the requester is told', async (t) => {
+test('decline with Alt-N; /decline declines too; the requester is told', async (t) => {
   const server = await startTestServer();
   const alice = await registeredTui(server, 'alice');
   const bob = await headless(server, 'bob');
@@ -52,12 +54,12 @@ test('decline with n; Esc declines too; the requester is told', async (t) => {
   });
   const first = bob.peers.requestPeer({ user: 'alice' });
   await alice.vt.waitForText('bob (127.0.0.1) wants to chat with you');
-  alice.vt.type('n');
+  alice.vt.type(Keys.alt('n'));
   assert.equal((await first).outcome, 'declined');
   await alice.vt.waitForText('Declined the chat request from bob');
   const second = bob.peers.requestPeer({ user: 'alice' });
   await alice.vt.waitForText('wants to chat with you');
-  alice.vt.type(Keys.ESC);
+  alice.vt.type('/decline bob\r');
   assert.equal((await second).outcome, 'declined');
   await alice.vt.waitForGone('Chat request');
 });
@@ -160,6 +162,8 @@ test('as requester: a decline is reported; an accept opens the tab; typing shows
   );
   alice.vt.type('/connect bob\r');
   const link = await linked;
+  await alice.vt.waitForText('new chat: 2 bob');
+  alice.vt.type(Keys.alt('a'));
   await alice.vt.waitForText('Message to bob');
   link.setTyping(true);
   await alice.vt.waitForText('typing…');

@@ -10,6 +10,7 @@ import { PeerManager } from '../../../src/client/peer/manager.ts';
 import { closedPort } from '../../helpers/peers.ts';
 import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { defer } from '../../helpers/cleanup.ts';
+import { Keys } from '../../helpers/terminal.ts';
 import { registeredTui, type RegisteredTui } from '../../helpers/tui.ts';
 
 /** A TUI user "behind NAT": the peer port it advertises refuses. */
@@ -33,7 +34,7 @@ test('no path and no relay: both users are told at once what failed, each from t
   });
   alice.vt.type('/connect bob\r');
   await bob.vt.waitForText('wants to chat with you');
-  bob.vt.type('y');
+  bob.vt.type(Keys.alt('y'));
   // The notes wrap: read them with the pane borders and line breaks folded to spaces.
   const flat = (screen: string) => screen.replace(/[│\s]+/g, ' ');
   const mine = flat(await alice.vt.waitForText('No chat with bob (127.0.0.1): No way through to bob.'));
@@ -61,6 +62,9 @@ test('a relayed chat ends with the server, says so, and is offered again when th
   });
   bob.once('prompt', (p) => void bob.accept(p.reqId));
   alice.vt.type('/connect bob\r');
+  // The chat opens in the background; Alt-A goes there.
+  await alice.vt.waitForText('new chat: 2 bob');
+  alice.vt.type(Keys.alt('a'));
   const opened = await alice.vt.waitForText('Message to bob');
   assert.match(opened, /2 bob · relay/);
   assert.match(

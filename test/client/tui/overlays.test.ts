@@ -1,4 +1,4 @@
-/** The request modal, the help overlay, dialogs, forms and the too-small message, drawn and read back. */
+/** The request notice, the help overlay, dialogs, forms and the too-small message, drawn and read back. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { COMMANDS } from '../../../src/client/tui/commands.ts';
@@ -8,20 +8,20 @@ import { DialogView } from '../../../src/client/tui/views/dialog.ts';
 import { FormView } from '../../../src/client/tui/views/form.ts';
 import { HelpOverlay, helpLines } from '../../../src/client/tui/views/help-overlay.ts';
 import { MenuView } from '../../../src/client/tui/views/menu.ts';
-import { RequestModal } from '../../../src/client/tui/views/request-modal.ts';
+import { RequestNotice } from '../../../src/client/tui/views/request-notice.ts';
 import { TooSmallView } from '../../../src/client/tui/views/too-small.ts';
 import { withScreen } from '../../helpers/terminal.ts';
 import { nth } from '../../helpers/assert.ts';
 
-test('request modal: who, IP, seconds left, keys, how many more wait', async () => {
+test('request notice: who, IP, seconds left, keys, how many more wait', async () => {
   await withScreen({ cols: 100, rows: 30 }, async (screen, vt) => {
     let now = 1_000_000;
     const queue = new RequestQueue(() => now);
     queue.add({ id: 'a1', from: { user: 'bob', ip: '192.0.2.7' }, expiresAt: now + 30_000 });
     queue.add({ id: 'b2', from: { user: 'carol', ip: '192.0.2.8' }, expiresAt: now + 40_000 });
-    const modal = new RequestModal(screen);
+    const modal = new RequestNotice(screen);
     const draw = () => {
-      if (queue.first) modal.show(queue.first, now, queue.size - 1);
+      if (queue.first) modal.show(queue.first, now, queue.size - 1, 4);
       else modal.hide();
       screen.render();
     };
@@ -29,7 +29,7 @@ test('request modal: who, IP, seconds left, keys, how many more wait', async () 
     let text = await vt.waitForText('Chat request');
     assert.match(text, /bob \(192\.0\.2\.7\) wants to chat with you/);
     assert.match(text, /Answer within 30 s/);
-    assert.match(text, /y accept {4}n \/ Esc decline/);
+    assert.match(text, /Alt-Y accept {3}Alt-N decline {3}\(or \/accept, \/decline\)/);
     assert.match(text, /1 more waiting/);
     now += 12_500;
     queue.tick();
@@ -48,7 +48,7 @@ test('request modal: who, IP, seconds left, keys, how many more wait', async () 
 });
 
 test('help overlay lists every key binding and every command', async () => {
-  await withScreen({ cols: 100, rows: 60 }, async (screen, vt) => {
+  await withScreen({ cols: 100, rows: 100 }, async (screen, vt) => {
     const help = new HelpOverlay(screen);
     help.show();
     screen.render();
@@ -80,7 +80,7 @@ test('help overlay scrolls in a small terminal', async () => {
     help.handleKey('down');
     screen.render();
     await vt.waitForGone(firstLine);
-    for (let i = 0; i < 5; i++) help.handleKey('pagedown');
+    for (let i = 0; i < 10; i++) help.handleKey('pagedown');
     screen.render();
     await vt.waitForText('/quit');
   });

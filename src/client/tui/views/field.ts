@@ -14,10 +14,18 @@ export function renderEditor(
   width: number,
   options: { masked?: boolean; focused?: boolean } = {},
 ): string {
-  const points = editor.codePoints;
+  return renderPoints(editor.codePoints, editor.position, width, options);
+}
+
+/** One row of code points with the cursor at `cursor` (a row of a multi-line draft, or the whole field). */
+export function renderPoints(
+  points: readonly string[],
+  cursor: number,
+  width: number,
+  options: { masked?: boolean; focused?: boolean } = {},
+): string {
   // Every caller keeps 0 <= i < points.length; past the end reads as nothing.
   const at = (i: number): string => (options.masked ? MASK_CHAR : (points[i] ?? ''));
-  const cursor = editor.position;
   // The cursor takes one cell when focused; the text before it fills what is left, then the text after.
   let used = options.focused ? 1 : 0;
   let start = cursor;

@@ -104,6 +104,11 @@ export class FormView {
     return null;
   }
 
+  /** A paste goes into the focused field as one line. */
+  paste(text: string): void {
+    if (this.editor(this.focus).insertText(text)) this.draw();
+  }
+
   destroy(): void {
     this.box.destroy();
   }

@@ -84,7 +84,7 @@ export class MessagesPane {
       lines.push(
         tab.session
           ? '{gray-fg}No messages yet. Type below and press Enter.{/gray-fg}'
-          : '{gray-fg}No broadcasts yet. Ctrl-B or /broadcast <text> sends one to everyone.{/gray-fg}',
+          : '{gray-fg}No broadcasts yet. /broadcast <text> sends one to everyone.{/gray-fg}',
       );
     }
     if (scrolled) lines.push(`{gray-fg}-- ${anchor.lines + (anchor.rows > 0 ? 1 : 0)} newer below: PgDn --{/gray-fg}`);

@@ -17,6 +17,8 @@ export interface StatusInfo {
   sessions: number;
   /** A short note: "reconnecting in 2 s", "server lost". */
   note: string;
+  /** What opened in the background: "new chat: 2 bob (Alt-A)". */
+  news?: string;
 }
 
 const COLOR: Record<LinkState, string> = {
@@ -34,9 +36,10 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
   const who = `${s.user} @ ${s.server}`;
   const segments: Array<[plain: string, tagged: string]> = [
     [who, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`],
-    link('TCP', s.tcp),
-    link('UDP', s.udp),
   ];
+  // News first after who we are: it says where to look, and is gone once looked at.
+  if (s.news) segments.push([s.news, `{yellow-fg}{bold}${plainLine(s.news)}{/bold}{/yellow-fg}`]);
+  segments.push(link('TCP', s.tcp), link('UDP', s.udp));
   if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
   segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
   const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
