@@ -4,6 +4,7 @@
  * first, then others we know); Tab again puts the next match in its place, Shift-Tab the one
  * before. Pure: the editor's text and cursor in, the new text and cursor out.
  */
+import { userKey } from '../../net/names.ts';
 
 export interface Candidates {
   /** '/connect', '/broadcast', ... */
@@ -27,6 +28,19 @@ interface Cycle {
   index: number;
   /** What the line looked like after our last completion: anything else starts afresh. */
   left: Completed;
+}
+
+/** Usernames in the order given (online ones first), each once however it is cased (userKey), without `self`. */
+export function knownUsers(self: string | undefined, groups: ReadonlyArray<readonly string[]>): string[] {
+  const seen = new Set<string>(self === undefined ? [] : [userKey(self)]);
+  const users: string[] = [];
+  for (const user of groups.flat()) {
+    const key = userKey(user);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    users.push(user);
+  }
+  return users;
 }
 
 const isSpace = (ch: string | undefined) => ch !== undefined && /\s/.test(ch);

@@ -29,6 +29,16 @@ export const LAYOUT = {
   status: { bottom: 0, left: 0, width: '100%', height: STATUS_HEIGHT },
 } as const;
 
+/** Heights once the input line shows `rows` rows of text (a message of several lines grows it). */
+export function paneHeights(rows: number): { input: number; users: string; messages: string } {
+  const input = INPUT_HEIGHT - 1 + rows;
+  return {
+    input,
+    users: `100%-${input + STATUS_HEIGHT}`,
+    messages: `100%-${TAB_BAR_HEIGHT + input + STATUS_HEIGHT}`,
+  };
+}
+
 export const FOCUS_BORDER = 'cyan';
 export const BLUR_BORDER = 'gray';
 

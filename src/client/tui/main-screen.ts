@@ -10,11 +10,11 @@ import type { P2PClient } from '../client.ts';
 import { Actions } from './actions.ts';
 import { COMMAND_NAMES } from './commands.ts';
 import { Composer } from './composer.ts';
-import type { Candidates } from './completion.ts';
-import { RequestQueue } from './request-queue.ts';
+import { knownUsers, type Candidates } from './completion.ts';
+import { RequestDesk } from './request-desk.ts';
 import { describeError } from './errors-text.ts';
 import { Action, actionFor, tabIndexOf, type ScopeActions } from './keymap.ts';
-import { FOCUS_ORDER, FocusPane, INPUT_HEIGHT, STATUS_HEIGHT, TAB_BAR_HEIGHT } from './layout.ts';
+import { FOCUS_ORDER, FocusPane, paneHeights, STATUS_HEIGHT } from './layout.ts';
 import type { EditKey, LineEditor } from './line-editor.ts';
 import type { BroadcastEntry, Features, PeerIdentity } from './sources.ts';
 import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
@@ -25,8 +25,7 @@ import { HelpOverlay } from './views/help-overlay.ts';
 import { InputLine } from './views/input-line.ts';
 import { MenuView } from './views/menu.ts';
 import { MessagesPane } from './views/messages-pane.ts';
-import { RequestNotice } from './views/request-notice.ts';
-import { StatusBar, tcpState, udpState } from './views/status-bar.ts';
+import { newsText, StatusBar, tcpState, udpState } from './views/status-bar.ts';
 import { TabBar } from './views/tab-bar.ts';
 import { UsersPane } from './views/users-pane.ts';
 
@@ -46,14 +45,13 @@ export class MainScreen {
   private readonly messages: MessagesPane;
   private readonly input: InputLine;
   private readonly status: StatusBar;
-  private readonly notice: RequestNotice;
   private readonly help: HelpOverlay;
   private readonly actions: Actions;
   private readonly client: P2PClient;
   private readonly features: Features;
   private readonly now: () => number;
   private focus: FocusPane = FocusPane.INPUT;
-  private readonly requests: RequestQueue;
+  private readonly requests: RequestDesk;
   private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
   /** A masked form over the screen (/passwd, /delete-account): every key goes to it. */
   private form: {
@@ -81,10 +79,7 @@ export class MainScreen {
     this.messages = new MessagesPane(screen);
     this.input = new InputLine(screen);
     this.status = new StatusBar(screen);
-    this.notice = new RequestNotice(screen);
     this.help = new HelpOverlay(screen);
-    this.requests = new RequestQueue(this.now);
-    this.requests.on('changed', () => this.scheduleRender());
     this.actions = new Actions({
       client: this.client,
       features: this.features,
@@ -96,7 +91,7 @@ export class MainScreen {
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
       confirm: (title, lines, question) => this.confirm(title, lines, question),
-      answerRequest: (user, accept) => this.answerRequest(user, accept),
+      answerRequest: (user, accept) => this.requests.answer(user, accept),
     });
     this.composer = new Composer({
       tabs: this.tabs,
@@ -123,6 +118,12 @@ export class MainScreen {
     this.tabs.on('ended', (tab, { peer }) =>
       this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. /close (or F8) closes the tab.`, tab),
     );
+    this.requests = new RequestDesk(screen, {
+      peers: this.features.peers,
+      now: this.now,
+      note: (text) => this.actions.note(text),
+      changed: () => this.scheduleRender(),
+    });
     this.wireClient();
     this.wireFeatures();
     this.actions.note(
@@ -145,7 +146,7 @@ export class MainScreen {
   }
 
   dispose(): void {
-    this.requests.stop();
+    this.requests.dispose();
     this.subscriptions.dispose();
     for (const tab of this.tabs.tabs) if (tab.session && !tab.ended) tab.session.close();
     this.tabs.dispose();
@@ -244,7 +245,7 @@ export class MainScreen {
         return this.requestQuit();
       case Action.ACCEPT:
       case Action.DECLINE:
-        return this.answerRequest(null, action === Action.ACCEPT);
+        return this.requests.answer(null, action === Action.ACCEPT);
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
         const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
@@ -313,19 +314,14 @@ export class MainScreen {
 
   /** What Tab completes against: commands, then users online (not us), then others we know of. */
   private candidates(): Candidates {
-    const self = this.client.session?.user;
-    const seen = new Set<string>(self === undefined ? [] : [userKey(self)]);
-    const users: string[] = [];
-    const add = (user: string) => {
-      const key = userKey(user);
-      if (seen.has(key)) return;
-      seen.add(key);
-      users.push(user);
+    return {
+      commands: COMMAND_NAMES,
+      users: knownUsers(this.client.session?.user, [
+        this.client.onlineUsers.map((u) => u.user),
+        this.tabs.tabs.flatMap((t) => (t.session ? [t.session.peer.user] : [])),
+        this.features.inbox.received().map((b) => b.from),
+      ]),
     };
-    for (const u of this.client.onlineUsers) add(u.user);
-    for (const tab of this.tabs.tabs) if (tab.session) add(tab.session.peer.user);
-    for (const b of this.features.inbox.received()) add(b.from);
-    return { commands: COMMAND_NAMES, users };
   }
 
   private setFocus(pane: FocusPane): void {
@@ -376,25 +372,6 @@ export class MainScreen {
     this.scheduleRender();
   }
 
-  // ---- requests (PROTOCOL.md 6.1: the target answers within the server's timeout) ----
-
-  /** Alt-Y / Alt-N answer the request shown; /accept and /decline may name whose. */
-  private answerRequest(user: string | null, accept: boolean): void {
-    const request = user === null ? this.requests.first : this.requests.from(user);
-    if (!request) {
-      const whose = user === null ? '' : ` from ${user}`;
-      return this.actions.note(`There is no chat request${whose} waiting for an answer.`);
-    }
-    this.requests.remove(request.id);
-    this.features.peers
-      .answer(request.id, accept)
-      .catch((err: unknown) =>
-        this.actions.note(`No chat with ${request.from.user} (${request.from.ip}): ${describeError(err)}`),
-      );
-    if (accept) this.actions.note(`Accepted the chat request from ${request.from.user} (${request.from.ip}).`);
-    else this.actions.note(`Declined the chat request from ${request.from.user} (${request.from.ip}).`);
-  }
-
   // ---- wiring ----
 
   private wireClient(): void {
@@ -443,13 +420,6 @@ export class MainScreen {
     for (const b of inbox.received()) add(b);
     listen(inbox, 'broadcast', add);
     for (const s of peers.sessions()) this.tabs.addSession(s);
-    for (const r of peers.requests()) this.requests.add(r);
-    listen(peers, 'request', (r) => {
-      this.requests.add(r);
-      // Heard in another window too: an unseen request expires as declined.
-      this.screen.program.bell();
-    });
-    listen(peers, 'requestEnded', (id) => this.requests.remove(id));
     // A new chat opens in the background, marked and announced: the tab in use never changes by itself.
     listen(peers, 'session', (s) => this.tabs.addSession(s));
     listen(peers, 'outcome', ({ peer, reason }) =>
@@ -484,11 +454,9 @@ export class MainScreen {
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
       note: this.statusNote,
-      news: this.news(),
+      news: newsText(this.tabs.tabs),
     });
-    const request = this.requests.first;
-    if (request) this.notice.show(request, this.now(), this.requests.size - 1, this.inputRows + 2 + STATUS_HEIGHT);
-    else this.notice.hide();
+    this.requests.render(paneHeights(this.inputRows).input + STATUS_HEIGHT);
     if (this.help.visible) this.help.box.setFront();
     this.screen.render();
   }
@@ -497,18 +465,10 @@ export class MainScreen {
   private layInput(rows: number): void {
     if (rows === this.inputRows) return;
     this.inputRows = rows;
-    const height = INPUT_HEIGHT - 1 + rows;
-    this.input.box.height = height;
-    this.users.box.height = `100%-${height + STATUS_HEIGHT}`;
-    this.messages.box.height = `100%-${TAB_BAR_HEIGHT + height + STATUS_HEIGHT}`;
-  }
-
-  /** New chats opened in the background, for the status line: "new chat: 2 bob (Alt-A)". */
-  private news(): string {
-    const fresh = this.tabs.tabs.flatMap((t, i) =>
-      t.attention && t.session ? [`${i + 1} ${t.session.peer.user}`] : [],
-    );
-    return fresh.length === 0 ? '' : `new chat: ${fresh.join(', ')} (Alt-A)`;
+    const heights = paneHeights(rows);
+    this.input.box.height = heights.input;
+    this.users.box.height = heights.users;
+    this.messages.box.height = heights.messages;
   }
 
   private inputTarget(tab: Tab): string {

@@ -44,8 +44,8 @@ export class PasteFramer {
       if (!this.pasting) {
         const at = text.indexOf(PASTE_START);
         if (at < 0) {
-          // A lone ESC at the end is the Esc key and goes now; "ESC [" or "ESC [2" waits for the rest.
-          const tail = partialTail(text, PASTE_START, 2);
+          // "ESC", "ESC [" or "ESC [2" at the end may be a marker cut in two: it waits for the rest (or flush()).
+          const tail = partialTail(text, PASTE_START, 1);
           this.keys(out, text.slice(0, text.length - tail));
           this.held = text.slice(text.length - tail);
           break;
@@ -69,6 +69,23 @@ export class PasteFramer {
       this.truncated = false;
       text = text.slice(end + PASTE_END.length);
     }
+    return out;
+  }
+
+  /** True while the start of a marker (or a lone Esc key) waits for more bytes. */
+  get holding(): boolean {
+    return this.held !== '' && !this.pasting;
+  }
+
+  /**
+   * No more bytes came soon enough: what was held was keys after all (the Esc key pressed on
+   * its own). The caller flushes after a short wait, as terminals tell Esc from a sequence.
+   */
+  flush(): InputSegment[] {
+    if (!this.holding) return [];
+    const out: InputSegment[] = [];
+    this.keys(out, this.held);
+    this.held = '';
     return out;
   }
 

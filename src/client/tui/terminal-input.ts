@@ -6,7 +6,14 @@
 import { EventEmitter } from 'eventemitter3';
 import { PassThrough, type Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { PasteFramer } from './paste.ts';
+import { PasteFramer, type InputSegment } from './paste.ts';
+
+/**
+ * How long a lone Esc (or "ESC [") waits for the rest of a paste marker before it goes to
+ * blessed as the key it was. Bytes sent together arrive within a millisecond or two even over
+ * ssh; a person cannot press Esc and then "[" this fast.
+ */
+export const ESC_WAIT_MS = 25;
 
 type TtyInput = Readable & { isTTY?: boolean; isRaw?: boolean; setRawMode?(mode: boolean): unknown };
 
@@ -21,6 +28,7 @@ export class TerminalInput extends EventEmitter<TerminalInputEvents> {
   private readonly framer = new PasteFramer();
   private readonly decoder = new StringDecoder('utf8');
   private readonly onData = (chunk: Buffer | string) => this.feed(chunk);
+  private escTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly source: TtyInput) {
     super();
@@ -40,7 +48,19 @@ export class TerminalInput extends EventEmitter<TerminalInputEvents> {
 
   private feed(chunk: Buffer | string): void {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
-    for (const segment of this.framer.push(text)) {
+    if (this.escTimer) clearTimeout(this.escTimer);
+    this.escTimer = null;
+    this.deliver(this.framer.push(text));
+    if (this.framer.holding) {
+      this.escTimer = setTimeout(() => {
+        this.escTimer = null;
+        this.deliver(this.framer.flush());
+      }, ESC_WAIT_MS);
+    }
+  }
+
+  private deliver(segments: InputSegment[]): void {
+    for (const segment of segments) {
       if (segment.kind === 'keys') this.keys.write(segment.text);
       else if (segment.kind === 'paste') this.emit('paste', segment.text, segment.truncated);
       else this.emit('newline');
@@ -49,6 +69,7 @@ export class TerminalInput extends EventEmitter<TerminalInputEvents> {
 
   /** Stop reading (the app quits): the source is left paused for whoever owns it. */
   close(): void {
+    if (this.escTimer) clearTimeout(this.escTimer);
     this.source.off('data', this.onData);
     this.source.pause();
     this.keys.end();

@@ -2,6 +2,7 @@
 import blessed from 'blessed';
 import { ClientState, UdpState } from '../../client.ts';
 import { LAYOUT } from '../layout.ts';
+import type { Tab } from '../tabs.ts';
 import { plainLine, plural, shortFingerprint } from '../text.ts';
 import { textWidth } from '../../../term/unicode-width.ts';
 
@@ -54,6 +55,12 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
     shown.push(tagged);
   }
   return ` ${shown.join(SEPARATOR)}`;
+}
+
+/** New chats opened in the background, for the status line: "new chat: 2 bob (Alt-A)". */
+export function newsText(tabs: readonly Tab[]): string {
+  const fresh = tabs.flatMap((t, i) => (t.attention && t.session ? [`${i + 1} ${t.session.peer.user}`] : []));
+  return fresh.length === 0 ? '' : `new chat: ${fresh.join(', ')} (Alt-A)`;
 }
 
 export class StatusBar {
