@@ -1,9 +1,12 @@
 /**
- * The client app in-process on a virtual terminal, registered as a user of a test server:
- * what the TUI tests that drive whole chats start from.
+ * The client app in-process on a virtual terminal, registered as a user of a test server, and
+ * headless users for the far side of its chats: what the TUI tests that drive whole chats start from.
  */
+import type { P2PClient } from '../../src/client/client.ts';
+import { BroadcastInbox } from '../../src/client/broadcasts.ts';
+import { PeerManager } from '../../src/client/peer/manager.ts';
 import { createApp, type AppOptions, type TuiApp } from '../../src/client/tui/app.ts';
-import { tempDir } from './server.ts';
+import { tempDir, type TestServer } from './server.ts';
 import { trustAndRegister, VirtualTerminal } from './terminal.ts';
 
 export interface RegisteredTui {
@@ -42,4 +45,20 @@ export async function registeredTui(
       await config.remove();
     },
   };
+}
+
+export interface Headless {
+  client: P2PClient;
+  peers: PeerManager;
+  inbox: BroadcastInbox;
+}
+
+/** A headless user with the real peer module and inbox: the far side of a TUI user's chats. */
+export async function headless(server: TestServer, user: string): Promise<Headless> {
+  const client = await server.client();
+  const peers = new PeerManager(client);
+  await peers.start();
+  const inbox = new BroadcastInbox(client);
+  await client.register(user, `${user} password`);
+  return { client, peers, inbox };
 }
