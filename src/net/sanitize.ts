@@ -1,7 +1,9 @@
 /**
  * Make untrusted text safe to put on a terminal: remove escape sequences (CSI, OSC, DCS and
- * the rest) and every control character except newline and tab, plus the Unicode bidi
- * overrides that can make text read differently from what it is (PROTOCOL.md section 6.5).
+ * the rest) and every control character except newline (a tab becomes a space: its width
+ * depends on the terminal), plus the Unicode bidi overrides that can make text read
+ * differently from what it is (PROTOCOL.md section 6.5). Newlines stay: a message may have
+ * several lines.
  *
  * The sanitising boundaries, one per program; nothing else sanitises:
  * - Client: where text is received, in the client core (section 6.5, "on receipt"): chat
@@ -24,10 +26,11 @@ const ESCAPE_SEQUENCE = /\u001b(?:\[[0-?]*[ -/]*[@-~]?|[\]PX^_][^\u0007\u001b]*(
 const C1_SEQUENCE = /\u009b[0-?]*[ -/]*[@-~]?|[\u0090\u0098\u009d\u009e\u009f][^\u0007\u009c]*(?:\u0007|\u009c)?/g;
 // eslint-disable-next-line no-control-regex -- the sanitiser exists to match control characters
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const TAB = /\t/g;
 const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 // Every sequence above starts with a control (C0, DEL, C1) or bidi character, \r included.
 // eslint-disable-next-line no-control-regex -- the sanitiser exists to match control characters
-const NEEDS_SANITIZING = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const NEEDS_SANITIZING = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 
 /**
  * True when sanitizeText would change the text. One scan instead of five replaces: the peer
@@ -43,10 +46,11 @@ export function sanitizeText(text: string): string {
     .replace(ESCAPE_SEQUENCE, '')
     .replace(C1_SEQUENCE, '')
     .replace(CONTROL, '')
+    .replace(TAB, ' ')
     .replace(BIDI_CONTROL, '');
 }
 
-/** For one-line fields (names in a log line or a table cell): also fold newlines and tabs. */
+/** For one-line fields (names in a log line or a table cell): also fold newlines. */
 export function sanitizeLine(text: string): string {
-  return sanitizeText(text).replace(/[\n\t]/g, ' ');
+  return sanitizeText(text).replace(/\n/g, ' ');
 }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PeerLink } from '../../../src/client/peer/link.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { startTestServer } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
 import { headless, registeredTui, type Headless, type RegisteredTui } from '../../helpers/tui.ts';

@@ -84,10 +84,10 @@ test('a chat request never takes typed keys: it rings, waits for Alt-Y, and the 
   const bells = bob.bells();
   const asked = alice.peers.requestPeer({ user: 'bob' });
   await bob.vt.waitForText('alice (127.0.0.1) wants to chat with you');
-  await waitFor(() => bob.bells() > bells, { what: 'the bell for the request' });
   // Before: "a" was swallowed, "n" declined the request and "ything" landed in the line.
   bob.vt.type('thing');
   await inputIs(bob, 'anything');
+  await waitFor(() => bob.bells() > bells, { what: 'the bell for the request' });
   await bob.vt.waitForText('Alt-Y accept');
   bob.vt.type(ALT_Y);
   const result = await asked;
