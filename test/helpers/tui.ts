@@ -17,10 +17,10 @@ export interface RegisteredTui {
 export async function registeredTui(
   server: { port: number },
   user: string,
-  options: { columns?: number; beforeLogin?: AppOptions['beforeLogin'] } = {},
+  options: { columns?: number; rows?: number; beforeLogin?: AppOptions['beforeLogin'] } = {},
 ): Promise<RegisteredTui> {
   const config = await tempDir('tui-user');
-  const vt = new VirtualTerminal(options.columns ?? 100, 30);
+  const vt = new VirtualTerminal(options.columns ?? 100, options.rows ?? 30);
   let bells = 0;
   vt.term.onBell(() => bells++);
   const app = createApp({

@@ -4,7 +4,7 @@
  * (`key.full`: 'C-n', 'M-1', 'S-tab', 'pageup', 'f1', or the character itself).
  */
 
-export type KeyScope = 'global' | 'users' | 'messages' | 'input' | 'request' | 'forms';
+export type KeyScope = 'global' | 'users' | 'messages' | 'input' | 'search' | 'request' | 'forms';
 
 export const Action = {
   HELP: 'help',
@@ -18,6 +18,14 @@ export const Action = {
   CLOSE_TAB: 'closeTab',
   PAGE_UP: 'pageUp',
   PAGE_DOWN: 'pageDown',
+  SCROLL_TOP: 'scrollTop',
+  SCROLL_BOTTOM: 'scrollBottom',
+  TOGGLE_USERS: 'toggleUsers',
+  SEARCH: 'search',
+  SEARCH_OLDER: 'searchOlder',
+  SEARCH_NEWER: 'searchNewer',
+  SEARCH_DONE: 'searchDone',
+  SEARCH_CANCEL: 'searchCancel',
   USER_UP: 'userUp',
   USER_DOWN: 'userDown',
   USER_CONNECT: 'userConnect',
@@ -105,6 +113,34 @@ export const KEYMAP: readonly Binding[] = [
     description: 'scroll the messages down',
     scope: 'global',
   },
+  {
+    action: Action.SCROLL_TOP,
+    keys: ['C-home'],
+    label: 'Home / Ctrl-Home',
+    description: 'oldest message (Home: when the input line is empty)',
+    scope: 'global',
+  },
+  {
+    action: Action.SCROLL_BOTTOM,
+    keys: ['C-end'],
+    label: 'End / Ctrl-End',
+    description: 'newest message (End: when the input line is empty)',
+    scope: 'global',
+  },
+  {
+    action: Action.TOGGLE_USERS,
+    keys: ['f2'],
+    label: 'F2',
+    description: 'show/hide the user list (hidden below 100 columns)',
+    scope: 'global',
+  },
+  {
+    action: Action.SEARCH,
+    keys: ['C-r'],
+    label: 'Ctrl-R',
+    description: 'search the current tab (also /search <text>)',
+    scope: 'global',
+  },
   { action: Action.USER_UP, keys: ['up', 'k'], label: 'Up / k', description: 'previous user', scope: 'users' },
   { action: Action.USER_DOWN, keys: ['down', 'j'], label: 'Down / j', description: 'next user', scope: 'users' },
   {
@@ -114,6 +150,8 @@ export const KEYMAP: readonly Binding[] = [
     description: 'ask the selected user for a chat',
     scope: 'users',
   },
+  { action: Action.SCROLL_TOP, keys: ['home'], label: 'Home', description: 'oldest message', scope: 'messages' },
+  { action: Action.SCROLL_BOTTOM, keys: ['end'], label: 'End', description: 'newest message', scope: 'messages' },
   { action: Action.SCROLL_UP, keys: ['up', 'k'], label: 'Up / k', description: 'scroll up a line', scope: 'messages' },
   {
     action: Action.SCROLL_DOWN,
@@ -131,6 +169,34 @@ export const KEYMAP: readonly Binding[] = [
   },
   { action: Action.HISTORY_PREV, keys: ['up'], label: 'Up', description: 'previous line sent', scope: 'input' },
   { action: Action.HISTORY_NEXT, keys: ['down'], label: 'Down', description: 'next line sent', scope: 'input' },
+  {
+    action: Action.SEARCH_OLDER,
+    keys: ['C-r', 'up'],
+    label: 'Ctrl-R / Up',
+    description: 'previous (older) match',
+    scope: 'search',
+  },
+  {
+    action: Action.SEARCH_NEWER,
+    keys: ['C-s', 'down'],
+    label: 'Ctrl-S / Down',
+    description: 'next (newer) match',
+    scope: 'search',
+  },
+  {
+    action: Action.SEARCH_DONE,
+    keys: ['enter'],
+    label: 'Enter',
+    description: 'leave the search, staying at the match',
+    scope: 'search',
+  },
+  {
+    action: Action.SEARCH_CANCEL,
+    keys: ['escape'],
+    label: 'Esc',
+    description: 'leave the search, back to the newest message',
+    scope: 'search',
+  },
   { action: Action.ACCEPT, keys: ['y'], label: 'y', description: 'accept the chat request', scope: 'request' },
   {
     action: Action.DECLINE,
@@ -154,6 +220,7 @@ export const SCOPE_TITLES: Record<KeyScope, string> = {
   users: 'User list',
   messages: 'Messages',
   input: 'Input line',
+  search: 'Search (Ctrl-R)',
   request: 'Chat request',
   forms: 'Login forms',
 };

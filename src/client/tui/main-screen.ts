@@ -15,7 +15,11 @@ import { Action, actionFor, tabIndexOf } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
 import type { BroadcastEntry, ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
-import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
+import { FOLLOWING, isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
+import { SearchMode } from './search-mode.ts';
+import { AwayNotes } from './away-notes.ts';
+import { lostSessionNote } from './errors-text.ts';
+import { applyLayout, usersShown } from './layout.ts';
 import type { SecretForm } from './account-actions.ts';
 import { DialogView } from './views/dialog.ts';
 import { FormView } from './views/form.ts';
@@ -53,6 +57,13 @@ export class MainScreen {
   private readonly now: () => number;
   private focus: FocusPane = FocusPane.INPUT;
   private readonly requests: RequestQueue;
+  private readonly awayNotes = new AwayNotes((user, text) => {
+    const tab = this.tabs.tabForUser(user);
+    if (tab) this.actions.note(text, tab);
+  });
+  private readonly searching = new SearchMode({ setScroll: (tab, anchor) => this.tabs.setScroll(tab, anchor) });
+  /** F2 flips the user list from what the width gives (shown from 100 columns, folded below). */
+  private usersToggled = false;
   private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
   /** A masked form over the screen (/passwd, /delete-account): every key goes to it. */
   private form: {
@@ -92,7 +103,11 @@ export class MainScreen {
       now: this.now,
       showHelp: () => this.help.show(),
       requestQuit: () => this.requestQuit(),
-      focusUsers: () => this.setFocus(FocusPane.USERS),
+      focusUsers: () => {
+        if (!this.usersVisible) this.usersToggled = !this.usersToggled;
+        this.setFocus(FocusPane.USERS);
+      },
+      search: (query) => this.searching.open(this.tabs.current, query),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
       confirm: (title, lines, question) =>
@@ -179,6 +194,7 @@ export class MainScreen {
       if (result !== 'back') void this.actions.connect({ user: result.picked });
       return;
     }
+    if (this.searching.handleKey(ch, key)) return;
     if (this.requests.first) {
       const action = actionFor('request', name);
       if (action === Action.ACCEPT || action === Action.DECLINE) this.answerRequest(action === Action.ACCEPT);
@@ -201,9 +217,13 @@ export class MainScreen {
       const action = actionFor('messages', name);
       if (action === Action.SCROLL_UP) return this.scrollMessages(1);
       if (action === Action.SCROLL_DOWN) return this.scrollMessages(-1);
+      if (action === Action.SCROLL_TOP || action === Action.SCROLL_BOTTOM) return this.runGlobal(action, name);
     } else {
       const action = actionFor('input', name);
       if (action === Action.SEND) return void this.submitInput();
+      // Home and End move the cursor in a line being typed; in an empty one they scroll.
+      if (this.editor.isEmpty && (name === 'home' || name === 'end'))
+        return this.runGlobal(name === 'home' ? Action.SCROLL_TOP : Action.SCROLL_BOTTOM, name);
       if (action === Action.HISTORY_PREV || action === Action.HISTORY_NEXT) {
         const entry = action === Action.HISTORY_PREV ? this.history.previous(this.editor.value) : this.history.next();
         if (entry !== null) this.editor.set(entry);
@@ -225,11 +245,10 @@ export class MainScreen {
         return this.requestQuit();
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
-        const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
-        // Taken modulo the length of a constant list, the index is always in it.
-        return this.setFocus(
-          FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length] ?? FocusPane.INPUT,
-        );
+        const order = this.usersVisible ? FOCUS_ORDER : FOCUS_ORDER.filter((p) => p !== FocusPane.USERS);
+        const step = action === Action.FOCUS_NEXT ? 1 : order.length - 1;
+        // Taken modulo the length of the list, the index is always in it.
+        return this.setFocus(order[(order.indexOf(this.focus) + step) % order.length] ?? FocusPane.INPUT);
       }
       case Action.TAB_GOTO:
         this.tabs.select(tabIndexOf(name) ?? 0);
@@ -250,6 +269,17 @@ export class MainScreen {
         return this.scrollMessages(isScrolled(this.tabs.current.scroll) ? pageRows : pageRows + 1);
       case Action.PAGE_DOWN:
         return this.scrollMessages(-pageRows);
+      case Action.SCROLL_TOP:
+        // Past the oldest row: the pane brings the anchor back to where the oldest row is at the top.
+        return this.scrollMessages(Number.MAX_SAFE_INTEGER);
+      case Action.SCROLL_BOTTOM:
+        return this.tabs.setScroll(this.tabs.current, FOLLOWING);
+      case Action.TOGGLE_USERS:
+        this.usersToggled = !this.usersToggled;
+        if (!this.usersVisible && this.focus === FocusPane.USERS) this.setFocus(FocusPane.INPUT);
+        return this.relayout();
+      case Action.SEARCH:
+        return this.searching.open(this.tabs.current);
       // Bound in the panes', dialogs' and forms' scopes, never as global keys.
       case Action.USER_UP:
       case Action.USER_DOWN:
@@ -263,6 +293,10 @@ export class MainScreen {
       case Action.DECLINE:
       case Action.FORM_NEXT:
       case Action.FORM_BACK:
+      case Action.SEARCH_OLDER:
+      case Action.SEARCH_NEWER:
+      case Action.SEARCH_DONE:
+      case Action.SEARCH_CANCEL:
         return;
     }
   }
@@ -279,6 +313,8 @@ export class MainScreen {
     if (command.kind === 'empty') return;
     this.history.push(line);
     this.editor.clear();
+    // What the user just sent (or the answer to a command) is at the bottom: show it.
+    this.tabs.setScroll(this.tabs.current, FOLLOWING);
     this.updateTyping();
     const seq = ++this.submitted;
     const kept = await this.actions.run(command, line);
@@ -364,6 +400,10 @@ export class MainScreen {
     const listen = this.subscriptions.listen.bind(this.subscriptions);
     listen(c, 'users', () => this.scheduleRender());
     listen(c, 'state', () => this.scheduleRender());
+    listen(c, 'presence', ({ joined, left }) => {
+      for (const user of left) this.awayNotes.gone(user);
+      for (const entry of joined) this.awayNotes.seen(entry);
+    });
     listen(c, 'udp', () => this.scheduleRender());
     listen(c, 'online', () => {
       if (this.statusNote)
@@ -387,11 +427,12 @@ export class MainScreen {
           this.actions.note(`Lost the server: ${why} Reconnecting; direct chats carry on.`, this.tabs.inbox);
         this.statusNote = `server lost, retry in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
       } else {
-        this.statusNote = 'disconnected from the server';
-        this.actions.note(
-          `Disconnected from the server: ${why} Direct chats carry on; /quit to leave.`,
-          this.tabs.inbox,
-        );
+        const lost = lostSessionNote(error);
+        this.statusNote = lost;
+        const text = `Disconnected from the server: ${why} Direct chats carry on; /quit to leave.`;
+        // Where the user is looking, and in the Broadcasts tab, where server news is kept.
+        this.actions.note(text, this.tabs.inbox);
+        if (this.tabs.current !== this.tabs.inbox) this.actions.note(text, this.tabs.current);
       }
       this.scheduleRender();
     });
@@ -400,8 +441,17 @@ export class MainScreen {
   private wireFeatures(): void {
     const { peers, inbox } = this.features;
     const listen = this.subscriptions.listen.bind(this.subscriptions);
-    const add = (b: BroadcastEntry) =>
-      this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
+    // Our own broadcast comes back like everyone's: it is ours, not news (no unread mark, no bell).
+    const add = (b: BroadcastEntry) => {
+      const self = this.client.session?.user;
+      const own = self !== undefined && sameUser(b.from, self);
+      this.tabs.append(this.tabs.inbox, {
+        kind: own ? LineKind.OWN : LineKind.BROADCAST,
+        at: b.at,
+        from: b.from,
+        text: b.text,
+      });
+    };
     for (const b of inbox.received()) add(b);
     listen(inbox, 'broadcast', add);
     for (const s of peers.sessions()) this.addSession(s, false);
@@ -434,13 +484,27 @@ export class MainScreen {
     });
   }
 
+  private get usersVisible(): boolean {
+    return usersShown(this.screen.width as number, this.usersToggled);
+  }
+
   renderNow(): void {
     const tab = this.tabs.current;
+    applyLayout({ users: this.users.box, tabBar: this.tabBar.box, messages: this.messages.box }, this.usersVisible);
+    if (this.searching.active && this.searching.active.tab !== tab) this.searching.close();
+    this.searching.refresh(tab);
+    const search = this.searching.active;
     this.users.setFocused(this.focus === FocusPane.USERS);
     this.users.setRows(this.userRows());
     this.tabBar.update(this.tabs.tabs, this.tabs.index);
-    this.messages.update(tab, this.focus === FocusPane.MESSAGES);
-    this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT);
+    this.messages.update(tab, this.focus === FocusPane.MESSAGES, search?.query ?? '');
+    if (search)
+      this.input.update(
+        search.editor,
+        `Search: ${search.summary}   Ctrl-R older  Ctrl-S newer  Enter stay  Esc back`,
+        true,
+      );
+    else this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT);
     this.status.update({
       user: this.client.session?.user ?? '-',
       server: `${this.client.options.host}:${this.client.options.port}`,
@@ -448,6 +512,8 @@ export class MainScreen {
       udp: udpState(this.client.state, this.client.udpState),
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
+      away: this.ownEntry()?.away ?? null,
+      usersFolded: !this.usersVisible,
       note: this.statusNote,
     });
     const request = this.requests.first;
@@ -462,6 +528,12 @@ export class MainScreen {
     return tab.ended ? `Chat with ${tab.session.peer.user} ended` : `Message to ${tab.session.peer.user}`;
   }
 
+  /** Our own row in the server's list: it says whether the server has us away. */
+  private ownEntry() {
+    const self = this.client.session?.user;
+    return self === undefined ? undefined : this.client.onlineUsers.find((u) => sameUser(u.user, self));
+  }
+
   private userRows() {
     const self = this.client.session?.user;
     const pending = new Set(this.features.peers.pendingWith().map(userKey));
@@ -474,6 +546,7 @@ export class MainScreen {
         hasTab: !!tab,
         pending: pending.has(userKey(u.user)),
         unread: tab?.unread ?? 0,
+        away: u.away ?? null,
       };
     });
   }

@@ -5,41 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { P2PClient } from '../../../src/client/client.ts';
-import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
-import { PeerManager } from '../../../src/client/peer/manager.ts';
 import type { PeerLink } from '../../../src/client/peer/link.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { startTestServer } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
-import { registeredTui, type RegisteredTui } from '../../helpers/tui.ts';
-
-interface Headless {
-  client: P2PClient;
-  peers: PeerManager;
-  inbox: BroadcastInbox;
-}
-
-/** A headless user with the real peer module and inbox. */
-async function headless(server: TestServer, user: string): Promise<Headless> {
-  const client = await server.client();
-  const peers = new PeerManager(client);
-  await peers.start();
-  const inbox = new BroadcastInbox(client);
-  await client.register(user, `${user} password`);
-  return { client, peers, inbox };
-}
-
-/** `from` asks the TUI user for a chat and the TUI user accepts in the modal: `from`'s end of the link. */
-async function acceptedChat(to: RegisteredTui, from: Headless, toUser: string, fromUser: string) {
-  const asked = from.peers.requestPeer({ user: toUser });
-  await to.vt.waitForText('wants to chat with you');
-  to.vt.type('y');
-  const result = await asked;
-  if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.outcome}`);
-  await to.vt.waitForText(`Message to ${fromUser}`);
-  return result.link;
-}
+import { registeredTui } from '../../helpers/tui.ts';
+import { acceptedChat, headless } from '../../helpers/tui-chat.ts';
 
 test('decline with n; Esc declines too; the requester is told', async (t) => {
   const server = await startTestServer();

@@ -15,6 +15,10 @@ export interface StatusInfo {
   udp: LinkState;
   fingerprint: string | null;
   sessions: number;
+  /** The user list is folded away (a narrow terminal): say which key shows it. */
+  usersFolded?: boolean;
+  /** Our own away state: the reason ('' for none), or null when available. */
+  away?: string | null;
   /** A short note: "reconnecting in 2 s", "server lost". */
   note: string;
 }
@@ -34,12 +38,17 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
   const who = `${s.user} @ ${s.server}`;
   const segments: Array<[plain: string, tagged: string]> = [
     [who, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`],
+    ...(s.away !== undefined && s.away !== null
+      ? [['away', '{yellow-fg}{bold}away{/bold}{/yellow-fg}'] as [string, string]]
+      : []),
     link('TCP', s.tcp),
     link('UDP', s.udp),
   ];
   if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
   segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
   const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
+  // Folded away, the user list needs its key said before anything less useful.
+  if (s.usersFolded) segments.push(['F2 users', 'F2 users']);
   segments.push([fp, fp], ['F1 help', 'F1 help']);
   const SEPARATOR = ' │ ';
   let used = 1;
