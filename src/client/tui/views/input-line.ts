@@ -2,7 +2,7 @@
 import blessed from 'blessed';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import type { LineEditor } from '../line-editor.ts';
-import { plainLine } from '../text.ts';
+import { fitCells, plainLine } from '../text.ts';
 import { renderEditor } from './field.ts';
 import { styleOf } from '../../../term/element-style.ts';
 
@@ -17,7 +17,8 @@ export class InputLine {
 
   update(editor: LineEditor, target: string, focused: boolean): void {
     styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
-    this.box.setLabel(` ${plainLine(target)} `);
+    // A label wider than the border spills into the pane in blessed: cut it to fit.
+    this.box.setLabel(` ${plainLine(fitCells(target, Math.max(1, (this.box.width as number) - 5)))} `);
     const width = Math.max(1, (this.box.width as number) - 2 - PROMPT.length);
     this.box.setContent(`${PROMPT}${renderEditor(editor, width, { focused })}`);
   }

@@ -35,20 +35,17 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
     `${name} ${state}`,
     `${name} {${COLOR[state]}-fg}${state}{/${COLOR[state]}-fg}`,
   ];
-  const who = `${s.user} @ ${s.server}`;
-  const segments: Array<[plain: string, tagged: string]> = [
-    [who, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`],
-    ...(s.away !== undefined && s.away !== null
-      ? [['away', '{yellow-fg}{bold}away{/bold}{/yellow-fg}'] as [string, string]]
-      : []),
-    link('TCP', s.tcp),
-    link('UDP', s.udp),
-  ];
+  // Folded (a narrow terminal), the server's address gives way to the key that shows the user list.
+  const who: [string, string] = s.usersFolded
+    ? [s.user, `{bold}${plainLine(s.user)}{/bold}`]
+    : [`${s.user} @ ${s.server}`, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`];
+  const segments: Array<[plain: string, tagged: string]> = [who];
+  if (typeof s.away === 'string') segments.push(['away', '{yellow-fg}{bold}away{/bold}{/yellow-fg}']);
+  segments.push(link('TCP', s.tcp), link('UDP', s.udp));
+  if (s.usersFolded) segments.push(['F2 users', 'F2 users']);
   if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
   segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
   const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
-  // Folded away, the user list needs its key said before anything less useful.
-  if (s.usersFolded) segments.push(['F2 users', 'F2 users']);
   segments.push([fp, fp], ['F1 help', 'F1 help']);
   const SEPARATOR = ' │ ';
   let used = 1;
