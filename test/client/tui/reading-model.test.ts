@@ -4,27 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EventEmitter } from 'eventemitter3';
 import { NICK_PALETTE, nickColor, nickStyle, OWN_COLOR } from '../../../src/client/tui/nick-colors.ts';
 import { TabSearch, matchRanges } from '../../../src/client/tui/search.ts';
-import type { ChatSessionEvents, ChatSessionView } from '../../../src/client/tui/sources.ts';
+import { PlainSession } from '../../helpers/plain-session.ts';
 import { firstUnread, LineKind, TabsModel } from '../../../src/client/tui/tabs.ts';
 import { formatDuration } from '../../../src/client/tui/text.ts';
 import { paneTitle } from '../../../src/client/tui/views/messages-pane.ts';
 import { textWidth } from '../../../src/term/unicode-width.ts';
-
-class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessionView {
-  readonly id = 's1';
-  readonly peer = { user: 'bob-with-a-long-name', ip: '2001:db8::1234:5678' };
-  readonly verificationCode = '1234 5678 9012';
-  readonly isOpen = true;
-  history() {
-    return [];
-  }
-  send() {}
-  setTyping() {}
-  close() {}
-}
 
 test('nick colours: stable, case-blind, spread over the palette, never blue, black or grey; own name apart', () => {
   assert.equal(nickColor('bob'), nickColor('bob'));
@@ -106,7 +92,9 @@ test('the read mark: set when a tab is left, the first line after it is unread',
 
 test('chat titles fit any width; the state is kept whole, the code and address give way first', () => {
   const model = new TabsModel();
-  const chat = model.addSession(new PlainSession());
+  const chat = model.addSession(
+    new PlainSession({ user: 'bob-with-a-long-name', ip: '2001:db8::1234:5678' }, '1234 5678 9012'),
+  );
   chat.peerTyping = true;
   const full = paneTitle(chat);
   assert.match(full, /bob-with-a-long-name 2001:db8::1234:5678 · code 1234 5678 9012 · typing…/);
