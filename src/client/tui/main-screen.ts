@@ -15,11 +15,10 @@ import { Action, actionFor, tabIndexOf } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
 import type { BroadcastEntry, ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
-import { FOLLOWING, isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
-import { SearchMode } from './search-mode.ts';
+import { FOLLOWING, LineKind, TabsModel, type Tab } from './tabs.ts';
+import { Reading, searchLabel } from './reading.ts';
 import { AwayNotes } from './away-notes.ts';
 import { lostSessionNote } from './errors-text.ts';
-import { applyLayout, usersShown } from './layout.ts';
 import type { SecretForm } from './account-actions.ts';
 import { DialogView } from './views/dialog.ts';
 import { FormView } from './views/form.ts';
@@ -61,9 +60,7 @@ export class MainScreen {
     const tab = this.tabs.tabForUser(user);
     if (tab) this.actions.note(text, tab);
   });
-  private readonly searching = new SearchMode({ setScroll: (tab, anchor) => this.tabs.setScroll(tab, anchor) });
-  /** F2 flips the user list from what the width gives (shown from 100 columns, folded below). */
-  private usersToggled = false;
+  private readonly reading: Reading;
   private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
   /** A masked form over the screen (/passwd, /delete-account): every key goes to it. */
   private form: {
@@ -95,6 +92,7 @@ export class MainScreen {
     this.modal = new RequestModal(screen);
     this.help = new HelpOverlay(screen);
     this.requests = new RequestQueue(this.now);
+    this.reading = new Reading({ tabs: this.tabs, messages: this.messages, width: () => screen.width as number });
     this.requests.on('changed', () => this.scheduleRender());
     this.actions = new Actions({
       client: this.client,
@@ -104,10 +102,10 @@ export class MainScreen {
       showHelp: () => this.help.show(),
       requestQuit: () => this.requestQuit(),
       focusUsers: () => {
-        if (!this.usersVisible) this.usersToggled = !this.usersToggled;
+        if (!this.reading.usersVisible) this.reading.toggleUsers();
         this.setFocus(FocusPane.USERS);
       },
-      search: (query) => this.searching.open(this.tabs.current, query),
+      search: (query) => this.reading.search.open(this.tabs.current, query),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
       confirm: (title, lines, question) =>
@@ -194,7 +192,7 @@ export class MainScreen {
       if (result !== 'back') void this.actions.connect({ user: result.picked });
       return;
     }
-    if (this.searching.handleKey(ch, key)) return;
+    if (this.reading.search.handleKey(ch, key)) return;
     if (this.requests.first) {
       const action = actionFor('request', name);
       if (action === Action.ACCEPT || action === Action.DECLINE) this.answerRequest(action === Action.ACCEPT);
@@ -215,15 +213,19 @@ export class MainScreen {
       }
     } else if (this.focus === FocusPane.MESSAGES) {
       const action = actionFor('messages', name);
-      if (action === Action.SCROLL_UP) return this.scrollMessages(1);
-      if (action === Action.SCROLL_DOWN) return this.scrollMessages(-1);
-      if (action === Action.SCROLL_TOP || action === Action.SCROLL_BOTTOM) return this.runGlobal(action, name);
+      if (
+        action === Action.SCROLL_UP ||
+        action === Action.SCROLL_DOWN ||
+        action === Action.SCROLL_TOP ||
+        action === Action.SCROLL_BOTTOM
+      )
+        return this.reading.scroll(action);
     } else {
       const action = actionFor('input', name);
       if (action === Action.SEND) return void this.submitInput();
       // Home and End move the cursor in a line being typed; in an empty one they scroll.
       if (this.editor.isEmpty && (name === 'home' || name === 'end'))
-        return this.runGlobal(name === 'home' ? Action.SCROLL_TOP : Action.SCROLL_BOTTOM, name);
+        return this.reading.scroll(name === 'home' ? Action.SCROLL_TOP : Action.SCROLL_BOTTOM);
       if (action === Action.HISTORY_PREV || action === Action.HISTORY_NEXT) {
         const entry = action === Action.HISTORY_PREV ? this.history.previous(this.editor.value) : this.history.next();
         if (entry !== null) this.editor.set(entry);
@@ -236,8 +238,6 @@ export class MainScreen {
   }
 
   private runGlobal(action: Action, name: string): void {
-    // A page keeps one row of the last one in view; scrolled, a row shows "newer below".
-    const pageRows = Math.max(1, this.messages.rows - 2);
     switch (action) {
       case Action.HELP:
         return this.help.show();
@@ -245,7 +245,7 @@ export class MainScreen {
         return this.requestQuit();
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
-        const order = this.usersVisible ? FOCUS_ORDER : FOCUS_ORDER.filter((p) => p !== FocusPane.USERS);
+        const order = this.reading.usersVisible ? FOCUS_ORDER : FOCUS_ORDER.filter((p) => p !== FocusPane.USERS);
         const step = action === Action.FOCUS_NEXT ? 1 : order.length - 1;
         // Taken modulo the length of the list, the index is always in it.
         return this.setFocus(order[(order.indexOf(this.focus) + step) % order.length] ?? FocusPane.INPUT);
@@ -265,21 +265,16 @@ export class MainScreen {
       case Action.CLOSE_TAB:
         return this.actions.closeCurrent();
       case Action.PAGE_UP:
-        // Leaving the bottom, the view loses a row to "newer below": one more row keeps the overlap at one.
-        return this.scrollMessages(isScrolled(this.tabs.current.scroll) ? pageRows : pageRows + 1);
       case Action.PAGE_DOWN:
-        return this.scrollMessages(-pageRows);
       case Action.SCROLL_TOP:
-        // Past the oldest row: the pane brings the anchor back to where the oldest row is at the top.
-        return this.scrollMessages(Number.MAX_SAFE_INTEGER);
       case Action.SCROLL_BOTTOM:
-        return this.tabs.setScroll(this.tabs.current, FOLLOWING);
+        return this.reading.scroll(action);
       case Action.TOGGLE_USERS:
-        this.usersToggled = !this.usersToggled;
-        if (!this.usersVisible && this.focus === FocusPane.USERS) this.setFocus(FocusPane.INPUT);
+        this.reading.toggleUsers();
+        if (!this.reading.usersVisible && this.focus === FocusPane.USERS) this.setFocus(FocusPane.INPUT);
         return this.relayout();
       case Action.SEARCH:
-        return this.searching.open(this.tabs.current);
+        return this.reading.search.open(this.tabs.current);
       // Bound in the panes', dialogs' and forms' scopes, never as global keys.
       case Action.USER_UP:
       case Action.USER_DOWN:
@@ -299,12 +294,6 @@ export class MainScreen {
       case Action.SEARCH_CANCEL:
         return;
     }
-  }
-
-  /** Up (positive) or down by screen rows. */
-  private scrollMessages(rows: number): void {
-    const tab = this.tabs.current;
-    this.tabs.setScroll(tab, this.messages.scrolled(tab, rows));
   }
 
   private async submitInput(): Promise<void> {
@@ -484,26 +473,15 @@ export class MainScreen {
     });
   }
 
-  private get usersVisible(): boolean {
-    return usersShown(this.screen.width as number, this.usersToggled);
-  }
-
   renderNow(): void {
     const tab = this.tabs.current;
-    applyLayout({ users: this.users.box, tabBar: this.tabBar.box, messages: this.messages.box }, this.usersVisible);
-    if (this.searching.active && this.searching.active.tab !== tab) this.searching.close();
-    this.searching.refresh(tab);
-    const search = this.searching.active;
+    const panes = { users: this.users.box, tabBar: this.tabBar.box, messages: this.messages.box };
+    const search = this.reading.prepare(tab, panes);
     this.users.setFocused(this.focus === FocusPane.USERS);
     this.users.setRows(this.userRows());
     this.tabBar.update(this.tabs.tabs, this.tabs.index);
     this.messages.update(tab, this.focus === FocusPane.MESSAGES, search?.query ?? '');
-    if (search)
-      this.input.update(
-        search.editor,
-        `Search: ${search.summary}   Ctrl-R older  Ctrl-S newer  Enter stay  Esc back`,
-        true,
-      );
+    if (search) this.input.update(search.editor, searchLabel(search), true);
     else this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT);
     this.status.update({
       user: this.client.session?.user ?? '-',
@@ -513,7 +491,7 @@ export class MainScreen {
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
       away: this.ownEntry()?.away ?? null,
-      usersFolded: !this.usersVisible,
+      usersFolded: !this.reading.usersVisible,
       note: this.statusNote,
     });
     const request = this.requests.first;
