@@ -56,7 +56,7 @@ export class HelpOverlay {
   show(): void {
     // Sized when shown: the terminal may have been resized since.
     this.box.width = fitWidth(this.box.screen, HELP_WIDTH);
-    this.lines = helpLines((this.box.width) - 2);
+    this.lines = helpLines(this.box.width - 2);
     this.top = 0;
     this.draw();
     this.box.show();
