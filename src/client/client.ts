@@ -15,6 +15,8 @@ import type {
   UserEntry,
 } from '../net/messages.ts';
 import { userKey } from '../net/names.ts';
+import { sanitizeLine } from '../net/sanitize.ts';
+import { awayReasonTooLarge } from '../net/text-limits.ts';
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { ServerLink, type TrustDecider } from './server-link.ts';
@@ -203,6 +205,20 @@ export class P2PClient extends Emitter<ClientEvents> {
     this.credentials = null;
   }
 
+  /**
+   * Tell everyone this user is away, with a one-line `reason` ('' for none), or back (null):
+   * section 4.7. Every user's list, ours too, shows it once the server's next presence batch
+   * arrives. A new login starts available. Rejects with E_AWAY_TOO_LARGE before sending.
+   */
+  async setAway(reason: string | null): Promise<void> {
+    if (reason !== null) {
+      const tooLarge = awayReasonTooLarge(reason);
+      if (tooLarge) throw tooLarge;
+    }
+    const reply = await this.request(reason === null ? { t: 'back' } : { t: 'away', reason });
+    if (reply.t !== 'ok') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected ok, got ${reply.t}`);
+  }
+
   /** Log out and stop for good (no reconnect). */
   async close(): Promise<void> {
     this.credentials = null;
@@ -300,7 +316,7 @@ export class P2PClient extends Emitter<ClientEvents> {
     if (message.t === 'presence') {
       if (message.reset) this.users.clear();
       for (const name of message.left) this.users.delete(userKey(name));
-      for (const entry of message.joined) this.users.set(userKey(entry.user), entry);
+      for (const entry of message.joined) this.users.set(userKey(entry.user), withSafeAway(entry));
       this.emit('presence', { joined: message.joined, left: message.left });
       this.emit('users', this.onlineUsers);
       return;
@@ -310,7 +326,7 @@ export class P2PClient extends Emitter<ClientEvents> {
 
   private replaceUsers(list: UserEntry[]): void {
     this.users.clear();
-    for (const entry of list) this.users.set(userKey(entry.user), entry);
+    for (const entry of list) this.users.set(userKey(entry.user), withSafeAway(entry));
     this.emit('users', this.onlineUsers);
   }
 
@@ -414,4 +430,9 @@ export class P2PClient extends Emitter<ClientEvents> {
     this.state = state;
     this.emit('state', state);
   }
+}
+
+/** An away reason is free text from another user: made safe for a terminal on receipt (section 4.7). */
+function withSafeAway(entry: UserEntry): UserEntry {
+  return entry.away === undefined ? entry : { ...entry, away: sanitizeLine(entry.away) };
 }

@@ -139,6 +139,10 @@ export const RELAY_BUFFER_BYTES = 64 * 1024;
 /** A side that takes none of its pending bytes for this long is cut (E_SLOW_CONSUMER). */
 export const RELAY_STALL_TIMEOUT_MS = 10_000;
 
+// Away (section 4.7)
+/** An away reason is one short line, like an IRC away message. */
+export const MAX_AWAY_REASON_BYTES = 200;
+
 // Broadcasts (section 7)
 export const DEFAULT_BROADCAST_TTL_MS = 30 * 60_000;
 export const MAX_BROADCAST_TEXT_BYTES = 4 * 1024;

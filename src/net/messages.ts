@@ -3,6 +3,7 @@
  * docs/PROTOCOL.md sections 3-7 describe each one; keep the two in step.
  */
 import {
+  MAX_AWAY_REASON_BYTES,
   MAX_BROADCAST_ACK_IDS_TCP,
   MAX_BROADCAST_ACK_IDS_UDP,
   MAX_BROADCAST_TEXT_BYTES,
@@ -31,7 +32,11 @@ const timeMs = int(0, MAX_SAFE);
 const reason = str({ maxBytes: 512 });
 const errorCode = str({ min: 3, maxBytes: 64, pattern: /^E_[A-Z_]+$/ });
 
-export const userEntry = obj({ user: username, ip: ipText });
+/**
+ * `away`, when present, says the user is away, with their reason ('' for none; section 4.7).
+ * The server checked its size when it was set; a receiver sanitises it like any free text.
+ */
+export const userEntry = obj({ user: username, ip: ipText, away: opt(str({ maxBytes: MAX_AWAY_REASON_BYTES })) });
 export type UserEntry = Infer<typeof userEntry>;
 
 export const broadcastItem = obj({
@@ -81,6 +86,13 @@ export const clientMessages = {
     text: str({ min: 1, maxBytes: MAX_FRAME_BYTES, wellFormed: true }),
   }),
   broadcast_ack: obj({ t: lit('broadcast_ack'), bids: arr(hexId, MAX_BROADCAST_ACK_IDS_TCP) }),
+  /**
+   * Section 4.7: mark this user away (with an optional one-line reason) or back. The reason
+   * may be up to a frame here: the handler checks MAX_AWAY_REASON_BYTES itself so that an
+   * over-long one gets its own code, E_AWAY_TOO_LARGE.
+   */
+  away: obj({ t: lit('away'), id: requestId, reason: opt(str({ maxBytes: MAX_FRAME_BYTES, wellFormed: true })) }),
+  back: obj({ t: lit('back'), id: requestId }),
   /** Account changes (section 4.6): each proves the current password again. */
   passwd: obj({ t: lit('passwd'), id: requestId, old: password, new: password }),
   delete_account: obj({ t: lit('delete_account'), id: requestId, password }),

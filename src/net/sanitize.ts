@@ -8,7 +8,8 @@
  * The sanitising boundaries, one per program; nothing else sanitises:
  * - Client: where text is received, in the client core (section 6.5, "on receipt"): chat
  *   text, `bye` reasons and peer errors in peer/link.ts, request outcomes in peer/manager.ts,
- *   broadcasts in broadcasts.ts, the server's error messages in server-link.ts. Free text
+ *   broadcasts in broadcasts.ts, the server's error messages in server-link.ts, away reasons
+ *   in the user list in client.ts. Free text
  *   reaches the rest of the client only through these; names and addresses are checked
  *   against their patterns by the schema instead. The TUI only escapes blessed's tags
  *   (tui/text.ts); the line editor lets no control character in, so our own text is clean.

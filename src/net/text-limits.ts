@@ -4,7 +4,7 @@
  * refuses locally with the same error the receiver would give, so the check is the same code
  * on both ends; a front end words the error, it does not check again.
  */
-import { MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from './constants.ts';
+import { MAX_AWAY_REASON_BYTES, MAX_BROADCAST_TEXT_BYTES, MAX_CHAT_TEXT_BYTES } from './constants.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
 
 /**
@@ -20,7 +20,7 @@ export function utf8BytesOver(text: string, limit: number): number {
 /** Text over its limit; `bytes` and `limitBytes` let a front end say by how much. */
 export class TextTooLargeError extends ProtocolError {
   constructor(
-    code: typeof ErrorCode.MESSAGE_TOO_LARGE | typeof ErrorCode.BROADCAST_TOO_LARGE,
+    code: typeof ErrorCode.MESSAGE_TOO_LARGE | typeof ErrorCode.BROADCAST_TOO_LARGE | typeof ErrorCode.AWAY_TOO_LARGE,
     message: string,
     readonly bytes: number,
     readonly limitBytes: number,
@@ -50,5 +50,17 @@ export function broadcastTextTooLarge(text: string): TextTooLargeError | null {
     `a broadcast is at most ${MAX_BROADCAST_TEXT_BYTES} bytes; this one has ${bytes}`,
     bytes,
     MAX_BROADCAST_TEXT_BYTES,
+  );
+}
+
+/** Section 4.7: E_AWAY_TOO_LARGE for an away reason over MAX_AWAY_REASON_BYTES (the sending client and the server). */
+export function awayReasonTooLarge(reason: string): TextTooLargeError | null {
+  const bytes = utf8BytesOver(reason, MAX_AWAY_REASON_BYTES);
+  if (bytes === 0) return null;
+  return new TextTooLargeError(
+    ErrorCode.AWAY_TOO_LARGE,
+    `an away reason is at most ${MAX_AWAY_REASON_BYTES} bytes; this one has ${bytes}`,
+    bytes,
+    MAX_AWAY_REASON_BYTES,
   );
 }

@@ -41,6 +41,12 @@ export interface PresenceDirectory {
   add(session: OnlineSession): OnlineSession | undefined;
   /** Remove a session if it is still the current one for its user; true if it was. */
   remove(session: OnlineSession): boolean;
+  /**
+   * Mark the session's user away with `reason` ('' for none), or back with null (section 4.7);
+   * everyone gets the change as a `joined` entry. A new login, a logout and a replaced
+   * session start without it. Returns false if the session is not the user's current one.
+   */
+  setAway(session: OnlineSession, reason: string | null): boolean;
   /** Send a session the whole list (after welcome, or to resync it). */
   sendList(session: OnlineSession): void;
   /** A backed-up session drained: send what it missed. */
@@ -52,6 +58,8 @@ export interface PresenceDirectory {
 
 export class Presence implements PresenceDirectory {
   private readonly online = new Map<string, OnlineSession>();
+  /** user key -> away reason ('' for none), for users online and away. */
+  private readonly away = new Map<string, string>();
   /** user key -> latest entry (joined) or display name (left), in change order. */
   private readonly changes = new Map<string, Change>();
   private timer: NodeJS.Timeout | null = null;
@@ -79,7 +87,7 @@ export class Presence implements PresenceDirectory {
 
   /** Everyone online, in join order. The array is shared: do not modify it. */
   list(): readonly UserEntry[] {
-    this.entries ??= [...this.online.values()].map((s) => ({ user: s.user, ip: s.ip }));
+    this.entries ??= [...this.online.values()].map((s) => this.entryOf(s));
     return this.entries;
   }
 
@@ -113,6 +121,7 @@ export class Presence implements PresenceDirectory {
     const key = userKey(session.user);
     const previous = this.online.get(key);
     this.online.set(key, session);
+    this.away.delete(key);
     const entry = { user: session.user, ip: session.ip };
     if (previous) this.invalidateList();
     else if (this.entries) {
@@ -128,9 +137,27 @@ export class Presence implements PresenceDirectory {
     const key = userKey(session.user);
     if (this.online.get(key) !== session) return false;
     this.online.delete(key);
+    this.away.delete(key);
     this.invalidateList();
     this.change(key, { left: session.user });
     return true;
+  }
+
+  setAway(session: OnlineSession, reason: string | null): boolean {
+    const key = userKey(session.user);
+    if (this.online.get(key) !== session) return false;
+    if (reason === null ? !this.away.has(key) : this.away.get(key) === reason) return true;
+    if (reason === null) this.away.delete(key);
+    else this.away.set(key, reason);
+    // The entry changed in place: the cached list and its frames are stale.
+    this.invalidateList();
+    this.change(key, this.entryOf(session));
+    return true;
+  }
+
+  private entryOf(session: OnlineSession): UserEntry {
+    const away = this.away.get(userKey(session.user));
+    return away === undefined ? { user: session.user, ip: session.ip } : { user: session.user, ip: session.ip, away };
   }
 
   /** A backed-up session drained: send what it missed. */

@@ -78,6 +78,31 @@ export class ScreenReader {
     return cell && !cell.isFgDefault() ? cell.getFgColor() : -1;
   }
 
+  /** Background palette colour of the cell at column x, row y (-1 for the default colour). */
+  bgColor(x: number, y: number): number {
+    const cell = this.term.buffer.active.getLine(y)?.getCell(x);
+    return cell && !cell.isBgDefault() ? cell.getBgColor() : -1;
+  }
+
+  /** Where `text` first starts on screen, as { x, y } in cells; null when it is not shown. */
+  find(text: string): { x: number; y: number } | null {
+    for (let y = 0; y < this.term.rows; y++) {
+      const cells = this.cells(y);
+      let row = '';
+      const columns: number[] = [];
+      cells.forEach((cell, x) => {
+        if (cell.width === 0) return;
+        const chars = cell.chars || ' ';
+        // One column per UTF-16 unit, so an index into `row` maps straight to its cell.
+        for (let k = 0; k < chars.length; k++) columns.push(x);
+        row += chars;
+      });
+      const i = row.indexOf(text);
+      if (i >= 0) return { x: columns[i] ?? 0, y };
+    }
+    return null;
+  }
+
   /** 'alternate' while a full-screen program owns the terminal, 'normal' once it gave it back. */
   bufferType(): string {
     return this.term.buffer.active.type;
@@ -155,6 +180,11 @@ export const Keys = {
   PAGE_UP: '\x1b[5~',
   PAGE_DOWN: '\x1b[6~',
   F1: '\x1bOP',
+  F2: '\x1bOQ',
+  HOME: '\x1b[H',
+  END: '\x1b[F',
+  CTRL_R: '\x12',
+  CTRL_S: '\x13',
   F10: '\x1b[21~',
   CTRL_C: '\x03',
   CTRL_B: '\x02',

@@ -94,6 +94,43 @@ export function presenceContract(name: string, make: PresenceFactory): void {
       assert.equal(p.size, 3);
     });
 
+    test('away (section 4.7): in the list and sent as a changed entry; cleared by back, a new login and a removal', async (t) => {
+      const { p, online } = presenceFixture(t);
+      const alice = online('alice', '127.0.0.2').session;
+      const watcher = online('bob', '127.0.0.3');
+      p.add(alice);
+      p.add(watcher.session);
+      p.flush();
+      assert.equal(p.setAway(alice, 'lunch'), true);
+      assert.deepEqual(p.list()[0], { user: 'alice', ip: '127.0.0.2', away: 'lunch' });
+      p.flush();
+      const sent = () => watcher.presence().flatMap((m) => m.joined.filter((e) => e.user === 'alice'));
+      await waitFor(() => sent().at(-1)?.away === 'lunch', { what: 'the away entry sent' });
+      assert.equal(p.setAway(alice, null), true);
+      assert.deepEqual(p.list()[0], { user: 'alice', ip: '127.0.0.2' });
+      p.flush();
+      await waitFor(() => sent().length >= 3, { what: 'the entry sent again' });
+      assert.deepEqual(sent().at(-1), { user: 'alice', ip: '127.0.0.2' });
+      // A session that is not the user's current one changes nothing.
+      const stale = online('alice', '127.0.0.4').session;
+      assert.equal(p.setAway(stale, 'x'), false);
+      p.setAway(alice, 'again');
+      p.add(stale);
+      assert.deepEqual(
+        p.list().find((e) => e.user === 'alice'),
+        { user: 'alice', ip: '127.0.0.4' },
+        'a new login starts available',
+      );
+      p.setAway(stale, 'once more');
+      p.remove(stale);
+      p.add(alice);
+      assert.deepEqual(
+        p.list().find((e) => e.user === 'alice'),
+        { user: 'alice', ip: '127.0.0.2' },
+        'gone with the session',
+      );
+    });
+
     test('a second login replaces the first: one entry, the new session, the old one returned', (t) => {
       const { p, online } = presenceFixture(t);
       const first = online('dave', '127.0.0.2').session;

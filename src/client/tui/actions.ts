@@ -13,6 +13,7 @@ import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
 import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
 import { LineKind, type Tab, type TabsModel } from './tabs.ts';
+import { formatDuration } from './text.ts';
 
 export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> {
   readonly client: P2PClient;
@@ -22,6 +23,8 @@ export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> 
   showHelp(): void;
   requestQuit(): void;
   focusUsers(): void;
+  /** Open a search in the current tab with `query` typed in. */
+  search(query: string): void;
   /** An IP shared by several users: let the user pick one. */
   pickCandidate(ip: string, candidates: PeerIdentity[]): void;
   /** Answer the request shown (user null) or the one from `user`. */
@@ -72,6 +75,12 @@ export class Actions {
       case 'info':
         this.info();
         return '';
+      case 'search':
+        this.host.search(command.text);
+        return '';
+      case 'away':
+      case 'back':
+        return this.setAway(command.kind === 'away' ? command.reason : null, line);
       case 'help':
         this.host.showHelp();
         return '';
@@ -79,6 +88,22 @@ export class Actions {
         this.host.requestQuit();
         return '';
     }
+  }
+
+  /** /away [reason] and /back (PROTOCOL.md section 4.7): everyone's user list shows it. */
+  private async setAway(reason: string | null, line: string): Promise<Kept> {
+    try {
+      await this.host.client.setAway(reason);
+    } catch (err) {
+      this.note(`${reason === null ? 'Not marked back' : 'Not marked away'}: ${describeError(err)}`);
+      return line;
+    }
+    if (reason === null) this.note('You are back: the others see you as available again.');
+    else
+      this.note(
+        `You are away${reason ? ` (${reason})` : ''}: the others see it in their user list. /back when you return.`,
+      );
+    return '';
   }
 
   private accountHost(): AccountHost {
@@ -93,8 +118,11 @@ export class Actions {
     if (!session) return this.note('/info tells how a chat is connected: use it in a chat tab.');
     const how = session.connection?.label ?? 'direct';
     const state = tab.ended ? `ended: ${tab.ended}` : 'open';
+    const entry = this.host.client.onlineUsers.find((u) => sameUser(u.user, session.peer.user));
+    const away =
+      entry?.away === undefined ? '' : ` ${session.peer.user} is away${entry.away ? `: ${entry.away}` : ''}.`;
     this.note(
-      `${session.peer.user} at ${session.peer.ip}: ${how}, end-to-end encrypted (TLS 1.3 PSK); verification code ${session.verificationCode}; ${state}.`,
+      `${session.peer.user} at ${session.peer.ip}: ${how}, end-to-end encrypted (TLS 1.3 PSK); verification code ${session.verificationCode}; ${state}.${away}`,
       tab,
     );
   }
@@ -162,17 +190,20 @@ export class Actions {
   }
 
   private async broadcast(text: string, line: string): Promise<Kept> {
-    let expiresAt: number;
+    let lifetimeMs: number;
     try {
-      ({ expiresAt } = await this.host.features.inbox.send(text));
+      const sent = await this.host.features.inbox.send(text);
+      // Both times are the server's: their difference is the configured lifetime, whatever our clock says.
+      lifetimeMs = sent.expiresAt - sent.createdAt;
     } catch (err) {
       if (err instanceof TextTooLargeError)
         this.note(`Not sent: the broadcast is ${err.bytes} bytes and one holds at most ${err.limitBytes}. Shorten it.`);
       else this.note(`Broadcast not sent: ${describeError(err)}`);
       return line;
     }
-    const minutes = Math.max(1, Math.round((expiresAt - this.host.now()) / 60_000));
-    this.note(`Broadcast sent: everyone online gets it now, and whoever logs in within ${minutes} min gets it then.`);
+    this.note(
+      `Broadcast sent: everyone online gets it now, and whoever logs in within ${formatDuration(lifetimeMs)} gets it then.`,
+    );
     return '';
   }
 }

@@ -15,6 +15,9 @@ export type Command =
   | { kind: 'passwd' }
   | { kind: 'delete-account' }
   | { kind: 'info' }
+  | { kind: 'search'; text: string }
+  | { kind: 'away'; reason: string }
+  | { kind: 'back' }
   | { kind: 'help' }
   | { kind: 'quit' }
   | { kind: 'empty' }
@@ -36,6 +39,9 @@ export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/passwd', description: 'change your password (asks for it)' },
   { usage: '/delete-account', description: 'delete your account for good (asks first)' },
   { usage: '/info', description: 'how the chat in this tab is connected' },
+  { usage: '/search <text>', description: 'search this tab (Ctrl-R older, Ctrl-S newer)' },
+  { usage: '/away [reason]', description: 'tell everyone you are away' },
+  { usage: '/back', description: 'you are back' },
   { usage: '/help', description: 'show keys and commands' },
   { usage: '/quit', description: 'leave' },
 ];
@@ -78,6 +84,12 @@ export function parseCommand(line: string): Command {
       return { kind: 'delete-account' };
     case 'info':
       return { kind: 'info' };
+    case 'search':
+      return { kind: 'search', text: rest };
+    case 'away':
+      return { kind: 'away', reason: rest.trim() };
+    case 'back':
+      return { kind: 'back' };
     case 'help':
     case '?':
       return { kind: 'help' };

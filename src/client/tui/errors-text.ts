@@ -58,3 +58,15 @@ export function describeError(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A few words for the status line when the server let us go for good (no reconnect). */
+const LOST_NOTE: Partial<Record<ErrorCode, string>> = {
+  [ErrorCode.SESSION_REPLACED]: 'logged in elsewhere',
+  [ErrorCode.PASSWORD_CHANGED]: 'password changed elsewhere',
+  [ErrorCode.ACCOUNT_DELETED]: 'account deleted',
+  [ErrorCode.VERSION]: 'protocol version differs',
+};
+
+export function lostSessionNote(err: ProtocolError): string {
+  return LOST_NOTE[err.code] ?? 'disconnected from the server';
+}

@@ -9,7 +9,7 @@
  * (Alt-Y/N/A) and function keys. Ctrl-R is left free for search.
  */
 
-export type KeyScope = 'global' | 'users' | 'messages' | 'input' | 'editing' | 'forms';
+export type KeyScope = 'global' | 'users' | 'messages' | 'input' | 'search' | 'editing' | 'forms';
 
 export const Action = {
   HELP: 'help',
@@ -25,6 +25,14 @@ export const Action = {
   DECLINE: 'decline',
   PAGE_UP: 'pageUp',
   PAGE_DOWN: 'pageDown',
+  SCROLL_TOP: 'scrollTop',
+  SCROLL_BOTTOM: 'scrollBottom',
+  TOGGLE_USERS: 'toggleUsers',
+  SEARCH: 'search',
+  SEARCH_OLDER: 'searchOlder',
+  SEARCH_NEWER: 'searchNewer',
+  SEARCH_DONE: 'searchDone',
+  SEARCH_CANCEL: 'searchCancel',
   USER_UP: 'userUp',
   USER_DOWN: 'userDown',
   USER_CONNECT: 'userConnect',
@@ -72,9 +80,14 @@ export interface ScopeActions {
     | A['FOCUS_NEXT']
     | A['FOCUS_PREV']
     | A['PAGE_UP']
-    | A['PAGE_DOWN'];
+    | A['PAGE_DOWN']
+    | A['SCROLL_TOP']
+    | A['SCROLL_BOTTOM']
+    | A['TOGGLE_USERS']
+    | A['SEARCH'];
   users: A['USER_UP'] | A['USER_DOWN'] | A['USER_CONNECT'];
-  messages: A['SCROLL_UP'] | A['SCROLL_DOWN'];
+  messages: A['SCROLL_UP'] | A['SCROLL_DOWN'] | A['SCROLL_TOP'] | A['SCROLL_BOTTOM'];
+  search: A['SEARCH_OLDER'] | A['SEARCH_NEWER'] | A['SEARCH_DONE'] | A['SEARCH_CANCEL'];
   input: A['SEND'] | A['HISTORY_PREV'] | A['HISTORY_NEXT'] | A['COMPLETE'] | A['COMPLETE_BACK'];
   editing:
     | A['NEWLINE']
@@ -138,9 +151,27 @@ export const KEYMAP: readonly Binding[] = [
   bind('global', Action.FOCUS_PREV, ['S-f6'], 'Shift-F6', 'focus previous pane'),
   bind('global', Action.PAGE_UP, ['pageup'], 'PgUp', 'scroll the messages up'),
   bind('global', Action.PAGE_DOWN, ['pagedown'], 'PgDn', 'scroll the messages down'),
+  bind(
+    'global',
+    Action.SCROLL_TOP,
+    ['C-home'],
+    'Home / Ctrl-Home',
+    'oldest message (Home: when the input line is empty)',
+  ),
+  bind(
+    'global',
+    Action.SCROLL_BOTTOM,
+    ['C-end'],
+    'End / Ctrl-End',
+    'newest message (End: when the input line is empty)',
+  ),
+  bind('global', Action.TOGGLE_USERS, ['f2'], 'F2', 'show/hide the user list (hidden below 100 columns)'),
+  bind('global', Action.SEARCH, ['C-r'], 'Ctrl-R', 'search the current tab (also /search <text>)'),
   bind('users', Action.USER_UP, ['up', 'k'], 'Up / k', 'previous user'),
   bind('users', Action.USER_DOWN, ['down', 'j'], 'Down / j', 'next user'),
   bind('users', Action.USER_CONNECT, ['enter'], 'Enter', 'ask the selected user for a chat'),
+  bind('messages', Action.SCROLL_TOP, ['home'], 'Home', 'oldest message'),
+  bind('messages', Action.SCROLL_BOTTOM, ['end'], 'End', 'newest message'),
   bind('messages', Action.SCROLL_UP, ['up', 'k'], 'Up / k', 'scroll up a line'),
   bind('messages', Action.SCROLL_DOWN, ['down', 'j'], 'Down / j', 'scroll down a line'),
   bind('input', Action.SEND, ['enter'], 'Enter', 'send to the current tab, or run a /command'),
@@ -148,6 +179,10 @@ export const KEYMAP: readonly Binding[] = [
   bind('input', Action.HISTORY_NEXT, ['down'], 'Down', 'next line sent (or the row below)'),
   bind('input', Action.COMPLETE, ['tab'], 'Tab', 'complete a /command or username; again: the next match'),
   bind('input', Action.COMPLETE_BACK, ['S-tab'], 'Shift-Tab', 'the previous match'),
+  bind('search', Action.SEARCH_OLDER, ['C-r', 'up'], 'Ctrl-R / Up', 'previous (older) match'),
+  bind('search', Action.SEARCH_NEWER, ['C-s', 'down'], 'Ctrl-S / Down', 'next (newer) match'),
+  bind('search', Action.SEARCH_DONE, ['enter'], 'Enter', 'leave the search, staying at the match'),
+  bind('search', Action.SEARCH_CANCEL, ['escape'], 'Esc', 'leave the search, back to the newest message'),
   bind('editing', Action.NEWLINE, ['M-enter'], 'Alt-Enter', 'a new line in the message'),
   bind('editing', Action.LINE_START, ['C-a', 'home'], 'Ctrl-A / Home', 'start of the line'),
   bind('editing', Action.LINE_END, ['C-e', 'end'], 'Ctrl-E / End', 'end of the line'),
@@ -172,6 +207,7 @@ export const SCOPE_TITLES: Record<KeyScope, string> = {
   users: 'User list',
   messages: 'Messages',
   input: 'Input line',
+  search: 'Search (Ctrl-R)',
   editing: 'Editing (input line and forms)',
   forms: 'Login forms',
 };

@@ -39,6 +39,33 @@ export function paneHeights(rows: number): { input: number; users: string; messa
   };
 }
 
+/** From this width the user list is shown beside the messages; below it folds away (F2 shows it). */
+export const WIDE_COLS = 100;
+
+/** Whether the user list is on screen: the width decides, F2 (`toggled`) overrides. */
+export function usersShown(width: number, toggled: boolean): boolean {
+  return width >= WIDE_COLS !== toggled;
+}
+
+interface Placed {
+  left: number | string;
+  width: number | string;
+  hidden: boolean;
+  show(): void;
+  hide(): void;
+}
+
+/** Lay the panes out with the user list shown or folded away (the messages take its columns). */
+export function applyLayout(panes: { users: Placed; tabBar: Placed; messages: Placed }, showUsers: boolean): void {
+  if (showUsers === !panes.users.hidden && panes.messages.left === (showUsers ? USERS_WIDTH : 0)) return;
+  if (showUsers) panes.users.show();
+  else panes.users.hide();
+  for (const pane of [panes.tabBar, panes.messages]) {
+    pane.left = showUsers ? USERS_WIDTH : 0;
+    pane.width = showUsers ? `100%-${USERS_WIDTH}` : '100%';
+  }
+}
+
 export const FOCUS_BORDER = 'cyan';
 export const BLUR_BORDER = 'gray';
 

@@ -12,12 +12,14 @@ import { COMMAND_NAMES } from './commands.ts';
 import { Composer } from './composer.ts';
 import { knownUsers, type Candidates } from './completion.ts';
 import { RequestDesk } from './request-desk.ts';
-import { describeError } from './errors-text.ts';
+import { describeError, lostSessionNote } from './errors-text.ts';
 import { Action, actionFor, tabIndexOf, type ScopeActions } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane, paneHeights, STATUS_HEIGHT } from './layout.ts';
 import type { EditKey, LineEditor } from './line-editor.ts';
 import type { BroadcastEntry, Features, PeerIdentity } from './sources.ts';
-import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
+import { FOLLOWING, LineKind, TabsModel, type Tab } from './tabs.ts';
+import { Reading, searchLabel } from './reading.ts';
+import { AwayNotes } from './away-notes.ts';
 import type { SecretForm } from './account-actions.ts';
 import { DialogView } from './views/dialog.ts';
 import { FormView } from './views/form.ts';
@@ -52,6 +54,11 @@ export class MainScreen {
   private readonly now: () => number;
   private focus: FocusPane = FocusPane.INPUT;
   private readonly requests: RequestDesk;
+  private readonly awayNotes = new AwayNotes((user, text) => {
+    const tab = this.tabs.tabForUser(user);
+    if (tab) this.actions.note(text, tab);
+  });
+  private readonly reading: Reading;
   private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
   /** A masked form over the screen (/passwd, /delete-account): every key goes to it. */
   private form: {
@@ -80,6 +87,7 @@ export class MainScreen {
     this.input = new InputLine(screen);
     this.status = new StatusBar(screen);
     this.help = new HelpOverlay(screen);
+    this.reading = new Reading({ tabs: this.tabs, messages: this.messages, width: () => screen.width as number });
     this.actions = new Actions({
       client: this.client,
       features: this.features,
@@ -87,7 +95,11 @@ export class MainScreen {
       now: this.now,
       showHelp: () => this.help.show(),
       requestQuit: () => this.requestQuit(),
-      focusUsers: () => this.setFocus(FocusPane.USERS),
+      focusUsers: () => {
+        if (!this.reading.usersVisible) this.reading.toggleUsers();
+        this.setFocus(FocusPane.USERS);
+      },
+      search: (query) => this.reading.search.open(this.tabs.current, query),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
       confirm: (title, lines, question) => this.confirm(title, lines, question),
@@ -95,7 +107,11 @@ export class MainScreen {
     });
     this.composer = new Composer({
       tabs: this.tabs,
-      run: (command, line) => this.actions.run(command, line),
+      run: (command, line) => {
+        // What the user just sent (or the answer to a command) is at the bottom: show it.
+        this.tabs.setScroll(this.tabs.current, FOLLOWING);
+        return this.actions.run(command, line);
+      },
       note: (text, tab) => this.actions.note(text, tab),
       confirm: (title, lines, question) => this.confirm(title, lines, question),
       candidates: () => this.candidates(),
@@ -213,6 +229,7 @@ export class MainScreen {
       if (result !== 'back') void this.actions.connect({ user: result.picked });
       return;
     }
+    if (this.reading.search.handleKey(ch, key)) return;
     const global = actionFor('global', name);
     if (global) return this.runGlobal(global, name);
     if (this.focus === FocusPane.USERS) {
@@ -226,8 +243,16 @@ export class MainScreen {
       }
     } else if (this.focus === FocusPane.MESSAGES) {
       const action = actionFor('messages', name);
-      if (action === Action.SCROLL_UP) return this.scrollMessages(1);
-      if (action === Action.SCROLL_DOWN) return this.scrollMessages(-1);
+      if (
+        action === Action.SCROLL_UP ||
+        action === Action.SCROLL_DOWN ||
+        action === Action.SCROLL_TOP ||
+        action === Action.SCROLL_BOTTOM
+      )
+        return this.reading.scroll(action);
+    } else if (this.editor.isEmpty && (name === 'home' || name === 'end')) {
+      // Home and End move the cursor in a line being typed; in an empty one they scroll.
+      return this.reading.scroll(name === 'home' ? Action.SCROLL_TOP : Action.SCROLL_BOTTOM);
     }
     // Typing anywhere goes to the input line (so does Tab, to complete there).
     const printable = !!ch && !key.ctrl && !key.meta && ch >= ' ' && name !== 'enter';
@@ -236,8 +261,6 @@ export class MainScreen {
   }
 
   private runGlobal(action: ScopeActions['global'], name: string): void {
-    // A page keeps one row of the last one in view; scrolled, a row shows "newer below".
-    const pageRows = Math.max(1, this.messages.rows - 2);
     switch (action) {
       case Action.HELP:
         return this.help.show();
@@ -248,11 +271,10 @@ export class MainScreen {
         return this.requests.answer(null, action === Action.ACCEPT);
       case Action.FOCUS_NEXT:
       case Action.FOCUS_PREV: {
-        const step = action === Action.FOCUS_NEXT ? 1 : FOCUS_ORDER.length - 1;
-        // Taken modulo the length of a constant list, the index is always in it.
-        return this.setFocus(
-          FOCUS_ORDER[(FOCUS_ORDER.indexOf(this.focus) + step) % FOCUS_ORDER.length] ?? FocusPane.INPUT,
-        );
+        const order = this.reading.usersVisible ? FOCUS_ORDER : FOCUS_ORDER.filter((p) => p !== FocusPane.USERS);
+        const step = action === Action.FOCUS_NEXT ? 1 : order.length - 1;
+        // Taken modulo the length of the list, the index is always in it.
+        return this.setFocus(order[(order.indexOf(this.focus) + step) % order.length] ?? FocusPane.INPUT);
       }
       case Action.TAB_GOTO:
         this.tabs.select(tabIndexOf(name) ?? 0);
@@ -271,10 +293,16 @@ export class MainScreen {
       case Action.CLOSE_TAB:
         return this.confirmClose();
       case Action.PAGE_UP:
-        // Leaving the bottom, the view loses a row to "newer below": one more row keeps the overlap at one.
-        return this.scrollMessages(isScrolled(this.tabs.current.scroll) ? pageRows : pageRows + 1);
       case Action.PAGE_DOWN:
-        return this.scrollMessages(-pageRows);
+      case Action.SCROLL_TOP:
+      case Action.SCROLL_BOTTOM:
+        return this.reading.scroll(action);
+      case Action.TOGGLE_USERS:
+        this.reading.toggleUsers();
+        if (!this.reading.usersVisible && this.focus === FocusPane.USERS) this.setFocus(FocusPane.INPUT);
+        return this.relayout();
+      case Action.SEARCH:
+        return this.reading.search.open(this.tabs.current);
     }
   }
 
@@ -304,12 +332,6 @@ export class MainScreen {
         () => resolve(false),
       ),
     );
-  }
-
-  /** Up (positive) or down by screen rows. */
-  private scrollMessages(rows: number): void {
-    const tab = this.tabs.current;
-    this.tabs.setScroll(tab, this.messages.scrolled(tab, rows));
   }
 
   /** What Tab completes against: commands, then users online (not us), then others we know of. */
@@ -379,6 +401,10 @@ export class MainScreen {
     const listen = this.subscriptions.listen.bind(this.subscriptions);
     listen(c, 'users', () => this.scheduleRender());
     listen(c, 'state', () => this.scheduleRender());
+    listen(c, 'presence', ({ joined, left }) => {
+      for (const user of left) this.awayNotes.gone(user);
+      for (const entry of joined) this.awayNotes.seen(entry);
+    });
     listen(c, 'udp', () => this.scheduleRender());
     listen(c, 'online', () => {
       if (this.statusNote)
@@ -402,11 +428,11 @@ export class MainScreen {
           this.actions.note(`Lost the server: ${why} Reconnecting; direct chats carry on.`, this.tabs.inbox);
         this.statusNote = `server lost, retry in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
       } else {
-        this.statusNote = 'disconnected from the server';
-        this.actions.note(
-          `Disconnected from the server: ${why} Direct chats carry on; /quit to leave.`,
-          this.tabs.inbox,
-        );
+        this.statusNote = lostSessionNote(error);
+        const text = `Disconnected from the server: ${why} Direct chats carry on; /quit to leave.`;
+        // Where the user is looking, and in the Broadcasts tab, where server news is kept.
+        this.actions.note(text, this.tabs.inbox);
+        if (this.tabs.current !== this.tabs.inbox) this.actions.note(text, this.tabs.current);
       }
       this.scheduleRender();
     });
@@ -415,8 +441,17 @@ export class MainScreen {
   private wireFeatures(): void {
     const { peers, inbox } = this.features;
     const listen = this.subscriptions.listen.bind(this.subscriptions);
-    const add = (b: BroadcastEntry) =>
-      this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
+    // Our own broadcast comes back like everyone's: it is ours, not news (no unread mark, no bell).
+    const add = (b: BroadcastEntry) => {
+      const self = this.client.session?.user;
+      const own = self !== undefined && sameUser(b.from, self);
+      this.tabs.append(this.tabs.inbox, {
+        kind: own ? LineKind.OWN : LineKind.BROADCAST,
+        at: b.at,
+        from: b.from,
+        text: b.text,
+      });
+    };
     for (const b of inbox.received()) add(b);
     listen(inbox, 'broadcast', add);
     for (const s of peers.sessions()) this.tabs.addSession(s);
@@ -442,10 +477,14 @@ export class MainScreen {
     const tab = this.tabs.current;
     this.users.setFocused(this.focus === FocusPane.USERS);
     this.users.setRows(this.userRows());
+    const panes = { users: this.users.box, tabBar: this.tabBar.box, messages: this.messages.box };
+    const search = this.reading.prepare(tab, panes);
     this.tabBar.update(this.tabs.tabs, this.tabs.index);
-    this.layInput(this.input.rowsFor(this.editor));
-    this.messages.update(tab, this.focus === FocusPane.MESSAGES);
-    this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT, this.inputRows);
+    const editor = search ? search.editor : this.editor;
+    this.layInput(this.input.rowsFor(editor));
+    this.messages.update(tab, this.focus === FocusPane.MESSAGES, search?.query ?? '');
+    if (search) this.input.update(search.editor, searchLabel(search), true, this.inputRows);
+    else this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT, this.inputRows);
     this.status.update({
       user: this.client.session?.user ?? '-',
       server: `${this.client.options.host}:${this.client.options.port}`,
@@ -453,6 +492,8 @@ export class MainScreen {
       udp: udpState(this.client.state, this.client.udpState),
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
+      away: this.ownEntry()?.away ?? null,
+      usersFolded: !this.reading.usersVisible,
       note: this.statusNote,
       news: newsText(this.tabs.tabs),
     });
@@ -476,6 +517,12 @@ export class MainScreen {
     return tab.ended ? `Chat with ${tab.session.peer.user} ended` : `Message to ${tab.session.peer.user}`;
   }
 
+  /** Our own row in the server's list: it says whether the server has us away. */
+  private ownEntry() {
+    const self = this.client.session?.user;
+    return self === undefined ? undefined : this.client.onlineUsers.find((u) => sameUser(u.user, self));
+  }
+
   private userRows() {
     const self = this.client.session?.user;
     const pending = new Set(this.features.peers.pendingWith().map(userKey));
@@ -488,6 +535,7 @@ export class MainScreen {
         hasTab: !!tab,
         pending: pending.has(userKey(u.user)),
         unread: tab?.unread ?? 0,
+        away: u.away ?? null,
       };
     });
   }

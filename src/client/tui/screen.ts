@@ -10,9 +10,12 @@ import { patchBlessedWidths } from '../../term/unicode-width.ts';
 import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './paste.ts';
 import { TerminalInput } from './terminal-input.ts';
 
-/** Below this the layout cannot show both panes and the input line; a message says so instead. */
-export const MIN_COLS = 80;
-export const MIN_ROWS = 24;
+/**
+ * Below this the layout cannot show the messages and the input line; a message says so
+ * instead. 60x20 is half of a split tmux window: there the user list folds away (layout.ts).
+ */
+export const MIN_COLS = 60;
+export const MIN_ROWS = 20;
 
 export interface TerminalStreams {
   input?: Readable;
@@ -56,6 +59,11 @@ export function createScreen(streams: TerminalStreams, title = 'p2p-client'): bl
   const tput = screen.tput as unknown as { colors: number };
   if (/256col/.test(term) && tput.colors < 256) tput.colors = 256;
   return screen;
+}
+
+/** A box `want` cells wide, or narrower to keep a cell of margin each side on a small screen. */
+export function fitWidth(screen: blessed.Widgets.Screen, want: number): number {
+  return Math.max(MIN_COLS - 2, Math.min(want, (screen.width as number) - 2));
 }
 
 export function isTooSmall(screen: blessed.Widgets.Screen): boolean {

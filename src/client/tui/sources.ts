@@ -98,8 +98,8 @@ export interface InboxEvents {
 }
 
 export interface InboxSource extends Listenable<InboxEvents> {
-  /** Resolves once the server accepted it (broadcast_ok) with its expiry; rejects with a ProtocolError. */
-  send(text: string): Promise<{ expiresAt: number }>;
+  /** Resolves once the server accepted it (broadcast_ok) with its times (the server's clock); rejects with a ProtocolError. */
+  send(text: string): Promise<{ createdAt: number; expiresAt: number }>;
   /** Broadcasts received so far, oldest first. */
   received(): BroadcastEntry[];
 }

@@ -30,6 +30,7 @@ export class Scrollback {
   private readonly lines: TabLine[] = [];
   private head = 0;
   private readonly byId = new Map<string, TabLine>();
+  private pushed = 0;
 
   constructor(readonly limit = MAX_TAB_LINES) {}
 
@@ -37,7 +38,13 @@ export class Scrollback {
     return this.lines.length;
   }
 
+  /** Lines ever pushed: line `i` is number `total - length + i` of them (what a read mark counts). */
+  get total(): number {
+    return this.pushed;
+  }
+
   push(line: TabLine): void {
+    this.pushed += 1;
     if (this.lines.length < this.limit) {
       this.lines.push(line);
     } else {
@@ -96,6 +103,12 @@ export interface Tab {
   peerTyping: boolean;
   /** Why the session ended; the tab stays until closed so the chat can be read. */
   ended: string | null;
+  /**
+   * Scrollback.total when the user last left this tab: the lines from there on arrived while
+   * they were away, and the view draws an unread marker above the first of them. Null until
+   * the tab was first left.
+   */
+  readMark: number | null;
   /** A relayed chat that ended with the server was offered a new start once it came back. */
   reconnectOffered?: boolean;
   scroll: ScrollAnchor;
@@ -113,6 +126,13 @@ export interface TabsEvents {
   opened: [tab: Tab, session: ChatSessionView];
   /** A chat tab's session ended (`tab.ended` says why); the tab stays until removed. */
   ended: [tab: Tab, session: ChatSessionView];
+}
+
+/** Index (0 = oldest kept) of the first line that came after the read mark, or -1 for none. */
+export function firstUnread(tab: Tab): number {
+  const { readMark, lines } = tab;
+  if (readMark === null || readMark >= lines.total) return -1;
+  return Math.max(0, readMark - (lines.total - lines.length));
 }
 
 export class TabsModel extends Emitter<TabsEvents> {
@@ -220,6 +240,7 @@ export class TabsModel extends Emitter<TabsEvents> {
 
   select(index: number): boolean {
     if (index < 0 || index >= this.tabs.length || index === this.currentIndex) return false;
+    this.current.readMark = this.current.lines.total;
     this.currentIndex = index;
     this.current.unread = 0;
     this.current.attention = false;
@@ -284,6 +305,7 @@ export class TabsModel extends Emitter<TabsEvents> {
       session,
       lines: new Scrollback(this.lineLimit),
       unread: 0,
+      readMark: null,
       peerTyping: false,
       ended: null,
       scroll: FOLLOWING,

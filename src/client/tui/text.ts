@@ -59,6 +59,28 @@ export function clockTime(ms: number): string {
   return `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
+/**
+ * A span of time exactly, in its two largest units ("45 s", "30 min", "1 h 30 min",
+ * "2 min 5 s"): a configured lifetime is told as configured, never rounded to a minute.
+ * Below a second it says "under 1 s".
+ */
+export function formatDuration(ms: number): string {
+  const total = Math.floor(ms / 1000);
+  if (total < 1) return 'under 1 s';
+  const units: Array<[number, string]> = [
+    [Math.floor(total / 86_400), 'd'],
+    [Math.floor((total % 86_400) / 3600), 'h'],
+    [Math.floor((total % 3600) / 60), 'min'],
+    [total % 60, 's'],
+  ];
+  const first = units.findIndex(([n]) => n > 0);
+  return units
+    .slice(first, first + 2)
+    .filter(([n]) => n > 0)
+    .map(([n, unit]) => `${n} ${unit}`)
+    .join(' ');
+}
+
 export function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -4,12 +4,12 @@
  * server.ts builds it; handlers never see the core itself.
  */
 import type { ErrorCode } from '../../net/errors.ts';
-import type { UserEntry } from '../../net/messages.ts';
 import type { Broadcasts } from '../broadcasts/service.ts';
 import type { Emit } from '../events.ts';
 import type { PeerIntroductions } from '../peers/broker.ts';
 import type { RelayService } from '../relay/service.ts';
 import type { Clock } from '../rate-limit.ts';
+import type { PresenceDirectory } from '../presence.ts';
 import type { ClientSession, OnlineSession } from '../session.ts';
 import type { Accounts } from '../users/accounts.ts';
 
@@ -23,7 +23,7 @@ export interface HandlerHost {
   emit: Emit;
   /** The session's connection now carries a relay circuit half (section 6.6). */
   relayed(session: ClientSession): void;
-  presence: { list(): readonly UserEntry[] };
+  presence: Pick<PresenceDirectory, 'list' | 'setAway'>;
   broadcasts: Pick<Broadcasts<OnlineSession>, 'create' | 'ack' | 'forgetUser'>;
   peers: PeerIntroductions;
   relay: Pick<RelayService, 'redeem' | 'claim'>;

@@ -7,6 +7,7 @@
 import type { ClientMessage, Msg, UdpClientMessage } from '../../net/messages.ts';
 import type { ClientSession, OnlineSession } from '../session.ts';
 import { handleDeleteAccount, handlePasswd } from './account.ts';
+import { handleAway, handleBack } from './away.ts';
 import { handleLogin, handleRegister } from './auth.ts';
 import { handleBroadcast, handleBroadcastAck } from './broadcast.ts';
 import type { HandlerHost } from './host.ts';
@@ -43,6 +44,8 @@ export const handlers: HandlerTable = {
   connect_cancel: { auth: true, handle: handleConnectCancel },
   passwd: { auth: true, handle: handlePasswd },
   delete_account: { auth: true, handle: handleDeleteAccount },
+  away: { auth: true, handle: handleAway },
+  back: { auth: true, handle: handleBack },
   relay_request: { auth: true, handle: handleRelayRequest },
   relay_open: { auth: false, handle: handleRelayOpen },
 };

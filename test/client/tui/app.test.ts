@@ -73,7 +73,10 @@ test('server form prefilled, trust prompt with the fingerprint, register, main s
   await h.vt.waitForText('Password again');
   h.vt.type('alice\rfirst pass\rother pass\r');
   await h.vt.waitForText('The two passwords differ. Type them again.');
-  h.vt.type('first pass\rfirst pass\r');
+  // The user answers the error by typing: it goes at once, not at the next submit.
+  h.vt.type('f');
+  await h.vt.waitForGone('The two passwords differ');
+  h.vt.type('irst pass\rfirst pass\r');
   text = await h.vt.waitForText('Logged in as alice (127.0.0.1)');
   assert.match(text, /Users \(1\)/);
   assert.match(text, /alice\*\s+127\.0\.0\.1/);
@@ -207,10 +210,13 @@ test('main screen: keys, help overlay, commands, history, resize and the too-sma
   await h.vt.waitForText(/> \s*│/);
   h.vt.type(Keys.F8);
   await h.vt.waitForText('The Broadcasts tab is always there');
-  h.vt.resize(70, 20);
-  await h.vt.waitForText('This window is 70x20; p2p-client needs at least 80x24.');
+  h.vt.resize(50, 16);
+  await h.vt.waitForText(/This window is 50x16; p2p-client needs at least\s+60x20\./);
   h.vt.resize(80, 24);
   await h.vt.waitForGone('Terminal too small');
+  // Below 100 columns the user list is folded away; F2 shows it.
+  await h.vt.waitForText('F2 users');
+  h.vt.type(Keys.F2);
   await h.vt.waitForText('Users (1)');
   const bottom = h.vt.line(23);
   assert.match(bottom, /erin @ 127\.0\.0\.1:\d+ │ TCP connected/);

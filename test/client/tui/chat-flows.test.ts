@@ -9,20 +9,8 @@ import type { PeerLink } from '../../../src/client/peer/link.ts';
 import { startTestServer } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
-import { headless, registeredTui, type Headless, type RegisteredTui } from '../../helpers/tui.ts';
-
-/** `from` asks the TUI user for a chat, who accepts with Alt-Y and goes to the new tab with Alt-A: `from`'s end of the link. */
-async function acceptedChat(to: RegisteredTui, from: Headless, toUser: string, fromUser: string) {
-  const asked = from.peers.requestPeer({ user: toUser });
-  await to.vt.waitForText('wants to chat with you');
-  to.vt.type(Keys.alt('y'));
-  const result = await asked;
-  if (result.outcome !== 'accepted') throw new Error(`not accepted: ${result.outcome}`);
-  await to.vt.waitForText(`new chat: 2 ${fromUser}`);
-  to.vt.type(Keys.alt('a'));
-  await to.vt.waitForText(`Message to ${fromUser}`);
-  return result.link;
-}
+import { registeredTui } from '../../helpers/tui.ts';
+import { acceptedChat, headless } from '../../helpers/tui-chat.ts';
 
 test('decline with Alt-N; /decline declines too; the requester is told', async (t) => {
   const server = await startTestServer();

@@ -11,7 +11,8 @@ import { startTestServer, type TestServer } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
 import { waitFor } from '../../helpers/wait.ts';
-import { headless, registeredTui, type Headless, type RegisteredTui } from '../../helpers/tui.ts';
+import { registeredTui, type RegisteredTui } from '../../helpers/tui.ts';
+import { headless, type Headless } from '../../helpers/tui-chat.ts';
 
 const ALT_Y = Keys.alt('y');
 const ALT_A = Keys.alt('a');

@@ -1,9 +1,8 @@
 /** Each pane of the main screen drawn alone into a headless terminal and read back. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EventEmitter } from 'eventemitter3';
 import { LineEditor } from '../../../src/client/tui/line-editor.ts';
-import { Delivery, type ChatSessionEvents, type ChatSessionView } from '../../../src/client/tui/sources.ts';
+import { Delivery } from '../../../src/client/tui/sources.ts';
 import { LineKind, TabsModel } from '../../../src/client/tui/tabs.ts';
 import { InputLine } from '../../../src/client/tui/views/input-line.ts';
 import { MessagesPane } from '../../../src/client/tui/views/messages-pane.ts';
@@ -12,22 +11,10 @@ import { LinkState, StatusBar, tcpState, udpState } from '../../../src/client/tu
 import { TabBar } from '../../../src/client/tui/views/tab-bar.ts';
 import { UsersPane } from '../../../src/client/tui/views/users-pane.ts';
 import { withScreen } from '../../helpers/terminal.ts';
+import { PlainSession } from '../../helpers/plain-session.ts';
 import { nth } from '../../helpers/assert.ts';
 
 const SIZE = { cols: 100, rows: 30 };
-
-class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessionView {
-  readonly id = 's1';
-  readonly peer = { user: 'bob', ip: '192.0.2.7' };
-  readonly verificationCode = '4821-0937';
-  readonly isOpen = true;
-  history() {
-    return [];
-  }
-  send() {}
-  setTyping() {}
-  close() {}
-}
 
 test('users pane: names, IPs, marks for a chat tab, a pending request and unread lines', async () => {
   await withScreen(SIZE, async (screen, vt) => {

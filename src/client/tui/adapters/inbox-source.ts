@@ -12,9 +12,9 @@ export class BroadcastInboxSource extends EventEmitter<InboxEvents> implements I
     inbox.on('broadcast', (item) => this.emit('broadcast', toEntry(item)));
   }
 
-  async send(text: string): Promise<{ expiresAt: number }> {
+  async send(text: string): Promise<{ createdAt: number; expiresAt: number }> {
     const sent = await this.inbox.send(text);
-    return { expiresAt: sent.expiresAt };
+    return { createdAt: sent.createdAt, expiresAt: sent.expiresAt };
   }
 
   received(): BroadcastEntry[] {

@@ -4,6 +4,7 @@
  */
 import blessed from 'blessed';
 import { escapeTags, wrappedRows } from '../text.ts';
+import { fitWidth } from '../screen.ts';
 
 export class DialogView {
   readonly box: blessed.Widgets.BoxElement;
@@ -17,7 +18,7 @@ export class DialogView {
       '',
       `{bold}${escapeTags(spec.question)}{/bold}  {gray-fg}y = yes, n / Esc = no{/gray-fg}`,
     ];
-    const width = spec.width ?? 76;
+    const width = fitWidth(parent.screen, spec.width ?? 76);
     this.box = blessed.box({
       parent,
       top: 'center',

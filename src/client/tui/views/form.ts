@@ -9,6 +9,7 @@ import { Action, actionFor } from '../keymap.ts';
 import { LineEditor, type EditKey } from '../line-editor.ts';
 import { escapeTags, wrappedRows } from '../text.ts';
 import { renderEditor } from './field.ts';
+import { fitWidth } from '../screen.ts';
 
 export const FORM_WIDTH = 64;
 const LABEL_WIDTH = 18;
@@ -32,6 +33,7 @@ export type FormResult = 'submit' | 'back' | null;
 export class FormView {
   readonly box: blessed.Widgets.BoxElement;
   private readonly editors: LineEditor[];
+  private readonly width: number;
   private focus = 0;
   private error = '';
   private busy = '';
@@ -41,11 +43,12 @@ export class FormView {
     private readonly spec: { title: string; intro: string[]; fields: FieldSpec[]; hint: string },
   ) {
     this.editors = spec.fields.map((f) => new LineEditor(f.value ?? ''));
+    this.width = fitWidth(parent.screen, FORM_WIDTH);
     this.box = blessed.box({
       parent,
       top: 'center',
       left: 'center',
-      width: FORM_WIDTH,
+      width: this.width,
       height: 8,
       border: 'line',
       tags: true,
@@ -99,6 +102,9 @@ export class FormView {
       this.focus = (this.focus - 1 + this.editors.length) % this.editors.length;
     } else if (!this.editor(this.focus).handle(ch, key)) {
       return null;
+    } else {
+      // The user is answering the error: it no longer describes what the fields hold.
+      this.error = '';
     }
     this.draw();
     return null;
@@ -128,7 +134,7 @@ export class FormView {
   }
 
   private draw(): void {
-    const inner = FORM_WIDTH - 4;
+    const inner = this.width - 4;
     const lines: string[] = [...this.spec.intro.map(escapeTags), ''];
     this.spec.fields.forEach((f, i) => {
       const focused = i === this.focus;
@@ -140,7 +146,7 @@ export class FormView {
     if (this.error) lines.push(...this.error.split('\n').map((l) => `{red-fg}${escapeTags(l)}{/red-fg}`));
     else if (this.busy) lines.push(`{yellow-fg}${escapeTags(this.busy)}{/yellow-fg}`);
     lines.push(`{gray-fg}${escapeTags(this.spec.hint)}{/gray-fg}`);
-    this.box.height = Math.min(wrappedRows(lines, FORM_WIDTH - 2) + 2, (this.box.screen.height as number) - 2);
+    this.box.height = Math.min(wrappedRows(lines, this.width - 2) + 2, (this.box.screen.height as number) - 2);
     this.box.setContent(lines.join('\n'));
   }
 }

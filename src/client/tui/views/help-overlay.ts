@@ -2,29 +2,35 @@
 import blessed from 'blessed';
 import { COMMANDS } from '../commands.ts';
 import { KEYMAP, SCOPE_TITLES, type KeyScope } from '../keymap.ts';
-import { escapeTags } from '../text.ts';
+import { escapeTags, fitCells } from '../text.ts';
+import { fitWidth } from '../screen.ts';
 
 const KEY_COLUMN = 18;
+const HELP_WIDTH = 78;
 const SCROLL_KEYS: Record<string, number> = { up: -1, down: 1, pageup: -10, pagedown: 10 };
 
-export function helpLines(): string[] {
+/** The help's rows for a box `inner` cells wide inside: a description too long is ellipsised, never wrapped (rows are counted to scroll). */
+export function helpLines(inner = Number.POSITIVE_INFINITY): string[] {
   const lines: string[] = [];
   const scopes = [...new Set(KEYMAP.map((b) => b.scope))] as KeyScope[];
   for (const scope of scopes) {
     lines.push(`{bold}{cyan-fg}${SCOPE_TITLES[scope]}{/cyan-fg}{/bold}`);
     for (const b of KEYMAP.filter((k) => k.scope === scope)) {
-      lines.push(`  ${escapeTags(b.label.padEnd(KEY_COLUMN))}${escapeTags(b.description)}`);
+      lines.push(
+        `  ${escapeTags(b.label.padEnd(KEY_COLUMN))}${escapeTags(fitCells(b.description, inner - 2 - KEY_COLUMN))}`,
+      );
     }
     lines.push('');
   }
   lines.push('{bold}{cyan-fg}Commands (in the input line){/cyan-fg}{/bold}');
-  for (const c of COMMANDS) lines.push(`  ${escapeTags(c.usage.padEnd(24))}${escapeTags(c.description)}`);
+  for (const c of COMMANDS)
+    lines.push(`  ${escapeTags(c.usage.padEnd(24))}${escapeTags(fitCells(c.description, inner - 2 - 24))}`);
   return lines;
 }
 
 export class HelpOverlay {
   readonly box: blessed.Widgets.BoxElement;
-  private readonly lines = helpLines();
+  private lines = helpLines();
   /** First line shown. Kept here (blessed's own scrolling first walks a cursor down the page). */
   private top = 0;
 
@@ -33,7 +39,7 @@ export class HelpOverlay {
       parent,
       top: 'center',
       left: 'center',
-      width: 78,
+      width: HELP_WIDTH,
       height: '90%',
       border: 'line',
       tags: true,
@@ -48,6 +54,9 @@ export class HelpOverlay {
   }
 
   show(): void {
+    // Sized when shown: the terminal may have been resized since.
+    this.box.width = fitWidth(this.box.screen, HELP_WIDTH);
+    this.lines = helpLines(this.box.width - 2);
     this.top = 0;
     this.draw();
     this.box.show();

@@ -6,7 +6,7 @@
 import blessed from 'blessed';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import type { LineEditor } from '../line-editor.ts';
-import { plainLine } from '../text.ts';
+import { fitCells, plainLine } from '../text.ts';
 import { renderPoints } from './field.ts';
 import { styleOf } from '../../../term/element-style.ts';
 
@@ -30,7 +30,9 @@ export class InputLine {
   update(editor: LineEditor, target: string, focused: boolean, rows = 1): void {
     styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
     const total = editor.rowCount;
-    this.box.setLabel(` ${plainLine(target)}${total > 1 ? ` · ${total} lines, Enter sends all` : ''} `);
+    const label = `${target}${total > 1 ? ` · ${total} lines, Enter sends all` : ''}`;
+    // A label wider than the border spills into the pane in blessed: cut it to fit.
+    this.box.setLabel(` ${plainLine(fitCells(label, Math.max(1, (this.box.width as number) - 5)))} `);
     const width = Math.max(1, (this.box.width as number) - 2 - PROMPT.length);
     // Split into rows, finding the cursor's row and column (code points).
     const lines: string[][] = [[]];

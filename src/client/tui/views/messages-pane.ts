@@ -7,8 +7,11 @@
 import blessed from 'blessed';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import { Delivery } from '../sources.ts';
-import { FOLLOWING, isScrolled, LineKind, type ScrollAnchor, type Tab, type TabLine } from '../tabs.ts';
-import { clockTime, oneLine, plainLine, plainText as body } from '../text.ts';
+import { firstUnread, FOLLOWING, isScrolled, LineKind, type ScrollAnchor, type Tab, type TabLine } from '../tabs.ts';
+import { foldCase, matchRanges } from '../search.ts';
+import { nickStyle } from '../nick-colors.ts';
+import { clockTime, escapeTags, fitCells, oneLine, plainText as body } from '../text.ts';
+import { textWidth } from '../../../term/unicode-width.ts';
 import { wrapSpans, type Span } from '../wrap.ts';
 import { styleOf } from '../../../term/element-style.ts';
 
@@ -21,37 +24,84 @@ const DELIVERY_SPAN: Record<Delivery, Span> = {
   [Delivery.FAILED]: { text: '✗ not delivered', open: '{red-fg}', close: '{/red-fg}' },
 };
 
-/** One line as styled runs of plain text (wrapSpans escapes them for blessed). */
-export function lineSpans(line: TabLine): Span[] {
+const MATCH: Pick<Span, 'open' | 'close'> = { open: '{black-fg}{yellow-bg}', close: '{/yellow-bg}{/black-fg}' };
+
+/** `text` in `style`, with every occurrence of `highlight` (ignoring case) marked as a search match. */
+function highlighted(text: string, style: Pick<Span, 'open' | 'close'>, highlight: string): Span[] {
+  const ranges = matchRanges(text, highlight);
+  if (ranges.length === 0) return [{ text, ...style }];
+  const out: Span[] = [];
+  let at = 0;
+  for (const [start, end] of ranges) {
+    if (start > at) out.push({ text: text.slice(at, start), ...style });
+    out.push({ text: text.slice(start, end), ...MATCH });
+    at = end;
+  }
+  if (at < text.length) out.push({ text: text.slice(at), ...style });
+  return out;
+}
+
+/** One line as styled runs of plain text (wrapSpans escapes them for blessed); `highlight` marks search matches. */
+export function lineSpans(line: TabLine, highlight = ''): Span[] {
   const time: Span = { text: `${clockTime(line.at)} `, ...GRAY };
+  const text = body(line.text);
   switch (line.kind) {
     case LineKind.SYSTEM:
-      return [time, { text: `-- ${body(line.text)}`, open: '{yellow-fg}', close: '{/yellow-fg}' }];
-    case LineKind.OWN: {
-      const spans: Span[] = [
+      return [
         time,
-        { text: oneLine(line.from), open: '{cyan-fg}{bold}', close: '{/bold}{/cyan-fg}' },
-        { text: `: ${body(line.text)}` },
+        { text: '-- ', open: '{yellow-fg}', close: '{/yellow-fg}' },
+        ...highlighted(text, { open: '{yellow-fg}', close: '{/yellow-fg}' }, highlight),
       ];
+    case LineKind.OWN: {
+      const spans: Span[] = [time, { text: oneLine(line.from), ...nickStyle(line.from, true) }, { text: ': ' }];
+      spans.push(...highlighted(text, {}, highlight));
       if (line.delivery) spans.push({ text: '  ' }, DELIVERY_SPAN[line.delivery]);
       return spans;
     }
     case LineKind.PEER:
     case LineKind.BROADCAST:
-      return [time, { text: oneLine(line.from), open: '{bold}', close: '{/bold}' }, { text: `: ${body(line.text)}` }];
+      return [
+        time,
+        { text: oneLine(line.from), ...nickStyle(line.from, false) },
+        { text: ': ' },
+        ...highlighted(text, {}, highlight),
+      ];
   }
 }
 
-export function paneTitle(tab: Tab): string {
-  if (!tab.session) return ' Broadcasts: newest at the bottom ';
+/** The row drawn above the first line that came while the user was in another tab. */
+export function unreadMarker(width: number): string {
+  const label = ' new since you left ';
+  const side = Math.max(0, width - label.length);
+  const left = Math.floor(side / 2);
+  return `{red-fg}${'─'.repeat(left)}${label}${'─'.repeat(side - left)}{/red-fg}`;
+}
+
+/**
+ * The pane's title, cut to `width` cells (a label wider than its border spills into the pane
+ * below in blessed). The state ("typing…", "ended") is what changes, so it is kept whole and
+ * the rest gives way: first the code, then the address, then the name is ellipsised.
+ */
+export function paneTitle(tab: Tab, width = Number.POSITIVE_INFINITY): string {
+  // One space each side, and a border corner plus one dash of it left showing.
+  const room = width - 2 - 3;
+  if (!tab.session) return ` ${fitCells('Broadcasts: newest at the bottom', room)} `;
   const { peer, verificationCode } = tab.session;
   const state = tab.ended ? ' · ended' : tab.peerTyping ? ' · typing…' : '';
-  return ` ${plainLine(peer.user)} ${plainLine(peer.ip)} · code ${plainLine(verificationCode)}${state} `;
+  const user = oneLine(peer.user);
+  const heads = [
+    `${user} ${oneLine(peer.ip)} · code ${oneLine(verificationCode)}`,
+    `${user} ${oneLine(peer.ip)}`,
+    user,
+  ];
+  const head = heads.find((h) => textWidth(h + state) <= room) ?? fitCells(user, room - textWidth(state));
+  return ` ${escapeTags(fitCells(head + state, Math.max(1, room)))} `;
 }
 
 interface Wrapped {
   width: number;
   delivery: Delivery | undefined;
+  highlight: string;
   rows: string[];
 }
 
@@ -59,6 +109,8 @@ export class MessagesPane {
   readonly box: blessed.Widgets.BoxElement;
   private shown = '';
   private readonly wrapped = new WeakMap<TabLine, Wrapped>();
+  /** Search matches to mark while a search is open ('' for none). */
+  private highlight = '';
 
   constructor(parent: blessed.Widgets.Node) {
     // Rows come wrapped and cut to the height: blessed neither wraps nor scrolls them.
@@ -74,9 +126,10 @@ export class MessagesPane {
     return Math.max(1, (this.box.width as number) - 2);
   }
 
-  update(tab: Tab, focused: boolean): void {
+  update(tab: Tab, focused: boolean, highlight = ''): void {
+    this.highlight = highlight;
     styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
-    this.box.setLabel(paneTitle(tab));
+    this.box.setLabel(paneTitle(tab, this.box.width as number));
     const anchor = this.valid(tab, tab.scroll);
     const scrolled = isScrolled(anchor);
     const lines = this.rowsAbove(tab, anchor, scrolled ? this.rows - 1 : this.rows);
@@ -103,16 +156,22 @@ export class MessagesPane {
 
   private rowsOf(line: TabLine): string[] {
     const width = this.width;
+    // Only lines that match are drawn differently while searching: the others keep their cache.
+    const highlight =
+      this.highlight !== '' && foldCase(line.text).includes(foldCase(this.highlight)) ? this.highlight : '';
     const cached = this.wrapped.get(line);
-    if (cached && cached.width === width && cached.delivery === line.delivery) return cached.rows;
-    const rows = wrapSpans(lineSpans(line), width);
-    this.wrapped.set(line, { width, delivery: line.delivery, rows });
+    if (cached && cached.width === width && cached.delivery === line.delivery && cached.highlight === highlight)
+      return cached.rows;
+    const rows = wrapSpans(lineSpans(line, highlight), width);
+    this.wrapped.set(line, { width, delivery: line.delivery, highlight, rows });
     return rows;
   }
 
-  /** Line `lines` up from the newest. */
-  private lineAt(tab: Tab, lines: number): TabLine {
-    return tab.lines.at(tab.lines.length - 1 - lines);
+  /** The rows of the line `lines` up from the newest, with the unread marker above the first unread one. */
+  private rowsAt(tab: Tab, lines: number): string[] {
+    const index = tab.lines.length - 1 - lines;
+    const rows = this.rowsOf(tab.lines.at(index));
+    return index === firstUnread(tab) ? [unreadMarker(this.width), ...rows] : rows;
   }
 
   /**
@@ -127,10 +186,10 @@ export class MessagesPane {
     while (rows < 0) {
       if (lines === 0) return FOLLOWING;
       lines -= 1;
-      rows += this.rowsOf(this.lineAt(tab, lines)).length;
+      rows += this.rowsAt(tab, lines).length;
     }
-    while (rows >= this.rowsOf(this.lineAt(tab, lines)).length && lines < count - 1) {
-      rows -= this.rowsOf(this.lineAt(tab, lines)).length;
+    while (rows >= this.rowsAt(tab, lines).length && lines < count - 1) {
+      rows -= this.rowsAt(tab, lines).length;
       lines += 1;
     }
     if (!isScrolled({ lines, rows })) return FOLLOWING;
@@ -139,7 +198,7 @@ export class MessagesPane {
     if (this.rowsAbove(tab, { lines, rows }, visible).length >= visible) return { lines, rows };
     // Too high: put the oldest row at the top, or follow if everything fits.
     let total = 0;
-    for (let i = 0; i < count; i++) total += this.rowsOf(tab.lines.at(i)).length;
+    for (let i = 0; i < count; i++) total += this.rowsAt(tab, i).length;
     const below = total - visible;
     return below > 0 ? this.valid(tab, { lines: 0, rows: below }) : FOLLOWING;
   }
@@ -149,7 +208,7 @@ export class MessagesPane {
     const out: string[][] = [];
     let have = 0;
     for (let lines = anchor.lines; lines < tab.lines.length && have < want; lines++) {
-      let rows = this.rowsOf(this.lineAt(tab, lines));
+      let rows = this.rowsAt(tab, lines);
       if (lines === anchor.lines && anchor.rows > 0) rows = rows.slice(0, Math.max(0, rows.length - anchor.rows));
       out.push(rows);
       have += rows.length;

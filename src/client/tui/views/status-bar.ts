@@ -16,6 +16,10 @@ export interface StatusInfo {
   udp: LinkState;
   fingerprint: string | null;
   sessions: number;
+  /** The user list is folded away (a narrow terminal): say which key shows it. */
+  usersFolded?: boolean;
+  /** Our own away state: the reason ('' for none), or null when available. */
+  away?: string | null;
   /** A short note: "reconnecting in 2 s", "server lost". */
   note: string;
   /** What opened in the background: "new chat: 2 bob (Alt-A)". */
@@ -34,13 +38,16 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
     `${name} ${state}`,
     `${name} {${COLOR[state]}-fg}${state}{/${COLOR[state]}-fg}`,
   ];
-  const who = `${s.user} @ ${s.server}`;
-  const segments: Array<[plain: string, tagged: string]> = [
-    [who, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`],
-  ];
+  // Folded (a narrow terminal), the server's address gives way to the key that shows the user list.
+  const who: [string, string] = s.usersFolded
+    ? [s.user, `{bold}${plainLine(s.user)}{/bold}`]
+    : [`${s.user} @ ${s.server}`, `{bold}${plainLine(s.user)}{/bold} @ ${plainLine(s.server)}`];
+  const segments: Array<[plain: string, tagged: string]> = [who];
   // News first after who we are: it says where to look, and is gone once looked at.
   if (s.news) segments.push([s.news, `{yellow-fg}{bold}${plainLine(s.news)}{/bold}{/yellow-fg}`]);
+  if (typeof s.away === 'string') segments.push(['away', '{yellow-fg}{bold}away{/bold}{/yellow-fg}']);
   segments.push(link('TCP', s.tcp), link('UDP', s.udp));
+  if (s.usersFolded) segments.push(['F2 users', 'F2 users']);
   if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
   segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
   const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
