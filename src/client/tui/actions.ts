@@ -14,7 +14,7 @@ import { describeError } from './errors-text.ts';
 import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
 import { LineKind, type Tab, type TabsModel } from './tabs.ts';
 
-export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> {
+export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm' | 'passwordChanged'> {
   readonly client: P2PClient;
   readonly features: Features;
   readonly tabs: TabsModel;
@@ -77,8 +77,8 @@ export class Actions {
   }
 
   private accountHost(): AccountHost {
-    const { client, askSecrets, confirm } = this.host;
-    return { client, askSecrets, confirm, note: (text) => this.note(text) };
+    const { client, askSecrets, confirm, passwordChanged } = this.host;
+    return { client, askSecrets, confirm, passwordChanged, note: (text) => this.note(text) };
   }
 
   /** /info: how the chat in the current tab is carried (PROTOCOL.md section 6.6). */

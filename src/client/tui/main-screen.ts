@@ -15,7 +15,8 @@ import { Action, actionFor, tabIndexOf } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane } from './layout.ts';
 import { InputHistory, LineEditor, type EditKey } from './line-editor.ts';
 import type { BroadcastEntry, ChatSessionView, Features, IncomingRequest, PeerIdentity } from './sources.ts';
-import { isScrolled, LineKind, TabsModel, type Tab } from './tabs.ts';
+import type { TabHistory } from './tab-history.ts';
+import { isScrolled, LineKind, MAX_TAB_LINES, TabsModel, type Tab } from './tabs.ts';
 import type { SecretForm } from './account-actions.ts';
 import { DialogView } from './views/dialog.ts';
 import { FormView } from './views/form.ts';
@@ -34,10 +35,12 @@ export interface MainScreenOptions {
   now?: () => number;
   /** Leave the app (after the user confirmed, if chats were open). */
   onQuit: () => void;
+  /** The saved history (absent with --no-history): the screen fills its tabs from it and saves to it. */
+  saved?: TabHistory;
 }
 
 export class MainScreen {
-  readonly tabs = new TabsModel();
+  readonly tabs: TabsModel;
   readonly editor = new LineEditor();
   readonly history = new InputHistory();
   private readonly users: UsersPane;
@@ -51,6 +54,7 @@ export class MainScreen {
   private readonly client: P2PClient;
   private readonly features: Features;
   private readonly now: () => number;
+  private readonly saved: TabHistory | null;
   private focus: FocusPane = FocusPane.INPUT;
   private readonly requests: RequestQueue;
   private dialog: { view: DialogView; onYes: () => void; onNo?: () => void } | null = null;
@@ -76,6 +80,8 @@ export class MainScreen {
     this.client = options.client;
     this.features = options.features;
     this.now = options.now ?? Date.now;
+    this.tabs = new TabsModel(MAX_TAB_LINES, this.now);
+    this.saved = options.saved ?? null;
     this.users = new UsersPane(screen);
     this.tabBar = new TabBar(screen);
     this.messages = new MessagesPane(screen);
@@ -95,6 +101,7 @@ export class MainScreen {
       focusUsers: () => this.setFocus(FocusPane.USERS),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
+      passwordChanged: async (password) => await this.saved?.changePassword(password),
       confirm: (title, lines, question) =>
         new Promise((resolve) =>
           this.openDialog(
@@ -119,6 +126,12 @@ export class MainScreen {
     this.tabs.on('ended', (tab, { peer }) =>
       this.actions.note(`The chat with ${peer.user} ended: ${tab.ended}. Ctrl-W closes the tab.`, tab),
     );
+    this.saved?.attach({
+      tabs: this.tabs,
+      input: this.history,
+      now: this.now,
+      note: (text) => this.actions.note(text, this.tabs.inbox),
+    });
     this.wireClient();
     this.wireFeatures();
     this.actions.note(
@@ -138,6 +151,11 @@ export class MainScreen {
       'Quit p2p-client?',
       () => this.options.onQuit(),
     );
+  }
+
+  /** A line in plain words in the Broadcasts tab. */
+  note(text: string): void {
+    this.actions.note(text, this.tabs.inbox);
   }
 
   dispose(): void {
@@ -267,10 +285,18 @@ export class MainScreen {
     }
   }
 
-  /** Up (positive) or down by screen rows. */
+  /** Up (positive) or down by screen rows; at the top of a tab, older saved lines are read in first. */
   private scrollMessages(rows: number): void {
     const tab = this.tabs.current;
-    this.tabs.setScroll(tab, this.messages.scrolled(tab, rows));
+    const to = this.messages.scrolled(tab, rows);
+    this.tabs.setScroll(tab, to);
+    if (rows <= 0 || !this.saved || tab.savedBefore === 0) return;
+    const higher = this.messages.scrolled(tab, 1);
+    if (higher.lines !== to.lines || higher.rows !== to.rows) return; // not at the top yet
+    // The anchor counts from the newest line, so lines put above leave the view where it is.
+    void this.saved.loadOlder(tab).then((loaded) => {
+      if (loaded && this.tabs.current === tab) this.tabs.setScroll(tab, this.messages.scrolled(tab, rows));
+    });
   }
 
   private async submitInput(): Promise<void> {
@@ -278,6 +304,7 @@ export class MainScreen {
     const command = parseCommand(line);
     if (command.kind === 'empty') return;
     this.history.push(line);
+    this.saved?.saveInput(line);
     this.editor.clear();
     this.updateTyping();
     const seq = ++this.submitted;
@@ -400,8 +427,10 @@ export class MainScreen {
   private wireFeatures(): void {
     const { peers, inbox } = this.features;
     const listen = this.subscriptions.listen.bind(this.subscriptions);
-    const add = (b: BroadcastEntry) =>
-      this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text });
+    const add = (b: BroadcastEntry) => {
+      if (this.saved?.hasBroadcast(b.id)) return; // saved in an earlier run, delivered again at login
+      this.tabs.append(this.tabs.inbox, { kind: LineKind.BROADCAST, at: b.at, from: b.from, text: b.text, id: b.id });
+    };
     for (const b of inbox.received()) add(b);
     listen(inbox, 'broadcast', add);
     for (const s of peers.sessions()) this.addSession(s, false);

@@ -27,6 +27,8 @@ export function lineSpans(line: TabLine): Span[] {
   switch (line.kind) {
     case LineKind.SYSTEM:
       return [time, { text: `-- ${body(line.text)}`, open: '{yellow-fg}', close: '{/yellow-fg}' }];
+    case LineKind.MARKER:
+      return [{ text: `──── ${line.text} ────`, ...GRAY }];
     case LineKind.OWN: {
       const spans: Span[] = [
         time,
