@@ -55,18 +55,22 @@ export class SealedLog {
     await removeStaleTemps(path); // a rewrite that a crash interrupted
     const handle = await open(path, 'a+', FILE_MODE);
     try {
-      const bytes = await handle.readFile();
-      const { offsets, end } = scan(bytes);
-      let good = end;
+      const fileSize = (await handle.stat()).size;
+      const offsets = await scan(handle, fileSize);
+      let good = offsets.pop() ?? 0; // scan's last entry is where the whole records end
       // A length that fits but a tag that fails is a torn write too (e.g. a tail of zeros after a crash).
       const last = offsets.length - 1;
       const lastStart = offsets[last];
-      if (lastStart !== undefined && openAt(bytes, lastStart, dataKey, basename(path), last) === null) {
-        good = lastStart;
-        offsets.pop();
+      if (lastStart !== undefined) {
+        const bytes = Buffer.alloc(good - lastStart);
+        await handle.read(bytes, 0, bytes.length, lastStart);
+        if (openAt(bytes, 0, dataKey, basename(path), last) === null) {
+          good = lastStart;
+          offsets.pop();
+        }
       }
-      if (good < bytes.length) await truncate(path, good);
-      return { log: new SealedLog(path, handle, dataKey, limits, offsets, good), tornBytes: bytes.length - good };
+      if (good < fileSize) await truncate(path, good);
+      return { log: new SealedLog(path, handle, dataKey, limits, offsets, good), tornBytes: fileSize - good };
     } catch (err) {
       await handle.close();
       throw err;
@@ -156,18 +160,33 @@ function frame(record: Buffer): Buffer {
   return out;
 }
 
-/** Offsets of the whole records in `bytes`, and where the last whole one ends. */
-function scan(bytes: Buffer): { offsets: number[]; end: number } {
+/** Bytes read at a time while finding the records: opening a 14 MB log never holds it whole. */
+const SCAN_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Offsets of the whole records, oldest first, then one more: where the last whole one ends.
+ * Only the length prefixes are read; the records are checked when read back.
+ */
+async function scan(handle: FileHandle, fileSize: number): Promise<number[]> {
   const offsets: number[] = [];
+  const chunk = Buffer.alloc(Math.min(SCAN_CHUNK_BYTES, Math.max(LENGTH_BYTES, fileSize)));
+  let chunkStart = 0;
+  let chunkEnd = 0;
   let at = 0;
-  while (at + LENGTH_BYTES <= bytes.length) {
-    const length = bytes.readUInt32BE(at);
-    if (length < NONCE_BYTES + TAG_BYTES || length > MAX_RECORD_BYTES || at + LENGTH_BYTES + length > bytes.length)
-      break;
+  while (at + LENGTH_BYTES <= fileSize) {
+    if (at + LENGTH_BYTES > chunkEnd) {
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+      chunkStart = at;
+      chunkEnd = at + bytesRead;
+      if (bytesRead < LENGTH_BYTES) break;
+    }
+    const length = chunk.readUInt32BE(at - chunkStart);
+    if (length < NONCE_BYTES + TAG_BYTES || length > MAX_RECORD_BYTES || at + LENGTH_BYTES + length > fileSize) break;
     offsets.push(at);
     at += LENGTH_BYTES + length;
   }
-  return { offsets, end: at };
+  offsets.push(at);
+  return offsets;
 }
 
 function openAt(bytes: Buffer, at: number, dataKey: Buffer, fileName: string, seq: number): Buffer | null {
