@@ -20,6 +20,7 @@ export interface TuiUserOptions {
   beforeLogin?: AppOptions['beforeLogin'];
   dataDir?: string;
   historyOptions?: AppOptions['historyOptions'];
+  historyPageLines?: number;
   /** A config dir the caller owns (kept on close), e.g. to start the same user again. */
   configDir?: string;
   /** Log in to an account made before (through `configDir`) instead of registering. */
@@ -47,6 +48,7 @@ export async function registeredTui(
     ...(options.beforeLogin ? { beforeLogin: options.beforeLogin } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.historyOptions ? { historyOptions: options.historyOptions } : {}),
+    ...(options.historyPageLines ? { historyPageLines: options.historyPageLines } : {}),
   });
   const pass = options.password ?? `${user} password`;
   if (options.again) {

@@ -30,6 +30,8 @@ export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'pre
   dataDir?: string;
   /** scrypt cost and size bounds of the history store (tests make them small). */
   historyOptions?: HistoryOptions;
+  /** Saved lines read into a tab at a time (tab-history.ts HISTORY_PAGE_LINES). */
+  historyPageLines?: number;
 }
 
 export interface TuiApp {
@@ -114,10 +116,8 @@ export function createApp(options: AppOptions): TuiApp {
     if (options.dataDir === undefined) return { saved: null, problem: '' };
     const dir = historyDir(options.dataDir, c.options.host, c.options.port, user);
     try {
-      return {
-        saved: await TabHistory.load(await HistoryStore.open(dir, password, options.historyOptions)),
-        problem: '',
-      };
+      const store = await HistoryStore.open(dir, password, options.historyOptions);
+      return { saved: await TabHistory.load(store, options.historyPageLines), problem: '' };
     } catch (err) {
       return { saved: null, problem: `History is off for this session: ${describeError(err)}` };
     }

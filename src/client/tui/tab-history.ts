@@ -33,12 +33,13 @@ export class TabHistory {
     readonly store: HistoryStore,
     private readonly savedBroadcasts: TabLine[],
     private readonly savedInput: string[],
+    private readonly pageLines: number,
   ) {
     this.broadcastIds = new Set(savedBroadcasts.flatMap((b) => (b.id === undefined ? [] : [b.id])));
   }
 
   /** Read what the inbox and the input line start with. */
-  static async load(store: HistoryStore): Promise<TabHistory> {
+  static async load(store: HistoryStore, pageLines = HISTORY_PAGE_LINES): Promise<TabHistory> {
     const broadcasts = (await store.broadcasts()).map((b): TabLine => ({
       kind: LineKind.BROADCAST,
       at: b.at,
@@ -46,7 +47,7 @@ export class TabHistory {
       text: b.text,
       id: b.id,
     }));
-    return new TabHistory(store, broadcasts, await store.inputLines(MAX_HISTORY_ENTRIES));
+    return new TabHistory(store, broadcasts, await store.inputLines(MAX_HISTORY_ENTRIES), pageLines);
   }
 
   /** Fill the inbox and the input history, then save what the tabs show from now on. */
@@ -89,7 +90,7 @@ export class TabHistory {
     try {
       const log = await this.store.chat(peer);
       const end = Math.min(tab.savedBefore, log.count);
-      const start = Math.max(0, end - HISTORY_PAGE_LINES);
+      const start = Math.max(0, end - this.pageLines);
       host.tabs.addSaved(tab, (await log.lines(start, end)).map(chatLine), start);
       return true;
     } catch (err) {
@@ -113,7 +114,7 @@ export class TabHistory {
       const log = await this.store.chat(peer);
       // Taken before any line of this chat is written: those are in the tab already.
       const end = log.count;
-      const start = Math.max(0, end - HISTORY_PAGE_LINES);
+      const start = Math.max(0, end - this.pageLines);
       const lines = (await log.lines(start, end)).map(chatLine);
       if (host.tabs.tabs.includes(tab)) host.tabs.addSaved(tab, lines, start, openedAt);
     } catch (err) {

@@ -7,14 +7,17 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { HistoryStore } from '../../../src/client/history/store.ts';
 import type { PeerLink } from '../../../src/client/peer/link.ts';
 import { defer } from '../../helpers/cleanup.ts';
 import { startPeerBed, type PeerClient } from '../../helpers/peers.ts';
 import { tempDir } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { registeredTui, type RegisteredTui } from '../../helpers/tui.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const HISTORY = { historyOptions: { logN: 10 } };
+const HOUR_MS = 60 * 60 * 1000;
 
 /** The TUI user asks `peer` for a chat with /connect and the peer accepts: the peer's end. */
 async function chatFromTui(tui: RegisteredTui, peer: PeerClient, name: string): Promise<PeerLink> {
@@ -131,4 +134,82 @@ test('a history that does not open with the password is moved aside, and the cli
     kept.join(' '),
   );
   assert.ok(kept.includes('alice'), 'a new history started');
+});
+
+test('a long history opens with its newest page; scrolling to the top reads older pages, with day separators', async (t) => {
+  const bed = await startPeerBed();
+  defer(t, () => bed.close());
+  const carol = await bed.join('carol');
+  const data = await tempDir('tui-history-data');
+  defer(t, data.remove);
+  // 60 lines an hour apart, saved before alice's client starts (the same store, the same password).
+  const dir = join(data.path, `127.0.0.1_${bed.server.port}`, 'alice');
+  const store = await HistoryStore.open(dir, 'alice password', HISTORY.historyOptions);
+  const log = await store.chat('carol');
+  const first = Date.now() - 61 * HOUR_MS;
+  for (let i = 0; i < 60; i++)
+    await log.append({ at: first + i * HOUR_MS, from: 'carol', text: `saved ${i}.`, own: false });
+  await store.close();
+
+  const alice = await registeredTui(bed.server, 'alice', { ...HISTORY, dataDir: data.path, historyPageLines: 20 });
+  defer(t, () => alice.close());
+  await chatFromTui(alice, carol, 'carol');
+  alice.vt.type(Keys.alt('2'));
+  await alice.vt.waitForText(/saved 59\.[\s\S]*new since/);
+  const tab = alice.app.main?.tabs.current;
+  assert.equal(tab?.savedBefore, 40, 'the newest 20 read, 40 still in the store');
+  assert.equal(tab.lines.slice(0, tab.lines.length).filter((l) => l.text.startsWith('saved')).length, 20);
+  // PgUp until the oldest shows: each time the view reaches the top, the page before it is read.
+  await waitFor(
+    () => {
+      if (alice.vt.text().includes('saved 0.')) return true;
+      alice.vt.type(Keys.PAGE_UP);
+      return false;
+    },
+    { what: 'the oldest saved line after paging up', intervalMs: 100, timeoutMs: 20_000 },
+  );
+  assert.equal(tab.savedBefore, 0);
+  const texts = tab.lines.slice(0, tab.lines.length).map((l) => l.text);
+  assert.deepEqual(
+    texts.filter((x) => x.startsWith('saved')),
+    Array.from({ length: 60 }, (_, i) => `saved ${i}.`),
+    'every saved line once, in order',
+  );
+  const days = texts.filter((x) => /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d+ \w+ \d{4}$/.test(x));
+  assert.ok(days.length >= 3, `a separator per day: ${days.join(', ')}`);
+  assert.equal(new Set(days).size, days.length, 'no day twice');
+  assert.match(alice.vt.text(), /── (Mon|Tue|Wed|Thu|Fri|Sat|Sun) \d+ \w+ \d{4} ──/);
+});
+
+test('/passwd re-wraps the history key: the next login with the new password opens the same history', async (t) => {
+  const bed = await startPeerBed();
+  defer(t, () => bed.close());
+  const carol = await bed.join('carol');
+  const config = await tempDir('tui-history-config');
+  defer(t, config.remove);
+  const data = await tempDir('tui-history-data');
+  defer(t, data.remove);
+  const options = { ...HISTORY, configDir: config.path, dataDir: data.path };
+  const before = await registeredTui(bed.server, 'alice', options);
+  const link = await chatFromTui(before, carol, 'carol');
+  link.send('kept across a password change');
+  before.vt.type(Keys.alt('2'));
+  await before.vt.waitForText('carol: kept across a password change');
+  before.vt.type('/passwd\r');
+  await before.vt.waitForText('Change password');
+  before.vt.type('alice password\ra new password\ra new password\r');
+  await before.vt.waitForText('Password changed.');
+  await before.close();
+
+  const after = await registeredTui(bed.server, 'alice', { ...options, again: true, password: 'a new password' });
+  defer(t, () => after.close());
+  await chatFromTui(after, carol, 'carol');
+  after.vt.type(Keys.alt('2'));
+  await after.vt.waitForText('carol: kept across a password change');
+  assert.doesNotMatch(after.vt.text(), /did not open/);
+  assert.deepEqual(
+    (await readdir(join(data.path, `127.0.0.1_${bed.server.port}`))).sort(),
+    ['alice'],
+    'nothing was moved aside',
+  );
 });
