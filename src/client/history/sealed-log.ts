@@ -98,8 +98,17 @@ export class SealedLog {
     const run = this.writes.then(async () => {
       const seq = this.offsets.length;
       const record = frame(sealRecord(this.dataKey, this.fileName, seq, plain));
-      // One write on an O_APPEND descriptor: a crash tears at most this record.
-      await this.handle.write(record);
+      // One write on an O_APPEND descriptor: a crash tears at most this record. A short or failed
+      // write (a full disk) is cut off at once, so the records after it are not lost behind it.
+      try {
+        const { bytesWritten } = await this.handle.write(record);
+        if (bytesWritten !== record.length) throw new Error(`wrote ${bytesWritten} of ${record.length} bytes`);
+      } catch (err) {
+        await this.handle.truncate(this.size).catch(() => {});
+        throw new Error(`could not append to ${this.path}: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
+      }
       this.offsets.push(this.size);
       this.size += record.length;
       if (this.size > this.limits.maxBytes) await this.compact();
