@@ -1,11 +1,13 @@
 /**
  * Issue 5 benchmark: how long a keypress takes to reach the screen with 10,000 messages in
  * the current tab (beside a tab with a screenful and the near-empty inbox, same run), and
- * the client's memory with 20 open chat tabs. The client (TUI main screen + client core +
+ * the client's memory with 20 open chat tabs. Issue 13 adds a second stage: the screen is
+ * built again over an encrypted history store holding 100,000 saved lines with one peer,
+ * and that peer's tab is opened (time to open, keys in it, reading older pages, memory). The client (TUI main screen + client core +
  * real PeerManager) runs here over in-memory terminal streams; the server and the 20 peers
  * run in child processes, so the memory figures are the client's own. Messages arrive over
  * real peer links. "On screen" means blessed has written the frame to its output stream.
- * Run: npm run bench -- tui   (flags: --keys N --lines N --tabs N --cols N --rows N)
+ * Run: npm run bench -- tui   (flags: --keys N --lines N --tabs N --saved N --cols N --rows N)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,10 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { P2PClient } from '../src/client/client.ts';
 import { buildFeatures } from '../src/client/tui/adapters/index.ts';
+import { HISTORY_SCRYPT_LOG_N } from '../src/client/history/crypto.ts';
+import { HistoryStore } from '../src/client/history/store.ts';
 import { MainScreen } from '../src/client/tui/main-screen.ts';
+import { HISTORY_PAGE_LINES, TabHistory } from '../src/client/tui/tab-history.ts';
 import { createScreen } from '../src/client/tui/screen.ts';
 import { LineKind, MAX_TAB_LINES, type Tab } from '../src/client/tui/tabs.ts';
 import { forkChild } from './lib/ipc.ts';
@@ -25,6 +30,7 @@ const args = await yargs(hideBin(process.argv))
   .option('keys', { type: 'number', default: 300, describe: 'keypresses timed per case' })
   .option('lines', { type: 'number', default: MAX_TAB_LINES, describe: 'messages per tab for the full case' })
   .option('tabs', { type: 'number', default: 20, describe: 'open chat tabs' })
+  .option('saved', { type: 'number', default: 100_000, describe: 'saved lines with one peer, for the history stage' })
   .option('cols', { type: 'number', default: 120 })
   .option('rows', { type: 'number', default: 40 })
   .strict()
@@ -36,9 +42,14 @@ const FILL_WAIT_MS = 120_000;
 const LIGHT_LINES = 100;
 const PASS = 'bench password';
 const MESSAGE = 'a fairly ordinary chat message of about sixty characters, ok';
+/** What a login pays (history/crypto.ts). */
+const HISTORY_LOG_N = HISTORY_SCRYPT_LOG_N;
+/** Saved lines a minute apart: 100,000 of them span about ten weeks, so day separators are drawn. */
+const SAVED_LINE_SPACING_MS = 60_000;
 const here = new URL('.', import.meta.url).pathname;
 
-function memory() {
+type Memory = { heapMiB: number; rssMiB: number };
+function memory(): Memory {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
   return { heapMiB: m.heapUsed / 2 ** 20, rssMiB: m.rss / 2 ** 20 };
@@ -67,22 +78,27 @@ const client = new P2PClient({ host: '127.0.0.1', port, configDir });
 const features = await buildFeatures(client);
 await client.register('bench', PASS);
 
-const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
 let onWrite: (() => void) | null = null;
-const output = Object.assign(
-  new Writable({
-    write(_chunk: Buffer, _enc, cb) {
-      onWrite?.();
-      cb();
-    },
-  }),
-  { isTTY: true, columns: args.cols, rows: args.rows },
-);
-const screen = createScreen({ input, output });
-const main = new MainScreen(screen, { client, features, onQuit: () => {} });
-screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => {
-  if (key.full !== 'return') main.handleKey(ch, key);
-});
+/** The TUI main screen over in-memory terminal streams; `saved` is the history stage's store. */
+function buildUi(saved?: TabHistory) {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => {} });
+  const output = Object.assign(
+    new Writable({
+      write(_chunk: Buffer, _enc, cb) {
+        onWrite?.();
+        cb();
+      },
+    }),
+    { isTTY: true, columns: args.cols, rows: args.rows },
+  );
+  const screen = createScreen({ input, output });
+  const main = new MainScreen(screen, { client, features, onQuit: () => {}, ...(saved ? { saved } : {}) });
+  screen.on('keypress', (ch: string | undefined, key: { full?: string; name?: string }) => {
+    if (key.full !== 'return') main.handleKey(ch, key);
+  });
+  return { input, screen, main };
+}
+let { input, screen, main } = buildUi();
 
 /** Time from writing `keys` to the terminal input until blessed writes the next frame. */
 async function timeKey(keys: string): Promise<number> {
@@ -169,10 +185,65 @@ await settle();
 await keyCases([main.tabs.inbox, firstChat], [['type a key', TYPE]]);
 await keyCases([firstChat], [['PgUp / PgDn', SCROLL]]);
 
+// ---- Stage 2: the same client, the screen built again over a history store with args.saved lines from the first peer ----
+const firstPeer = names[0] as string; // names has args.tabs >= 1 entries (checked above)
+const historyDir = await mkdtemp(join(tmpdir(), 'p2p-bench-tui-history-'));
+const fill = await HistoryStore.open(historyDir, PASS, { logN: HISTORY_LOG_N });
+const fillLog = await fill.chat(firstPeer);
+const day0 = Date.now() - args.saved * SAVED_LINE_SPACING_MS;
+const fillStarted = performance.now();
+// One at a time, as a chat writes them (and so the setup does not leave 100,000 pending writes
+// in the heap). The peer's lines, as in the first stage, so the two stages draw the same kind of rows.
+for (let i = 0; i < args.saved; i++)
+  await fillLog.append({ at: day0 + i * SAVED_LINE_SPACING_MS, from: firstPeer, text: `${i} ${MESSAGE}`, own: false });
+await fill.close();
+const fillMs = performance.now() - fillStarted;
+main.dispose(); // ends the first stage's chats
+screen.destroy();
+await new Promise((r) => setTimeout(r, 200));
+const storeStarted = performance.now();
+const history = await TabHistory.load(await HistoryStore.open(historyDir, PASS, { logN: HISTORY_LOG_N }));
+const unlockMs = performance.now() - storeStarted;
+({ input, screen, main } = buildUi(history));
+const beforeOpen = memory();
+let openStarted = 0;
+let openMs = Number.NaN;
+let savedTab: Tab | null = null;
+main.tabs.on('opened', (tab, session) => {
+  if (session.peer.user !== firstPeer) return;
+  savedTab = tab;
+  openStarted = performance.now();
+});
+main.tabs.on('changed', () => {
+  if (savedTab && Number.isNaN(openMs) && savedTab.savedBefore > 0) openMs = performance.now() - openStarted;
+});
+const answeringAgain = setInterval(() => {
+  if (main.tabs.openSessions < names.length && features.peers?.requests().length) input.write('y');
+}, 50);
+await peersChild.call('ask', { user: 'bench' });
+clearInterval(answeringAgain);
+await until(() => !Number.isNaN(openMs), `the tab with ${args.saved} saved lines`);
+const historyTab = savedTab as Tab | null;
+if (!historyTab) throw new Error('the saved tab did not open');
+const opened = memory();
+main.tabs.selectTab(historyTab);
+await measure([...TYPE, ...SCROLL]); // settle, not counted
+await keyCases([historyTab], [[`type a key, ${args.saved.toLocaleString('en')} saved`, TYPE]]);
+await keyCases([historyTab], [[`PgUp / PgDn, ${args.saved.toLocaleString('en')} saved`, SCROLL]]);
+const pageTimes: number[] = [];
+for (;;) {
+  const started = performance.now();
+  if (!(await history.loadOlder(historyTab))) break;
+  pageTimes.push(performance.now() - started);
+}
+pageTimes.sort((a, b) => a - b);
+const paged = memory();
+await keyCases([historyTab], [[`type a key, tab full of saved lines`, TYPE]]);
+
 console.log(`\nKeypress to frame written, ${args.keys} keys per case, ${args.cols}x${args.rows} terminal (ms)\n`);
 printTable(['case', 'lines in tab', 'p50', 'p99', 'max'], keyRows);
-const over = (m: { heapMiB: number; rssMiB: number }) =>
-  `${fmt(m.heapMiB - baseline.heapMiB)} / ${fmt(m.rssMiB - baseline.rssMiB)}`;
+const over = (m: Memory, base: Memory = baseline) =>
+  `${fmt(m.heapMiB - base.heapMiB)} / ${fmt(m.rssMiB - base.rssMiB)}`;
 console.log(
   `\nClient process memory after GC (MiB): TUI + client core + peer links; server and peers in other processes\n`,
 );
@@ -188,11 +259,45 @@ printTable(
       fmt(full.rssMiB),
       over(full),
     ],
+    [
+      `history stage: screen built again, before the saved tab`,
+      fmt(beforeOpen.heapMiB),
+      fmt(beforeOpen.rssMiB),
+      over(beforeOpen),
+    ],
+    [
+      `tab with ${args.saved.toLocaleString('en')} saved lines open`,
+      fmt(opened.heapMiB),
+      fmt(opened.rssMiB),
+      `${over(opened)} (${over(opened, beforeOpen)} over the row above)`,
+    ],
+    [
+      `... older pages read until the tab is full`,
+      fmt(paged.heapMiB),
+      fmt(paged.rssMiB),
+      `${over(paged)} (${over(paged, beforeOpen)} over "screen built again")`,
+    ],
+  ],
+);
+console.log(`\nSaved history (encrypted store, ${args.saved.toLocaleString('en')} lines with one peer)\n`);
+printTable(
+  ['step', 'ms'],
+  [
+    [`write ${args.saved.toLocaleString('en')} lines (setup, one record a write)`, fmt(fillMs, 0)],
+    [`unlock the store at login (scrypt logN ${HISTORY_LOG_N}) and read inbox + input`, fmt(unlockMs, 1)],
+    [`open the tab: session to newest ${HISTORY_PAGE_LINES.toLocaleString('en')} lines shown`, fmt(openMs, 1)],
+    [`read one older page (p50 of ${pageTimes.length})`, fmt(percentile(pageTimes, 50), 1)],
+    [`read one older page (max)`, fmt(pageTimes.at(-1) ?? Number.NaN, 1)],
+    [
+      `lines in the tab at the end (limit ${MAX_TAB_LINES.toLocaleString('en')})`,
+      historyTab.lines.length.toLocaleString('en'),
+    ],
   ],
 );
 
 main.dispose();
 screen.destroy();
+await history.close();
 await features.close?.();
 await client.close();
 await peersChild.call('stop');
@@ -200,3 +305,4 @@ await peersChild.stop();
 await serverChild.stop();
 await rm(dataDir, { recursive: true, force: true });
 await rm(configDir, { recursive: true, force: true });
+await rm(historyDir, { recursive: true, force: true });

@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_PORT } from '../net/constants.ts';
+import { defaultDataDir } from './history/data-dir.ts';
 import { createApp } from './tui/app.ts';
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
@@ -15,6 +16,15 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .positional('host', { type: 'string', describe: 'server IP address or host name (P2P_HOST)' })
     .positional('port', { type: 'number', describe: 'server TCP port (P2P_PORT)' })
     .option('config-dir', { type: 'string', describe: 'where known_hosts is kept (P2P_CONFIG_DIR)' })
+    .option('data-dir', {
+      type: 'string',
+      describe: 'where the encrypted history is kept (P2P_DATA_DIR; default $XDG_DATA_HOME/p2p-broadcast)',
+    })
+    .option('history', {
+      type: 'boolean',
+      default: true,
+      describe: 'keep chat, broadcast and input history on disk, encrypted (--no-history: keep nothing)',
+    })
     .check((a) => {
       if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
         throw new Error('port must be 1-65535');
@@ -36,6 +46,7 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     host,
     port: host === undefined ? undefined : port,
     configDir: args['config-dir'] ?? process.env.P2P_CONFIG_DIR,
+    ...(args.history ? { dataDir: args['data-dir'] ?? defaultDataDir() } : {}),
   });
   await app.done;
   process.exit(0);

@@ -1,17 +1,16 @@
-/** A chat session that only shows (no link behind it): for drawing tabs and panes in tests. */
+/** A chat session that only shows (no link behind it): for drawing tabs and panes in tests; tests emit its events. */
 import { EventEmitter } from 'eventemitter3';
 import type { ChatSessionEvents, ChatSessionView } from '../../src/client/tui/sources.ts';
 
 export class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessionView {
-  readonly id = 's1';
-  readonly peer: { user: string; ip: string };
-  readonly verificationCode: string;
-  readonly isOpen = true;
+  isOpen = true;
 
-  constructor(peer = { user: 'bob', ip: '192.0.2.7' }, verificationCode = '4821-0937') {
+  constructor(
+    readonly id = 'bob',
+    readonly peer = { user: id, ip: '192.0.2.7' },
+    readonly verificationCode = '4821-0937',
+  ) {
     super();
-    this.peer = peer;
-    this.verificationCode = verificationCode;
   }
 
   history() {
@@ -19,5 +18,7 @@ export class PlainSession extends EventEmitter<ChatSessionEvents> implements Cha
   }
   send() {}
   setTyping() {}
-  close() {}
+  close() {
+    this.isOpen = false;
+  }
 }

@@ -1,8 +1,10 @@
 /**
  * The real bin/p2p-client in a pseudo-terminal (node-pty), its screen read back through
- * @xterm/headless. Each process gets its own temp config dir (P2P_CONFIG_DIR), removed on kill.
+ * @xterm/headless. Each process gets its own temp config dir (P2P_CONFIG_DIR), removed on kill,
+ * with its history data dir (P2P_DATA_DIR) inside it: a test never writes to the real home.
  */
 import pty from 'node-pty';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './server.ts';
 import { ScreenReader } from './terminal.ts';
@@ -54,7 +56,14 @@ export class ClientProcess extends ScreenReader {
       cols,
       rows,
       cwd: process.cwd(),
-      env: { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', P2P_CONFIG_DIR: configDir, ...options.env },
+      env: {
+        ...process.env,
+        TERM: 'xterm-256color',
+        LANG: 'C.UTF-8',
+        P2P_CONFIG_DIR: configDir,
+        P2P_DATA_DIR: join(configDir, 'data'),
+        ...options.env,
+      },
     });
     return new ClientProcess(proc, cols, rows, async () => await own?.remove(), configDir);
   }

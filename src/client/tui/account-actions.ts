@@ -28,6 +28,8 @@ export interface AccountHost {
   ): Promise<Record<string, string> | null>;
   confirm(title: string, lines: string[], question: string): Promise<boolean>;
   note(text: string): void;
+  /** After a password change: the saved history's key is wrapped under the new password. */
+  passwordChanged?(password: string): Promise<void>;
 }
 
 /** The server's E_AUTH_FAILED here is about the password only: the user is logged in. */
@@ -59,6 +61,11 @@ export async function changePassword(host: AccountHost): Promise<void> {
     await host.client.changePassword(fieldValue(values, 'old'), fieldValue(values, 'new'));
   } catch (err) {
     return host.note(`Password not changed: ${why(err)}`);
+  }
+  try {
+    await host.passwordChanged?.(fieldValue(values, 'new'));
+  } catch (err) {
+    host.note(`The saved history could not be re-keyed to the new password: ${describeError(err)}`);
   }
   host.note('Password changed. Any other session of yours was logged out; use the new password from now on.');
 }

@@ -15,7 +15,7 @@ import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
 import { LineKind, type Tab, type TabsModel } from './tabs.ts';
 import { formatDuration } from './text.ts';
 
-export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm'> {
+export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm' | 'passwordChanged'> {
   readonly client: P2PClient;
   readonly features: Features;
   readonly tabs: TabsModel;
@@ -107,8 +107,8 @@ export class Actions {
   }
 
   private accountHost(): AccountHost {
-    const { client, askSecrets, confirm } = this.host;
-    return { client, askSecrets, confirm, note: (text) => this.note(text) };
+    const { client, askSecrets, confirm, passwordChanged } = this.host;
+    return { client, askSecrets, confirm, passwordChanged, note: (text) => this.note(text) };
   }
 
   /** /info: how the chat in the current tab is carried (PROTOCOL.md section 6.6). */

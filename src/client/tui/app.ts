@@ -6,10 +6,14 @@
 import type blessed from 'blessed';
 import type { P2PClient } from '../client.ts';
 import { buildFeatures } from './adapters/index.ts';
+import { historyDir } from '../history/data-dir.ts';
+import { HistoryStore, type HistoryOptions } from '../history/store.ts';
+import { describeError } from './errors-text.ts';
 import { LoginFlow, type LoginFlowOptions } from './login-flow.ts';
 import { MainScreen } from './main-screen.ts';
 import { isTooSmall, openTerminal, type TerminalStreams } from './screen.ts';
 import type { Features } from './sources.ts';
+import { TabHistory } from './tab-history.ts';
 import { TooSmallView } from './views/too-small.ts';
 
 export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'prepare'> {
@@ -19,6 +23,15 @@ export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'pre
    * use it to advertise a peer port nothing answers on, as behind a NAT.
    */
   beforeLogin?: (client: P2PClient) => void | Promise<void>;
+  /**
+   * Where saved history goes (history/data-dir.ts); without it nothing is kept on disk
+   * (--no-history). A subdirectory per server and user is made inside.
+   */
+  dataDir?: string;
+  /** scrypt cost and size bounds of the history store (tests make them small). */
+  historyOptions?: HistoryOptions;
+  /** Saved lines read into a tab at a time (tab-history.ts HISTORY_PAGE_LINES). */
+  historyPageLines?: number;
 }
 
 export interface TuiApp {
@@ -44,6 +57,7 @@ export function createApp(options: AppOptions): TuiApp {
   let features: Features | null = null;
   let client: P2PClient | null = null;
   let main: MainScreen | null = null;
+  let saved: TabHistory | null = null;
   let quitting: Promise<void> | null = null;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
@@ -56,6 +70,7 @@ export function createApp(options: AppOptions): TuiApp {
   const quit = () =>
     (quitting ??= (async () => {
       main?.dispose();
+      await saved?.close().catch(() => {});
       await login.dispose();
       await features?.close();
       await client?.close();
@@ -76,13 +91,37 @@ export function createApp(options: AppOptions): TuiApp {
     },
     {
       render,
-      done: (c) => {
+      done: (c, session, password) => {
         client = c;
         if (!features) throw new Error('LoginFlow logs in only after prepare()');
-        main = new MainScreen(screen, { client: c, features, now: options.now, onQuit: () => void quit() });
+        const built = features;
+        void openHistory(c, session.user, password).then((history) => {
+          if (quitting) return void history.saved?.close();
+          saved = history.saved;
+          main = new MainScreen(screen, {
+            client: c,
+            features: built,
+            now: options.now,
+            onQuit: () => void quit(),
+            ...(saved ? { saved } : {}),
+          });
+          if (history.problem) main.note(history.problem);
+        });
       },
     },
   );
+
+  /** The user's saved history, or why there is none this time (the chat goes on without it). */
+  const openHistory = async (c: P2PClient, user: string, password: string) => {
+    if (options.dataDir === undefined) return { saved: null, problem: '' };
+    const dir = historyDir(options.dataDir, c.options.host, c.options.port, user);
+    try {
+      const store = await HistoryStore.open(dir, password, options.historyOptions);
+      return { saved: await TabHistory.load(store, options.historyPageLines), problem: '' };
+    } catch (err) {
+      return { saved: null, problem: `History is off for this session: ${describeError(err)}` };
+    }
+  };
 
   const checkSize = () => {
     tooSmall.update(screen.width as number, screen.height as number);

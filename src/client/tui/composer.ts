@@ -20,6 +20,8 @@ export interface ComposerHost {
   note(text: string, tab?: Tab): void;
   confirm(title: string, lines: string[], question: string): Promise<boolean>;
   candidates(): Candidates;
+  /** A line went into the input history (the saved history keeps it for the next run). */
+  remember(line: string): void;
   changed(): void;
 }
 
@@ -106,6 +108,7 @@ export class Composer {
       if (!ok || editor.value !== line) return;
     }
     this.history.push(line);
+    this.host.remember(line);
     editor.clear();
     this.edited(tab);
     if (command.kind === 'error') {

@@ -30,7 +30,8 @@ export interface LoginFlowOptions {
 
 export interface LoginFlowEvents {
   render(): void;
-  done(client: P2PClient, session: Session): void;
+  /** Logged in. `password` unlocks the saved history (it goes nowhere else). */
+  done(client: P2PClient, session: Session, password: string): void;
 }
 
 type AuthKind = 'login' | 'register';
@@ -248,7 +249,7 @@ export class LoginFlow {
       const session =
         kind === 'login' ? await client.login(user.trim(), pass) : await client.register(user.trim(), pass);
       this.clear();
-      this.events.done(client, session);
+      this.events.done(client, session, pass);
     } catch (err) {
       if (this.mode.kind !== kind || this.mode.form !== form) return;
       form.setError(describeError(err));

@@ -17,7 +17,8 @@ import { Action, actionFor, tabIndexOf, type ScopeActions } from './keymap.ts';
 import { FOCUS_ORDER, FocusPane, paneHeights, STATUS_HEIGHT } from './layout.ts';
 import type { EditKey, LineEditor } from './line-editor.ts';
 import type { BroadcastEntry, Features, PeerIdentity } from './sources.ts';
-import { FOLLOWING, LineKind, TabsModel, type Tab } from './tabs.ts';
+import type { TabHistory } from './tab-history.ts';
+import { FOLLOWING, LineKind, MAX_TAB_LINES, TabsModel, type Tab } from './tabs.ts';
 import { Reading, searchLabel } from './reading.ts';
 import { AwayNotes } from './away-notes.ts';
 import type { SecretForm } from './account-actions.ts';
@@ -34,13 +35,15 @@ import { UsersPane } from './views/users-pane.ts';
 export interface MainScreenOptions {
   client: P2PClient;
   features: Features;
+  /** The saved history (absent with --no-history): the screen fills its tabs from it and saves to it. */
+  saved?: TabHistory;
   now?: () => number;
   /** Leave the app (after the user confirmed, if chats were open). */
   onQuit: () => void;
 }
 
 export class MainScreen {
-  readonly tabs = new TabsModel();
+  readonly tabs: TabsModel;
   private readonly composer: Composer;
   private readonly users: UsersPane;
   private readonly tabBar: TabBar;
@@ -52,6 +55,7 @@ export class MainScreen {
   private readonly client: P2PClient;
   private readonly features: Features;
   private readonly now: () => number;
+  private readonly saved: TabHistory | null;
   private focus: FocusPane = FocusPane.INPUT;
   private readonly requests: RequestDesk;
   private readonly awayNotes = new AwayNotes((user, text) => {
@@ -81,13 +85,20 @@ export class MainScreen {
     this.client = options.client;
     this.features = options.features;
     this.now = options.now ?? Date.now;
+    this.tabs = new TabsModel(MAX_TAB_LINES, this.now);
+    this.saved = options.saved ?? null;
     this.users = new UsersPane(screen);
     this.tabBar = new TabBar(screen);
     this.messages = new MessagesPane(screen);
     this.input = new InputLine(screen);
     this.status = new StatusBar(screen);
     this.help = new HelpOverlay(screen);
-    this.reading = new Reading({ tabs: this.tabs, messages: this.messages, width: () => screen.width as number });
+    this.reading = new Reading({
+      tabs: this.tabs,
+      messages: this.messages,
+      width: () => screen.width as number,
+      saved: this.saved,
+    });
     this.actions = new Actions({
       client: this.client,
       features: this.features,
@@ -102,6 +113,7 @@ export class MainScreen {
       search: (query) => this.reading.search.open(this.tabs.current, query),
       pickCandidate: (ip, candidates) => this.pickCandidate(ip, candidates),
       askSecrets: (form, check) => this.askSecrets(form, check),
+      passwordChanged: async (password) => await this.saved?.changePassword(password),
       confirm: (title, lines, question) => this.confirm(title, lines, question),
       answerRequest: (user, accept) => this.requests.answer(user, accept),
     });
@@ -115,6 +127,7 @@ export class MainScreen {
       note: (text, tab) => this.actions.note(text, tab),
       confirm: (title, lines, question) => this.confirm(title, lines, question),
       candidates: () => this.candidates(),
+      remember: (line) => this.saved?.saveInput(line),
       changed: () => this.scheduleRender(),
     });
     this.tabs.on('changed', () => {
@@ -140,6 +153,12 @@ export class MainScreen {
       note: (text) => this.actions.note(text),
       changed: () => this.scheduleRender(),
     });
+    this.saved?.attach({
+      tabs: this.tabs,
+      input: this.composer.history,
+      now: this.now,
+      note: (text) => this.actions.note(text, this.tabs.inbox),
+    });
     this.wireClient();
     this.wireFeatures();
     this.actions.note(
@@ -159,6 +178,11 @@ export class MainScreen {
       'Quit p2p-client?',
       () => this.options.onQuit(),
     );
+  }
+
+  /** A line in plain words in the Broadcasts tab. */
+  note(text: string): void {
+    this.actions.note(text, this.tabs.inbox);
   }
 
   dispose(): void {
@@ -443,6 +467,7 @@ export class MainScreen {
     const listen = this.subscriptions.listen.bind(this.subscriptions);
     // Our own broadcast comes back like everyone's: it is ours, not news (no unread mark, no bell).
     const add = (b: BroadcastEntry) => {
+      if (this.saved?.hasBroadcast(b.id)) return; // saved in an earlier run, delivered again at login
       const self = this.client.session?.user;
       const own = self !== undefined && sameUser(b.from, self);
       this.tabs.append(this.tabs.inbox, {
@@ -450,6 +475,7 @@ export class MainScreen {
         at: b.at,
         from: b.from,
         text: b.text,
+        id: b.id,
       });
     };
     for (const b of inbox.received()) add(b);

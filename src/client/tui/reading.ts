@@ -8,6 +8,7 @@ import { Action } from './keymap.ts';
 import { applyLayout, usersShown } from './layout.ts';
 import { SearchMode } from './search-mode.ts';
 import type { TabSearch } from './search.ts';
+import type { TabHistory } from './tab-history.ts';
 import { FOLLOWING, isScrolled, type Tab, type TabsModel } from './tabs.ts';
 import type { MessagesPane } from './views/messages-pane.ts';
 
@@ -16,6 +17,8 @@ export interface ReadingHost {
   readonly messages: Pick<MessagesPane, 'rows' | 'scrolled'>;
   /** The terminal's width in cells now. */
   width(): number;
+  /** Saved history to read older lines from at the top of a tab (none with --no-history). */
+  readonly saved: Pick<TabHistory, 'loadOlder'> | null;
 }
 
 export type ScrollAction =
@@ -75,9 +78,18 @@ export class Reading {
     return this.search.active;
   }
 
-  /** Up (positive) or down by screen rows. */
+  /** Up (positive) or down by screen rows; at the top of a tab, older saved lines are read in first. */
   private by(tab: Tab, rows: number): void {
-    this.host.tabs.setScroll(tab, this.host.messages.scrolled(tab, rows));
+    const { tabs, messages, saved } = this.host;
+    const to = messages.scrolled(tab, rows);
+    tabs.setScroll(tab, to);
+    if (rows <= 0 || !saved || tab.savedBefore === 0) return;
+    const higher = messages.scrolled(tab, 1);
+    if (higher.lines !== to.lines || higher.rows !== to.rows) return; // not at the top yet
+    // The anchor counts from the newest line, so lines put above leave the view where it is.
+    void saved.loadOlder(tab).then((loaded) => {
+      if (loaded && tabs.current === tab) tabs.setScroll(tab, messages.scrolled(tab, rows));
+    });
   }
 }
 

@@ -9,11 +9,19 @@ import { sameUser } from '../../net/names.ts';
 import { Emitter, Subscriptions } from '../../util/emitter.ts';
 import { KillRing, LineEditor } from './line-editor.ts';
 import type { ChatEntry, ChatSessionView, Delivery } from './sources.ts';
+import { clockTime } from './text.ts';
 
 /** Lines kept per tab; older ones are dropped (the bench fills a tab with 10,000). */
 export const MAX_TAB_LINES = 10_000;
 
-export const LineKind = { OWN: 'own', PEER: 'peer', SYSTEM: 'system', BROADCAST: 'broadcast' } as const;
+export const LineKind = {
+  OWN: 'own',
+  PEER: 'peer',
+  SYSTEM: 'system',
+  BROADCAST: 'broadcast',
+  /** A divider the tab draws itself: a day ("Sat 5 Dec 2026") or where a new chat starts below saved history. */
+  MARKER: 'marker',
+} as const;
 export type LineKind = (typeof LineKind)[keyof typeof LineKind];
 
 export interface TabLine {
@@ -54,6 +62,20 @@ export class Scrollback {
       this.head = (this.head + 1) % this.limit;
     }
     if (line.id !== undefined && line.delivery !== undefined) this.byId.set(line.id, line);
+  }
+
+  /**
+   * Put older lines in front (saved history read back), replacing the first `drop` lines, as
+   * far as the limit allows: the newest of `older` are kept. Returns how many went in.
+   */
+  prepend(older: readonly TabLine[], drop = 0): number {
+    // Below the limit the ring has never wrapped (head is 0), so the array is in order.
+    if (this.lines.length >= this.limit) return 0;
+    const removed = Math.min(drop, this.lines.length);
+    const room = this.limit - (this.lines.length - removed);
+    const taken = older.slice(Math.max(0, older.length - room));
+    this.lines.splice(0, removed, ...taken);
+    return taken.length;
   }
 
   /** Line `i`, 0 = oldest kept. */
@@ -116,14 +138,18 @@ export interface Tab {
   draft: LineEditor;
   /** Opened in the background and not visited yet (a new chat): marked in the tab bar, announced in the status line. */
   attention: boolean;
+  /** Saved lines older than the oldest shown, still in the history store (tab-history.ts pages them in). */
+  savedBefore: number;
 }
 
 export interface TabsEvents {
   changed: [];
   /** A tab that was read got its first unread line. */
   bell: [];
-  /** A chat tab was opened for a session; its history is added right after. */
-  opened: [tab: Tab, session: ChatSessionView];
+  /** A chat tab was opened for a session (`reused`: the person's earlier tab, now following the new session). */
+  opened: [tab: Tab, session: ChatSessionView, reused: boolean];
+  /** A line was added as it happened (not one read back from saved history). */
+  line: [tab: Tab, line: TabLine];
   /** A chat tab's session ended (`tab.ended` says why); the tab stays until removed. */
   ended: [tab: Tab, session: ChatSessionView];
 }
@@ -143,7 +169,10 @@ export class TabsModel extends Emitter<TabsEvents> {
   /** One Ctrl-Y buffer for every draft, as readline has one for the whole line. */
   readonly kills = new KillRing();
 
-  constructor(private readonly lineLimit = MAX_TAB_LINES) {
+  constructor(
+    private readonly lineLimit = MAX_TAB_LINES,
+    private readonly now: () => number = Date.now,
+  ) {
     super();
     this.tabs = [this.makeTab(TabKind.INBOX, 'Broadcasts', null)];
   }
@@ -181,17 +210,31 @@ export class TabsModel extends Emitter<TabsEvents> {
     return [...this.tabs].reverse().find((t) => t.session && !t.ended && sameUser(t.session.peer.user, user));
   }
 
+  /** The chat tab of this person whose chat ended, if one is still there. */
+  endedTabFor(user: string): Tab | undefined {
+    return this.tabs.find((t) => t.session && t.ended && sameUser(t.session.peer.user, user));
+  }
+
   /**
    * Open a tab for a session and follow it: its history and new messages, delivery states,
-   * typing and its end. It opens in the background, marked: the tab the user is in never changes by itself.
+   * typing and its end. One tab per person: a new chat with someone whose chat ended goes on
+   * in their tab, below a "new since" marker.
    */
   addSession(session: ChatSessionView): Tab {
     const title = session.connection ? `${session.peer.user} · ${session.connection.short}` : session.peer.user;
-    const tab = this.makeTab(TabKind.CHAT, title, session);
-    tab.attention = true;
-    this.tabs.push(tab);
+    const earlier = this.endedTabFor(session.peer.user);
+    const tab = earlier ?? this.makeTab(TabKind.CHAT, title, session);
+    // It opens (or goes on) in the background, marked: the tab the user is in never changes by itself.
+    if (tab !== this.current) tab.attention = true;
+    if (earlier) {
+      this.unfollow(earlier);
+      Object.assign(earlier, { title, session, ended: null, peerTyping: false, reconnectOffered: false });
+      this.append(earlier, newSince(this.now()));
+    } else {
+      this.tabs.push(tab);
+    }
     this.emit('changed');
-    this.emit('opened', tab, session);
+    this.emit('opened', tab, session, earlier !== undefined);
     const subs = new Subscriptions();
     this.following.set(tab, subs);
     const add = (e: ChatEntry) =>
@@ -228,14 +271,50 @@ export class TabsModel extends Emitter<TabsEvents> {
   }
 
   append(tab: Tab, line: TabLine): void {
-    tab.lines.push(line);
-    // Keep the view still while the user reads older lines.
-    if (isScrolled(tab.scroll)) tab.scroll = { lines: tab.scroll.lines + 1, rows: tab.scroll.rows };
-    if (tab !== this.current && line.kind !== LineKind.OWN && line.kind !== LineKind.SYSTEM) {
+    const last = tab.lines.length > 0 ? tab.lines.at(tab.lines.length - 1) : undefined;
+    if (last && line.kind !== LineKind.MARKER && dayOf(last.at) !== dayOf(line.at))
+      this.push(tab, daySeparator(line.at));
+    this.push(tab, line);
+    this.emit('line', tab, line);
+    if (
+      tab !== this.current &&
+      line.kind !== LineKind.OWN &&
+      line.kind !== LineKind.SYSTEM &&
+      line.kind !== LineKind.MARKER
+    ) {
       tab.unread += 1;
       if (tab.unread === 1) this.emit('bell');
     }
     this.emit('changed');
+  }
+
+  /**
+   * Saved lines read back, put above what the tab shows: day separators between days, and a
+   * "new since" marker below them when they are the tab's first saved lines (`newSince`).
+   * `before` is how many older ones stay in the store.
+   */
+  addSaved(tab: Tab, saved: readonly TabLine[], before: number, newSinceAt?: number): void {
+    if (saved.length === 0) return;
+    const block = withDays(saved);
+    const first = tab.lines.length > 0 ? tab.lines.at(0) : undefined;
+    const lastSaved = saved[saved.length - 1] as TabLine; // saved is not empty
+    let drop = 0;
+    if (newSinceAt !== undefined) {
+      block.push(newSince(newSinceAt));
+      if (first && first.kind !== LineKind.MARKER && dayOf(first.at) !== dayOf(lastSaved.at))
+        block.push(daySeparator(first.at));
+    } else if (first?.kind === LineKind.MARKER && first.text === dayLabel(lastSaved.at)) {
+      drop = 1; // the page ends on the day the tab starts with: one separator is enough
+    }
+    const added = tab.lines.prepend(block, drop);
+    tab.savedBefore = added === block.length ? before : 0;
+    this.emit('changed');
+  }
+
+  private push(tab: Tab, line: TabLine): void {
+    tab.lines.push(line);
+    // Keep the view still while the user reads older lines.
+    if (isScrolled(tab.scroll)) tab.scroll = { lines: tab.scroll.lines + 1, rows: tab.scroll.rows };
   }
 
   select(index: number): boolean {
@@ -311,6 +390,41 @@ export class TabsModel extends Emitter<TabsEvents> {
       scroll: FOLLOWING,
       draft: new LineEditor('', { multiline: true, kills: this.kills }),
       attention: false,
+      savedBefore: 0,
     };
   }
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The local day of a time, as the separators write it: "Sat 5 Dec 2026". */
+export function dayLabel(ms: number): string {
+  const d = new Date(ms);
+  return `${WEEKDAYS[d.getDay()] ?? ''} ${d.getDate()} ${MONTHS[d.getMonth()] ?? ''} ${d.getFullYear()}`;
+}
+
+function dayOf(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+function daySeparator(at: number): TabLine {
+  return { kind: LineKind.MARKER, at, from: '', text: dayLabel(at) };
+}
+
+function newSince(at: number): TabLine {
+  return { kind: LineKind.MARKER, at, from: '', text: `new since ${clockTime(at)}` };
+}
+
+/** Lines with a day separator before the first and wherever the day changes. */
+function withDays(lines: readonly TabLine[]): TabLine[] {
+  const out: TabLine[] = [];
+  let day = '';
+  for (const line of lines) {
+    if (dayOf(line.at) !== day) out.push(daySeparator(line.at));
+    day = dayOf(line.at);
+    out.push(line);
+  }
+  return out;
 }

@@ -93,7 +93,7 @@ test('the read mark: set when a tab is left, the first line after it is unread',
 test('chat titles fit any width; the state is kept whole, the code and address give way first', () => {
   const model = new TabsModel();
   const chat = model.addSession(
-    new PlainSession({ user: 'bob-with-a-long-name', ip: '2001:db8::1234:5678' }, '1234 5678 9012'),
+    new PlainSession('s1', { user: 'bob-with-a-long-name', ip: '2001:db8::1234:5678' }, '1234 5678 9012'),
   );
   chat.peerTyping = true;
   const full = paneTitle(chat);

@@ -1,28 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EventEmitter } from 'eventemitter3';
 import { FOLLOWING, LineKind, Scrollback, TabsModel } from '../../../src/client/tui/tabs.ts';
-import type { ChatSessionEvents, ChatSessionView } from '../../../src/client/tui/sources.ts';
-
-/** The smallest ChatSessionView the model needs: it only reads peer and identity. */
-class PlainSession extends EventEmitter<ChatSessionEvents> implements ChatSessionView {
-  readonly verificationCode = '0000-0000';
-  isOpen = true;
-  constructor(
-    readonly id: string,
-    readonly peer = { user: id, ip: '10.0.0.1' },
-  ) {
-    super();
-  }
-  history() {
-    return [];
-  }
-  send() {}
-  setTyping() {}
-  close() {
-    this.isOpen = false;
-  }
-}
+import { PlainSession } from '../../helpers/plain-session.ts';
 
 const line = (text: string, kind: LineKind = LineKind.PEER) => ({ kind, at: 0, from: 'x', text });
 

@@ -52,6 +52,8 @@ export function lineSpans(line: TabLine, highlight = ''): Span[] {
         { text: '-- ', open: '{yellow-fg}', close: '{/yellow-fg}' },
         ...highlighted(text, { open: '{yellow-fg}', close: '{/yellow-fg}' }, highlight),
       ];
+    case LineKind.MARKER:
+      return [{ text: `──── ${line.text} ────`, ...GRAY }];
     case LineKind.OWN: {
       const spans: Span[] = [time, { text: oneLine(line.from), ...nickStyle(line.from, true) }, { text: ': ' }];
       spans.push(...highlighted(text, {}, highlight));
