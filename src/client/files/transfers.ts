@@ -82,6 +82,8 @@ interface Incoming {
   /** The offset our file_accept named, once sent. */
   acceptedOffset: number | null;
   paused: boolean;
+  /** The part being closed after a dropped link: a resume waits for it. */
+  kept: Promise<void> | null;
 }
 
 type Entry = Outgoing | Incoming;
@@ -294,6 +296,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
       partial: null,
       acceptedOffset: null,
       paused: false,
+      kept: null,
     };
     Object.assign(i, { on: lf, fid: m.fid, partial: null, acceptedOffset: null, paused: false });
     t.state = TransferState.OFFERED;
@@ -309,6 +312,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
       this.finish(t, TransferState.DECLINED, error);
       return;
     }
+    await i.kept; // the last link's bytes are on disk before the part is measured
     const partial = await PartialFile.resume(this.downloadDir, this.partState(i)).catch(() => null);
     if (i.on !== lf || t.state !== TransferState.OFFERED || i.acceptedOffset !== null) {
       await partial?.keep();
@@ -528,7 +532,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
           new ProtocolError(ErrorCode.DISCONNECTED, 'the chat ended before an answer'),
         );
       } else if (i.t.state !== TransferState.VERIFYING) {
-        void i.partial?.keep();
+        i.kept = i.partial?.keep() ?? null;
         i.partial = null;
         this.setState(i.t, TransferState.INTERRUPTED);
       }
