@@ -109,6 +109,14 @@ export const MAX_FILE_OFFERS_PER_LINK = 32;
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024;
 /** Largest size an offer may state: 2^53 - 1 (a JSON number). */
 export const MAX_FILE_OFFER_BYTES = Number.MAX_SAFE_INTEGER;
+/**
+ * File bytes a sender may have sent beyond the receiver's last `file_ack`. Bounds what sits in
+ * socket buffers ahead of a chat message (at 100 MB/s, 1 MiB is 10 ms), well above the
+ * bandwidth-delay product of any path a chat runs on (bench/files.ts).
+ */
+export const FILE_WINDOW_BYTES = 1024 * 1024;
+/** The receiver sends `file_ack` after every this many bytes. */
+export const FILE_ACK_EVERY_BYTES = 256 * 1024;
 /** File data queued below the chat frames before the sender waits for 'drain' (bytes). */
 export const FILE_BULK_HIGH_WATER_BYTES = 256 * 1024;
 /** Received file data waiting for the disk before the receiver stops reading the link (bytes). */

@@ -197,6 +197,7 @@ export const peerMessages = {
   file_offer: obj({ t: lit('file_offer'), fid: fileId, name: fileName, size: int(0, MAX_FILE_OFFER_BYTES), sha256 }),
   file_accept: obj({ t: lit('file_accept'), fid: fileId, offset: int(0, MAX_FILE_OFFER_BYTES), prefix: opt(sha256) }),
   file_start: obj({ t: lit('file_start'), fid: fileId, offset: int(0, MAX_FILE_OFFER_BYTES) }),
+  file_ack: obj({ t: lit('file_ack'), fid: fileId, offset: int(0, MAX_FILE_OFFER_BYTES) }),
   file_done: obj({ t: lit('file_done'), fid: fileId }),
   file_cancel: obj({ t: lit('file_cancel'), fid: fileId, code: errorCode, reason }),
   file_refuse: obj({ t: lit('file_refuse'), fid: fileId, code: errorCode, reason }),

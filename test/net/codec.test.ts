@@ -157,6 +157,7 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
       ['file_offer', { t: 'file_offer', fid: 1, name: 'photo.jpg', size: 123_456, sha256: 'ab'.repeat(32) }],
       ['file_accept', { t: 'file_accept', fid: 1, offset: 4096, prefix: 'cd'.repeat(32) }],
       ['file_start', { t: 'file_start', fid: 1, offset: 0 }],
+      ['file_ack', { t: 'file_ack', fid: 1, offset: 262_144 }],
       ['file_done', { t: 'file_done', fid: 1 }],
       ['file_cancel', { t: 'file_cancel', fid: 1, code: 'E_FILE_CANCELLED', reason: 'cancelled' }],
       ['file_refuse', { t: 'file_refuse', fid: 1, code: 'E_FILE_DECLINED', reason: 'declined' }],

@@ -12,7 +12,9 @@ import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import {
   DEFAULT_MAX_FILE_BYTES,
+  FILE_ACK_EVERY_BYTES,
   FILE_CHUNK_BYTES,
+  FILE_WINDOW_BYTES,
   FILE_WRITE_BACKLOG_BYTES,
   MAX_FILE_OFFERS_PER_LINK,
 } from '../../net/constants.ts';
@@ -70,6 +72,9 @@ interface Outgoing {
   on: LinkFiles | null;
   fid: number;
   reader: ReadStream | null;
+  /** Bytes handed to the link, and the receiver's last file_ack: at most FILE_WINDOW_BYTES apart. */
+  sent: number;
+  acked: number;
 }
 
 interface Incoming {
@@ -82,6 +87,8 @@ interface Incoming {
   /** The offset our file_accept named, once sent. */
   acceptedOffset: number | null;
   paused: boolean;
+  /** The offset of our last file_ack. */
+  ackedAt: number;
   /** The part being closed after a dropped link: a resume waits for it. */
   kept: Promise<void> | null;
 }
@@ -124,7 +131,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     link.on('file', (m) => this.onControl(lf, m));
     link.on('file_data', (d) => this.onData(lf, d));
     link.on('file_drain', () => {
-      for (const o of lf.out.values()) if (o.t.state === TransferState.ACTIVE) o.reader?.resume();
+      for (const o of lf.out.values()) this.resumeReading(o);
     });
     link.on('close', () => this.onLinkClosed(lf));
     for (const e of this.entries.values()) {
@@ -153,7 +160,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     }
     const t = this.newTransfer('send', link.peerUser, safeFileName(basename(path)), size, '');
     t.state = TransferState.HASHING;
-    const o: Outgoing = { t, path, on: lf, fid: 0, reader: null };
+    const o: Outgoing = { t, path, on: lf, fid: 0, reader: null, sent: 0, acked: 0 };
     this.add(o);
     try {
       t.sha256 = (await hashPrefix(path, size)).digest('hex');
@@ -233,6 +240,13 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
         return void this.onAccept(lf, m);
       case 'file_start':
         return this.onStart(lf, m);
+      case 'file_ack': {
+        const o = lf.out.get(m.fid);
+        if (!o || m.offset > o.sent || m.offset <= o.acked) return;
+        o.acked = m.offset;
+        this.resumeReading(o);
+        return;
+      }
       case 'file_done': {
         const o = lf.out.get(m.fid);
         if (o && (o.t.state === TransferState.VERIFYING || o.t.state === TransferState.ACTIVE)) {
@@ -296,6 +310,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
       partial: null,
       acceptedOffset: null,
       paused: false,
+      ackedAt: 0,
       kept: null,
     };
     Object.assign(i, { on: lf, fid: m.fid, partial: null, acceptedOffset: null, paused: false });
@@ -374,6 +389,8 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     const reader = createReadStream(o.path, { start, end: t.size - 1, highWaterMark: FILE_READ_BYTES });
     o.reader = reader;
     let offset = start;
+    o.sent = start;
+    o.acked = start;
     reader.on('data', (chunk) => {
       const buf = chunk as Buffer;
       let ok = true;
@@ -383,9 +400,11 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
         offset += piece.length;
       }
       t.bytesDone = offset;
+      o.sent = offset;
       this.progress(t);
-      // Paced by the link: resumed on file_drain (or destroyed when the link closes).
-      if (!ok) reader.pause();
+      // Paced by the link's bulk queue and the receiver's window: resumed on file_drain or
+      // file_ack (or destroyed when the link closes).
+      if (!ok || o.sent - o.acked >= FILE_WINDOW_BYTES) reader.pause();
     });
     reader.on('end', () => {
       if (o.reader !== reader || t.state !== TransferState.ACTIVE) return;
@@ -407,6 +426,11 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     });
   }
 
+  private resumeReading(o: Outgoing): void {
+    if (o.t.state !== TransferState.ACTIVE || !o.reader || !o.on?.link.isOpen) return;
+    if (o.sent - o.acked < FILE_WINDOW_BYTES) o.reader.resume();
+  }
+
   /** Receiver: the sender starts at the offset we named, or at 0 (our prefix was not its file). */
   private onStart(lf: LinkFiles, m: Extract<FileControl, { t: 'file_start' }>): void {
     const i = lf.in.get(m.fid);
@@ -423,6 +447,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     if (m.offset === 0 && i.partial.received > 0) i.partial.restart();
     this.setState(i.t, TransferState.ACTIVE);
     this.beginRun(i.t, m.offset);
+    i.ackedAt = m.offset;
     if (i.t.size === m.offset) void this.completeIncoming(i);
   }
 
@@ -456,6 +481,10 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
       return this.failIncoming(i, asFileError(err));
     }
     i.t.bytesDone = partial.received;
+    if (partial.received - i.ackedAt >= FILE_ACK_EVERY_BYTES) {
+      i.ackedAt = partial.received;
+      lf.link.sendFileControl({ t: 'file_ack', fid: i.fid, offset: partial.received });
+    }
     this.progress(i.t);
     if (partial.backlogBytes > FILE_WRITE_BACKLOG_BYTES && !i.paused) {
       // The disk is slower than the link: stop reading (TCP pushes back on the sender).

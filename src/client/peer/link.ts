@@ -312,6 +312,7 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
       case 'file_offer':
       case 'file_accept':
       case 'file_start':
+      case 'file_ack':
       case 'file_done':
       case 'file_cancel':
       case 'file_refuse':
