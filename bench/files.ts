@@ -9,18 +9,16 @@
  *
  *   npm run bench -- files [--quick]     (--quick: 200 MB instead of 1 GB)
  */
-import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { FileTransfers, TransferState, type Transfer } from '../src/client/files/transfers.ts';
-import { dialPeer } from '../src/client/peer/dial.ts';
 import type { PeerLink } from '../src/client/peer/link.ts';
-import { derivePeerKey, peerClientOptions } from '../src/net/peer-tls.ts';
 import { randomFile } from '../test/helpers/files.ts';
 import { forkChild } from './lib/ipc.ts';
+import { dialChild } from './lib/peer-pair.ts';
 import { fmt, percentile, printTable } from './lib/table.ts';
 
 const quick = process.argv.includes('--quick');
@@ -31,12 +29,7 @@ const CHAT_INTERVAL_MS = 5;
 
 const MB = 1024 * 1024;
 
-async function rawCopy(path: string, port: number, bareId: string, secret: Buffer): Promise<number> {
-  const socket = tlsConnect(peerClientOptions('127.0.0.1', port, bareId, derivePeerKey(secret, bareId)));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('secureConnect', resolve);
-    socket.once('error', reject);
-  });
+async function rawCopy(path: string, socket: TLSSocket): Promise<number> {
   const started = process.hrtime.bigint();
   const done = new Promise<void>((resolve) => socket.once('data', () => resolve()));
   createReadStream(path, { highWaterMark: 64 * 1024 }).pipe(socket, { end: false });
@@ -67,28 +60,13 @@ async function main(): Promise<void> {
   try {
     const path = join(dir, 'payload.bin');
     await randomFile(path, FILE_BYTES);
-    const reqId = randomBytes(16).toString('hex');
-    const secret = randomBytes(32);
-    const bareId = randomBytes(16).toString('hex');
-    const ports = await child.call<{ peerPort: number; barePort: number }>('start', {
-      reqId,
-      secret: secret.toString('base64url'),
-      bareId,
-    });
-    const link = await dialPeer({
-      host: '127.0.0.1',
-      port: ports.peerPort,
-      reqId,
-      secret,
-      selfUser: 'sender',
-      peerUser: 'receiver',
-    });
+    const { link, bare } = await dialChild(child);
 
     const idle: number[] = [];
     for (let i = 0; i < IDLE_RTTS; i++) idle.push(await chatRtt(link));
 
     await child.call('expect', { bytes: FILE_BYTES });
-    const rawMs = await rawCopy(path, ports.barePort, bareId, secret);
+    const rawMs = await rawCopy(path, await bare());
     await child.call('clear');
 
     const files = new FileTransfers({ downloadDir: dir });
