@@ -7,7 +7,7 @@
  * Usage: `const files = new FileTransfers({ downloadDir }); peers.on('session', (l) => files.attach(l));`
  */
 import { createReadStream, type ReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import {
@@ -189,6 +189,7 @@ export class FileTransfers extends EventEmitter<FileTransfersEvents> {
     }
     e.acceptedOffset = 0; // claimed: a second accept() fails above
     try {
+      await mkdir(this.downloadDir, { recursive: true, mode: 0o700 });
       e.partial = await PartialFile.create(this.downloadDir, this.partState(e));
     } catch (err) {
       e.acceptedOffset = null;
