@@ -1,21 +1,20 @@
 /** Real files and two FileTransfers over a real loopback peer link, for the file transfer tests. */
 import { randomBytes, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { TestContext } from 'node:test';
 import { FileTransfers, type FileTransfersOptions } from '../../src/client/files/transfers.ts';
 import type { PeerLink } from '../../src/client/peer/link.ts';
 import { defer } from './cleanup.ts';
 import { linkPair } from './peers.ts';
+import { tempDir as serverTempDir } from './server.ts';
 
 /** A fresh temporary directory, removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'files'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `p2p-${prefix}-`));
-  defer(t, () => rm(dir, { recursive: true, force: true }));
-  return dir;
+  const dir = await serverTempDir(prefix);
+  defer(t, dir.remove);
+  return dir.path;
 }
 
 /** Write `bytes` random bytes to `path`, streaming (never the whole file in memory); returns its SHA-256. */

@@ -17,7 +17,7 @@ export interface RegisteredTui {
 export async function registeredTui(
   server: { port: number },
   user: string,
-  options: { columns?: number; beforeLogin?: AppOptions['beforeLogin'] } = {},
+  options: { columns?: number; beforeLogin?: AppOptions['beforeLogin']; files?: AppOptions['files'] } = {},
 ): Promise<RegisteredTui> {
   const config = await tempDir('tui-user');
   const vt = new VirtualTerminal(options.columns ?? 100, 30);
@@ -30,6 +30,7 @@ export async function registeredTui(
     host: '127.0.0.1',
     port: server.port,
     ...(options.beforeLogin ? { beforeLogin: options.beforeLogin } : {}),
+    ...(options.files ? { files: options.files } : {}),
   });
   await trustAndRegister(vt, user, `${user} password`);
   return {

@@ -9,7 +9,6 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { EventEmitter } from 'eventemitter3';
 import {
   DEFAULT_MAX_FILE_BYTES,
   FILE_ACK_EVERY_BYTES,
@@ -23,6 +22,7 @@ import { encodeFileData, type FileData } from '../../net/file-frame.ts';
 import { sameUser } from '../../net/names.ts';
 import { sanitizeLine } from '../../net/sanitize.ts';
 import type { FileControl, PeerLink } from '../peer/link.ts';
+import { Emitter } from '../../util/emitter.ts';
 import { hashPrefix, PartialFile } from './partial.ts';
 import { safeFileName } from './safe-name.ts';
 import { isFinal, TransferState, type Transfer } from './transfer.ts';
@@ -96,7 +96,7 @@ interface Incoming {
 type Entry = Outgoing | Incoming;
 const isOutgoing = (e: Entry): e is Outgoing => e.t.direction === 'send';
 
-export class FileTransfers extends EventEmitter<FileTransfersEvents> {
+export class FileTransfers extends Emitter<FileTransfersEvents> {
   readonly downloadDir: string;
   readonly maxFileBytes: number;
   private readonly now: () => number;

@@ -5,7 +5,7 @@
  */
 import type blessed from 'blessed';
 import type { P2PClient } from '../client.ts';
-import { buildFeatures } from './adapters/index.ts';
+import { buildFeatures, type FileOptions } from './adapters/index.ts';
 import { LoginFlow, type LoginFlowOptions } from './login-flow.ts';
 import { MainScreen } from './main-screen.ts';
 import { createScreen, isTooSmall, type TerminalStreams } from './screen.ts';
@@ -19,6 +19,8 @@ export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'pre
    * use it to advertise a peer port nothing answers on, as behind a NAT.
    */
   beforeLogin?: (client: P2PClient) => void | Promise<void>;
+  /** File transfer: download directory and size limit (PROTOCOL.md section 6.7). */
+  files?: FileOptions;
 }
 
 export interface TuiApp {
@@ -70,7 +72,7 @@ export function createApp(options: AppOptions): TuiApp {
       prepare: async (c) => {
         // A new client (another server picked): the previous one's listener and inbox go.
         await features?.close();
-        features = await buildFeatures(c);
+        features = await buildFeatures(c, options.files);
         await options.beforeLogin?.(c);
       },
     },

@@ -4,6 +4,7 @@
  * "//text" sends "/text" literally.
  */
 import { isIP } from 'node:net';
+import { FILE_COMMANDS, parseFileCommand, type FileOp } from './files/commands.ts';
 
 export type Command =
   | { kind: 'message'; text: string }
@@ -16,6 +17,7 @@ export type Command =
   | { kind: 'info' }
   | { kind: 'help' }
   | { kind: 'quit' }
+  | { kind: 'file'; file: FileOp }
   | { kind: 'empty' }
   | { kind: 'error'; message: string };
 
@@ -33,6 +35,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/passwd', description: 'change your password (asks for it)' },
   { usage: '/delete-account', description: 'delete your account for good (asks first)' },
   { usage: '/info', description: 'how the chat in this tab is connected' },
+  ...FILE_COMMANDS,
   { usage: '/help', description: 'show keys and commands' },
   { usage: '/quit', description: 'leave' },
 ];
@@ -77,6 +80,8 @@ export function parseCommand(line: string): Command {
     case 'q':
       return { kind: 'quit' };
     default:
-      return { kind: 'error', message: `Unknown command /${name}. Type /help for the list.` };
+      return (
+        parseFileCommand(name, rest) ?? { kind: 'error', message: `Unknown command /${name}. Type /help for the list.` }
+      );
   }
 }

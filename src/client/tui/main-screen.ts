@@ -121,6 +121,7 @@ export class MainScreen {
     );
     this.wireClient();
     this.wireFeatures();
+    this.actions.files.follow(this.subscriptions, () => this.scheduleRender());
     this.actions.note(
       `Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or ? lists the keys.`,
       this.tabs.inbox,
@@ -142,6 +143,7 @@ export class MainScreen {
 
   dispose(): void {
     this.requests.stop();
+    this.actions.files.dispose();
     this.subscriptions.dispose();
     for (const tab of this.tabs.tabs) if (tab.session && !tab.ended) tab.session.close();
     this.tabs.dispose();
@@ -439,7 +441,7 @@ export class MainScreen {
     this.users.setFocused(this.focus === FocusPane.USERS);
     this.users.setRows(this.userRows());
     this.tabBar.update(this.tabs.tabs, this.tabs.index);
-    this.messages.update(tab, this.focus === FocusPane.MESSAGES);
+    this.messages.update(tab, this.focus === FocusPane.MESSAGES, this.actions.files.titleFor(tab));
     this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT);
     this.status.update({
       user: this.client.session?.user ?? '-',
@@ -449,6 +451,7 @@ export class MainScreen {
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
       sessions: this.tabs.openSessions,
       note: this.statusNote,
+      files: this.actions.files.status(),
     });
     const request = this.requests.first;
     if (request) this.modal.show(request, this.now(), this.requests.size - 1);

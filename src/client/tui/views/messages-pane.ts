@@ -42,11 +42,13 @@ export function lineSpans(line: TabLine): Span[] {
   }
 }
 
-export function paneTitle(tab: Tab): string {
+/** `files`: the transfers moving with this tab's peer, in words (PROTOCOL.md 6.7), or ''. */
+export function paneTitle(tab: Tab, files = ''): string {
   if (!tab.session) return ' Broadcasts: newest at the bottom ';
   const { peer, verificationCode } = tab.session;
   const state = tab.ended ? ' · ended' : tab.peerTyping ? ' · typing…' : '';
-  return ` ${plainLine(peer.user)} ${plainLine(peer.ip)} · code ${plainLine(verificationCode)}${state} `;
+  const moving = files ? ` · ${plainLine(files)}` : '';
+  return ` ${plainLine(peer.user)} ${plainLine(peer.ip)} · code ${plainLine(verificationCode)}${state}${moving} `;
 }
 
 interface Wrapped {
@@ -74,9 +76,9 @@ export class MessagesPane {
     return Math.max(1, (this.box.width as number) - 2);
   }
 
-  update(tab: Tab, focused: boolean): void {
+  update(tab: Tab, focused: boolean, files = ''): void {
     styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
-    this.box.setLabel(paneTitle(tab));
+    this.box.setLabel(paneTitle(tab, files));
     const anchor = this.valid(tab, tab.scroll);
     const scrolled = isScrolled(anchor);
     const lines = this.rowsAbove(tab, anchor, scrolled ? this.rows - 1 : this.rows);

@@ -17,6 +17,8 @@ export interface StatusInfo {
   sessions: number;
   /** A short note: "reconnecting in 2 s", "server lost". */
   note: string;
+  /** Files moving (PROTOCOL.md 6.7): "↓ photo.jpg 45% ...", or '' / absent. */
+  files?: string;
 }
 
 const COLOR: Record<LinkState, string> = {
@@ -38,6 +40,7 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
     link('UDP', s.udp),
   ];
   if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
+  if (s.files) segments.push([s.files, `{cyan-fg}${plainLine(s.files)}{/cyan-fg}`]);
   segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
   const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
   segments.push([fp, fp], ['F1 help', 'F1 help']);
