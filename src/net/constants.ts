@@ -105,6 +105,13 @@ export const MAX_FILE_OFFER_NAME_BYTES = 1024;
 export const FILE_NAME_MAX_BYTES = 200;
 /** Offers a side may have open (offered, queued or sending) on one link, each direction. */
 export const MAX_FILE_OFFERS_PER_LINK = 32;
+/**
+ * File ids a receiver remembers per link (to refuse a reused one); past this, finished ones
+ * are forgotten. A peer that offers and cancels in a loop cannot grow our memory without bound.
+ */
+export const MAX_FILE_IDS_REMEMBERED = 1024;
+/** Data frames for an unknown file answered with E_FILE_UNKNOWN per link; later ones are dropped unanswered. */
+export const MAX_UNKNOWN_FILE_REPLIES = 10;
 /** The receiver's default size limit (`--max-file-size`). */
 export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024;
 /** Largest size an offer may state: 2^53 - 1 (a JSON number). */

@@ -22,6 +22,8 @@ export interface LinkFiles {
   out: Map<number, Outgoing>;
   in: Map<number, Incoming>;
   nextFid: number;
+  /** E_FILE_UNKNOWN answers sent on this link (at most MAX_UNKNOWN_FILE_REPLIES). */
+  unknownReplies: number;
 }
 
 export interface Outgoing {

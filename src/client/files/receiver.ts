@@ -5,7 +5,13 @@
  * its final name, and the part removed on any failure.
  */
 import { mkdir } from 'node:fs/promises';
-import { FILE_ACK_EVERY_BYTES, FILE_WRITE_BACKLOG_BYTES, MAX_FILE_OFFERS_PER_LINK } from '../../net/constants.ts';
+import {
+  FILE_ACK_EVERY_BYTES,
+  FILE_WRITE_BACKLOG_BYTES,
+  MAX_FILE_IDS_REMEMBERED,
+  MAX_FILE_OFFERS_PER_LINK,
+  MAX_UNKNOWN_FILE_REPLIES,
+} from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { FileData } from '../../net/file-frame.ts';
 import { sameUser } from '../../net/names.ts';
@@ -25,6 +31,9 @@ export class FileReceiver {
     const refuse = (code: ErrorCode, reason: string) =>
       lf.link.sendFileControl({ t: 'file_refuse', fid: m.fid, code, reason });
     if (lf.in.has(m.fid)) return void refuse(ErrorCode.BAD_MESSAGE, `file ${m.fid} was offered before`);
+    if (lf.in.size >= MAX_FILE_IDS_REMEMBERED) {
+      for (const [fid, old] of lf.in) if (isFinal(old.t.state)) lf.in.delete(fid);
+    }
     const open = [...lf.in.values()].filter((i) => !isFinal(i.t.state)).length;
     if (open >= MAX_FILE_OFFERS_PER_LINK) {
       return void refuse(ErrorCode.FILE_BUSY, `at most ${MAX_FILE_OFFERS_PER_LINK} files at once`);
@@ -143,7 +152,10 @@ export class FileReceiver {
   onData(lf: LinkFiles, d: FileData): void {
     const i = lf.in.get(d.fid);
     if (!i) {
-      lf.link.sendFileControl({ t: 'file_refuse', fid: d.fid, code: ErrorCode.FILE_UNKNOWN, reason: 'no such file' });
+      // Answered a few times, so a confused peer learns; a hostile one gets no amplifier.
+      if (lf.unknownReplies++ < MAX_UNKNOWN_FILE_REPLIES) {
+        lf.link.sendFileControl({ t: 'file_refuse', fid: d.fid, code: ErrorCode.FILE_UNKNOWN, reason: 'no such file' });
+      }
       return;
     }
     // Bytes already on the way when one side cancelled.

@@ -76,7 +76,7 @@ export class FileTransfers extends Emitter<FileTransfersEvents> {
   /** Follow a peer link; files interrupted with the same user are offered again (resume). */
   attach(link: FileLink): void {
     if (this.links.has(link)) return;
-    const lf: LinkFiles = { link, out: new Map(), in: new Map(), nextFid: 1 };
+    const lf: LinkFiles = { link, out: new Map(), in: new Map(), nextFid: 1, unknownReplies: 0 };
     this.links.set(link, lf);
     link.on('file', (m) => this.onControl(lf, m));
     link.on('file_data', (d) => this.receiver.onData(lf, d));

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { FileTransfers, TransferState, type Transfer } from '../../../src/client/files/transfers.ts';
+import { MAX_UNKNOWN_FILE_REPLIES } from '../../../src/net/constants.ts';
 import { ErrorCode } from '../../../src/net/errors.ts';
 import { encodeFileData } from '../../../src/net/file-frame.ts';
 import type { PeerMessage } from '../../../src/net/messages.ts';
@@ -123,4 +124,15 @@ test('data at the wrong offset, before file_start, or for an unknown file is ref
   await bed.push(3, 'ok.txt', body);
   await bed.reply('file_done', 3);
   assert.deepEqual(await listDir(bed.inbox), ['ok.txt']);
+});
+
+test('data for an unknown file is answered E_FILE_UNKNOWN at most 10 times per link, then dropped', async (t) => {
+  const bed = await hostileBed(t);
+  for (let n = 0; n < 15; n++) bed.raw.conn.sendFrame(encodeFileData(77, n, Buffer.from('x')));
+  const body = Buffer.from('after');
+  await bed.push(1, 'after.txt', body);
+  await bed.reply('file_done', 1);
+  const refusals = bed.raw.inbox.filter((m) => m.t === 'file_refuse' && m.fid === 77);
+  assert.equal(refusals.length, MAX_UNKNOWN_FILE_REPLIES);
+  assert.ok(refusals.every((m) => m.t === 'file_refuse' && m.code === ErrorCode.FILE_UNKNOWN));
 });
