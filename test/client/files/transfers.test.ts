@@ -158,3 +158,14 @@ test('cancel from the sender: the receiver sees E_FILE_CANCELLED and removes its
   assert.equal(offers[0]?.error?.code, ErrorCode.FILE_CANCELLED);
   await waitFor(async () => (await listDir(bed.inbox)).length === 0, { what: 'part removed' });
 });
+
+test('an empty file: offered, accepted, saved, done on both sides', async (t) => {
+  const bed = await fileBed(t);
+  const path = join(bed.outbox, 'empty.txt');
+  await randomFile(path, 0);
+  bed.receiver.on('offer', (o) => void bed.receiver.accept(o.id));
+  const sent = await bed.sender.send(bed.senderLink, path);
+  await waitFor(() => sent.state === TransferState.DONE, { what: 'done' });
+  assert.deepEqual(await listDir(bed.inbox), ['empty.txt']);
+  assert.equal((await stat(join(bed.inbox, 'empty.txt'))).size, 0);
+});
