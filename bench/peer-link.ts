@@ -14,11 +14,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { dialPeer } from '../src/client/peer/dial.ts';
+import type { TLSSocket } from 'node:tls';
 import { FRAME_HEADER_BYTES } from '../src/net/constants.ts';
-import { derivePeerKey, peerClientOptions } from '../src/net/peer-tls.ts';
 import { forkChild } from './lib/ipc.ts';
+import { dialChild } from './lib/peer-pair.ts';
 import { BURST_BYTES, measure, nextTurn, peerTransport, type Row, type Transport } from './lib/peer-transport.ts';
 import { fmt, printTable } from './lib/table.ts';
 
@@ -89,29 +88,8 @@ function bareTransport(socket: TLSSocket): Transport {
 async function main(): Promise<void> {
   const child = forkChild(new URL('./lib/peer-child.ts', import.meta.url).pathname);
   try {
-    const reqId = randomBytes(16).toString('hex');
-    const secret = randomBytes(32);
-    const bareId = randomBytes(16).toString('hex');
-    const ports = await child.call<{ peerPort: number; barePort: number }>('start', {
-      reqId,
-      secret: secret.toString('base64url'),
-      bareId,
-    });
-    const link = await dialPeer({
-      host: '127.0.0.1',
-      port: ports.peerPort,
-      reqId,
-      secret,
-      selfUser: 'sender',
-      peerUser: 'receiver',
-    });
-    const bareSocket = tlsConnect(
-      peerClientOptions('127.0.0.1', ports.barePort, bareId, derivePeerKey(secret, bareId)),
-    );
-    await new Promise<void>((resolve, reject) => {
-      bareSocket.once('secureConnect', resolve);
-      bareSocket.once('error', reject);
-    });
+    const { link, bare } = await dialChild(child);
+    const bareSocket = await bare();
     const transports = [bareTransport(bareSocket), peerTransport(link)];
     const rows: Row[] = [];
     for (const size of SIZES) {

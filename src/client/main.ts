@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_PORT } from '../net/constants.ts';
 import { defaultDataDir } from './history/data-dir.ts';
+import { defaultDownloadDir, parseByteSize } from './files/places.ts';
 import { createApp } from './tui/app.ts';
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
@@ -25,9 +26,19 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
       default: true,
       describe: 'keep chat, broadcast and input history on disk, encrypted (--no-history: keep nothing)',
     })
+    .option('download-dir', {
+      type: 'string',
+      describe: 'where received files go (P2P_DOWNLOAD_DIR, else $XDG_DOWNLOAD_DIR, else ~/Downloads/p2p-broadcast)',
+    })
+    .option('max-file-size', {
+      type: 'string',
+      describe: 'refuse offered files larger than this, e.g. 500M, 4G (P2P_MAX_FILE_SIZE; default 4G)',
+    })
     .check((a) => {
       if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
         throw new Error('port must be 1-65535');
+      if (a['max-file-size'] !== undefined && parseByteSize(a['max-file-size']) === null)
+        throw new Error('--max-file-size must be a size such as 500M or 4G');
       return true;
     })
     .strict()
@@ -47,6 +58,10 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     port: host === undefined ? undefined : port,
     configDir: args['config-dir'] ?? process.env.P2P_CONFIG_DIR,
     ...(args.history ? { dataDir: args['data-dir'] ?? defaultDataDir() } : {}),
+    files: {
+      downloadDir: args['download-dir'] ?? defaultDownloadDir(),
+      maxFileBytes: parseByteSize(args['max-file-size'] ?? process.env.P2P_MAX_FILE_SIZE ?? '') ?? undefined,
+    },
   });
   await app.done;
   process.exit(0);

@@ -4,6 +4,7 @@
  */
 import { MAX_FRAME_BYTES, MAX_REQUEST_ID } from './constants.ts';
 import { ErrorCode, ProtocolError } from './errors.ts';
+import { isFileData } from './file-frame.ts';
 import { encodeFrame, FrameDecoder } from './framing.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
 import { SchemaError } from './schema.ts';
@@ -54,13 +55,17 @@ export function validateMessage<S extends MessageSet>(set: S, value: unknown): D
   }
 }
 
-/** Bytes in any chunking -> validated messages or typed errors. Never throws. */
+/**
+ * Bytes in any chunking -> validated messages or typed errors. Never throws. With `binary`,
+ * payloads that start with FILE_DATA_TAG go to it unparsed (the peer link's file data, 6.7).
+ */
 export class MessageDecoder<S extends MessageSet> {
   private readonly frames: FrameDecoder;
 
   constructor(
     private readonly set: S,
     maxFrameBytes = MAX_FRAME_BYTES,
+    private readonly binary?: (payload: Buffer) => void,
   ) {
     this.frames = new FrameDecoder(maxFrameBytes);
   }
@@ -70,7 +75,11 @@ export class MessageDecoder<S extends MessageSet> {
   }
 
   push(chunk: Buffer, sink: (result: Decoded<MessageOf<S>>) => void): void {
-    const failure = this.frames.push(chunk, (payload) => sink(parsePayload(this.set, payload)));
+    const binary = this.binary;
+    const failure = this.frames.push(chunk, (payload) => {
+      if (binary && isFileData(payload)) binary(payload);
+      else sink(parsePayload(this.set, payload));
+    });
     if (failure) sink({ ok: false, fatal: true, error: failure });
   }
 }

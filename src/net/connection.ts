@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { OUTPUT_QUEUE_BYTES } from './constants.ts';
+import { FILE_BULK_HIGH_WATER_BYTES, OUTPUT_QUEUE_BYTES } from './constants.ts';
 import { encodeMessage, MessageDecoder } from './codec.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
 import type { ProtocolError } from './errors.ts';
@@ -18,13 +18,23 @@ import type { ProtocolError } from './errors.ts';
  * queued behind a slow write into one huge write.
  */
 export const MAX_WRITE_BYTES = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export interface ConnectionEvents<M> {
   message: [M];
   /** A frame that did not validate; `fatal` means the stream is unusable and will be closed. */
   invalid: [ProtocolError, boolean, number | undefined];
   drain: [];
+  /** A binary payload (a file data frame, PROTOCOL.md 6.7); only with `binaryFrames`. Valid until the handler returns unless copied or kept whole. */
+  binary: [Buffer];
+  /** The bulk queue fell below half its high-water mark after sendBulk() returned false. */
+  bulk_drain: [];
   close: [Error | undefined];
+}
+
+export interface FramedConnectionOptions {
+  /** Hand payloads that start with FILE_DATA_TAG to 'binary' instead of parsing them as JSON. */
+  binaryFrames?: boolean;
 }
 
 export class FramedConnection<In extends MessageSet, Out extends { t: string }> extends EventEmitter<
@@ -34,6 +44,14 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
   /** Frames not yet handed to the stream, oldest first. */
   private readonly outbox: Buffer[] = [];
   private outboxBytes = 0;
+  /**
+   * Low-priority frames (file data, PROTOCOL.md 6.7): written only when `outbox` is empty, one
+   * frame per write, so a chat frame waits behind at most one of them, not behind a file.
+   */
+  private readonly bulk: Buffer[] = [];
+  private bulkHead = 0;
+  private bulkBytes = 0;
+  private bulkDrainOwed = false;
   /** A chunk is with the stream and its write callback has not run yet. */
   private writing = false;
   private pumpScheduled = false;
@@ -47,9 +65,11 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
     readonly stream: Duplex,
     inbound: In,
     maxFrameBytes?: number,
+    options: FramedConnectionOptions = {},
   ) {
     super();
-    this.decoder = new MessageDecoder(inbound, maxFrameBytes);
+    const binary = options.binaryFrames ? (payload: Buffer) => this.onBinary(payload) : undefined;
+    this.decoder = new MessageDecoder(inbound, maxFrameBytes, binary);
     stream.on('data', this.onDataBound);
     stream.on('error', this.onErrorBound);
     stream.on('close', this.onCloseBound);
@@ -126,11 +146,41 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
     return false;
   }
 
+  /** Bulk frames queued and not yet handed to the stream. */
+  get bulkPendingBytes(): number {
+    return this.bulkBytes;
+  }
+
+  /**
+   * Queue a low-priority frame (already encoded). Returns false once more than
+   * FILE_BULK_HIGH_WATER_BYTES of bulk is queued: wait for 'bulk_drain'.
+   */
+  sendBulk(frame: Buffer): boolean {
+    if (!this.isOpen || this.endWhenFlushed) return false;
+    this.bulk.push(frame);
+    this.bulkBytes += frame.length;
+    if (!this.writing && !this.pumpScheduled) {
+      this.pumpScheduled = true;
+      process.nextTick(this.pumpNow);
+    }
+    if (this.bulkBytes <= FILE_BULK_HIGH_WATER_BYTES) return true;
+    this.bulkDrainOwed = true;
+    return false;
+  }
+
+  /** Drop every bulk frame not yet handed to the stream. */
+  private discardBulk(): void {
+    this.bulk.length = 0;
+    this.bulkHead = 0;
+    this.bulkBytes = 0;
+  }
+
   /** Send a last message, then close our side once everything queued is written. */
   end(message?: Out): void {
     if (!this.isOpen || this.endWhenFlushed) return;
     if (message) this.send(message);
     this.endWhenFlushed = true;
+    this.discardBulk(); // a goodbye does not wait behind a file
     if (!this.writing && this.outbox.length === 0) this.stream.end();
     // A peer that never reads must not keep the socket (and its buffers) alive.
     const timer = setTimeout(() => this.stream.destroy(), 2_000);
@@ -147,6 +197,7 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
         this.drainOwed = false;
         this.emit('drain');
       }
+      if (this.bulkBytes > 0 && !this.endWhenFlushed) this.pumpBulk();
       return;
     }
     let count = 0;
@@ -163,6 +214,32 @@ export class FramedConnection<In extends MessageSet, Out extends { t: string }> 
       this.writing = false;
       if (!err) this.pump();
     });
+  }
+
+  /** One bulk frame per write: a chat frame queued meanwhile goes next. */
+  private pumpBulk(): void {
+    const frame = this.bulk[this.bulkHead];
+    if (frame === undefined) return;
+    this.bulk[this.bulkHead] = EMPTY; // let the buffer go once written
+    this.bulkHead += 1;
+    if (this.bulkHead === this.bulk.length || this.bulkHead > 1024) {
+      this.bulk.splice(0, this.bulkHead);
+      this.bulkHead = 0;
+    }
+    this.bulkBytes -= frame.length;
+    if (this.bulkDrainOwed && this.bulkBytes <= FILE_BULK_HIGH_WATER_BYTES / 2) {
+      this.bulkDrainOwed = false;
+      process.nextTick(() => this.emit('bulk_drain'));
+    }
+    this.writing = true;
+    this.stream.write(frame, (err) => {
+      this.writing = false;
+      if (!err) this.pump();
+    });
+  }
+
+  private onBinary(payload: Buffer): void {
+    if (!this.closed) this.emit('binary', payload);
   }
 
   destroy(err?: Error): void {

@@ -96,6 +96,38 @@ export const PEER_TYPING_REFRESH_MS = 3_000;
 export const PEER_TYPING_EXPIRY_MS = 2 * PEER_TYPING_REFRESH_MS;
 /** Invalid frames tolerated from a peer before the link is closed. */
 export const MAX_INVALID_PEER_FRAMES = 10;
+// File transfer over the peer link (section 6.7)
+/** File bytes per data frame: 16 KiB - 4 (length) - 11 (data header), so a frame fills one TLS record. */
+export const FILE_CHUNK_BYTES = 16 * 1024 - 4 - 11;
+/** A file name in an offer, in UTF-8 bytes; the receiver caps what it writes at FILE_NAME_MAX_BYTES. */
+export const MAX_FILE_OFFER_NAME_BYTES = 1024;
+/** The name written to disk (before " (n)" and ".part"): ext4, APFS and NTFS allow 255 bytes. */
+export const FILE_NAME_MAX_BYTES = 200;
+/** Offers a side may have open (offered, queued or sending) on one link, each direction. */
+export const MAX_FILE_OFFERS_PER_LINK = 32;
+/**
+ * File ids a receiver remembers per link (to refuse a reused one); past this, finished ones
+ * are forgotten. A peer that offers and cancels in a loop cannot grow our memory without bound.
+ */
+export const MAX_FILE_IDS_REMEMBERED = 1024;
+/** Data frames for an unknown file answered with E_FILE_UNKNOWN per link; later ones are dropped unanswered. */
+export const MAX_UNKNOWN_FILE_REPLIES = 10;
+/** The receiver's default size limit (`--max-file-size`). */
+export const DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024;
+/** Largest size an offer may state: 2^53 - 1 (a JSON number). */
+export const MAX_FILE_OFFER_BYTES = Number.MAX_SAFE_INTEGER;
+/**
+ * File bytes a sender may have sent beyond the receiver's last `file_ack`. Bounds what sits in
+ * socket buffers ahead of a chat message (at 100 MB/s, 1 MiB is 10 ms), well above the
+ * bandwidth-delay product of any path a chat runs on (bench/files.ts).
+ */
+export const FILE_WINDOW_BYTES = 1024 * 1024;
+/** The receiver sends `file_ack` after every this many bytes. */
+export const FILE_ACK_EVERY_BYTES = 256 * 1024;
+/** File data queued below the chat frames before the sender waits for 'drain' (bytes). */
+export const FILE_BULK_HIGH_WATER_BYTES = 256 * 1024;
+/** Received file data waiting for the disk before the receiver stops reading the link (bytes). */
+export const FILE_WRITE_BACKLOG_BYTES = 1024 * 1024;
 /** Connections a peer listener holds at once (sessions plus handshakes in progress). */
 export const MAX_PEER_CONNECTIONS = 256;
 /** TLS handshakes one IP may have open at once on a peer listener (beyond: closed at once). */

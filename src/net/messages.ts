@@ -9,6 +9,8 @@ import {
   MAX_BROADCAST_TEXT_BYTES,
   MAX_FRAME_BYTES,
   MAX_CHAT_TEXT_BYTES,
+  MAX_FILE_OFFER_BYTES,
+  MAX_FILE_OFFER_NAME_BYTES,
   MAX_PASSWORD_BYTES,
   MAX_PRESENCE_BATCH,
   MAX_REQUEST_ID,
@@ -30,6 +32,9 @@ const base64url = (bytes: number) => str({ min: 1, maxBytes: Math.ceil((bytes * 
 const hexId = str({ min: 1, maxBytes: 64, pattern: /^[0-9a-f]+$/ });
 const timeMs = int(0, MAX_SAFE);
 const reason = str({ maxBytes: 512 });
+const fileId = int(1, MAX_REQUEST_ID);
+const fileName = str({ min: 1, maxBytes: MAX_FILE_OFFER_NAME_BYTES, wellFormed: true });
+const sha256 = str({ min: 64, maxBytes: 64, pattern: /^[0-9a-f]{64}$/ });
 const errorCode = str({ min: 3, maxBytes: 64, pattern: /^E_[A-Z_]+$/ });
 
 /**
@@ -200,6 +205,14 @@ export const peerMessages = {
   pong: obj({ t: lit('pong'), n: int(0, MAX_SAFE) }),
   bye: obj({ t: lit('bye'), reason }),
   error: obj({ t: lit('error'), code: errorCode, message: reason, ref: opt(int(0, MAX_SAFE)) }),
+  // File transfer (section 6.7): `fid` is chosen by the file's sender and names one offer on this link.
+  file_offer: obj({ t: lit('file_offer'), fid: fileId, name: fileName, size: int(0, MAX_FILE_OFFER_BYTES), sha256 }),
+  file_accept: obj({ t: lit('file_accept'), fid: fileId, offset: int(0, MAX_FILE_OFFER_BYTES), prefix: opt(sha256) }),
+  file_start: obj({ t: lit('file_start'), fid: fileId, offset: int(0, MAX_FILE_OFFER_BYTES) }),
+  file_ack: obj({ t: lit('file_ack'), fid: fileId, offset: int(0, MAX_FILE_OFFER_BYTES) }),
+  file_done: obj({ t: lit('file_done'), fid: fileId }),
+  file_cancel: obj({ t: lit('file_cancel'), fid: fileId, code: errorCode, reason }),
+  file_refuse: obj({ t: lit('file_refuse'), fid: fileId, code: errorCode, reason }),
 } satisfies Record<string, Validator<{ t: string }>>;
 
 export type MessageSet = Record<string, Validator<{ t: string }>>;

@@ -23,6 +23,7 @@ export interface TuiUserOptions {
   dataDir?: string;
   historyOptions?: AppOptions['historyOptions'];
   historyPageLines?: number;
+  files?: AppOptions['files'];
   /** A config dir the caller owns (kept on close), e.g. to start the same user again. */
   configDir?: string;
   /** Log in to an account made before (through `configDir`) instead of registering. */
@@ -51,6 +52,7 @@ export async function registeredTui(
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.historyOptions ? { historyOptions: options.historyOptions } : {}),
     ...(options.historyPageLines ? { historyPageLines: options.historyPageLines } : {}),
+    ...(options.files ? { files: options.files } : {}),
   });
   const pass = options.password ?? `${user} password`;
   if (options.again) {

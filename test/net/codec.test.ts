@@ -154,6 +154,13 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
       ['pong', { t: 'pong', n: 0 }],
       ['bye', { t: 'bye', reason: 'closed' }],
       ['error', { t: 'error', code: 'E_PEER_HANDSHAKE', message: 'bad key', ref: 4 }],
+      ['file_offer', { t: 'file_offer', fid: 1, name: 'photo.jpg', size: 123_456, sha256: 'ab'.repeat(32) }],
+      ['file_accept', { t: 'file_accept', fid: 1, offset: 4096, prefix: 'cd'.repeat(32) }],
+      ['file_start', { t: 'file_start', fid: 1, offset: 0 }],
+      ['file_ack', { t: 'file_ack', fid: 1, offset: 262_144 }],
+      ['file_done', { t: 'file_done', fid: 1 }],
+      ['file_cancel', { t: 'file_cancel', fid: 1, code: 'E_FILE_CANCELLED', reason: 'cancelled' }],
+      ['file_refuse', { t: 'file_refuse', fid: 1, code: 'E_FILE_DECLINED', reason: 'declined' }],
     ],
   },
 };
@@ -231,6 +238,25 @@ describe('decode errors', () => {
     'id',
   );
   testParseError(clientMessages, 'fractional id', frameOf('{"t":"ping","id":1.5}'), ErrorCode.BAD_MESSAGE);
+  // Section 6.7: a file offer's hash is 64 lowercase hex digits; its name is well-formed Unicode.
+  testParseError(
+    peerMessages,
+    'file_offer with an upper-case hash',
+    frameOf(JSON.stringify({ t: 'file_offer', fid: 1, name: 'a', size: 1, sha256: 'AB'.repeat(32) })),
+    ErrorCode.BAD_MESSAGE,
+  );
+  testParseError(
+    peerMessages,
+    'file_offer with a lone surrogate in the name',
+    frameOf(JSON.stringify({ t: 'file_offer', fid: 1, name: '\ud800', size: 1, sha256: 'ab'.repeat(32) })),
+    ErrorCode.BAD_MESSAGE,
+  );
+  testParseError(
+    peerMessages,
+    'file_accept with a negative offset',
+    frameOf(JSON.stringify({ t: 'file_accept', fid: 1, offset: -1 })),
+    ErrorCode.BAD_MESSAGE,
+  );
   testParseError(clientMessages, 'negative id', frameOf('{"t":"ping","id":-1}'), ErrorCode.BAD_MESSAGE);
   testParseError(clientMessages, 'id over the limit', frameOf('{"t":"ping","id":2147483648}'), ErrorCode.BAD_MESSAGE);
   testParseError(

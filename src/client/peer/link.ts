@@ -19,6 +19,7 @@ import {
 } from '../../net/constants.ts';
 import { ErrorCode, isErrorCode, ProtocolError } from '../../net/errors.ts';
 import { FrameBatcher } from '../../net/frame-batch.ts';
+import { decodeFileData, type FileData } from '../../net/file-frame.ts';
 import type { PeerMessage } from '../../net/messages.ts';
 import { linkSecurity, verificationCode, type LinkSecurity } from '../../net/peer-tls.ts';
 import { needsSanitizing, sanitizeLine, sanitizeText } from '../../net/sanitize.ts';
@@ -37,6 +38,8 @@ export type PeerLinkState = (typeof PeerLinkState)[keyof typeof PeerLinkState];
 export type PeerRole = 'requester' | 'target';
 
 type Inbound = InboundPeerMessage;
+/** The file transfer messages of section 6.7 (`file_offer`, `file_accept`, ...). */
+export type FileControl = Extract<PeerMessage, { t: `file_${string}` }>;
 
 export interface PeerChatMessage {
   id: number;
@@ -68,6 +71,12 @@ export interface PeerLinkEvents {
   /** A non-fatal error the peer reported, or an invalid frame it sent us. */
   warning: [ProtocolError];
   drain: [];
+  /** A file transfer message (section 6.7), validated; files/ handles it. */
+  file: [FileControl];
+  /** A file data frame (section 6.7), its header checked; `data` may be kept (it is not reused). */
+  file_data: [FileData];
+  /** File data queued by sendFileData() fell below half its high-water mark. */
+  file_drain: [];
   close: [PeerLinkClose];
 }
 
@@ -144,11 +153,13 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     this.security = linkSecurity(socket);
     // Chat is latency-bound; batching already happens per tick (frame-batch.ts).
     socket.setNoDelay(true);
-    this.conn = new FramedConnection(socket, inboundPeerMessages);
+    this.conn = new FramedConnection(socket, inboundPeerMessages, undefined, { binaryFrames: true });
     this.out = new FrameBatcher((chunk) => this.conn.sendFrame(chunk));
     this.conn.on('message', (m) => this.onMessage(m));
     this.conn.on('invalid', (error, fatal) => this.onInvalid(error, fatal));
     this.conn.on('drain', () => this.emit('drain'));
+    this.conn.on('binary', (payload) => this.onFileData(payload));
+    this.conn.on('bulk_drain', () => this.emit('file_drain'));
     this.conn.on('close', (err) => this.onClose(err));
     // Registered after the decoder's own listener: runs once per read, after its messages.
     socket.on('data', () => this.afterRead());
@@ -220,6 +231,31 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
   }
 
+  /** Queue a file transfer message (section 6.7); false if the link is not open. */
+  sendFileControl(message: FileControl): boolean {
+    if (this.state !== PeerLinkState.OPEN) return false;
+    this.out.add(message);
+    return true;
+  }
+
+  /**
+   * Queue an encoded file data frame behind every chat frame (section 6.7). Returns false when
+   * the caller should wait for 'file_drain' (or the link is not open).
+   */
+  sendFileData(frame: Buffer): boolean {
+    if (this.state !== PeerLinkState.OPEN) return false;
+    this.out.flush(); // control messages queued before this data go first
+    return this.conn.sendBulk(frame);
+  }
+
+  /** File data the receiver's disk has not caught up with: stop reading (TCP pushes back), then resume. */
+  pauseReading(): void {
+    this.conn.pause();
+  }
+  resumeReading(): void {
+    this.conn.resume();
+  }
+
   /** End the session: the peer gets `bye` at once; `close` fires when the socket is shut. */
   close(reason = 'closed'): void {
     if (this.state === PeerLinkState.CLOSING || this.state === PeerLinkState.CLOSED) return;
@@ -273,7 +309,27 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
         return this.onPeerError(m);
       case 'hello':
         return this.onInvalid(new ProtocolError(ErrorCode.BAD_MESSAGE, 'hello after the handshake'), false);
+      case 'file_offer':
+      case 'file_accept':
+      case 'file_start':
+      case 'file_ack':
+      case 'file_done':
+      case 'file_cancel':
+      case 'file_refuse':
+        this.emit('file', m); // section 6.7: files/transfers.ts
+        return;
     }
+  }
+
+  private onFileData(payload: Buffer): void {
+    if (this.state !== PeerLinkState.OPEN) {
+      if (this.state === PeerLinkState.HANDSHAKING)
+        this.onInvalid(new ProtocolError(ErrorCode.BAD_FRAME, 'file data before hello'), false);
+      return;
+    }
+    const decoded = decodeFileData(payload);
+    if (decoded instanceof ProtocolError) return this.onInvalid(decoded, false);
+    this.emit('file_data', decoded);
   }
 
   /** Section 6.3: the first message each way is hello; its user must be the one the server named. */

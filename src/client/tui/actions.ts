@@ -11,6 +11,7 @@ import type { P2PClient } from '../client.ts';
 import { changePassword, deleteAccount, type AccountHost } from './account-actions.ts';
 import type { Command } from './commands.ts';
 import { describeError } from './errors-text.ts';
+import { FileActions } from './files/actions.ts';
 import type { ConnectOutcome, Features, PeerIdentity } from './sources.ts';
 import { LineKind, type Tab, type TabsModel } from './tabs.ts';
 import { formatDuration } from './text.ts';
@@ -35,7 +36,16 @@ export interface ActionHost extends Pick<AccountHost, 'askSecrets' | 'confirm' |
 export type Kept = string;
 
 export class Actions {
-  constructor(private readonly host: ActionHost) {}
+  /** /send, /get, /decline-file, /transfers, /cancel and their notices. */
+  readonly files: FileActions;
+
+  constructor(private readonly host: ActionHost) {
+    this.files = new FileActions({
+      files: host.features.files,
+      tabs: host.tabs,
+      note: (text, tab) => this.note(text, tab),
+    });
+  }
 
   note(text: string, tab: Tab = this.host.tabs.current): void {
     this.host.tabs.append(tab, { kind: LineKind.SYSTEM, at: this.host.now(), from: '', text });
@@ -87,6 +97,8 @@ export class Actions {
       case 'quit':
         this.host.requestQuit();
         return '';
+      case 'file':
+        return this.files.run(command.file, line);
     }
   }
 

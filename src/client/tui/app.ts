@@ -5,10 +5,10 @@
  */
 import type blessed from 'blessed';
 import type { P2PClient } from '../client.ts';
-import { buildFeatures } from './adapters/index.ts';
 import { historyDir } from '../history/data-dir.ts';
 import { HistoryStore, type HistoryOptions } from '../history/store.ts';
 import { describeError } from './errors-text.ts';
+import { buildFeatures, type FileOptions } from './adapters/index.ts';
 import { LoginFlow, type LoginFlowOptions } from './login-flow.ts';
 import { MainScreen } from './main-screen.ts';
 import { isTooSmall, openTerminal, type TerminalStreams } from './screen.ts';
@@ -32,6 +32,8 @@ export interface AppOptions extends TerminalStreams, Omit<LoginFlowOptions, 'pre
   historyOptions?: HistoryOptions;
   /** Saved lines read into a tab at a time (tab-history.ts HISTORY_PAGE_LINES). */
   historyPageLines?: number;
+  /** File transfer: download directory and size limit (PROTOCOL.md section 6.7). */
+  files?: FileOptions;
 }
 
 export interface TuiApp {
@@ -85,7 +87,7 @@ export function createApp(options: AppOptions): TuiApp {
       prepare: async (c) => {
         // A new client (another server picked): the previous one's listener and inbox go.
         await features?.close();
-        features = await buildFeatures(c);
+        features = await buildFeatures(c, options.files);
         await options.beforeLogin?.(c);
       },
     },

@@ -4,6 +4,7 @@
  * "//text" sends "/text" literally.
  */
 import { isIP } from 'node:net';
+import { FILE_COMMANDS, parseFileCommand, type FileOp } from './files/commands.ts';
 
 export type Command =
   | { kind: 'message'; text: string }
@@ -20,6 +21,7 @@ export type Command =
   | { kind: 'back' }
   | { kind: 'help' }
   | { kind: 'quit' }
+  | { kind: 'file'; file: FileOp }
   | { kind: 'empty' }
   | { kind: 'error'; message: string };
 
@@ -42,6 +44,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   { usage: '/search <text>', description: 'search this tab (Ctrl-R older, Ctrl-S newer)' },
   { usage: '/away [reason]', description: 'tell everyone you are away' },
   { usage: '/back', description: 'you are back' },
+  ...FILE_COMMANDS,
   { usage: '/help', description: 'show keys and commands' },
   { usage: '/quit', description: 'leave' },
 ];
@@ -98,7 +101,9 @@ export function parseCommand(line: string): Command {
     case 'q':
       return { kind: 'quit' };
     default:
-      return { kind: 'error', message: `Unknown command /${name}. Type /help for the list.` };
+      return (
+        parseFileCommand(name, rest) ?? { kind: 'error', message: `Unknown command /${name}. Type /help for the list.` }
+      );
   }
 }
 

@@ -161,6 +161,7 @@ export class MainScreen {
     });
     this.wireClient();
     this.wireFeatures();
+    this.actions.files.follow(this.subscriptions, () => this.scheduleRender());
     this.actions.note(
       `Logged in as ${this.client.session?.user} (${this.client.session?.ip}). F1 or /help lists the keys.`,
       this.tabs.inbox,
@@ -187,6 +188,7 @@ export class MainScreen {
 
   dispose(): void {
     this.requests.dispose();
+    this.actions.files.dispose();
     this.subscriptions.dispose();
     for (const tab of this.tabs.tabs) if (tab.session && !tab.ended) tab.session.close();
     this.tabs.dispose();
@@ -508,7 +510,7 @@ export class MainScreen {
     this.tabBar.update(this.tabs.tabs, this.tabs.index);
     const editor = search ? search.editor : this.editor;
     this.layInput(this.input.rowsFor(editor));
-    this.messages.update(tab, this.focus === FocusPane.MESSAGES, search?.query ?? '');
+    this.messages.update(tab, this.focus === FocusPane.MESSAGES, search?.query ?? '', this.actions.files.titleFor(tab));
     if (search) this.input.update(search.editor, searchLabel(search), true, this.inputRows);
     else this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT, this.inputRows);
     this.status.update({
@@ -522,6 +524,7 @@ export class MainScreen {
       usersFolded: !this.reading.usersVisible,
       note: this.statusNote,
       news: newsText(this.tabs.tabs),
+      files: this.actions.files.status(),
     });
     this.requests.render(paneHeights(this.inputRows).input + STATUS_HEIGHT);
     if (this.help.visible) this.help.box.setFront();

@@ -7,6 +7,7 @@
  * fields arrive sanitised by the client core (src/net/sanitize.ts); the views escape markup.
  */
 import type { Listenable } from '../../util/emitter.ts';
+import type { FileSource } from './files/source.ts';
 
 export interface PeerIdentity {
   user: string;
@@ -108,6 +109,8 @@ export interface InboxSource extends Listenable<InboxEvents> {
 export interface Features {
   peers: PeerSource;
   inbox: InboxSource;
+  /** File transfer over the peer links (PROTOCOL.md 6.7); absent in stand-ins that do not need it. */
+  files?: FileSource;
   /** Stop listeners and timers of the feature modules when the app quits. */
   close(): Promise<void>;
 }

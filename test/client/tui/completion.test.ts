@@ -30,7 +30,7 @@ function press(c: Completer, text: string, steps: Array<1 | -1>): string[] {
 
 test('a /command at the start of the line, with a space after it', () => {
   assert.deepEqual(press(new Completer(), '/bro', [1]), ['/broadcast |']);
-  assert.deepEqual(press(new Completer(), '/c', [1, 1, 1]), ['/connect |', '/close |', '/connect |']);
+  assert.deepEqual(press(new Completer(), '/c', [1, 1, 1, 1]), ['/connect |', '/close |', '/cancel |', '/connect |']);
   assert.deepEqual(press(new Completer(), '/zz', [1]), ['(none)']);
 });
 

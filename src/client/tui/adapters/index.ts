@@ -8,16 +8,24 @@ import type { P2PClient } from '../../client.ts';
 import { BroadcastInbox } from '../../broadcasts.ts';
 import { PeerManager } from '../../peer/manager.ts';
 import type { Features } from '../sources.ts';
+import { FileTransfers, type FileTransfersOptions } from '../../files/transfers.ts';
+import { defaultDownloadDir } from '../../files/places.ts';
+import { FileTransfersSource } from './file-source.ts';
 import { BroadcastInboxSource } from './inbox-source.ts';
 import { PeerManagerSource } from './peer-source.ts';
 
-export async function buildFeatures(client: P2PClient): Promise<Features> {
+/** Where received files go and the largest accepted (`--download-dir`, `--max-file-size`). */
+export type FileOptions = Partial<Pick<FileTransfersOptions, 'downloadDir' | 'maxFileBytes'>>;
+
+export async function buildFeatures(client: P2PClient, fileOptions: FileOptions = {}): Promise<Features> {
   const manager = new PeerManager(client);
   await manager.start();
   const inbox = new BroadcastInbox(client);
+  const files = new FileTransfers({ ...fileOptions, downloadDir: fileOptions.downloadDir ?? defaultDownloadDir() });
   return {
     peers: new PeerManagerSource(manager),
     inbox: new BroadcastInboxSource(inbox),
+    files: new FileTransfersSource(files, manager),
     async close() {
       inbox.close();
       await manager.close();

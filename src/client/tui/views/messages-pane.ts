@@ -84,12 +84,14 @@ export function unreadMarker(width: number): string {
  * below in blessed). The state ("typing…", "ended") is what changes, so it is kept whole and
  * the rest gives way: first the code, then the address, then the name is ellipsised.
  */
-export function paneTitle(tab: Tab, width = Number.POSITIVE_INFINITY): string {
+/** `files`: the transfers moving with this tab's peer, in words (PROTOCOL.md 6.7), or ''. */
+export function paneTitle(tab: Tab, width = Number.POSITIVE_INFINITY, files = ''): string {
   // One space each side, and a border corner plus one dash of it left showing.
   const room = width - 2 - 3;
   if (!tab.session) return ` ${fitCells('Broadcasts: newest at the bottom', room)} `;
   const { peer, verificationCode } = tab.session;
-  const state = tab.ended ? ' · ended' : tab.peerTyping ? ' · typing…' : '';
+  const moving = files ? ` · ${oneLine(files)}` : '';
+  const state = (tab.ended ? ' · ended' : tab.peerTyping ? ' · typing…' : '') + moving;
   const user = oneLine(peer.user);
   const heads = [
     `${user} ${oneLine(peer.ip)} · code ${oneLine(verificationCode)}`,
@@ -128,10 +130,10 @@ export class MessagesPane {
     return Math.max(1, (this.box.width as number) - 2);
   }
 
-  update(tab: Tab, focused: boolean, highlight = ''): void {
+  update(tab: Tab, focused: boolean, highlight = '', files = ''): void {
     this.highlight = highlight;
     styleOf(this.box).border = { fg: focused ? FOCUS_BORDER : BLUR_BORDER };
-    this.box.setLabel(paneTitle(tab, this.box.width as number));
+    this.box.setLabel(paneTitle(tab, this.box.width as number, files));
     const anchor = this.valid(tab, tab.scroll);
     const scrolled = isScrolled(anchor);
     const lines = this.rowsAbove(tab, anchor, scrolled ? this.rows - 1 : this.rows);

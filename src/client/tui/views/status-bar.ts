@@ -24,6 +24,8 @@ export interface StatusInfo {
   note: string;
   /** What opened in the background: "new chat: 2 bob (Alt-A)". */
   news?: string;
+  /** Files moving (PROTOCOL.md 6.7): "↓ photo.jpg 45% ...", or '' / absent. */
+  files?: string;
 }
 
 const COLOR: Record<LinkState, string> = {
@@ -49,6 +51,7 @@ export function statusText(s: StatusInfo, width = Number.POSITIVE_INFINITY): str
   segments.push(link('TCP', s.tcp), link('UDP', s.udp));
   if (s.usersFolded) segments.push(['F2 users', 'F2 users']);
   if (s.note) segments.push([s.note, `{yellow-fg}${plainLine(s.note)}{/yellow-fg}`]);
+  if (s.files) segments.push([s.files, `{cyan-fg}${plainLine(s.files)}{/cyan-fg}`]);
   segments.push([plural(s.sessions, 'chat'), plural(s.sessions, 'chat')]);
   const fp = `fp ${s.fingerprint ? shortFingerprint(s.fingerprint) : '-'}`;
   segments.push([fp, fp], ['F1 help', 'F1 help']);
