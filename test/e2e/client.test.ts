@@ -75,3 +75,27 @@ test('e2e: --help prints the usage and exits', async (t) => {
   await c.waitForText('p2p-client [host] [port]', START_MS);
   assert.equal(await c.waitForExit(), 0);
 });
+
+test('e2e: in a 60x20 pseudo-terminal (half a split tmux window) the client registers, folds the user list and searches', async (t) => {
+  const server = await startTestServer();
+  const carol = await ClientProcess.spawn(['127.0.0.1', String(server.port)], { cols: 60, rows: 20 });
+  defer(t, async () => {
+    await carol.kill();
+    await server.close();
+  });
+  await authenticate(carol, 'register', 'carol', 'carol password');
+  await carol.waitForText('Logged in as carol');
+  await carol.waitForText('F2 users');
+  assert.doesNotMatch(carol.text(), /Users \(/);
+  // Every row ends on its border: nothing of the layout spills past 60 columns.
+  for (let y = 1; y < 18; y++) assert.match(carol.line(y), /[│┐┘]$/, `row ${y}: ${carol.line(y)}`);
+  carol.type(Keys.F2);
+  await carol.waitForText('Users (1)');
+  carol.type(Keys.F2);
+  await carol.waitForGone('Users (1)');
+  carol.type(Keys.CTRL_R);
+  carol.type('logged');
+  await carol.waitForText('Search: 1/1');
+  carol.type(Keys.ESC);
+  await carol.waitForGone('Search:');
+});

@@ -72,6 +72,9 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
       ['broadcast_ack', { t: 'broadcast_ack', bids: ['01', 'ff'] }],
       ['passwd', { t: 'passwd', id: 15, old: 'correct horse', new: 'battery staple ✓' }],
       ['delete_account', { t: 'delete_account', id: 16, password: 'correct horse' }],
+      ['away', { t: 'away', id: 17, reason: 'lunch 🍜, back at 2' }],
+      ['away, no reason', { t: 'away', id: 18 }],
+      ['back', { t: 'back', id: 19 }],
     ],
   },
   server: {
@@ -100,6 +103,17 @@ const cases: Record<string, { set: MessageSet; cases: Case[] }> = {
       ['pong', { t: 'pong', re: 6, serverTime: 0 }],
       ['user_list', { t: 'user_list', re: 7, users: [alice], offset: 0, total: 1 }],
       ['presence', { t: 'presence', joined: [alice], left: ['bob'] }],
+      [
+        'presence, away',
+        {
+          t: 'presence',
+          joined: [
+            { ...alice, away: 'lunch' },
+            { ...alice, away: '' },
+          ],
+          left: [],
+        },
+      ],
       ['connect_ambiguous', { t: 'connect_ambiguous', re: 8, ip: '127.0.0.1', candidates: [alice] }],
       ['connect_pending', { t: 'connect_pending', re: 9, reqId: 'c0ffee', user: 'bob', ip: '::1', expiresInMs: 30000 }],
       ['connect_prompt', { t: 'connect_prompt', reqId: 'c0ffee', from: alice, expiresInMs: 30000 }],

@@ -61,14 +61,27 @@ test('sending while scrolled up jumps to the newest line; End and Home go to the
 test("the sender's own broadcast does not mark her Broadcasts tab unread; a lost session is told in the current tab and the status line", async (t) => {
   const { server, alice, bob } = await aliceAndBob(t, { server: { broadcastTtlMs: 45_000 } });
   await acceptedChat(alice, bob, 'alice', 'bob');
-  const gotOwn = new Promise<void>((resolve) => bob.inbox.once('broadcast', () => resolve()));
+  const bellsBefore = alice.bells();
   alice.vt.type('/broadcast from alice\r');
   // The lifetime as configured, not rounded to a minute.
   await alice.vt.waitForText('whoever logs in within 45 s gets it then');
-  await gotOwn;
+  // Her own copy comes back like everyone's (the data first, then what the screen says of it).
+  const inbox = () => alice.app.main?.tabs.inbox;
+  const inboxHas = (text: string) =>
+    waitFor(
+      () =>
+        inbox()
+          ?.lines.slice(0, Infinity)
+          .some((l) => l.text === text),
+      { what: `inbox has "${text}"` },
+    );
+  await inboxHas('from alice');
+  assert.equal(inbox()?.unread, 0, 'her own broadcast is not unread');
+  assert.match(alice.vt.text(), /1 Broadcasts │ 2 bob/);
   await bob.inbox.send('from bob');
-  // Only bob's counts: one unread, not two.
+  await inboxHas('from bob');
   await alice.vt.waitForText('1 Broadcasts (1)');
+  assert.equal(alice.bells(), bellsBefore + 1, 'one bell, for bob');
   // alice logs in elsewhere: the chat tab she is looking at says why, so does the status line.
   const other = await server.client();
   await other.login('alice', 'alice password');
