@@ -7,7 +7,7 @@ import blessed from 'blessed';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import type { LineEditor } from '../line-editor.ts';
 import { plainLine } from '../text.ts';
-import { renderPoints } from './field.ts';
+import { renderEditor, renderPoints } from './field.ts';
 import { styleOf } from '../../../term/element-style.ts';
 
 const PROMPT = '> ';
@@ -32,6 +32,8 @@ export class InputLine {
     const total = editor.rowCount;
     this.box.setLabel(` ${plainLine(target)}${total > 1 ? ` · ${total} lines, Enter sends all` : ''} `);
     const width = Math.max(1, (this.box.width as number) - 2 - PROMPT.length);
+    // One row (nearly always): drawn around the cursor at the cost of the width, not the length.
+    if (total === 1) return void this.box.setContent(`${PROMPT}${renderEditor(editor, width, { focused })}`);
     // Split into rows, finding the cursor's row and column (code points).
     const lines: string[][] = [[]];
     let cursorRow = 0;
