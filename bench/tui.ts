@@ -151,9 +151,9 @@ const peerLines = (tab: Tab) => tab.lines.slice(0, tab.lines.length).filter((l) 
 await new Promise((r) => setTimeout(r, 200));
 const baseline = memory();
 const names = await peersChild.call<string[]>('start', { port, count: args.tabs, prefix: 'peer', pass: PASS });
-// Each peer asks; the bench answers every request modal by typing y, as a user would.
+// Each peer asks; the bench answers every request notice with Alt-Y, as a user would.
 const answering = setInterval(() => {
-  if (main.tabs.openSessions < names.length && features.peers?.requests().length) input.write('y');
+  if (main.tabs.openSessions < names.length && features.peers?.requests().length) input.write('\x1by');
 }, 50);
 await peersChild.call('ask', { user: 'bench' });
 clearInterval(answering);

@@ -12,7 +12,8 @@
  *   in the user list in client.ts. Free text
  *   reaches the rest of the client only through these; names and addresses are checked
  *   against their patterns by the schema instead. The TUI only escapes blessed's tags
- *   (tui/text.ts); the line editor lets no control character in, so our own text is clean.
+ *   (tui/text.ts); the line editor lets no control character but the newline in, so our own
+ *   text is clean.
  * - Server: it relays text exactly as sent (7.1), so it sanitises where it draws, in the
  *   dashboard (dashboard/format.ts, dashboard/event-text.ts, the broadcast preview), and in
  *   the one event field a client fills with unchecked text, a failed login's name (handlers/

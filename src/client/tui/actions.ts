@@ -166,6 +166,17 @@ export class Actions {
     this.note(`Asked ${outcome.peer.user} (${outcome.peer.ip}) for a chat; waiting up to ${seconds} s for an answer.`);
   }
 
+  /** F8: a key, unlike /close, can be hit by mistake, so it asks first. */
+  async closeCurrentAsking(): Promise<void> {
+    const tab = this.host.tabs.current;
+    if (!tab.session) return this.closeCurrent();
+    const user = tab.session.peer.user;
+    const state = tab.ended ? `The chat with ${user} has ended.` : `The chat with ${user} is open; closing ends it.`;
+    if (!(await this.host.confirm('Close this tab?', [state], `Close the tab of ${user}?`))) return;
+    // The tab may have moved (or gone) while the question was open.
+    if (this.host.tabs.selectTab(tab) || this.host.tabs.current === tab) this.closeCurrent();
+  }
+
   closeCurrent(): void {
     const tab = this.host.tabs.current;
     if (!tab.session) return this.note('The Broadcasts tab is always there; it cannot be closed.');

@@ -40,6 +40,8 @@ export class LineEditor {
   /** Readline appends consecutive kills into one entry, so Ctrl-W Ctrl-W Ctrl-Y restores both words. */
   private lastWasKill = false;
   private readonly kills: KillRing;
+  private rowsCountedIn = '';
+  private rows = 1;
 
   constructor(
     initial = '',
@@ -155,9 +157,13 @@ export class LineEditor {
 
   /** Rows of a multi-line text: Up and Down move between them before walking the history. */
   get rowCount(): number {
-    let n = 1;
-    for (const c of this.chars) if (c === '\n') n++;
-    return n;
+    // Counted once per change (the input line asks on every redraw), from the joined text.
+    const value = this.value;
+    if (value !== this.rowsCountedIn) {
+      this.rowsCountedIn = value;
+      this.rows = value.split('\n').length;
+    }
+    return this.rows;
   }
 
   /** Move to the row above (-1) or below (1), keeping the column; false at the first/last row. */

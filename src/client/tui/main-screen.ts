@@ -1,7 +1,8 @@
 /**
  * The main screen: builds the panes (layout.ts), feeds them from the client core and the
  * feature sources, and routes keys through the keymap table. It holds view state only
- * (tabs, focus, the request queue); sessions, requests and broadcasts live in the core.
+ * (tabs, focus); the input line's behaviour is composer.ts, incoming requests
+ * request-desk.ts; sessions, requests and broadcasts live in the core.
  */
 import type blessed from 'blessed';
 import { sameUser, userKey } from '../../net/names.ts';
@@ -317,7 +318,7 @@ export class MainScreen {
         this.tabs.previous();
         return;
       case Action.CLOSE_TAB:
-        return this.confirmClose();
+        return void this.actions.closeCurrentAsking();
       case Action.PAGE_UP:
       case Action.PAGE_DOWN:
       case Action.SCROLL_TOP:
@@ -330,22 +331,6 @@ export class MainScreen {
       case Action.SEARCH:
         return this.reading.search.open(this.tabs.current);
     }
-  }
-
-  /** F8: a key, unlike /close, can be hit by mistake, so it asks first. */
-  private confirmClose(): void {
-    const tab = this.tabs.current;
-    if (!tab.session) return this.actions.closeCurrent();
-    const user = tab.session.peer.user;
-    const lines = tab.ended
-      ? [`The chat with ${user} has ended.`]
-      : [`The chat with ${user} is open; closing ends it.`];
-    this.openDialog('Close this tab?', lines, `Close the tab of ${user}?`, () => {
-      if (this.tabs.tabs.includes(tab)) {
-        this.tabs.selectTab(tab);
-        this.actions.closeCurrent();
-      }
-    });
   }
 
   private confirm(title: string, lines: string[], question: string): Promise<boolean> {

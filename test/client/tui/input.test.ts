@@ -95,6 +95,7 @@ test('a chat request never takes typed keys: it rings, waits for Alt-Y, and the 
   assert.equal(result.outcome, 'accepted');
   // The tab in use stays; the new one is marked and announced.
   await bob.vt.waitForText('new chat: 2 alice (Alt-A)');
+  await bob.vt.waitForText('2 alice · direct new');
   assert.match(bob.vt.text(), /Broadcasts: \/broadcast <text> sends to everyone/);
   await inputIs(bob, 'anything');
   bob.vt.type(ALT_A);

@@ -39,13 +39,20 @@ test('users pane: names, IPs, marks for a chat tab, a pending request and unread
   });
 });
 
-test('tab bar: numbers, unread badges, ended sessions', async () => {
+test('tab bar: numbers, a new chat marked until visited, unread badges, ended sessions', async () => {
   await withScreen(SIZE, async (screen, vt) => {
     const model = new TabsModel();
     const bob = model.addSession(new PlainSession());
     model.append(bob, { kind: LineKind.PEER, at: 0, from: 'bob', text: 'hi' });
     model.append(model.inbox, { kind: LineKind.BROADCAST, at: 0, from: 'x', text: 'news' });
     const bar = new TabBar(screen);
+    bar.update(model.tabs, model.index);
+    screen.render();
+    await vt.waitForText('2 bob new (1)');
+    assert.equal(model.nextWithActivity(), bob);
+    model.selectTab(bob);
+    model.select(0);
+    model.append(bob, { kind: LineKind.PEER, at: 0, from: 'bob', text: 'again' });
     bar.update(model.tabs, model.index);
     screen.render();
     await vt.waitForText('2 bob (1)');

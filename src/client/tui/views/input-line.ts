@@ -7,7 +7,7 @@ import blessed from 'blessed';
 import { BLUR_BORDER, FOCUS_BORDER, LAYOUT } from '../layout.ts';
 import type { LineEditor } from '../line-editor.ts';
 import { fitCells, plainLine } from '../text.ts';
-import { renderPoints } from './field.ts';
+import { renderEditor, renderPoints } from './field.ts';
 import { styleOf } from '../../../term/element-style.ts';
 
 const PROMPT = '> ';
@@ -34,6 +34,8 @@ export class InputLine {
     // A label wider than the border spills into the pane in blessed: cut it to fit.
     this.box.setLabel(` ${plainLine(fitCells(label, Math.max(1, (this.box.width as number) - 5)))} `);
     const width = Math.max(1, (this.box.width as number) - 2 - PROMPT.length);
+    // One row (nearly always): drawn around the cursor at the cost of the width, not the length.
+    if (total === 1) return void this.box.setContent(`${PROMPT}${renderEditor(editor, width, { focused })}`);
     // Split into rows, finding the cursor's row and column (code points).
     const lines: string[][] = [[]];
     let cursorRow = 0;

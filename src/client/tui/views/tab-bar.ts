@@ -7,10 +7,15 @@ import { textWidth } from '../../../term/unicode-width.ts';
 
 const TITLE_CELLS = 14;
 
+/** Unread lines or a new chat: shown in yellow, and Alt-A goes there. */
+const hasNews = (tab: Tab | undefined): boolean => !!tab && (tab.unread > 0 || tab.attention);
+
 export function tabLabel(tab: Tab, index: number): string {
   const badge = tab.unread > 0 ? ` (${tab.unread > 999 ? '999+' : tab.unread})` : '';
   const ended = tab.ended ? ' ended' : '';
-  return `${index + 1} ${fitCells(tab.title, TITLE_CELLS)}${ended}${badge}`;
+  // A chat opened in the background, not looked at yet.
+  const fresh = tab.attention ? ' new' : '';
+  return `${index + 1} ${fitCells(tab.title, TITLE_CELLS)}${ended}${fresh}${badge}`;
 }
 
 export class TabBar {
@@ -26,15 +31,11 @@ export class TabBar {
     const parts = labels.slice(first, last + 1).map((text, k) => {
       const i = first + k;
       if (i === current) return `{inverse}{bold}${text}{/bold}{/inverse}`;
-      return (tabs[i]?.unread ?? 0) > 0 ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
+      return hasNews(tabs[i]) ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
     });
     // Tabs that do not fit are counted at the edge, in yellow when one of them has unread lines.
     const more = (hidden: readonly Tab[], text: string) =>
-      hidden.length === 0
-        ? ''
-        : hidden.some((t) => t.unread > 0)
-          ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}`
-          : text;
+      hidden.length === 0 ? '' : hidden.some(hasNews) ? `{yellow-fg}{bold}${text}{/bold}{/yellow-fg}` : text;
     const left = more(tabs.slice(0, first), `‹${first} `);
     const right = more(tabs.slice(last + 1), ` ${tabs.length - 1 - last}›`);
     this.box.setContent(left + parts.join('│') + right);
