@@ -81,7 +81,11 @@ export class TabHistory {
     return this.store.changePassword(password);
   }
 
-  /** Read the page before the oldest line shown; false when there is none (or a read is under way). */
+  /**
+   * Read the page before the oldest line shown; false when there is none (or a read is under
+   * way). Positions count from the start of the log: should the log be rewritten to its bound
+   * meanwhile (16 MiB, so rarely), a page may repeat or skip lines, never show another's.
+   */
   async loadOlder(tab: Tab): Promise<boolean> {
     const peer = tab.session?.peer.user;
     const host = this.host;
