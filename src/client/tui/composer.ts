@@ -9,6 +9,10 @@ import { Completer, type Candidates } from './completion.ts';
 import { InputHistory, type EditKey, type LineEditor } from './line-editor.ts';
 import type { Tab, TabsModel } from './tabs.ts';
 import { plural } from './text.ts';
+import { completePath } from '../files/complete-path.ts';
+
+/** `/send <path>` up to the cursor: Tab completes the path there. */
+const SEND_PATH = /^(\/send +)(\S*)$/;
 
 /** A message of more lines than this asks before it goes (a paste into the wrong window is common). */
 export const CONFIRM_LINES = 5;
@@ -80,6 +84,7 @@ export class Composer {
       case Action.COMPLETE:
       case Action.COMPLETE_BACK: {
         const step = action === Action.COMPLETE ? 1 : -1;
+        if (step === 1 && this.completeSendPath()) return;
         const done = this.completer.complete(editor.codePoints, editor.position, step, () => this.host.candidates());
         if (done) {
           editor.load(done.value, done.cursor);
@@ -88,6 +93,30 @@ export class Composer {
         return;
       }
     }
+  }
+
+  /**
+   * Tab after `/send `: the path is completed from the disk as a shell does (to where the
+   * names agree; with several, they are listed). Async: applied only if the draft is unchanged.
+   */
+  private completeSendPath(): boolean {
+    const editor = this.editor;
+    const before = editor.codePoints.slice(0, editor.position).join('');
+    const m = SEND_PATH.exec(before);
+    if (!m) return false;
+    const [, command = '', typed = ''] = m;
+    const after = editor.codePoints.slice(editor.position).join('');
+    void completePath(typed).then(({ line, candidates }) => {
+      if (this.editor !== editor || editor.value !== before + after) return;
+      if (line !== typed) {
+        const head = command + line + (candidates.length === 1 && !line.endsWith('/') ? ' ' : '');
+        editor.load(head + after, [...head].length);
+        this.edited();
+      } else if (candidates.length > 1) {
+        this.host.note(`${candidates.length} matches: ${candidates.slice(0, 20).join('  ')}`);
+      }
+    });
+    return true;
   }
 
   private async submit(): Promise<void> {

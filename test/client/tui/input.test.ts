@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import type { PeerLink } from '../../../src/client/peer/link.ts';
-import { startTestServer, type TestServer } from '../../helpers/server.ts';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startTestServer, tempDir, type TestServer } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -272,4 +274,22 @@ test('Tab completes /commands and usernames, Tab again cycles, Shift-Tab goes ba
   await waitFor(() => alice.app.main && alice.vt.text().includes('Users (3)'), { what: 'the list' });
   alice.vt.type('x');
   await inputIs(alice, 'x');
+});
+
+test('Tab after /send completes the path from the disk: to where names agree, then the one file', async (t) => {
+  const { tui: alice } = await bed(t, 'alice', []);
+  const dir = await tempDir('send-complete');
+  defer(t, dir.remove);
+  await mkdir(join(dir.path, 'photos'));
+  await writeFile(join(dir.path, 'photos', 'holiday-2026.jpg'), 'x');
+  await writeFile(join(dir.path, 'photos', 'holiday-2025.jpg'), 'x');
+  alice.vt.type(`/send ${dir.path}/ph` + Keys.TAB);
+  await inputIs(alice, `/send ${dir.path}/photos/`);
+  alice.vt.type('ho' + Keys.TAB);
+  await inputIs(alice, `/send ${dir.path}/photos/holiday-202`);
+  // Nothing more in common: Tab again lists them, as a shell does.
+  alice.vt.type(Keys.TAB);
+  await alice.vt.waitForText('2 matches: holiday-2025.jpg  holiday-2026.jpg');
+  alice.vt.type('6' + Keys.TAB);
+  await inputIs(alice, `/send ${dir.path}/photos/holiday-2026.jpg`);
 });
