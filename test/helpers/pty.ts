@@ -54,7 +54,14 @@ export class ClientProcess extends ScreenReader {
       cols,
       rows,
       cwd: process.cwd(),
-      env: { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8', P2P_CONFIG_DIR: configDir, ...options.env },
+      env: {
+        ...process.env,
+        TERM: 'xterm-256color',
+        LANG: 'C.UTF-8',
+        P2P_CONFIG_DIR: configDir,
+        P2P_FROM_SOURCE: '1', // bin/ runs src/ through tsx: the code under test, not dist/
+        ...options.env,
+      },
     });
     return new ClientProcess(proc, cols, rows, async () => await own?.remove(), configDir);
   }
