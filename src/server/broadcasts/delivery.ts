@@ -204,20 +204,23 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const started = process.hrtime.bigint();
     const targets = [...this.recipients.values()];
     const enc = this.encode(pending);
-    const counts = { udp: 0, tcp: 0 };
+    const counts = { udp: 0, tcp: 0, rtoSum: 0 };
     let cpuMicros = 0;
     let i = 0;
     const step = () => {
       if (!this.running || !this.queue.get(bid)) return;
       const cpuBefore = process.cpuUsage();
       const end = Math.min(i + this.slice, targets.length);
-      const now = this.host.now();
       for (; i < end; i++) {
         const r = targets[i];
         if (r === undefined) continue; // never: i < end <= targets.length
         if (this.host.isClosed(r.session) || pending.acked.has(r.key) || r.has(bid)) continue;
-        if (this.deliver(r, pending, enc, now) === 'udp') counts.udp += 1;
-        else counts.tcp += 1;
+        // The clock per send, not per slice: a slice takes 10-100 ms, which would otherwise
+        // count in the round trip of its last recipients and inflate their RTO.
+        if (this.deliver(r, pending, enc, this.host.now()) === 'udp') {
+          counts.udp += 1;
+          counts.rtoSum += this.estimator(r).rto;
+        } else counts.tcp += 1;
       }
       // dgram resolves the address on process.nextTick and sends there: account after those.
       process.nextTick(() => {
@@ -237,6 +240,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
           tcp: counts.tcp,
           ms: Math.round(ms * 100) / 100,
           cpuMs: Math.round(cpuMicros / 10) / 100,
+          rtoMs: counts.udp === 0 ? 0 : Math.round(counts.rtoSum / counts.udp),
         });
       });
     };
