@@ -93,3 +93,16 @@ test('UDP path dies silently: after the UDP tries the server falls back to TCP',
   // Tries at 0, RTO, 3 x RTO; TCP at 7 x RTO, and the RTO is never under its floor.
   assert.ok(tookMs >= 7 * BROADCAST_RTO_MIN_MS, `fell back after ${tookMs} ms`);
 });
+
+test('a client that holds its acks (as earlier clients did) still gets each broadcast, shown once, and acks it', async (t) => {
+  const server = await startTestServer({ broadcastsPerMinute: 100 });
+  defer(t, () => server.close());
+  const alice = await onlineUser(server, 'alice');
+  // Up to 500 ms before each UDP ack: round trips the server measures as long, not as lost.
+  const bob = await onlineUser(server, 'bob', { inbox: { ackDelayMaxMs: 500 } });
+  const bids: string[] = [];
+  for (let i = 0; i < 5; i++) bids.push((await alice.inbox.send(`slow ack ${i}`)).bid);
+  await waitFor(() => server.app.core.broadcasts.pending().every((row) => row.acked === 2), { what: 'every ack' });
+  assert.deepEqual(bob.inbox.items.map((item) => item.bid).sort(), [...bids].sort());
+  assert.ok(bob.inbox.items.every((item) => item.via === 'udp'));
+});

@@ -72,6 +72,8 @@ export interface DeliveryStats {
 
 interface InFlight {
   tries: number;
+  /** The current wait: the RTO at the first send, doubled at each retransmission. */
+  wait: number;
   /** Host clock time of the first send: the RTT sample if acked after it alone (Karn). */
   firstAt: number;
   nextAt: number;
@@ -87,6 +89,12 @@ class Recipient<S extends DeliveryPeer> {
   readonly owed = new Set<string>();
   /** Round trips to this recipient; null until its first (most sessions never need one). */
   rtt: RttEstimator | null = null;
+  /**
+   * The RTO as backed off by unanswered sends, kept until a valid sample (RFC 6298 5.5-5.7):
+   * a client whose acks come after the RTO is then not resent everything again and again,
+   * its acks all ambiguous (Karn) and its estimate never corrected.
+   */
+  backedOffRto: number | null = null;
 
   constructor(readonly session: S) {
     this.key = userKey(session.user);
@@ -189,7 +197,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
 
   /** The RTO a recipient's next first send waits for (its own estimate, else everyone's). */
   rtoOf(session: S): number {
-    return this.estimator(this.recipients.get(session)).rto;
+    const r = this.recipients.get(session);
+    return r ? this.rtoFor(r) : this.rtt.rto;
   }
 
   /** Online sessions that still wait for an ack or a TCP send, for the dashboard. */
@@ -219,7 +228,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
         // count in the round trip of its last recipients and inflate their RTO.
         if (this.deliver(r, pending, enc, this.host.now()) === 'udp') {
           counts.udp += 1;
-          counts.rtoSum += this.estimator(r).rto;
+          counts.rtoSum += this.rtoFor(r);
         } else counts.tcp += 1;
       }
       // dgram resolves the address on process.nextTick and sends there: account after those.
@@ -313,7 +322,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       r.udp.size < this.maxUdpInFlight &&
       this.host.sendDatagram(r.session, enc.udp)
     ) {
-      r.udp.set(bid, { tries: 1, firstAt: now, nextAt: now + this.estimator(r).rto });
+      const wait = this.rtoFor(r);
+      r.udp.set(bid, { tries: 1, wait, firstAt: now, nextAt: now + wait });
       this.active.add(r);
       this.stats.udpSent += 1;
       enc.sends.datagrams += 1;
@@ -412,8 +422,9 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       ) {
         flight.tries += 1;
         // Back-off: RTO, 2 x RTO, 4 x RTO ... (section 7.2), never past the UDP deadline.
-        const wait = this.estimator(r).backedOff(flight.tries);
-        flight.nextAt = Math.min(now + wait, flight.firstAt + this.udpDeadlineMs);
+        flight.wait = Math.min(this.rtoLimits.maxMs, flight.wait * 2);
+        r.backedOffRto = Math.max(r.backedOffRto ?? 0, flight.wait);
+        flight.nextAt = Math.min(now + flight.wait, flight.firstAt + this.udpDeadlineMs);
         this.stats.retransmits += 1;
         enc.sends.datagrams += 1;
         continue;
@@ -432,7 +443,13 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const ms = now - flight.firstAt;
     r.rtt ??= new RttEstimator(this.rtoLimits);
     r.rtt.sample(ms);
+    r.backedOffRto = null;
     this.rtt.sample(ms);
+  }
+
+  /** The wait after a first send to `r`: its RTO, backed off while its sends go unanswered. */
+  private rtoFor(r: Recipient<S>): number {
+    return r.backedOffRto ?? this.estimator(r).rto;
   }
 
   private estimator(r: Recipient<S> | undefined): RttEstimator {

@@ -57,9 +57,4 @@ export class RttEstimator {
     const { minMs, maxMs, granularityMs } = this.limits;
     this.current = Math.min(maxMs, Math.max(minMs, this.srtt + Math.max(granularityMs, K * this.rttvar)));
   }
-
-  /** The wait after the `sends`-th send of one broadcast (1 = the first): RTO, 2 x RTO, 4 x RTO ... */
-  backedOff(sends: number): number {
-    return Math.min(this.limits.maxMs, this.current * 2 ** Math.max(0, sends - 1));
-  }
 }

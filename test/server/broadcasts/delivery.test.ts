@@ -60,7 +60,7 @@ describe('broadcast delivery', () => {
     // Alice's own copy fell back to TCP; acking it completes the broadcast.
     assert.equal(alice.frames.length, 1);
     broadcasts.ack(alice, [item.bid]);
-    // Bob's one datagram; Alice's three (0, b, then backed off from everyone's RTO) and her TCP copy.
+    // Bob's one datagram; Alice's three (0, b, 3b) and her TCP copy.
     assert.deepEqual(host.eventsOf('broadcast_delivered'), [
       { bid: item.bid, acked: 2, registered: 2, datagrams: 4, frames: 1 },
     ]);

@@ -63,15 +63,6 @@ describe('RttEstimator (RFC 6298)', () => {
     assert.equal(negative.srtt, 0);
     assert.equal(negative.rto, BROADCAST_RTO_MIN_MS);
   });
-
-  test('back-off doubles the RTO at each send of the same broadcast, up to the ceiling', () => {
-    const e = new RttEstimator(limits);
-    e.sample(200);
-    assert.deepEqual(
-      [1, 2, 3, 4, 5].map((n) => e.backedOff(n)),
-      [600, 1200, 2400, BROADCAST_RTO_MAX_MS, BROADCAST_RTO_MAX_MS],
-    );
-  });
 });
 
 describe('broadcast retransmission follows the measured round trip', () => {
@@ -97,7 +88,8 @@ describe('broadcast retransmission follows the measured round trip', () => {
     clock.advance(BROADCAST_RTO_INITIAL_MS + 10); // resent at the initial RTO, then acked
     assert.equal(bob.datagrams.length, 2);
     broadcasts.ack(bob, [first.bid]);
-    assert.equal(broadcasts.delivery.rtoOf(bob), BROADCAST_RTO_INITIAL_MS, 'which copy was acked is unknown');
+    // Which copy was acked is unknown: no sample, and the RTO stays backed off (2 x initial).
+    assert.equal(broadcasts.delivery.rtoOf(bob), 2 * BROADCAST_RTO_INITIAL_MS);
     const second = await send(bob);
     clock.advance(30);
     broadcasts.ack(bob, [second.bid]);
@@ -140,6 +132,32 @@ describe('broadcast retransmission follows the measured round trip', () => {
     const second = await send(bob);
     clock.advance(BROADCAST_RTO_MIN_MS);
     assert.deepEqual(sendTimes(dave, second.bid, t0), [0, BROADCAST_RTO_MIN_MS]);
+    await close();
+  });
+
+  test('an unanswered recipient keeps the backed-off RTO for its next broadcast, until a valid sample', async () => {
+    const bed = await deliveryBed();
+    const { clock, host, send, broadcasts, close } = bed;
+    const bob = host.login('bob', { udpAlive: true });
+    await measureRoundTrip(bed, [bob]);
+    const R = BROADCAST_RTO_MIN_MS;
+    const t0 = clock.now();
+    const lost = await send(bob); // bob's acks now come too late: every one ambiguous
+    clock.advance(3 * R + 10);
+    assert.deepEqual(sendTimes(bob, lost.bid, t0), [0, R, 3 * R]);
+    broadcasts.ack(bob, [lost.bid]);
+    assert.equal(broadcasts.delivery.rtoOf(bob), 4 * R, 'backed off: RTO doubled at each timeout');
+    clock.advance(DELIVERY_TICK_MS - 10);
+    const t1 = clock.now();
+    const next = await send(bob);
+    clock.advance(4 * R);
+    assert.deepEqual(sendTimes(bob, next.bid, t1), [0, 4 * R], 'the next broadcast waits the backed-off RTO');
+    const t2 = clock.now();
+    const third = await send(bob);
+    clock.advance(20);
+    broadcasts.ack(bob, [third.bid]); // sent once: a valid sample ends the back-off
+    assert.equal(broadcasts.delivery.rtoOf(bob), R);
+    assert.deepEqual(sendTimes(bob, third.bid, t2), [0]);
     await close();
   });
 
