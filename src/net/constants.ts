@@ -169,8 +169,13 @@ export const BROADCAST_RTO_INITIAL_MS = 1_000;
  * delivery ticks (50 ms each) is the finest the timer can act on anyway.
  */
 export const BROADCAST_RTO_MIN_MS = 100;
-/** Ceiling of the RTO, back-off included. */
-export const BROADCAST_RTO_MAX_MS = 4_000;
+/**
+ * Ceiling of the RTO (before back-off): the fixed first wait of earlier versions, which
+ * covers their clients' 500 ms ack delay and a round trip. A server whose own delays make
+ * the measured round trip jitter by seconds (a starved CPU) then retransmits no later than
+ * those versions did; measured below it, sooner.
+ */
+export const BROADCAST_RTO_MAX_MS = 1_000;
 /**
  * A broadcast unacknowledged over UDP this long after its first send goes over TCP, even
  * with UDP tries left (a slow path's backed-off RTO would otherwise take longer).

@@ -422,8 +422,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       ) {
         flight.tries += 1;
         // Back-off: RTO, 2 x RTO, 4 x RTO ... (section 7.2), never past the UDP deadline.
-        flight.wait = Math.min(this.rtoLimits.maxMs, flight.wait * 2);
-        r.backedOffRto = Math.max(r.backedOffRto ?? 0, flight.wait);
+        flight.wait *= 2; // the UDP deadline bounds it
+        r.backedOffRto = Math.min(this.rtoLimits.maxMs, Math.max(r.backedOffRto ?? 0, flight.wait));
         flight.nextAt = Math.min(now + flight.wait, flight.firstAt + this.udpDeadlineMs);
         this.stats.retransmits += 1;
         enc.sends.datagrams += 1;

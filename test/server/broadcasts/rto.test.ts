@@ -82,14 +82,16 @@ describe('broadcast retransmission follows the measured round trip', () => {
   });
 
   test('Karn: the ack of a retransmitted broadcast is no sample; a broadcast sent once is', async () => {
-    const { clock, host, send, broadcasts, close } = await deliveryBed();
+    const initialMs = 200;
+    const { clock, host, send, broadcasts, close } = await deliveryBed({ rto: { initialMs } });
     const bob = host.login('bob', { udpAlive: true });
     const first = await send(bob);
-    clock.advance(BROADCAST_RTO_INITIAL_MS + 10); // resent at the initial RTO, then acked
+    clock.advance(initialMs + 10); // resent at the initial RTO, then acked
     assert.equal(bob.datagrams.length, 2);
     broadcasts.ack(bob, [first.bid]);
-    // Which copy was acked is unknown: no sample, and the RTO stays backed off (2 x initial).
-    assert.equal(broadcasts.delivery.rtoOf(bob), 2 * BROADCAST_RTO_INITIAL_MS);
+    // Which copy was acked is unknown: no sample (210 ms would make it 210 + 4 x 105 = 630),
+    // and the RTO stays backed off.
+    assert.equal(broadcasts.delivery.rtoOf(bob), 2 * initialMs);
     const second = await send(bob);
     clock.advance(30);
     broadcasts.ack(bob, [second.bid]);
@@ -97,7 +99,7 @@ describe('broadcast retransmission follows the measured round trip', () => {
     await close();
   });
 
-  test('each recipient has its own RTO: a slow acker waits longer, within the UDP deadline', async () => {
+  test('each recipient has its own RTO: a slow acker waits longer, up to the ceiling', async () => {
     const { clock, host, send, broadcasts, close } = await deliveryBed();
     const bob = host.login('bob', { udpAlive: true }); // holds his acks, as earlier clients did
     const carol = host.login('carol', { udpAlive: true });
@@ -106,7 +108,7 @@ describe('broadcast retransmission follows the measured round trip', () => {
     broadcasts.ack(carol, [first.bid]);
     clock.advance(580);
     broadcasts.ack(bob, [first.bid]);
-    const slow = 600 + 4 * 300; // SRTT 600, RTTVAR 300
+    const slow = BROADCAST_RTO_MAX_MS; // SRTT 600 + 4 x RTTVAR 300 = 1,800: at the ceiling
     assert.equal(broadcasts.delivery.rtoOf(bob), slow);
     assert.equal(broadcasts.delivery.rtoOf(carol), BROADCAST_RTO_MIN_MS);
     const t0 = clock.now();
@@ -115,7 +117,7 @@ describe('broadcast retransmission follows the measured round trip', () => {
     const R = BROADCAST_RTO_MIN_MS;
     assert.deepEqual(sendTimes(carol, second.bid, t0), [0, R, 3 * R]);
     assert.deepEqual(times(carol.frames, t0), [7 * R]);
-    // Bob: RTO, then 2 x RTO; his third wait (4 x RTO, at the ceiling) would end past the deadline.
+    // Bob: RTO, then 2 x RTO; the third wait (4 x RTO) ends at the deadline.
     assert.deepEqual(sendTimes(bob, second.bid, t0), [0, slow, 3 * slow]);
     assert.deepEqual(times(bob.frames, t0), [BROADCAST_UDP_DEADLINE_MS], 'TCP at the deadline');
     await close();
