@@ -29,6 +29,11 @@ const args = await yargs(hideBin(process.argv))
     default: DEFAULT_SCRYPT_LOG_N,
     describe: 'logN of the storm users (the server default)',
   })
+  .option('census', {
+    type: 'boolean',
+    default: false,
+    describe: 'heap snapshots before and after the idle sessions: the heap per session by constructor',
+  })
   .option('session-scrypt-cost', {
     type: 'number',
     default: 10,
@@ -37,11 +42,7 @@ const args = await yargs(hideBin(process.argv))
   .strict()
   .parseAsync();
 
-interface MemoryUsage {
-  rss: number;
-  heapUsed: number;
-  external: number;
-}
+type MemoryUsage = NodeJS.MemoryUsage;
 
 async function timeHash(logN: number, samples: number): Promise<number> {
   const times: number[] = [];
@@ -144,11 +145,13 @@ try {
     scryptLogN: args['scrypt-cost'],
     maxConnections: args.sessions + args.storm + 100,
   });
+  const censusBefore = args.census ? await server.call<Record<string, number>>('census') : {};
   const before = await server.call<MemoryUsage>('memory');
   const held = await openSpread(loaders, port, args.sessions, 'idle', PASSWORD, 100);
   const heldCount = await server.call<number>('count');
   const lost = await server.call<Record<string, number>>('closeReasons');
   const after = await server.call<MemoryUsage>('memory');
+  const censusAfter = args.census ? await server.call<Record<string, number>>('census') : {};
   await Promise.all(loaders.map((l) => l.call('closeAll')));
   for (let i = 0; i < 600 && (await server.call<number>('count')) > 0; i++) await new Promise((r) => setTimeout(r, 50));
 
@@ -210,6 +213,21 @@ try {
     `per-session breakdown: heap ${kb(before.heapUsed, after.heapUsed, heldCount)} KB, external ${kb(before.external, after.external, heldCount)} KB; ` +
       `bare idle: heap ${fmt(bareIdle.heapKb)} KB`,
   );
+  if (args.census) {
+    const rows = Object.entries(censusAfter)
+      .map(([name, bytes]) => [name, (bytes - (censusBefore[name] ?? 0)) / Math.max(1, heldCount)] as const)
+      .sort((a, b) => b[1] - a[1]);
+    const total = rows.reduce((a, [, b]) => a + b, 0);
+    console.log(`\nheap per idle session by constructor (snapshot self sizes, after - before): ${fmt(total)} B in all`);
+    printTable(
+      ['type:constructor', 'bytes per session'],
+      rows.slice(0, 20).map(([name, b]) => [name, fmt(b, 0)]),
+    );
+    const d = (k: keyof NodeJS.MemoryUsage) => (after[k] - before[k]) / 1024 / Math.max(1, heldCount);
+    console.log(
+      `per session: rss ${fmt(d('rss'))} KB = V8 heap (committed) ${fmt(d('heapTotal'))} KB + external ${fmt(d('external'))} KB + native (rest) ${fmt(d('rss') - d('heapTotal') - d('external'))} KB`,
+    );
+  }
   if (heldCount < args.sessions)
     console.log(`sessions the server closed during the ramp, by reason: ${JSON.stringify(lost)}`);
   if (held.errorCount || storm.errorCount) console.log(`errors: ${[...held.errors, ...storm.errors].join('; ')}`);

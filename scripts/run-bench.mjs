@@ -25,6 +25,8 @@ for (const name of scripts) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', join('bench', name), ...passThrough], {
     cwd: root,
     stdio: 'inherit',
+    // bin/ runs src/ through tsx: the benchmark measures the working tree, not a stale dist/.
+    env: { ...process.env, P2P_FROM_SOURCE: '1' },
   });
   if (result.status !== 0) failed += 1;
 }

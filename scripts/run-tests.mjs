@@ -31,6 +31,6 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, P2P_TEST: '1' } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, P2P_TEST: '1', P2P_FROM_SOURCE: '1' } },
 );
 process.exit(result.status ?? 1);

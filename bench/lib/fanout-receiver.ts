@@ -16,7 +16,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { encodeMessage } from '../../src/net/codec.ts';
-import { BROADCAST_ACK_DELAY_MAX_MS, PROTOCOL_VERSION } from '../../src/net/constants.ts';
+import { PROTOCOL_VERSION } from '../../src/net/constants.ts';
 import { Direction } from '../../src/net/datagram.ts';
 import { FrameDecoder } from '../../src/net/framing.ts';
 import {
@@ -46,6 +46,7 @@ export type WorkerCommand =
   | { cmd: 'login'; host: string; port: number; users: string[]; pass: string; concurrency: number }
   | { cmd: 'loss'; rate: number }
   | { cmd: 'collect'; key: string }
+  | { cmd: 'datagrams'; key: string }
   | { cmd: 'mqtt'; port: number; clientIds: string[]; topic: string; concurrency: number }
   | { cmd: 'close' };
 
@@ -55,6 +56,7 @@ export type WorkerReport =
   | { type: 'mqtt-ready'; subscribers: number }
   | { type: 'complete'; key: string; times: number[]; viaTcp: number; duplicates: number }
   | { type: 'partial'; key: string; times: number[]; viaTcp: number; duplicates: number }
+  | { type: 'datagrams'; key: string; count: number }
   | { type: 'error'; message: string };
 
 interface Receiver {
@@ -75,6 +77,8 @@ let duplicates = 0;
 let closing = false;
 const failures: Record<string, number> = {};
 const receipts = new Map<string, { times: number[]; viaTcp: number; population: number }>();
+/** `bcast` datagrams that reached this worker's sockets per broadcast, before emulated loss. */
+const datagrams = new Map<string, number>();
 
 const send = (report: WorkerReport) => process.send?.(report);
 const hrnow = () => Number(process.hrtime.bigint());
@@ -160,7 +164,6 @@ function login(name: string, pass: string, port: number): Promise<Receiver> {
 }
 
 function onDatagram(r: Receiver, datagram: Buffer): void {
-  if (lossRate > 0 && Math.random() < lossRate) return; // emulated loss, server to client
   const header = readHeader(datagram);
   if (!header || !r.channel) return;
   const opened = r.channel.open(datagram, header);
@@ -168,15 +171,17 @@ function onDatagram(r: Receiver, datagram: Buffer): void {
   const message = opened.message;
   if (message.t === 'welcome') r.alive = true;
   else if (message.t === 'bcast') {
-    const time = hrnow();
     const bid = message.b.bid;
-    receipt(bid, time, false, receivers.length, r.seen);
-    // Acknowledge after the protocol's random delay (section 7.2), duplicates too.
-    setTimeout(() => {
+    // Counted as sent by the server (loopback loses nothing), then dropped as if the network had.
+    datagrams.set(bid, (datagrams.get(bid) ?? 0) + 1);
+    if (lossRate > 0 && Math.random() < lossRate) return; // emulated loss, server to client
+    receipt(bid, hrnow(), false, receivers.length, r.seen);
+    // Acknowledge at the end of this turn, as the reference client does (section 7.2), duplicates too.
+    setImmediate(() => {
       if (lossRate > 0 && Math.random() < lossRate) return; // emulated loss, client to server
       const ack: UdpClientMessage = { t: 'bcast_ack', bids: [bid] };
       r.udp.send((r.channel as UdpChannel<typeof udpServerMessages>).seal(ack), r.udpPort, host);
-    }, Math.random() * BROADCAST_ACK_DELAY_MAX_MS);
+    });
   }
 }
 
@@ -279,6 +284,9 @@ process.on('message', (command: WorkerCommand) => {
         send({ type: 'partial', key: command.key, times: entry?.times ?? [], viaTcp: entry?.viaTcp ?? 0, duplicates });
         return;
       }
+      case 'datagrams':
+        send({ type: 'datagrams', key: command.key, count: datagrams.get(command.key) ?? 0 });
+        return;
       case 'mqtt':
         await subscribeAll(command.port, command.clientIds, command.topic, command.concurrency);
         send({ type: 'mqtt-ready', subscribers: subscribers.length });

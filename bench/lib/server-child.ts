@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createServer, type TLSSocket } from 'node:tls';
 import { startServer } from '../../src/server/app.ts';
+import { heapCensus } from './heap-census.ts';
 import { serveCalls } from './ipc.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
@@ -73,6 +74,11 @@ serveCalls({
     };
   },
   memory: () => settledMemory(),
+  /** The heap by constructor, after a GC (bench/lib/heap-census.ts). */
+  async census() {
+    await settledMemory();
+    return heapCensus();
+  },
   /** For the soak: settled memory, and the libuv resources the process holds, by type. */
   async sample() {
     const memory = await settledMemory();

@@ -4,19 +4,14 @@
  * on the path it came by, and shows each exactly once per user, even when the server sends it
  * again (a lost ack, a retransmission racing an ack, a reconnect, a server restart).
  *
- * UDP acks wait a random 0..BROADCAST_ACK_DELAY_MAX_MS so that thousands of clients do not
- * answer one fan-out in the same millisecond, and acks for several broadcasts share a
- * datagram (section 7.2). TCP acks go at the next turn of the event loop.
+ * Acks go at the end of the event-loop turn the copies arrived in, one datagram (or frame)
+ * for all of them (section 7.2): the server times its retransmissions from the round trip it
+ * measures, so an ack held back would only make them later.
  *
  * Text handed out is sanitised for a terminal (section 6.5 rules); the server relays it as sent.
  */
 import { EventEmitter } from 'eventemitter3';
-import {
-  BROADCAST_ACK_DELAY_MAX_MS,
-  MAX_BROADCAST_ACK_IDS_TCP,
-  MAX_BROADCAST_ACK_IDS_UDP,
-  MAX_PENDING_BROADCASTS,
-} from '../net/constants.ts';
+import { MAX_BROADCAST_ACK_IDS_TCP, MAX_BROADCAST_ACK_IDS_UDP, MAX_PENDING_BROADCASTS } from '../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../net/errors.ts';
 import type { BroadcastItem, ServerMessage, UdpServerMessage } from '../net/messages.ts';
 import { sanitizeText } from '../net/sanitize.ts';
@@ -70,7 +65,10 @@ export interface InboxEvents {
 
 export interface InboxOptions {
   maxItems?: number;
-  /** Upper bound of the random UDP ack delay; 0 acks at once. */
+  /**
+   * Hold UDP acks a random 0..this (ms) instead of sending them at the end of the turn: a
+   * client that delays its acks, as version-1 clients did (tests of the server's RTO).
+   */
   ackDelayMaxMs?: number;
   now?: () => number;
 }
@@ -82,7 +80,8 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
   private readonly seen = new Map<string, number>();
   private readonly udpAcks = new Set<string>();
   private readonly tcpAcks = new Set<string>();
-  private udpAckTimer: NodeJS.Timeout | null = null;
+  /** Cancels the pending UDP ack flush; null when none is scheduled. */
+  private cancelUdpAck: (() => void) | null = null;
   private tcpAckScheduled = false;
   private user: string | null;
   private readonly maxItems: number;
@@ -108,7 +107,7 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
   ) {
     super();
     this.maxItems = options.maxItems ?? MAX_INBOX_ITEMS;
-    this.ackDelayMaxMs = options.ackDelayMaxMs ?? BROADCAST_ACK_DELAY_MAX_MS;
+    this.ackDelayMaxMs = options.ackDelayMaxMs ?? 0;
     this.now = options.now ?? Date.now;
     this.user = client.session ? userKey(client.session.user) : null;
     client.on('udpMessage', this.onUdp);
@@ -195,10 +194,7 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     if (via === 'udp') {
       this.udpAcks.add(bid);
       if (this.udpAcks.size >= MAX_BROADCAST_ACK_IDS_UDP) this.flushUdpAcks();
-      else if (!this.udpAckTimer) {
-        this.udpAckTimer = setTimeout(() => this.flushUdpAcks(), Math.random() * this.ackDelayMaxMs);
-        this.udpAckTimer.unref();
-      }
+      else if (!this.cancelUdpAck) this.cancelUdpAck = this.scheduleUdpAcks();
       return;
     }
     this.tcpAcks.add(bid);
@@ -208,9 +204,19 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     }
   }
 
+  private scheduleUdpAcks(): () => void {
+    if (this.ackDelayMaxMs > 0) {
+      const timer = setTimeout(() => this.flushUdpAcks(), Math.random() * this.ackDelayMaxMs);
+      timer.unref();
+      return () => clearTimeout(timer);
+    }
+    const immediate = setImmediate(() => this.flushUdpAcks());
+    return () => clearImmediate(immediate);
+  }
+
   private flushUdpAcks(): void {
-    if (this.udpAckTimer) clearTimeout(this.udpAckTimer);
-    this.udpAckTimer = null;
+    this.cancelUdpAck?.();
+    this.cancelUdpAck = null;
     const bids = [...this.udpAcks];
     this.udpAcks.clear();
     for (let i = 0; i < bids.length; i += MAX_BROADCAST_ACK_IDS_UDP) {

@@ -4,7 +4,6 @@ import { hideBin } from 'yargs/helpers';
 import { DEFAULT_PORT } from '../net/constants.ts';
 import { defaultDataDir } from './history/data-dir.ts';
 import { defaultDownloadDir, parseByteSize } from './files/places.ts';
-import { createApp } from './tui/app.ts';
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   const args = await yargs(argv)
@@ -52,6 +51,8 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
   // The P2P_ variables are read one by one: yargs' .env('P2P') would take any other P2P_* (such as P2P_TEST) as an unknown flag.
   const host = args.host ?? process.env.P2P_HOST;
   const port = args.port ?? (process.env.P2P_PORT ? Number(process.env.P2P_PORT) : DEFAULT_PORT);
+  // Loaded after parsing, so `--help` does not load the TUI (docs/BENCHMARKS.md, "Start-up").
+  const { createApp } = await import('./tui/app.ts');
   const app = createApp({
     // A host given (argument or environment): connect at once; otherwise the TUI asks.
     host,

@@ -186,17 +186,37 @@ export const BROADCAST_ID_BYTES = 8;
 export const MAX_BROADCAST_ACK_IDS_UDP = 64;
 export const MAX_BROADCAST_ACK_IDS_TCP = 256;
 /**
- * A client waits a random 0..this before acknowledging over UDP, so that 10,000 recipients
- * do not all answer at once (ack implosion): their acks reach the server at about 20,000 a
- * second, which one core handles, instead of 100,000. Acks for several broadcasts then share
- * a datagram too (section 7.2).
+ * The longest a client should hold an ack before sending it (section 7.2). The reference
+ * client acks at the end of the event-loop turn in which the copy arrived (one datagram for
+ * every copy read in that turn): the server times its retransmissions from the round trip it
+ * measures, which includes this delay, so an ack held longer only makes that client's
+ * retransmissions slower. A fan-out's acks come back at the pace the server sends, which
+ * the server's 4 MiB UDP receive buffer absorbs (docs/BENCHMARKS.md, "Broadcast fan-out").
  */
-export const BROADCAST_ACK_DELAY_MAX_MS = 500;
+export const BROADCAST_ACK_DELAY_MAX_MS = 50;
 /**
- * First retransmission after this (the ack delay plus a round trip, with room; RFC 6298's
- * minimum RTO); each further one waits twice as long (section 7.2).
+ * The retransmission timeout of a broadcast datagram follows the measured round trip as
+ * TCP's does (RFC 6298; section 7.2). Before any sample: 1 s (RFC 6298's initial RTO).
  */
-export const BROADCAST_RETRANSMIT_BASE_MS = 1_000;
+export const BROADCAST_RTO_INITIAL_MS = 1_000;
+/**
+ * Floor of the RTO. Lower than TCP's 200 ms: a spurious retransmission costs one small
+ * datagram the client drops as a duplicate, while a late one delays every lost copy; two
+ * delivery ticks (50 ms each) is the finest the timer can act on anyway.
+ */
+export const BROADCAST_RTO_MIN_MS = 100;
+/**
+ * Ceiling of the RTO (before back-off): the fixed first wait of earlier versions, which
+ * covers their clients' 500 ms ack delay and a round trip. A server whose own delays make
+ * the measured round trip jitter by seconds (a starved CPU) then retransmits no later than
+ * those versions did; measured below it, sooner.
+ */
+export const BROADCAST_RTO_MAX_MS = 1_000;
+/**
+ * A broadcast unacknowledged over UDP this long after its first send goes over TCP, even
+ * with UDP tries left (a slow path's backed-off RTO would otherwise take longer).
+ */
+export const BROADCAST_UDP_DEADLINE_MS = 7_000;
 /** UDP sends of one broadcast to one recipient before the server falls back to TCP. */
 export const BROADCAST_UDP_TRIES = 3;
 /** Unacknowledged UDP broadcasts per recipient; beyond this new ones go over TCP. */

@@ -47,12 +47,20 @@ export interface ServerEvents extends RelayEvents {
   broadcast_refused: [{ user: string; code: string }];
   /**
    * The first send to every online user is done (retransmissions may follow): `ms` from the
-   * start to the last send, `cpuMs` the CPU time the sends took (robust on a busy machine).
+   * start to the last send, `cpuMs` the CPU time the sends took (robust on a busy machine),
+   * `rtoMs` the mean retransmission timeout of its UDP sends (section 7.2; 0 when none).
    */
-  broadcast_fanout: [{ bid: string; recipients: number; udp: number; tcp: number; ms: number; cpuMs: number }];
-  /** Every user registered now has acknowledged it (it stays live for users who register later). */
-  broadcast_delivered: [{ bid: string; acked: number; registered: number }];
-  broadcast_expired: [{ bid: string; from: string; acked: number; registered: number }];
+  broadcast_fanout: [
+    { bid: string; recipients: number; udp: number; tcp: number; ms: number; cpuMs: number; rtoMs: number },
+  ];
+  /**
+   * Every user registered now has acknowledged it (it stays live for users who register later).
+   * `datagrams`/`frames`: its sends so far over UDP (retransmissions included) and TCP, to all.
+   */
+  broadcast_delivered: [{ bid: string; acked: number; registered: number; datagrams: number; frames: number }];
+  broadcast_expired: [
+    { bid: string; from: string; acked: number; registered: number; datagrams: number; frames: number },
+  ];
   /** A peer request reached its target (section 6.1). Never the reqId or the secret. */
   peer_request: [{ from: string; fromIp: string; to: string; toIp: string }];
   /** A peer request ended. */

@@ -13,7 +13,7 @@ import {
 } from '../net/constants.ts';
 import { parseDuration } from '../util/duration.ts';
 import { startServer } from './app.ts';
-import { createDashboard, type Dashboard } from './dashboard/dashboard.ts';
+import type { Dashboard } from './dashboard/dashboard.ts';
 import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
 import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
@@ -151,6 +151,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     json.follow(app.core);
     log = json.write;
   } else {
+    // Loaded only for a terminal: blessed-contrib costs start-up time (docs/BENCHMARKS.md, "Start-up").
+    const { createDashboard } = await import('./dashboard/dashboard.ts');
     dashboard = createDashboard({ app, logLevel, captureConsole: true, onQuit: () => stop('dashboard') });
     log = dashboard.log;
   }

@@ -82,8 +82,8 @@ export interface ServerCoreOptions {
   broadcastTtlMs?: number;
   broadcastsPerMinute?: number;
   maxPendingBroadcasts?: number;
-  /** First retransmission delay; tests shorten it (section 7.2). */
-  broadcastRetransmitBaseMs?: number;
+  /** The broadcast RTO before any round trip is measured, and its floor; tests change them (section 7.2). */
+  broadcastRto?: { initialMs?: number; minMs?: number };
 }
 
 /** In-process hooks for feature modules (peer broker, broadcasts); not for logging. */
@@ -129,7 +129,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       | 'broadcastTtlMs'
       | 'broadcastsPerMinute'
       | 'maxPendingBroadcasts'
-      | 'broadcastRetransmitBaseMs'
+      | 'broadcastRto'
     >
   >;
   private readonly sessions = new Set<ClientSession>();
@@ -185,7 +185,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       ttlMs: options.broadcastTtlMs,
       perMinute: options.broadcastsPerMinute,
       maxPending: options.maxPendingBroadcasts,
-      retransmitBaseMs: options.broadcastRetransmitBaseMs,
+      rto: options.broadcastRto,
     });
     // The relay sees the server only through RelayHost (section 6.6).
     this.relay = new RelayService({ now, emit }, options.relay);

@@ -6,8 +6,6 @@ import type { UdpProxy } from './udp-proxy.ts';
 import { waitFor } from './wait.ts';
 
 export const PASSWORD = 'correct horse battery';
-/** Tests ack quickly; the default spreads acks over 500 ms for large fan-outs (section 7.2). */
-export const TEST_ACK_DELAY_MS = 10;
 
 export interface User {
   name: string;
@@ -31,7 +29,7 @@ export async function onlineUser(server: TestServer, name: string, options: User
     ...options.client,
   });
   // Attach before logging in: the backlog arrives right behind `welcome` (section 7.2).
-  const inbox = new BroadcastInbox(client, { ackDelayMaxMs: TEST_ACK_DELAY_MS, ...options.inbox });
+  const inbox = new BroadcastInbox(client, options.inbox);
   if (options.login) await client.login(name, PASSWORD);
   else await client.register(name, PASSWORD);
   if (options.waitUdp ?? true) await waitFor(() => client.udpState === 'alive', { what: `${name}'s UDP path` });

@@ -4,10 +4,13 @@
  * datagram and frame sent to them (decoded, with the time). Nothing is mocked: delivery runs
  * its real code against this host and a real BroadcastQueue.
  */
-import { FRAME_HEADER_BYTES } from '../../src/net/constants.ts';
+import { DEFAULT_BROADCAST_TTL_MS, FRAME_HEADER_BYTES } from '../../src/net/constants.ts';
 import type { BroadcastItem } from '../../src/net/messages.ts';
 import type { ServerEvents } from '../../src/server/events.ts';
+import type { DeliveryOptions } from '../../src/server/broadcasts/delivery.ts';
 import type { DeliveryHost, Ticker } from '../../src/server/broadcasts/ports.ts';
+import { Broadcasts } from '../../src/server/broadcasts/service.ts';
+import { MemoryBroadcastStore } from '../../src/server/broadcasts/store.ts';
 
 /** Wall clock and monotonic clock moved together, by hand; timers fire as time passes. */
 export class ManualClock implements Ticker {
@@ -170,3 +173,23 @@ export class FakeDeliveryHost implements DeliveryHost<FakeSession> {
     for (const listener of this.offlineListeners) listener(session);
   }
 }
+
+/** The real Broadcasts service over a FakeDeliveryHost on a ManualClock, memory store. */
+export async function deliveryBed(options: { ttlMs?: number; registered?: number; rto?: DeliveryOptions['rto'] } = {}) {
+  const clock = new ManualClock();
+  const host = new FakeDeliveryHost(clock);
+  host.registered = options.registered ?? 10;
+  const broadcasts = new Broadcasts(host, {
+    store: new MemoryBroadcastStore(),
+    ticker: clock,
+    ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
+    perMinute: 1_000,
+    rto: options.rto,
+  });
+  await broadcasts.open();
+  const send = async (from: FakeSession, text = 'hello everyone') => (await broadcasts.create(from, text)).item;
+  return { clock, host, broadcasts, send, close: () => broadcasts.close() };
+}
+
+/** Send times relative to t0. */
+export const times = (sent: { at: number }[], t0: number): number[] => sent.map((s) => s.at - t0);

@@ -62,6 +62,7 @@ export class ClientProcess extends ScreenReader {
         LANG: 'C.UTF-8',
         P2P_CONFIG_DIR: configDir,
         P2P_DATA_DIR: join(configDir, 'data'),
+        P2P_FROM_SOURCE: '1', // bin/ runs src/ through tsx: the code under test, not dist/
         ...options.env,
       },
     });

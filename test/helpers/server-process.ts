@@ -11,13 +11,14 @@ const START_TIMEOUT_MS = 20_000;
 
 /**
  * The environment for a server under test: without P2P_* variables, so that a developer's
- * P2P_PORT or P2P_DATA_DIR cannot change the server the test talks to.
+ * P2P_PORT or P2P_DATA_DIR cannot change the server the test talks to; with P2P_FROM_SOURCE,
+ * so bin/ runs src/ through tsx (what is being tested), never a stale dist/.
  */
 export function serverEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env))
     if (value !== undefined && !key.startsWith('P2P_')) env[key] = value;
-  return { ...env, ...extra };
+  return { ...env, P2P_FROM_SOURCE: '1', ...extra };
 }
 
 export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };

@@ -10,9 +10,10 @@ import { UdpProxy } from '../helpers/udp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
 import { nth } from '../helpers/assert.ts';
+import { BROADCAST_RTO_MIN_MS } from '../../src/net/constants.ts';
 
 /** Short enough that retransmissions and fallbacks happen within a test's second or two. */
-const RETRANSMIT_BASE_MS = 100;
+const INITIAL_RTO_MS = 100;
 
 async function withProxies(
   count: number,
@@ -24,7 +25,7 @@ async function withProxies(
 }
 
 test('10% of datagrams lost both ways: every user still gets every broadcast, shown exactly once', async (t) => {
-  const server = await startTestServer({ broadcastRetransmitBaseMs: RETRANSMIT_BASE_MS, broadcastsPerMinute: 100 });
+  const server = await startTestServer({ broadcastRto: { initialMs: INITIAL_RTO_MS }, broadcastsPerMinute: 100 });
   const proxies = await withProxies(8, { dropUp: 0.1, dropDown: 0.1 }, server);
   defer(t, async () => {
     await server.close();
@@ -54,7 +55,7 @@ test('10% of datagrams lost both ways: every user still gets every broadcast, sh
 });
 
 test('UDP blocked for one client from the start: its broadcasts come over TCP', async (t) => {
-  const server = await startTestServer({ broadcastRetransmitBaseMs: RETRANSMIT_BASE_MS });
+  const server = await startTestServer({ broadcastRto: { initialMs: INITIAL_RTO_MS } });
   const blocked = nth(await withProxies(1, { dropUp: 1, dropDown: 1 }, server), 0, 'proxy');
   defer(t, async () => {
     await server.close();
@@ -72,7 +73,7 @@ test('UDP blocked for one client from the start: its broadcasts come over TCP', 
 });
 
 test('UDP path dies silently: after the UDP tries the server falls back to TCP', async (t) => {
-  const server = await startTestServer({ broadcastRetransmitBaseMs: RETRANSMIT_BASE_MS });
+  const server = await startTestServer({ broadcastRto: { initialMs: INITIAL_RTO_MS } });
   const proxy = nth(await withProxies(1, {}, server), 0, 'proxy');
   defer(t, async () => {
     await server.close();
@@ -89,6 +90,19 @@ test('UDP path dies silently: after the UDP tries the server falls back to TCP',
   const stats = server.app.core.broadcasts.stats();
   assert.equal(stats.tcpFallbacks, 1);
   assert.equal(stats.retransmits, 2, 'three UDP tries in all');
-  // Tries at 0, base, 3 x base; TCP at 7 x base.
-  assert.ok(tookMs >= 7 * RETRANSMIT_BASE_MS, `fell back after ${tookMs} ms`);
+  // Tries at 0, RTO, 3 x RTO; TCP at 7 x RTO, and the RTO is never under its floor.
+  assert.ok(tookMs >= 7 * BROADCAST_RTO_MIN_MS, `fell back after ${tookMs} ms`);
+});
+
+test('a client that holds its acks (as earlier clients did) still gets each broadcast, shown once, and acks it', async (t) => {
+  const server = await startTestServer({ broadcastsPerMinute: 100 });
+  defer(t, () => server.close());
+  const alice = await onlineUser(server, 'alice');
+  // Up to 500 ms before each UDP ack: round trips the server measures as long, not as lost.
+  const bob = await onlineUser(server, 'bob', { inbox: { ackDelayMaxMs: 500 } });
+  const bids: string[] = [];
+  for (let i = 0; i < 5; i++) bids.push((await alice.inbox.send(`slow ack ${i}`)).bid);
+  await waitFor(() => server.app.core.broadcasts.pending().every((row) => row.acked === 2), { what: 'every ack' });
+  assert.deepEqual(bob.inbox.items.map((item) => item.bid).sort(), [...bids].sort());
+  assert.ok(bob.inbox.items.every((item) => item.via === 'udp'));
 });

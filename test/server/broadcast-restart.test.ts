@@ -11,7 +11,7 @@ import { BroadcastInbox } from '../../src/client/broadcasts.ts';
 import { P2PClient } from '../../src/client/client.ts';
 import { BROADCAST_LOG_FILE } from '../../src/server/app.ts';
 import type { QueueRecord } from '../../src/server/broadcasts/store.ts';
-import { bidsOf, PASSWORD, received, TEST_ACK_DELAY_MS, type User } from '../helpers/broadcast.ts';
+import { bidsOf, PASSWORD, received, type User } from '../helpers/broadcast.ts';
 import { tempDir } from '../helpers/server.ts';
 import { spawnServer, type ServerProcess } from '../helpers/server-process.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -46,7 +46,7 @@ test('SIGKILL with pending broadcasts: after a restart delivery resumes and noth
       reconnectMaxMs: 500,
     });
     clients.push(client);
-    const inbox = new BroadcastInbox(client, { ackDelayMaxMs: TEST_ACK_DELAY_MS });
+    const inbox = new BroadcastInbox(client);
     await (register ? client.register(name, PASSWORD) : client.login(name, PASSWORD));
     return { name, client, inbox };
   }

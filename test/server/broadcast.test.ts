@@ -76,7 +76,7 @@ test('users who log in before the expiry get it once at login, even ones registe
 });
 
 test('exactly once across reconnects: repeats after a lost ack are dropped, acked ones are not sent again', async (t) => {
-  const server = await startTestServer({ broadcastRetransmitBaseMs: 2_000 });
+  const server = await startTestServer({ broadcastRto: { initialMs: 2_000, minMs: 2_000 } });
   const proxy = await UdpProxy.start({ target: { host: '127.0.0.1', port: server.app.listening.udpPort } });
   defer(t, async () => {
     await server.close();

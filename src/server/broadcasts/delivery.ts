@@ -5,10 +5,12 @@
  * - A new broadcast is serialised once (a `bcast` payload and a `broadcast` frame) and sealed
  *   per recipient with that session's key; the loop runs in slices so the event loop stays
  *   responsive while it reaches 10,000 users.
- * - Over UDP it is retransmitted at base, 2 x base, 4 x base ... until acknowledged; after
- *   BROADCAST_UDP_TRIES unacknowledged sends, or at once when the UDP path is not alive (never
- *   registered, or dead), it goes over the TLS connection instead, which is reliable: a TCP
- *   send is not repeated on the same connection.
+ * - Over UDP it is retransmitted after the recipient's RTO, then 2 x, 4 x that ... until
+ *   acknowledged (rto.ts: RFC 6298 from the round trips this server measured to that
+ *   recipient, or to everyone before it has its own); after BROADCAST_UDP_TRIES
+ *   unacknowledged sends or BROADCAST_UDP_DEADLINE_MS, or at once when the UDP path is not
+ *   alive (never registered, or dead), it goes over the TLS connection instead, which is
+ *   reliable: a TCP send is not repeated on the same connection.
  * - At login every live broadcast the user has not acknowledged is delivered again (section
  *   7.2 "late recipients"), including ones made before the user registered.
  *
@@ -17,7 +19,7 @@
  * client cut off.
  */
 import {
-  BROADCAST_RETRANSMIT_BASE_MS,
+  BROADCAST_UDP_DEADLINE_MS,
   BROADCAST_UDP_TRIES,
   MAX_BROADCASTS_IN_FLIGHT_UDP,
   MAX_DATAGRAM_BYTES,
@@ -30,6 +32,7 @@ import type { ServerMessage, UdpServerMessage } from '../../net/messages.ts';
 import { userKey } from '../users/store.ts';
 import { realTicker, type DeliveryHost, type DeliveryPeer, type DeliveryQueue, type Ticker } from './ports.ts';
 import type { PendingBroadcast } from './queue.ts';
+import { DEFAULT_RTO_LIMITS, RttEstimator, type RtoLimits } from './rto.ts';
 
 export type { DeliveryHost, DeliveryPeer, DeliveryQueue, Ticker } from './ports.ts';
 
@@ -44,8 +47,10 @@ export const FANOUT_SLICE = 1024;
 export const MAX_SENDS_PER_TICK = 1024;
 
 export interface DeliveryOptions {
-  retransmitBaseMs?: number;
+  /** RTO before any round trip was measured, its floor and ceiling (rto.ts). */
+  rto?: Partial<Omit<RtoLimits, 'granularityMs'>>;
   udpTries?: number;
+  udpDeadlineMs?: number;
   maxUdpInFlight?: number;
   tickMs?: number;
   fanoutSlice?: number;
@@ -67,6 +72,10 @@ export interface DeliveryStats {
 
 interface InFlight {
   tries: number;
+  /** The current wait: the RTO at the first send, doubled at each retransmission. */
+  wait: number;
+  /** Host clock time of the first send: the RTT sample if acked after it alone (Karn). */
+  firstAt: number;
   nextAt: number;
 }
 
@@ -78,6 +87,14 @@ class Recipient<S extends DeliveryPeer> {
   readonly tcp = new Set<string>();
   /** To be sent over TCP once the connection has room (creation order). */
   readonly owed = new Set<string>();
+  /** Round trips to this recipient; null until its first (most sessions never need one). */
+  rtt: RttEstimator | null = null;
+  /**
+   * The RTO as backed off by unanswered sends, kept until a valid sample (RFC 6298 5.5-5.7):
+   * a client whose acks come after the RTO is then not resent everything again and again,
+   * its acks all ambiguous (Karn) and its estimate never corrected.
+   */
+  backedOffRto: number | null = null;
 
   constructor(readonly session: S) {
     this.key = userKey(session.user);
@@ -102,6 +119,14 @@ interface Encoded {
   /** The `bcast` payload, or null if sealed it would not fit a datagram (then TCP only). */
   udp: Buffer | null;
   tcp: Buffer;
+  /** Sends of this broadcast so far, to every recipient: UDP (retransmissions included), TCP. */
+  sends: BroadcastSends;
+}
+
+/** Reported with broadcast_delivered and broadcast_expired: is there a retransmit storm? */
+export interface BroadcastSends {
+  datagrams: number;
+  frames: number;
 }
 
 export class BroadcastDelivery<S extends DeliveryPeer> {
@@ -120,8 +145,11 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   private readonly encoded = new Map<string, Encoded>();
   /** Broadcasts every registered user has acknowledged (reported once). */
   private readonly complete = new Set<string>();
-  private readonly baseMs: number;
+  private readonly rtoLimits: RtoLimits;
+  /** Round trips to every recipient: the RTO of one that has no sample of its own yet. */
+  private readonly rtt: RttEstimator;
   private readonly udpTries: number;
+  private readonly udpDeadlineMs: number;
   private readonly maxUdpInFlight: number;
   private readonly tickMs: number;
   private readonly slice: number;
@@ -137,10 +165,12 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     private readonly queue: DeliveryQueue,
     options: DeliveryOptions = {},
   ) {
-    this.baseMs = options.retransmitBaseMs ?? BROADCAST_RETRANSMIT_BASE_MS;
     this.udpTries = options.udpTries ?? BROADCAST_UDP_TRIES;
+    this.udpDeadlineMs = options.udpDeadlineMs ?? BROADCAST_UDP_DEADLINE_MS;
     this.maxUdpInFlight = options.maxUdpInFlight ?? MAX_BROADCASTS_IN_FLIGHT_UDP;
     this.tickMs = options.tickMs ?? DELIVERY_TICK_MS;
+    this.rtoLimits = { ...DEFAULT_RTO_LIMITS, ...options.rto, granularityMs: this.tickMs };
+    this.rtt = new RttEstimator(this.rtoLimits);
     this.slice = options.fanoutSlice ?? FANOUT_SLICE;
     this.ticker = options.ticker ?? realTicker;
   }
@@ -165,6 +195,12 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     this.active.clear();
   }
 
+  /** The RTO a recipient's next first send waits for (its own estimate, else everyone's). */
+  rtoOf(session: S): number {
+    const r = this.recipients.get(session);
+    return r ? this.rtoFor(r) : this.rtt.rto;
+  }
+
   /** Online sessions that still wait for an ack or a TCP send, for the dashboard. */
   get busyRecipients(): number {
     return this.active.size;
@@ -177,20 +213,23 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const started = process.hrtime.bigint();
     const targets = [...this.recipients.values()];
     const enc = this.encode(pending);
-    const counts = { udp: 0, tcp: 0 };
+    const counts = { udp: 0, tcp: 0, rtoSum: 0 };
     let cpuMicros = 0;
     let i = 0;
     const step = () => {
       if (!this.running || !this.queue.get(bid)) return;
       const cpuBefore = process.cpuUsage();
       const end = Math.min(i + this.slice, targets.length);
-      const now = this.host.now();
       for (; i < end; i++) {
         const r = targets[i];
         if (r === undefined) continue; // never: i < end <= targets.length
         if (this.host.isClosed(r.session) || pending.acked.has(r.key) || r.has(bid)) continue;
-        if (this.deliver(r, pending, enc, now) === 'udp') counts.udp += 1;
-        else counts.tcp += 1;
+        // The clock per send, not per slice: a slice takes 10-100 ms, which would otherwise
+        // count in the round trip of its last recipients and inflate their RTO.
+        if (this.deliver(r, pending, enc, this.host.now()) === 'udp') {
+          counts.udp += 1;
+          counts.rtoSum += this.rtoFor(r);
+        } else counts.tcp += 1;
       }
       // dgram resolves the address on process.nextTick and sends there: account after those.
       process.nextTick(() => {
@@ -210,6 +249,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
           tcp: counts.tcp,
           ms: Math.round(ms * 100) / 100,
           cpuMs: Math.round(cpuMicros / 10) / 100,
+          rtoMs: counts.udp === 0 ? 0 : Math.round(counts.rtoSum / counts.udp),
         });
       });
     };
@@ -220,7 +260,9 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   ack(session: S, bids: readonly string[]): void {
     const r = this.recipients.get(session);
     const user = session.user;
+    const now = this.host.now();
     for (const bid of bids) {
+      if (r) this.sampleRtt(r, bid, now);
       r?.forget(bid);
       const pending = this.queue.get(bid);
       if (!pending || !this.queue.ack(bid, user)) continue;
@@ -228,7 +270,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       const registered = this.host.registeredUsers();
       if (!this.complete.has(bid) && pending.acked.size >= registered) {
         this.complete.add(bid);
-        this.host.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered });
+        const sends = { ...this.encode(pending).sends };
+        this.host.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered, ...sends });
       }
     }
   }
@@ -279,9 +322,11 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       r.udp.size < this.maxUdpInFlight &&
       this.host.sendDatagram(r.session, enc.udp)
     ) {
-      r.udp.set(bid, { tries: 1, nextAt: now + this.baseMs });
+      const wait = this.rtoFor(r);
+      r.udp.set(bid, { tries: 1, wait, firstAt: now, nextAt: now + wait });
       this.active.add(r);
       this.stats.udpSent += 1;
+      enc.sends.datagrams += 1;
       return 'udp';
     }
     this.sendTcp(r, bid, enc);
@@ -299,6 +344,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     r.tcp.add(bid);
     this.host.sendFrame(r.session, enc.tcp);
     this.stats.tcpSent += 1;
+    enc.sends.frames += 1;
     return true;
   }
 
@@ -306,11 +352,19 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   tick(): void {
     const expired = this.queue.expire();
     if (expired.length > 0) {
-      this.forgetBroadcasts(expired.map((p) => p.item.bid));
       const registered = this.host.registeredUsers();
-      for (const { item, acked } of expired) {
-        this.host.emit('broadcast_expired', { bid: item.bid, from: item.from, acked: acked.size, registered });
+      for (const pending of expired) {
+        const { item, acked } = pending;
+        const sends = { ...this.encode(pending).sends };
+        this.host.emit('broadcast_expired', {
+          bid: item.bid,
+          from: item.from,
+          acked: acked.size,
+          registered,
+          ...sends,
+        });
       }
+      this.forgetBroadcasts(expired.map((p) => p.item.bid));
     }
     // A tick that comes late means the server is behind on its input (its CPU is starved or
     // the loop was blocked), and unread acks may be waiting in the socket: resending now
@@ -358,11 +412,21 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       }
       sends += 1;
       const enc = this.encode(pending);
-      if (alive && flight.tries < this.udpTries && enc.udp && this.host.sendDatagram(r.session, enc.udp)) {
-        // Back-off: base, 2 x base, 4 x base ... after the first send (section 7.2).
-        flight.nextAt = now + this.baseMs * 2 ** flight.tries;
+      const beforeDeadline = now - flight.firstAt < this.udpDeadlineMs;
+      if (
+        alive &&
+        flight.tries < this.udpTries &&
+        beforeDeadline &&
+        enc.udp &&
+        this.host.sendDatagram(r.session, enc.udp)
+      ) {
         flight.tries += 1;
+        // Back-off: RTO, 2 x RTO, 4 x RTO ... (section 7.2), never past the UDP deadline.
+        flight.wait *= 2; // the UDP deadline bounds it
+        r.backedOffRto = Math.min(this.rtoLimits.maxMs, Math.max(r.backedOffRto ?? 0, flight.wait));
+        flight.nextAt = Math.min(now + flight.wait, flight.firstAt + this.udpDeadlineMs);
         this.stats.retransmits += 1;
+        enc.sends.datagrams += 1;
         continue;
       }
       r.udp.delete(bid);
@@ -370,6 +434,26 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       this.sendTcp(r, bid, enc);
     }
     return sends;
+  }
+
+  /** Karn's algorithm: only a broadcast sent once over UDP times a round trip. */
+  private sampleRtt(r: Recipient<S>, bid: string, now: number): void {
+    const flight = r.udp.get(bid);
+    if (!flight || flight.tries !== 1) return;
+    const ms = now - flight.firstAt;
+    r.rtt ??= new RttEstimator(this.rtoLimits);
+    r.rtt.sample(ms);
+    r.backedOffRto = null;
+    this.rtt.sample(ms);
+  }
+
+  /** The wait after a first send to `r`: its RTO, backed off while its sends go unanswered. */
+  private rtoFor(r: Recipient<S>): number {
+    return r.backedOffRto ?? this.estimator(r).rto;
+  }
+
+  private estimator(r: Recipient<S> | undefined): RttEstimator {
+    return r?.rtt ?? this.rtt;
   }
 
   private encode(pending: PendingBroadcast): Encoded {
@@ -381,7 +465,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       const udp = Buffer.from(JSON.stringify(datagram), 'utf8');
       // JSON escapes can make a 4 KiB text much longer than 4 KiB: such a one goes by TCP only.
       const fits = UDP_HEADER_BYTES + udp.length + UDP_TAG_BYTES <= MAX_DATAGRAM_BYTES;
-      enc = { udp: fits ? udp : null, tcp: encodeMessage(frame) };
+      enc = { udp: fits ? udp : null, tcp: encodeMessage(frame), sends: { datagrams: 0, frames: 0 } };
       this.encoded.set(bid, enc);
     }
     return enc;

@@ -1,46 +1,27 @@
 /**
  * Broadcast delivery (PROTOCOL.md section 7.2) as a unit: the real Broadcasts service,
  * BroadcastDelivery and BroadcastQueue (memory store) against an in-process host whose
- * sessions record what they are sent, on a clock moved by hand. A 30-minute TTL and a 7 s
- * retransmission schedule run in milliseconds; no socket, no timer, no sleep.
+ * sessions record what they are sent, on a clock moved by hand. A 30-minute TTL and the
+ * retransmission timer (RFC 6298 RTO) run in milliseconds; no socket, no timer, no sleep.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
-  BROADCAST_RETRANSMIT_BASE_MS,
+  BROADCAST_RTO_INITIAL_MS,
   BROADCAST_UDP_TRIES,
-  DEFAULT_BROADCAST_TTL_MS,
   MAX_BROADCAST_TEXT_BYTES,
   MAX_BROADCASTS_IN_FLIGHT_UDP,
   OUTPUT_QUEUE_BYTES,
 } from '../../../src/net/constants.ts';
 import { DELIVERY_TICK_MS } from '../../../src/server/broadcasts/delivery.ts';
-import { Broadcasts } from '../../../src/server/broadcasts/service.ts';
-import { MemoryBroadcastStore } from '../../../src/server/broadcasts/store.ts';
-import { FakeDeliveryHost, ManualClock, type FakeSession } from '../../helpers/fake-delivery-host.ts';
+import { deliveryBed as setup, times } from '../../helpers/fake-delivery-host.ts';
 
-const B = BROADCAST_RETRANSMIT_BASE_MS;
-
-async function setup(options: { ttlMs?: number; registered?: number } = {}) {
-  const clock = new ManualClock();
-  const host = new FakeDeliveryHost(clock);
-  host.registered = options.registered ?? 10;
-  const broadcasts = new Broadcasts(host, {
-    store: new MemoryBroadcastStore(),
-    ticker: clock,
-    ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
-    perMinute: 1_000,
-  });
-  await broadcasts.open();
-  const send = async (from: FakeSession, text = 'hello everyone') => (await broadcasts.create(from, text)).item;
-  return { clock, host, broadcasts, send, close: () => broadcasts.close() };
-}
-
-const times = (sent: { at: number }[], t0: number) => sent.map((s) => s.at - t0);
+/** The RTO before any round trip was measured. */
+const B = BROADCAST_RTO_INITIAL_MS;
 
 describe('broadcast delivery', () => {
-  test('over a live UDP path: sends at t, t+b, t+3b, then once over TCP at t+7b', async () => {
+  test('no round trip measured yet: sends at t, t+b, t+3b (initial RTO b, backed off), then once over TCP at t+7b', async () => {
     const { clock, host, send, broadcasts, close } = await setup();
     const bob = host.login('bob', { udpAlive: true });
     const t0 = clock.now();
@@ -79,7 +60,10 @@ describe('broadcast delivery', () => {
     // Alice's own copy fell back to TCP; acking it completes the broadcast.
     assert.equal(alice.frames.length, 1);
     broadcasts.ack(alice, [item.bid]);
-    assert.deepEqual(host.eventsOf('broadcast_delivered'), [{ bid: item.bid, acked: 2, registered: 2 }]);
+    // Bob's one datagram; Alice's three (0, b, 3b) and her TCP copy.
+    assert.deepEqual(host.eventsOf('broadcast_delivered'), [
+      { bid: item.bid, acked: 2, registered: 2, datagrams: 4, frames: 1 },
+    ]);
     broadcasts.ack(alice, [item.bid]);
     assert.equal(host.eventsOf('broadcast_delivered').length, 1, 'reported once, duplicate acks ignored');
     assert.equal(broadcasts.stats().acks, 2);
@@ -179,7 +163,9 @@ describe('broadcast delivery', () => {
     );
     clock.advance(DELIVERY_TICK_MS);
     assert.equal(broadcasts.queue.get(item.bid), undefined);
-    assert.deepEqual(host.eventsOf('broadcast_expired'), [{ bid: item.bid, from: 'frank', acked: 0, registered: 3 }]);
+    assert.deepEqual(host.eventsOf('broadcast_expired'), [
+      { bid: item.bid, from: 'frank', acked: 0, registered: 3, datagrams: BROADCAST_UDP_TRIES, frames: 2 },
+    ]);
     const after = host.login('after');
     clock.advance(10 * B);
     assert.equal(after.frames.length + after.datagrams.length, 0, 'nothing after expiry');
