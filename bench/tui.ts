@@ -218,7 +218,7 @@ main.tabs.on('changed', () => {
   if (savedTab && Number.isNaN(openMs) && savedTab.savedBefore > 0) openMs = performance.now() - openStarted;
 });
 const answeringAgain = setInterval(() => {
-  if (main.tabs.openSessions < names.length && features.peers?.requests().length) input.write('y');
+  if (main.tabs.openSessions < names.length && features.peers?.requests().length) input.write('\x1by'); // Alt-Y
 }, 50);
 await peersChild.call('ask', { user: 'bench' });
 clearInterval(answeringAgain);

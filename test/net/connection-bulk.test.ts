@@ -14,10 +14,15 @@ import { decodeFileData, encodeFileData, isFileData } from '../../src/net/file-f
 import { peerMessages, type PeerMessage } from '../../src/net/messages.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** A stream that takes each write on the next turn of the loop, as a socket does, and keeps the frames in order. */
-function recordingStream(): { stream: Duplex; frames: string[] } {
+/**
+ * A stream that takes each write on the next turn of the loop, as a socket does, and keeps the
+ * frames in order. `hold()` keeps the next writes from completing until `release()`: a socket
+ * whose peer is slow, so a test decides what is "being written" instead of racing the loop.
+ */
+function recordingStream(): { stream: Duplex; frames: string[]; hold: () => void; release: () => void } {
   const frames: string[] = [];
   const decoder = new FrameDecoder();
+  let held: Array<() => void> | null = null;
   const stream = new Duplex({
     read() {},
     write(chunk: Buffer, _encoding, done) {
@@ -27,20 +32,33 @@ function recordingStream(): { stream: Duplex; frames: string[] } {
           frames.push(d instanceof Error ? 'bad' : `data@${d.offset}`);
         } else frames.push((JSON.parse(payload.toString()) as { t: string }).t);
       });
-      setImmediate(done);
+      if (held) held.push(() => done());
+      else setImmediate(done);
     },
   });
-  return { stream, frames };
+  return {
+    stream,
+    frames,
+    hold: () => void (held ??= []),
+    release: () => {
+      const waiting = held ?? [];
+      held = null;
+      for (const done of waiting) setImmediate(done);
+    },
+  };
 }
 
 test('a chat frame queued behind 20 bulk frames goes out after at most the one being written', async () => {
-  const { stream, frames } = recordingStream();
+  const { stream, frames, hold, release } = recordingStream();
   const conn = new FramedConnection<typeof peerMessages, PeerMessage>(stream, peerMessages);
   const chunk = Buffer.alloc(FILE_CHUNK_BYTES, 7);
+  // The first bulk frame is being written and the socket is slow: it does not complete yet.
+  hold();
   for (let i = 0; i < 10; i++) conn.sendBulk(encodeFileData(1, i * FILE_CHUNK_BYTES, chunk));
   await waitFor(() => frames.length >= 1, { what: 'the first bulk frame written' });
   conn.send({ t: 'ping', n: 1 });
   for (let i = 10; i < 20; i++) conn.sendBulk(encodeFileData(1, i * FILE_CHUNK_BYTES, chunk));
+  release();
   await waitFor(() => frames.length === 21, { what: 'all frames' });
   const at = frames.indexOf('ping');
   assert.ok(at >= 1 && at <= 2, `ping at ${at}: ${frames.join(' ')}`);
