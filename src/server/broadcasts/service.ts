@@ -67,6 +67,7 @@ export class Broadcasts<S extends DeliveryPeer> {
   readonly delivery: BroadcastDelivery<S>;
   readonly perMinute: number;
   private readonly limiter: RateLimiter;
+  private ackObserver: ((latencyMs: number) => void) | null = null;
 
   constructor(
     private readonly host: BroadcastsHost<S>,
@@ -133,7 +134,28 @@ export class Broadcasts<S extends DeliveryPeer> {
   }
 
   ack(session: S, bids: readonly string[]): void {
+    const observe = this.ackObserver;
+    if (!observe) {
+      this.delivery.ack(session, bids);
+      return;
+    }
+    // Which of these are new acks, told apart before delivery records them.
+    const key = userKey(session.user);
+    const fresh = bids.flatMap((bid) => {
+      const pending = this.queue.get(bid);
+      return pending && !pending.acked.has(key) ? [pending] : [];
+    });
     this.delivery.ack(session, bids);
+    const now = this.host.now();
+    for (const pending of fresh) if (pending.acked.has(key)) observe(now - pending.item.createdAt);
+  }
+
+  /**
+   * Be told, for every first ack of a broadcast by a user, how long after its creation it
+   * came (the metrics' delivery-latency histogram). One observer; null stops it.
+   */
+  observeAcks(observer: ((latencyMs: number) => void) | null): void {
+    this.ackObserver = observer;
   }
 
   /**
