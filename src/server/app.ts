@@ -3,6 +3,7 @@
  * listeners. main.ts calls it after parsing the command line; tests call it directly.
  */
 import { join } from 'node:path';
+import type { AckRecord } from './broadcasts/service.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { JsonlBroadcastStore } from './broadcasts/jsonl-store.ts';
 import { loadOrCreateIdentity, type TlsIdentity } from './identity.ts';
@@ -124,7 +125,11 @@ function metricsHost(core: ServerCore): MetricsHost {
     },
     broadcastsPending: () => core.broadcasts.queue.size,
     delivery: () => core.broadcasts.delivery.stats,
-    observeAcks: (observer) => core.broadcasts.observeAcks(observer),
+    onAck: (listener) => {
+      const observe = ({ latencyMs }: AckRecord) => listener(latencyMs);
+      core.broadcasts.acks.on('ack', observe);
+      return () => void core.broadcasts.acks.off('ack', observe);
+    },
     hashQueue: () => ({ inFlight: core.hasher.inFlight, queued: core.hasher.queued }),
     relayCircuits: () => core.relay.circuitCount,
   };

@@ -29,8 +29,8 @@ export interface MetricsHost {
   broadcastsPending(): number;
   /** Running totals kept by broadcast delivery. */
   delivery(): { retransmits: number; tcpFallbacks: number; tcpSent: number; udpSent: number; acks: number };
-  /** Every first ack of a broadcast by a user, with its latency; null unsubscribes. */
-  observeAcks(observer: ((latencyMs: number) => void) | null): void;
+  /** Every first ack of a broadcast by a user, with its latency; returns the unsubscribe. */
+  onAck(listener: (latencyMs: number) => void): () => void;
   hashQueue(): { inFlight: number; queued: number };
   relayCircuits(): number;
 }
@@ -115,8 +115,7 @@ export class ServerMetrics {
     this.follow('broadcast_delivered', () => delivered.inc());
     this.follow('broadcast_expired', () => expired.inc());
     this.follow('protocol_error', ({ code }) => protocolErrors.inc({ code }));
-    host.observeAcks((ms) => latency.observe(ms / 1000));
-    this.unfollow.push(() => host.observeAcks(null));
+    this.unfollow.push(host.onAck((ms) => latency.observe(ms / 1000)));
   }
 
   get contentType(): string {
