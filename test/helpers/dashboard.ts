@@ -72,9 +72,9 @@ export interface DashboardPty {
   port: number;
   dataDir: string;
   /** A registered, logged-in client (password `passwordOf(name)`). */
-  user(name: string): Promise<P2PClient>;
+  user: (name: string) => Promise<P2PClient>;
   /** A connected client that has not logged in. */
-  client(): Promise<P2PClient>;
+  client: () => Promise<P2PClient>;
 }
 
 export async function dashboardPty(
@@ -118,10 +118,34 @@ export async function dashboardPty(
     port,
     dataDir,
     client,
-    async user(name) {
+    user: async (name) => {
       const c = await client();
       await c.register(name, passwordOf(name));
       return c;
     },
   };
+}
+
+/**
+ * The data rows of the table whose header row matches `header`, as drawn inside its pane
+ * (from its left border to the next border), and the header row itself. contrib draws a
+ * blank row under the header; the data rows follow it up to the pane's bottom border.
+ */
+export function tableOnScreen(
+  lines: readonly string[],
+  header: RegExp,
+): { header: string; headerX: number; rows: string[] } {
+  const y = lines.findIndex((line) => header.test(line));
+  if (y < 0) throw new Error(`no table header ${header} on screen:\n${lines.join('\n')}`);
+  const headerLine = lines[y] ?? '';
+  const x = (header.exec(headerLine)?.index ?? 0) + 1; // just right of the left border
+  const inside = (line: string) => {
+    const from = [...line].slice(x).join('');
+    const end = from.indexOf('\u2502');
+    return end < 0 ? from : from.slice(0, end);
+  };
+  const rows: string[] = [];
+  for (let i = y + 2; i < lines.length && !(lines[i] ?? '').slice(x - 1).startsWith('\u2514'); i++)
+    rows.push(inside(lines[i] ?? ''));
+  return { header: inside(headerLine), headerX: x, rows };
 }

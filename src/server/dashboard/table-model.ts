@@ -21,17 +21,20 @@ export interface Column<T> {
 
 /**
  * blessed-contrib's table pads a cell of width w to w + spacing - 1 characters (it joins an
- * array of `spacing` empties), so with spacing 2 one space separates two columns, and one
- * follows the last: the table's row is sum(widths) + columns characters.
+ * array of `spacing` empties), so with spacing 2 one space separates two columns and one
+ * follows the last: a row is sum(widths) + columns characters. It must fit its row exactly:
+ * blessed wraps a list item that is one character too long at a space, and shows only the
+ * first line (a preview cut to two words).
  */
 export const COLUMN_SPACING = 2;
 export const COLUMN_GAP = COLUMN_SPACING - 1;
 
 /**
- * Widths that fill a table `inner` cells wide: the growing column takes what is spare (or
- * gives it up, down to its minimum); then the columns with the most room above their minimum
- * give up a cell each until the row fits. Never below a minimum: a pane narrower than the
- * minimums shows fewer columns whole rather than every column cut.
+ * Widths that fill a table `inner` cells wide. The growing column (a preview) is worth more
+ * than the others' spare cells: they give up cells, the roomiest first and never below their
+ * minimum, until it has its designed width; then it takes whatever is left. Without a
+ * growing column the roomiest columns shrink until the row fits. Never below a minimum: a
+ * date or an id is read whole or not at all.
  */
 export function fitColumns(
   columns: readonly Pick<Column<unknown>, 'width' | 'min' | 'grow'>[],
@@ -41,16 +44,20 @@ export function fitColumns(
   const mins = columns.map((c) => Math.min(c.min ?? c.width, c.width));
   const used = () => widths.reduce((sum, w) => sum + w + COLUMN_GAP, 0);
   const grow = columns.findIndex((c) => c.grow);
-  if (grow >= 0) widths[grow] = Math.max(mins[grow] ?? 1, (widths[grow] ?? 0) + inner - used());
-  for (let over = used() - inner; over > 0; over -= 1) {
-    let roomiest = -1;
-    for (let i = 0; i < widths.length; i++) {
-      const room = (widths[i] ?? 0) - (mins[i] ?? 0);
-      if (room > 0 && (roomiest < 0 || room > (widths[roomiest] ?? 0) - (mins[roomiest] ?? 0))) roomiest = i;
+  const shrink = (except: number) => {
+    for (let over = used() - inner; over > 0; over -= 1) {
+      let roomiest = -1;
+      let most = 0;
+      for (let i = 0; i < widths.length; i++) {
+        const room = (widths[i] ?? 0) - (mins[i] ?? 0);
+        if (i !== except && room > most) [roomiest, most] = [i, room];
+      }
+      if (roomiest < 0) return;
+      widths[roomiest] = (widths[roomiest] ?? 1) - 1;
     }
-    if (roomiest < 0) break;
-    widths[roomiest] = (widths[roomiest] ?? 1) - 1;
-  }
+  };
+  shrink(grow);
+  if (grow >= 0) widths[grow] = Math.max(mins[grow] ?? 1, (widths[grow] ?? 0) + inner - used());
   return widths;
 }
 

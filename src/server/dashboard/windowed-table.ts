@@ -13,8 +13,8 @@ import { fitColumns, type TableModel } from './table-model.ts';
 
 /** contrib's table: border (2), header line and the blank line under it. */
 const TABLE_CHROME_ROWS = 4;
-/** Border columns of a table pane, and the one its list of rows leaves free at the right. */
-export const TABLE_CHROME_COLUMNS = 3;
+/** Border columns of a table pane. */
+export const TABLE_CHROME_COLUMNS = 2;
 
 /** Something the arrow and page keys move through (a table's selection, a log's scroll). */
 export interface Scrollable {
@@ -38,9 +38,20 @@ export class WindowedTable<T> implements Scrollable {
     readonly model: TableModel<T>,
     private readonly now: () => number,
   ) {
-    // contrib puts its list of rows one cell right of the header it draws in its own box:
-    // every row sat one column right of its header.
-    this.contrib.rows.position.left = 0;
+    // contrib puts its list of rows one cell right of the header it draws in its own box
+    // (every row sat one column right of its header), and one cell narrower than the box:
+    // the list now spans the box's inner width, as the header does.
+    const list = this.contrib.rows;
+    list.position.left = 0;
+    list.on('prerender', () => {
+      const inner = (this.table.width as number) - TABLE_CHROME_COLUMNS;
+      if (list.width !== inner) list.width = inner; // contrib's render has just set it one less
+      // The list holds only the window, so it must never scroll itself. It did: its own resize
+      // handler, run with the height of a too-small terminal (0 rows), scrolled it by one and
+      // nothing scrolled it back: rows hidden under an empty first one until the next resize.
+      // Pinned as it is drawn, whatever ran since.
+      this.pin();
+    });
   }
 
   get pageSize(): number {
@@ -94,9 +105,11 @@ export class WindowedTable<T> implements Scrollable {
     this.table.setData({ headers, data: window });
     const list = this.contrib.rows;
     list.select(this.selected - this.offset);
-    // The list holds only the window, so it must never scroll itself. It did: scrolled while
-    // the terminal was too small, it kept that offset (select() skips an unchanged index),
-    // hiding rows under an empty first one until the next resize.
+    this.pin();
+  }
+
+  private pin(): void {
+    const list = this.contrib.rows;
     list.childBase = 0;
     list.childOffset = this.selected - this.offset;
   }
