@@ -29,7 +29,7 @@ function usersTableShows(server: { lines(): string[] }, expected: string[]): Pro
 
 function assertUsersTable(lines: string[], expected: string[]): void {
   const { rows } = tableOnScreen(lines, USERS_HEADER);
-  const names = rows.map((r) => r.split(' ')[0] ?? '');
+  const names = rows.map((r) => r.trimStart().split(' ')[0] ?? '');
   assert.deepEqual(names.slice(0, expected.length), expected, `rows:\n${rows.join('\n')}`);
   assert.ok(
     names.slice(expected.length).every((n) => n === ''),
