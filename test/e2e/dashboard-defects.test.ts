@@ -142,3 +142,35 @@ test('a long event reads in full: it wraps in the event pane instead of being cu
   );
   assert.doesNotMatch(server.text(), /\(E_…/);
 });
+
+test("the chart's legend covers neither the newest data nor the time labels at 80x24, and a flat 0 reads 0", async (t) => {
+  const { server, user } = await dashboardPty(t, { cols: 80, rows: 24 });
+  const alice = await user('alice');
+  // The chart's own rows: right of the connections pane, above the users pane.
+  const chartRows = () => {
+    const lines = server.lines();
+    const bottom = lines.findIndex((l) => l.includes('\u2500 Users'));
+    return lines.slice(0, bottom).map((l) => l.slice(l.indexOf('\u2502\u250c') + 1 || l.indexOf('\u2502\u2502') + 1));
+  };
+  await waitFor(
+    () => {
+      const rows = chartRows();
+      const top = rows[0] ?? '';
+      assert.match(top, /Last 10 minutes: TCP sessions, UDP alive/, 'the legend is in the label');
+      const inside = rows.slice(1, -1).join('\n');
+      assert.doesNotMatch(inside, /[\u250c\u2514]|TCP sessions/, 'no legend box inside the chart');
+      assert.match(inside, /\d\d:\d\d:\d\d +now/, 'time labels, up to now, all readable');
+      // The y labels, top to bottom, fall to 0, and 0 labels the row of the baseline's data.
+      const labels = [...inside.matchAll(/\u2502 +(\d+) +\u2847/g)].map((m) => Number(m[1]));
+      assert.ok(labels.length > 0 && labels[labels.length - 1] === 0, `y labels ${labels.join(',')}`);
+      assert.deepEqual(
+        labels,
+        [...labels].sort((a, b) => b - a),
+        `y labels ${labels.join(',')}`,
+      );
+      return true;
+    },
+    { what: 'the chart drawn with its labels' },
+  );
+  await alice.close();
+});

@@ -24,7 +24,6 @@ export const MIN_COLS = 80;
 export const MIN_ROWS = 24;
 export const BORDER_COLOR = 'cyan';
 export const FOCUS_COLOR = 'yellow';
-const LEGEND_WIDTH = 16;
 
 export interface Layout {
   /** Holds the grid, so it can be hidden as one when the terminal is too small. */
@@ -88,9 +87,11 @@ export function buildLayout(screen: Widgets.Screen): Layout {
 
   const connections = set<Widgets.BoxElement>(0, 0, 4, 4, blessed.box, { label: ' Connections ', tags: true });
   const chart = set<contrib.Widgets.LineElement>(0, 4, 4, 8, contrib.line, {
-    label: ' Last 10 minutes ',
-    showLegend: true,
-    legend: { width: LEGEND_WIDTH },
+    // The legend lives in the label: contrib's legend box sat over the newest data (the
+    // "now" end) and, at 80 columns, over the time labels.
+    label: ` Last 10 minutes: {${CHART_SERIES.tcp.color}-fg}${CHART_SERIES.tcp.title}{/${CHART_SERIES.tcp.color}-fg}, {${CHART_SERIES.udp.color}-fg}${CHART_SERIES.udp.title}{/${CHART_SERIES.udp.color}-fg} `,
+    tags: true,
+    showLegend: false,
     wholeNumbersOnly: true,
     minY: 0,
     style: { line: CHART_SERIES.tcp.color, text: 'white', baseline: 'white' },
