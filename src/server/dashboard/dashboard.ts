@@ -429,9 +429,13 @@ class ServerDashboard implements Dashboard {
   private readFilter(): void {
     this.mode = DashboardMode.FILTER;
     readFilter(this.layout.filter, this.focusedPane, () => {
-      this.mode = DashboardMode.NORMAL;
       this.focusPane(this.focusIndex);
       this.requestFullFrame();
+      // The key that closed the prompt (Enter, Esc) is still being delivered to the screen:
+      // back to the panes' keys only after it, or it would open a detail or clear the filter.
+      setImmediate(() => {
+        if (this.mode === DashboardMode.FILTER) this.mode = DashboardMode.NORMAL;
+      });
     });
     this.requestFullFrame();
   }

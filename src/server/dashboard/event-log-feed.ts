@@ -208,7 +208,7 @@ export class EventLogFeed extends Feed implements Scrollable {
     if (shown !== this.kept().length) parts.push(`showing ${shown}`);
     if (this.minLevel !== this.threshold) parts.push(`${this.minLevel}+`);
     if (this.needle) parts.push(`filter "${this.needle}"`);
-    if (this.view === ViewState.READING) parts.push('paused, End or Down to follow');
+    if (this.view === ViewState.READING) parts.push('paused (End follows)');
     this.box.setLabel(` ${safeText(parts.join(' · '))} `);
   }
 
