@@ -10,13 +10,12 @@ import { styleOf } from '../../term/element-style.ts';
 import { patchBlessedWidths } from '../../term/unicode-width.ts';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
-import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
-import { BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
-import { ConnectionsFeed } from './connections-feed.ts';
+import type { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
+import type { BroadcastQueueView } from './broadcasts-feed.ts';
 import { captureConsole } from './console-capture.ts';
-import { EventLogFeed, levelForKey } from './event-log-feed.ts';
+import { levelForKey, type EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
-import { FooterFeed } from './footer-feed.ts';
+import { createFeeds } from './feeds.ts';
 import { BACK_KEYS, CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor } from './keys.ts';
 import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, buildLayout, type Layout } from './layout.ts';
 import { DetailView } from './detail-view.ts';
@@ -24,7 +23,7 @@ import { buildPanes, readFilter, type Pane } from './panes.ts';
 import { RenderLoop } from './render-loop.ts';
 import { flushed, isBacklogged, makeNonBlocking } from './terminal-output.ts';
 import { CONFIRM_CONTENT, helpContent, STOPPING_CONTENT, tooSmallContent } from './messages.ts';
-import { UsersFeed } from './users-feed.ts';
+import type { UsersFeed } from './users-feed.ts';
 import type { Scrollable } from './windowed-table.ts';
 
 /** Countdowns, uptime and the chart's samples move once a second. */
@@ -96,7 +95,7 @@ class ServerDashboard implements Dashboard {
   private tooSmall = false;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly unfollow: () => void;
-  private serverQueue: ServerBroadcastQueueView | null = null;
+  private readonly serverQueue: ServerBroadcastQueueView | null;
   private readonly output: NodeJS.WritableStream;
   private waitingForDrain = false;
   private destroyed: Promise<void> | null = null;
@@ -107,7 +106,7 @@ class ServerDashboard implements Dashboard {
 
   constructor(private readonly options: DashboardOptions) {
     this.now = options.now ?? Date.now;
-    const { core, listening, identity, dataDir } = options.app;
+    const { core, identity } = options.app;
     this.output = options.output ?? process.stdout;
     makeNonBlocking(this.output);
     patchBlessedWidths(); // emoji take two cells, as in the client
@@ -124,36 +123,11 @@ class ServerDashboard implements Dashboard {
     this.layout = buildLayout(this.screen);
     this.loop = new RenderLoop(() => this.frame());
     const request = () => this.loop.request();
-    const now = this.now();
     const l = this.layout;
-    this.users = new UsersFeed(core, l.users, request, this.now);
-    this.eventLog = new EventLogFeed(l.events, options.logLevel ?? 'info', request, this.now);
-    if (!options.broadcasts) this.serverQueue = new ServerBroadcastQueueView(core);
-    const broadcasts = new BroadcastsFeed(
-      options.broadcasts ?? (this.serverQueue as ServerBroadcastQueueView),
-      l.broadcasts,
-      request,
-      this.now,
-    );
-    this.feeds = [
-      new ConnectionsFeed(core, l.connections, l.chart, request, now),
-      this.users,
-      broadcasts,
-      this.eventLog,
-      new FooterFeed(
-        {
-          host: listening.host,
-          tcpPort: listening.tcpPort,
-          udpPort: listening.udpPort,
-          fingerprint: identity.fingerprint,
-          dataDir,
-          startedAt: now,
-        },
-        l.footer,
-        request,
-        now,
-      ),
-    ];
+    const feeds = createFeeds(options.app, l, request, this.now, options.logLevel ?? 'info', options.broadcasts);
+    ({ users: this.users, eventLog: this.eventLog, serverQueue: this.serverQueue } = feeds);
+    const broadcasts = feeds.broadcasts;
+    this.feeds = feeds.all;
     this.unfollow = followServerEvents(core, this.eventLog.add, options.logLevel ?? 'info');
     this.detail = new DetailView(l.detail);
     const built = buildPanes({
