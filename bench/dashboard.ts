@@ -5,13 +5,18 @@
  * output at all), and with the dashboard drawn in a pseudo-terminal; the order rotates so
  * that machine noise falls on all three. Reports login throughput and server CPU per login,
  * and the dashboard's ratio to each baseline.
- * Run: npm run bench -- dashboard   (flags: --logins N --parallel N --rounds N --scrypt-cost N)
+ * Issue 14: every run first holds --online sessions (10,000) logged in from separate load
+ * processes, the dashboard's users table is sorted (--sort keys typed into the pty), and
+ * every server serves --metrics: after the churn the bench scrapes /metrics and reports the
+ * server CPU and bytes per scrape at that many sessions.
+ * Run: npm run bench -- dashboard   (flags: --logins N --parallel N --rounds N --online N --scrypt-cost N)
  */
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { get as httpGet } from 'node:http';
 import { connect } from 'node:tls';
 import { stringify } from 'csv-stringify/sync';
 import pty from 'node-pty';
@@ -32,6 +37,8 @@ const SENDER = 'announcer';
 /** The sender's rate is the bench's to choose, not the server's default limit of 10 a minute. */
 const BENCH_BROADCASTS_PER_MINUTE = 1_000_000;
 const LOAD_PROCESSES = 2;
+/** Accounts held online through each run (--online of them). */
+const HELD_PREFIX = 'held';
 const READY_TIMEOUT_MS = 30_000;
 /** How long each run first measures the server idle (the dashboard's clock ticks, no clients). */
 const IDLE_SAMPLE_MS = 3_000;
@@ -62,6 +69,9 @@ const args = await yargs(hideBin(process.argv))
     default: 10,
     describe: 'logN of the accounts: low, so the event loop (not scrypt) is the limit',
   })
+  .option('online', { type: 'number', default: 10_000, describe: 'sessions held online through each run' })
+  .option('sort', { type: 'string', default: 's', describe: 'keys typed into the dashboard first (s: users by name)' })
+  .option('scrapes', { type: 'number', default: 20, describe: '/metrics scrapes measured after each churn' })
   .option('cols', { type: 'number', default: 160 })
   .option('rows', { type: 'number', default: 50 })
   .strict()
@@ -83,6 +93,10 @@ interface RunResult {
   seconds: number;
   p99Ms: number;
   errors: number;
+  /** Server CPU and wall time per /metrics scrape, and its size, with `online` sessions held. */
+  scrapeCpuMs: number;
+  scrapeWallMs: number;
+  scrapeBytes: number;
 }
 
 /** The last thing a server that failed to start said, for the error when every attempt failed. */
@@ -106,9 +120,11 @@ async function cpuMs(pid: number): Promise<number> {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
-function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
+function startServer(mode: Mode, dataDir: string, port: number, metricsPort: number): RunningServer {
   const serverArgs = [
     SERVER_BIN,
+    '--metrics',
+    `127.0.0.1:${metricsPort}`,
     '--host',
     '127.0.0.1',
     '--port',
@@ -167,7 +183,8 @@ function startServer(mode: Mode, dataDir: string, port: number): RunningServer {
   return {
     pid: term.pid,
     outputBytes: () => bytes,
-    started,
+    // The operator's view: the users table sorted (the sort runs on every refresh of it).
+    started: started.then(() => term.write(args.sort)),
     exited: new Promise((resolve) =>
       term.onExit(({ exitCode }) => {
         running = false;
@@ -199,31 +216,73 @@ async function waitReady(port: number): Promise<void> {
 }
 
 /** A server of this mode on a free port, ready for logins. Ports are re-picked if one was taken meanwhile. */
-async function startReady(mode: Mode, dataDir: string): Promise<{ server: RunningServer; port: number }> {
+async function startReady(
+  mode: Mode,
+  dataDir: string,
+): Promise<{ server: RunningServer; port: number; metricsPort: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const server = startServer(mode, dataDir, port);
+    const metricsPort = await freePort();
+    const server = startServer(mode, dataDir, port, metricsPort);
     const ready = waitReady(port).then(() => server.started);
     const outcome = await Promise.race([
       ready.then(() => 'ready' as const),
       server.exited.then(() => 'exited' as const),
     ]);
-    if (outcome === 'ready') return { server, port };
+    if (outcome === 'ready') return { server, port, metricsPort };
     server.kill();
     if (attempt >= START_ATTEMPTS)
       throw new Error(`${mode} server did not start (${START_ATTEMPTS} attempts; last: ${lastError})`);
   }
 }
 
-async function run(mode: Mode, template: string, loaders: Child[], users: string[]): Promise<RunResult> {
+/** One GET /metrics: its body's size. */
+function scrape(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** Hold `count` sessions online, split over the holders; resolves once all are logged in. */
+async function holdOnline(holders: Child[], port: number, count: number): Promise<void> {
+  const per = Math.ceil(count / holders.length);
+  const results = await Promise.all(
+    holders.map((holder, i) =>
+      holder.call<{ errorCount: number; errors: string[] }>('openMany', {
+        port,
+        first: i * per,
+        count: Math.max(0, Math.min(per, count - i * per)),
+        parallel: 50,
+        prefix: HELD_PREFIX,
+        pass: PASSWORD,
+      }),
+    ),
+  );
+  const errors = results.reduce((n, r) => n + r.errorCount, 0);
+  if (errors) throw new Error(`${errors} held sessions failed: ${results.flatMap((r) => r.errors).join('; ')}`);
+}
+
+async function run(
+  mode: Mode,
+  template: string,
+  loaders: Child[],
+  holders: Child[],
+  users: string[],
+): Promise<RunResult> {
   const dataDir = await mkdtemp(join(tmpdir(), `p2p-bench-dash-${mode}-`));
   try {
     for (const file of ['users.csv', 'server-key.pem', 'server-cert.pem'])
       await copyFile(join(template, file), join(dataDir, file));
     const [broadcaster] = loaders;
     if (!broadcaster) throw new Error('run() needs at least one load process');
-    const { server, port } = await startReady(mode, dataDir);
+    const { server, port, metricsPort } = await startReady(mode, dataDir);
     try {
+      await holdOnline(holders, port, args.online);
       const idleFrom = await cpuMs(server.pid);
       await new Promise((r) => setTimeout(r, IDLE_SAMPLE_MS));
       const idleCpuMsPerSecond = ((await cpuMs(server.pid)) - idleFrom) / (IDLE_SAMPLE_MS / 1000);
@@ -259,6 +318,14 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
             .join('; ')})`,
         );
       const outputBytes = server.outputBytes() - outputBefore;
+      await scrape(metricsPort); // the first scrape sets up what later ones reuse
+      const scrapeCpuBefore = await cpuMs(server.pid);
+      const scrapeStarted = performance.now();
+      let scrapeBytes = 0;
+      for (let i = 0; i < args.scrapes; i++) scrapeBytes = await scrape(metricsPort);
+      const scrapeWallMs = (performance.now() - scrapeStarted) / args.scrapes;
+      const scrapeCpuMs = ((await cpuMs(server.pid)) - scrapeCpuBefore) / args.scrapes;
+      await Promise.all(holders.map((h) => h.call('closeAll')));
       server.stop();
       const code = await server.exited;
       if (code !== 0) throw new Error(`${mode} server exited with ${code}`);
@@ -272,6 +339,9 @@ async function run(mode: Mode, template: string, loaders: Child[], users: string
         seconds,
         p99Ms: percentile(times, 99),
         errors,
+        scrapeCpuMs,
+        scrapeWallMs,
+        scrapeBytes,
       };
     } finally {
       server.kill();
@@ -286,13 +356,14 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 const template = await mkdtemp(join(tmpdir(), 'p2p-bench-dash-template-'));
 const loaders: Child[] = [];
+const holders: Child[] = [];
 // Ctrl-C: stop the load processes; the run in flight then fails, and every `finally` below
 // kills its server and removes its temp dir on the way out.
 let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     interrupted = true;
-    void Promise.all(loaders.map((l) => l.stop()));
+    void Promise.all([...loaders, ...holders].map((l) => l.stop()));
   });
 }
 try {
@@ -300,7 +371,7 @@ try {
     `machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
   );
   console.log(
-    `load: ${args.logins} logins a run (connect, login, close), ${args.parallel} in flight, ${args.users} accounts at scrypt logN ${args['scrypt-cost']}; ` +
+    `load: ${args.online} sessions held online; ${args.logins} logins a run (connect, login, close), ${args.parallel} in flight, ${args.users} accounts at scrypt logN ${args['scrypt-cost']}; ` +
       `${args.rounds} rounds of headless, silent and dashboard (${args.cols}x${args.rows} pty), order rotating. ` +
       (args.broadcasts > 0
         ? `Broadcasts: ${args.broadcasts}/s from one sender, ttl ${args['broadcast-ttl']}.`
@@ -310,12 +381,14 @@ try {
   const created = new Date().toISOString();
   const users = Array.from({ length: args.users }, (_, i) => `bench${i}`);
   await mkdir(template, { recursive: true });
-  const accounts = [...users, SENDER].map((u) => [u, hash, created, '']);
+  const held = Array.from({ length: args.online }, (_, i) => `${HELD_PREFIX}${i}`);
+  const accounts = [...users, ...held, SENDER].map((u) => [u, hash, created, '']);
   await writeFile(join(template, 'users.csv'), stringify([[...USERS_CSV_COLUMNS], ...accounts]));
   const { key, cert } = await createSelfSigned();
   await writeFile(join(template, 'server-key.pem'), key, { mode: 0o600 });
   await writeFile(join(template, 'server-cert.pem'), cert);
   loaders.push(...Array.from({ length: LOAD_PROCESSES }, () => forkChild(join(here, 'lib/churn-child.ts'))));
+  holders.push(...Array.from({ length: LOAD_PROCESSES }, () => forkChild(join(here, 'lib/load-child.ts'))));
 
   const results: RunResult[] = [];
   for (let round = 0; round < args.rounds; round++) {
@@ -323,11 +396,12 @@ try {
     const shift = round % MODES.length;
     const order = [...MODES.slice(shift), ...MODES.slice(0, shift)];
     for (const mode of order) {
-      const r = await run(mode, template, loaders, users);
+      const r = await run(mode, template, loaders, holders, users);
       results.push(r);
       console.log(
         `round ${round + 1} ${mode.padEnd(9)} ${fmt(r.loginsPerSecond)} logins/s, ${fmt(r.broadcastsPerSecond)} broadcasts/s, ` +
-          `${fmt(r.cpuMsPerLogin, 2)} ms CPU a login, ${fmt(r.outputBytes / 1024)} KiB output`,
+          `${fmt(r.cpuMsPerLogin, 2)} ms CPU a login, ${fmt(r.outputBytes / 1024)} KiB output, ` +
+          `/metrics ${fmt(r.scrapeCpuMs, 2)} ms CPU ${fmt(r.scrapeBytes / 1024)} KiB`,
       );
     }
   }
@@ -341,6 +415,9 @@ try {
       broadcasts: median(runs.map((r) => r.broadcastsPerSecond)),
       idle: median(runs.map((r) => r.idleCpuMsPerSecond)),
       outputPerSecond: median(runs.map((r) => r.outputBytes / r.seconds)),
+      scrapeCpu: median(runs.map((r) => r.scrapeCpuMs)),
+      scrapeWall: median(runs.map((r) => r.scrapeWallMs)),
+      scrapeBytes: median(runs.map((r) => r.scrapeBytes)),
     };
   };
   // Ratios are taken within a round (runs back to back) and then the median over rounds:
@@ -418,6 +495,24 @@ try {
         '',
       ],
       [
+        `/metrics scrape, ${args.online} online: server CPU`,
+        `${fmt(headless.scrapeCpu, 2)} ms`,
+        `${fmt(silent.scrapeCpu, 2)} ms`,
+        `${fmt(dashboard.scrapeCpu, 2)} ms`,
+        '',
+        '',
+        '',
+      ],
+      [
+        '/metrics scrape: wall time, size',
+        `${fmt(headless.scrapeWall, 1)} ms, ${fmt(headless.scrapeBytes / 1024, 1)} KiB`,
+        `${fmt(silent.scrapeWall, 1)} ms, ${fmt(silent.scrapeBytes / 1024, 1)} KiB`,
+        `${fmt(dashboard.scrapeWall, 1)} ms, ${fmt(dashboard.scrapeBytes / 1024, 1)} KiB`,
+        '',
+        '',
+        '',
+      ],
+      [
         'output',
         `${fmt(headless.outputPerSecond / 1024)} KiB/s JSON`,
         '0',
@@ -434,6 +529,6 @@ try {
   console.log('interrupted');
   process.exitCode = 130;
 } finally {
-  await Promise.all(loaders.map((l) => l.stop()));
+  await Promise.all([...loaders, ...holders].map((l) => l.stop()));
   await rm(template, { recursive: true, force: true });
 }

@@ -3,11 +3,15 @@
  * listeners. main.ts calls it after parsing the command line; tests call it directly.
  */
 import { join } from 'node:path';
+import type { AckRecord } from './broadcasts/service.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { JsonlBroadcastStore } from './broadcasts/jsonl-store.ts';
 import { loadOrCreateIdentity, type TlsIdentity } from './identity.ts';
 import { listen, type Listening } from './listen.ts';
+import { serveMetrics, type MetricsAddress, type MetricsEndpoint } from './metrics/http.ts';
+import { ServerMetrics, type MetricsHost } from './metrics/metrics.ts';
 import { ServerCore, type ServerCoreOptions } from './server.ts';
+import { UdpPathState } from './session.ts';
 import { CsvUserStore } from './users/csv-store.ts';
 import { PasswordHasher } from './users/passwords.ts';
 
@@ -25,6 +29,8 @@ export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'has
   handshakeTimeoutMs?: number;
   maxPendingHandshakes?: number;
   maxPendingPerIp?: number;
+  /** Serve /metrics and /healthz here (README "Monitoring"); off when not given. */
+  metrics?: MetricsAddress;
 }
 
 export interface ServerApp {
@@ -34,6 +40,8 @@ export interface ServerApp {
   dataDir: string;
   /** What the broadcast queue found in the data dir at start (section 7.3). */
   queueLoaded: { loaded: number; expired: number; tornRecords: number };
+  /** The monitoring endpoint, if `metrics` was given. */
+  metrics: MetricsEndpoint | null;
   /** Graceful stop: tell clients, close listeners, flush state. Idempotent. */
   stop(): Promise<void>;
 }
@@ -68,15 +76,61 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       maxPendingPerIp: options.maxPendingPerIp,
     });
     let stopping: Promise<void> | null = null;
+    let metrics: { values: ServerMetrics; endpoint: MetricsEndpoint } | null = null;
+    if (options.metrics) {
+      const values = new ServerMetrics(metricsHost(core));
+      try {
+        metrics = { values, endpoint: await serveMetrics(values, options.metrics, () => stopping !== null) };
+      } catch (err) {
+        values.dispose();
+        await core.shutdown();
+        await listening.close();
+        throw err;
+      }
+    }
+    // /healthz answers 503 from the first moment of the stop until its very end.
     const stop = () =>
       (stopping ??= (async () => {
         await core.shutdown();
         await listening.close();
         await lock.release();
+        await metrics?.endpoint.close();
+        metrics?.values.dispose();
       })());
-    return { core, listening, identity, dataDir: options.dataDir, queueLoaded, stop };
+    return {
+      core,
+      listening,
+      identity,
+      dataDir: options.dataDir,
+      queueLoaded,
+      metrics: metrics?.endpoint ?? null,
+      stop,
+    };
   } catch (err) {
     await lock.release();
     throw err;
   }
+}
+
+/** What the metrics read from the core: its events and a few counts, nothing it could change. */
+function metricsHost(core: ServerCore): MetricsHost {
+  return {
+    events: core,
+    connections: () => core.connectionCount,
+    sessionsOnline: () => core.presence.size,
+    udpAlive: () => {
+      let alive = 0;
+      for (const session of core.presence.sessions()) if (session.udp.state === UdpPathState.ALIVE) alive += 1;
+      return alive;
+    },
+    broadcastsPending: () => core.broadcasts.queue.size,
+    delivery: () => core.broadcasts.delivery.stats,
+    onAck: (listener) => {
+      const observe = ({ latencyMs }: AckRecord) => listener(latencyMs);
+      core.broadcasts.acks.on('ack', observe);
+      return () => void core.broadcasts.acks.off('ack', observe);
+    },
+    hashQueue: () => ({ inFlight: core.hasher.inFlight, queued: core.hasher.queued }),
+    relayCircuits: () => core.relay.circuitCount,
+  };
 }

@@ -14,6 +14,7 @@ import {
 import { parseDuration } from '../util/duration.ts';
 import { startServer } from './app.ts';
 import type { Dashboard } from './dashboard/dashboard.ts';
+import { parseMetricsAddress } from './metrics/http.ts';
 import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
 import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
@@ -33,6 +34,10 @@ const OPTIONS = {
     choices: LOG_LEVELS,
     default: 'info' as LogLevel,
     describe: "lowest level logged (JSON lines, or the dashboard's event pane)",
+  },
+  metrics: {
+    type: 'string',
+    describe: 'serve /metrics and /healthz over HTTP on [host:]port; loopback if only a port (P2P_METRICS)',
   },
   'tls-cert': { type: 'string', describe: 'PEM certificate (default: self-signed, kept in the data dir)' },
   'tls-key': { type: 'string', describe: 'PEM private key for --tls-cert' },
@@ -114,6 +119,7 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
       if (!Number.isInteger(a['relay-bytes-per-second']) || a['relay-bytes-per-second'] < 1024)
         throw new Error('--relay-bytes-per-second must be an integer of at least 1024');
       if (parseDuration(a['relay-idle-timeout']) <= 0) throw new Error('--relay-idle-timeout must be longer than 0');
+      if (a.metrics !== undefined) parseMetricsAddress(a.metrics);
       return true;
     })
     .strict()
@@ -142,6 +148,7 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
       bytesPerSecond: args['relay-bytes-per-second'],
       idleTimeoutMs: parseDuration(args['relay-idle-timeout']),
     },
+    metrics: args.metrics === undefined ? undefined : parseMetricsAddress(args.metrics),
   });
 
   let dashboard: Dashboard | null = null;
@@ -167,6 +174,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     broadcastTtlMs: app.core.broadcasts.ttlMs,
     broadcastsPending: app.queueLoaded.loaded,
     broadcastsTorn: app.queueLoaded.tornRecords,
+    // Where /metrics and /healthz answer (the real port when 0 was asked for), or null.
+    metrics: app.metrics ? app.metrics.address : null,
   });
 
   let stopping = false;

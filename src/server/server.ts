@@ -57,6 +57,11 @@ export const SERVER_NAME = 'p2p-broadcast/0.1';
 /** Under the 20,000 open-files limit of our machines, with room for files and peers. */
 export const DEFAULT_MAX_CONNECTIONS = 16_000;
 const SWEEP_INTERVAL_MS = 1_000;
+/**
+ * Online users' last-seen time is written this often (through the store's batched writes),
+ * so a crash (kill -9, power loss) loses at most this much of it (PROTOCOL.md section 4.2).
+ */
+export const LAST_SEEN_REFRESH_MS = 60_000;
 
 export interface ServerCoreOptions {
   store: UserStore;
@@ -84,6 +89,8 @@ export interface ServerCoreOptions {
   maxPendingBroadcasts?: number;
   /** The broadcast RTO before any round trip is measured, and its floor; tests change them (section 7.2). */
   broadcastRto?: { initialMs?: number; minMs?: number };
+  /** How often online users' last-seen is written; LAST_SEEN_REFRESH_MS by default. */
+  lastSeenRefreshMs?: number;
 }
 
 /** In-process hooks for feature modules (peer broker, broadcasts); not for logging. */
@@ -130,6 +137,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       | 'broadcastsPerMinute'
       | 'maxPendingBroadcasts'
       | 'broadcastRto'
+      | 'lastSeenRefreshMs'
     >
   >;
   private readonly sessions = new Set<ClientSession>();
@@ -137,6 +145,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
   private nextConnId = 1;
   private sweepTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  private readonly lastSeenRefreshMs: number;
+  private lastSeenWrittenAt: number;
 
   constructor(options: ServerCoreOptions) {
     super();
@@ -211,6 +221,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       peers: this.peers,
       relay: this.relay,
     };
+    this.lastSeenRefreshMs = options.lastSeenRefreshMs ?? LAST_SEEN_REFRESH_MS;
+    this.lastSeenWrittenAt = now();
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -292,6 +304,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     });
     // The list follows as presence batches, the first with reset (section 4.5).
     this.presence.sendList(session);
+    this.store.touch(user, this.now()); // seen now, even if the server dies before the logout
     this.emit('login', { user, ip: session.ip, replaced: previous !== undefined });
     this.hooks.emit('online', session);
   }
@@ -418,9 +431,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     });
   }
 
-  /** Timeouts and path liveness, once a second. */
+  /** Timeouts and path liveness, once a second; online users' last-seen, once a refresh. */
   private sweep(): void {
     const now = this.now();
+    if (now - this.lastSeenWrittenAt >= this.lastSeenRefreshMs) {
+      this.lastSeenWrittenAt = now;
+      // One batched write for all of them (the store's group commit), not one per user.
+      for (const session of this.presence.sessions()) this.store.touch(session.user, now);
+    }
     for (const session of this.sessions) {
       if (!isOnline(session)) {
         if (now - session.connectedAt > this.options.loginTimeoutMs) {

@@ -3,6 +3,7 @@
  * PROTOCOL.md sections 7.1 and 7.4 (size, per-sender rate, queue cap), the queue, the
  * delivery engine, and a read-only view for the dashboard.
  */
+import { EventEmitter } from 'eventemitter3';
 import {
   BROADCASTS_PER_MINUTE,
   DEFAULT_BROADCAST_TTL_MS,
@@ -41,6 +42,17 @@ export interface BroadcastOptions extends DeliveryOptions {
   queue?: PendingQueue;
 }
 
+export type AckPath = 'udp' | 'tcp';
+
+/** A user's first ack of a broadcast: when, over which path, how long after its creation. */
+export interface AckRecord {
+  bid: string;
+  user: string;
+  via: AckPath;
+  at: number;
+  latencyMs: number;
+}
+
 /** One row of the dashboard's broadcast pane. No secrets: the text is public to every user anyway. */
 export interface BroadcastSummary {
   bid: string;
@@ -67,6 +79,11 @@ export class Broadcasts<S extends DeliveryPeer> {
   readonly delivery: BroadcastDelivery<S>;
   readonly perMinute: number;
   private readonly limiter: RateLimiter;
+  /**
+   * Every first ack of a broadcast by a user (the metrics' latency histogram, the dashboard's
+   * delivery detail). Worked out only while someone listens.
+   */
+  readonly acks = new EventEmitter<{ ack: [AckRecord] }>();
 
   constructor(
     private readonly host: BroadcastsHost<S>,
@@ -132,8 +149,24 @@ export class Broadcasts<S extends DeliveryPeer> {
     return pending;
   }
 
-  ack(session: S, bids: readonly string[]): void {
+  /** `via`: the path the ack came over (section 7.2: either is fine). */
+  ack(session: S, bids: readonly string[], via: AckPath = 'tcp'): void {
+    if (this.acks.listenerCount('ack') === 0) {
+      this.delivery.ack(session, bids);
+      return;
+    }
+    // Which of these are first acks, told apart before delivery records them.
+    const key = userKey(session.user);
+    const fresh = bids.flatMap((bid) => {
+      const pending = this.queue.get(bid);
+      return pending && !pending.acked.has(key) ? [pending] : [];
+    });
     this.delivery.ack(session, bids);
+    const at = this.host.now();
+    for (const { item, acked } of fresh) {
+      if (!acked.has(key)) continue;
+      this.acks.emit('ack', { bid: item.bid, user: session.user, via, at, latencyMs: at - item.createdAt });
+    }
   }
 
   /**

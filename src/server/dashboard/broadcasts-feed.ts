@@ -6,9 +6,9 @@
 import type { EventEmitter } from 'eventemitter3';
 import type contrib from 'blessed-contrib';
 import { formatCountdown } from '../../util/duration.ts';
-import { PREVIEW_CHARS } from '../broadcasts/service.ts';
 import { Feed } from './feed.ts';
-import { safeText, shortId, truncate } from './format.ts';
+import { safeText, SHORT_ID_CHARS, shortId } from './format.ts';
+import { byNumber, byText, tableLabel, TableModel, type Column } from './table-model.ts';
 import { WindowedTable } from './windowed-table.ts';
 
 /** What the pane needs to know about one pending broadcast. */
@@ -30,30 +30,37 @@ export interface BroadcastQueueView {
   readonly changes?: EventEmitter<{ change: [] }>;
 }
 
-export const BROADCAST_COLUMNS = ['ID', 'From', 'Left', 'Acked', 'Text'] as const;
-/**
- * The text goes last and its column is wide enough for the escaped preview, so the table
- * never cuts an escape sequence in half; the pane's own edge clips what does not fit.
- */
-export const BROADCAST_COLUMN_WIDTHS = [8, 12, 7, 7, PREVIEW_CHARS * 8];
+/** The text takes the pane's spare width; the short id and the countdown are never cut. */
+export const BROADCAST_COLUMNS: readonly Column<PendingBroadcastInfo>[] = [
+  { title: 'ID', width: SHORT_ID_CHARS, cell: (b) => shortId(b.id), compare: (a, b) => byText(a.id, b.id) },
+  { title: 'From', width: 12, min: 6, cell: (b) => b.sender, compare: (a, b) => byText(a.sender, b.sender) },
+  {
+    title: 'Left',
+    width: 6,
+    min: 5,
+    cell: (b, now) => formatCountdown(b.expiresAt - now),
+    compare: (a, b) => byNumber(a.expiresAt, b.expiresAt),
+  },
+  {
+    title: 'Acked',
+    width: 7,
+    min: 5,
+    cell: (b) => `${b.acked}/${b.recipients}`,
+    compare: (a, b) => byNumber(a.acked / Math.max(1, a.recipients), b.acked / Math.max(1, b.recipients)),
+  },
+  { title: 'Text', width: 20, min: 4, grow: true, cell: (b) => b.text, compare: (a, b) => byText(a.text, b.text) },
+];
 
-/** Broadcasts still pending at `now`, soonest to expire first. */
+const matchesBroadcast = (b: PendingBroadcastInfo, needle: string): boolean =>
+  b.sender.toLowerCase().includes(needle) || b.text.toLowerCase().includes(needle) || b.id.startsWith(needle);
+
+/** Default order: soonest to expire first. */
+export const broadcastsModel = (): TableModel<PendingBroadcastInfo> =>
+  new TableModel(BROADCAST_COLUMNS, (a, b) => a.expiresAt - b.expiresAt, matchesBroadcast);
+
+/** Broadcasts still pending at `now`. */
 export function pendingAt(queue: BroadcastQueueView, now: number): PendingBroadcastInfo[] {
-  return queue
-    .pending()
-    .filter((b) => b.expiresAt > now)
-    .sort((a, b) => a.expiresAt - b.expiresAt);
-}
-
-/** One table row; values are escaped (the table parses tags; the text is anyone's). */
-export function broadcastCells(b: PendingBroadcastInfo, now: number): string[] {
-  return [
-    shortId(b.id),
-    b.sender,
-    formatCountdown(b.expiresAt - now),
-    `${b.acked}/${b.recipients}`,
-    truncate(b.text.replace(/\s+/g, ' '), PREVIEW_CHARS),
-  ].map(safeText);
+  return queue.pending().filter((b) => b.expiresAt > now);
 }
 
 export class BroadcastsFeed extends Feed {
@@ -67,7 +74,7 @@ export class BroadcastsFeed extends Feed {
     private readonly now: () => number,
   ) {
     super(requestFrame, [table]);
-    this.rows = new WindowedTable(table, BROADCAST_COLUMNS, (b) => broadcastCells(b, this.now()));
+    this.rows = new WindowedTable(table, broadcastsModel(), this.now);
     queue.changes?.on('change', this.onChange);
   }
 
@@ -82,7 +89,10 @@ export class BroadcastsFeed extends Feed {
 
   protected refresh(now: number): void {
     const pending = pendingAt(this.queue, now);
-    this.rows.setRows(pending);
-    this.table.setLabel(` Pending broadcasts ${pending.length} `);
+    const shown = this.rows.model.apply(pending);
+    this.rows.setRows(shown);
+    this.table.setLabel(
+      ` ${safeText(tableLabel('Pending broadcasts', shown.length, pending.length, this.rows.model))} `,
+    );
   }
 }

@@ -19,6 +19,11 @@ export const CHART_REDRAW_MS = 1_000;
 /** The y axis never shrinks below this, so 0-1-0 does not fill the chart from floor to ceiling. */
 const MIN_CHART_TOP = 5;
 const CHART_HEADROOM = 1.25;
+/** contrib's line chart: canvas = 4 x rows - 8 pixels, of which 11 under the plot (axis, labels). */
+const CONTRIB_CANVAS_CHROME_PX = 8 + 11;
+/** A braille text row is 4 pixels; a label every other row keeps them apart. */
+const PX_PER_LABEL = 8;
+const MAX_Y_LABELS = 5;
 /** Below this many cells the chart's canvas would have no room for its axes. */
 const MIN_CHART_COLS = 20;
 const MIN_CHART_ROWS = 5;
@@ -155,7 +160,13 @@ export class ConnectionsFeed extends Feed {
     const points = [...this.samples.slice(-(CHART_POINTS - 1)), { at: now, ...this.current }];
     const x = points.map((p, i) => (i === points.length - 1 ? 'now' : formatClock(p.at)));
     const top = Math.max(MIN_CHART_TOP, ...points.map((p) => p.tcp));
-    this.chart.options.maxY = Math.ceil(top * CHART_HEADROOM);
+    // contrib writes a y label at every step's pixel row; two in one text row overwrite each
+    // other (a flat 0 read "1" or "2"). As many labels as fit a text row apart, at whole steps.
+    const plotPx = (this.chart.height as number) * 4 - CONTRIB_CANVAS_CHROME_PX;
+    const labels = Math.max(1, Math.min(MAX_Y_LABELS, Math.floor(plotPx / PX_PER_LABEL)));
+    const step = Math.ceil((top * CHART_HEADROOM) / labels);
+    this.chart.options.numYLabels = labels;
+    this.chart.options.maxY = step * labels;
     this.chart.setData([
       { title: CHART_SERIES.tcp.title, x, y: points.map((p) => p.tcp), style: { line: CHART_SERIES.tcp.color } },
       { title: CHART_SERIES.udp.title, x, y: points.map((p) => p.udpAlive), style: { line: CHART_SERIES.udp.color } },

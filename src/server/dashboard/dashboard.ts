@@ -6,37 +6,27 @@
  */
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
-import type contrib from 'blessed-contrib';
 import { styleOf } from '../../term/element-style.ts';
-import { fitRow, patchBlessedWidths } from '../../term/unicode-width.ts';
+import { patchBlessedWidths } from '../../term/unicode-width.ts';
 import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
-import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
-import { BROADCAST_COLUMN_WIDTHS, BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
-import { ConnectionsFeed } from './connections-feed.ts';
+import type { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
+import type { BroadcastQueueView } from './broadcasts-feed.ts';
 import { captureConsole } from './console-capture.ts';
-import { EventLogFeed } from './event-log-feed.ts';
+import { levelForKey, type EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
-import { FooterFeed } from './footer-feed.ts';
-import { CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor, helpLines } from './keys.ts';
-import {
-  BORDER_COLOR,
-  FOCUS_COLOR,
-  MIN_COLS,
-  MIN_ROWS,
-  TABLE_CHROME_COLUMNS,
-  buildLayout,
-  fitColumns,
-  type Layout,
-} from './layout.ts';
+import { createFeeds } from './feeds.ts';
+import { BACK_KEYS, CANCEL_KEYS, CONFIRM_KEYS, DashboardAction, actionFor } from './keys.ts';
+import { BORDER_COLOR, FOCUS_COLOR, MIN_COLS, MIN_ROWS, buildLayout, type Layout } from './layout.ts';
+import { DetailView } from './detail-view.ts';
+import { buildPanes, readFilter, type Pane } from './panes.ts';
 import { RenderLoop } from './render-loop.ts';
 import { flushed, isBacklogged, makeNonBlocking } from './terminal-output.ts';
-import { USER_COLUMN_WIDTHS, UsersFeed } from './users-feed.ts';
+import { CONFIRM_CONTENT, helpContent, STOPPING_CONTENT, tooSmallContent } from './messages.ts';
+import type { UsersFeed } from './users-feed.ts';
 import type { Scrollable } from './windowed-table.ts';
 
 /** Countdowns, uptime and the chart's samples move once a second. */
-/** Columns from which the too-small message has room for its full sentences. */
-const TOO_SMALL_ROOMY_COLS = 48;
 
 export const TICK_MS = 1_000;
 const DEFAULT_TERMINAL = 'xterm-256color';
@@ -45,6 +35,7 @@ export const DashboardMode = {
   NORMAL: 'normal',
   FILTER: 'filter',
   HELP: 'help',
+  DETAIL: 'detail',
   CONFIRM: 'confirm',
   STOPPING: 'stopping',
 } as const;
@@ -96,13 +87,15 @@ class ServerDashboard implements Dashboard {
   private readonly feeds: Feed[];
   private readonly users: UsersFeed;
   private readonly eventLog: EventLogFeed;
-  /** The panes Tab moves between, each with what its scroll keys move. */
-  private readonly panes: Array<{ widget: contrib.Widgets.TableElement | Widgets.BoxElement; scroll: Scrollable }>;
+  /** The panes Tab moves between. */
+  private readonly panes: Pane[];
+  private readonly detail: DetailView;
+  private readonly disposePanes: () => void;
   private focusIndex = 0;
   private tooSmall = false;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly unfollow: () => void;
-  private serverQueue: ServerBroadcastQueueView | null = null;
+  private readonly serverQueue: ServerBroadcastQueueView | null;
   private readonly output: NodeJS.WritableStream;
   private waitingForDrain = false;
   private destroyed: Promise<void> | null = null;
@@ -113,7 +106,7 @@ class ServerDashboard implements Dashboard {
 
   constructor(private readonly options: DashboardOptions) {
     this.now = options.now ?? Date.now;
-    const { core, listening, identity, dataDir } = options.app;
+    const { core, identity } = options.app;
     this.output = options.output ?? process.stdout;
     makeNonBlocking(this.output);
     patchBlessedWidths(); // emoji take two cells, as in the client
@@ -130,54 +123,24 @@ class ServerDashboard implements Dashboard {
     this.layout = buildLayout(this.screen);
     this.loop = new RenderLoop(() => this.frame());
     const request = () => this.loop.request();
-    const now = this.now();
     const l = this.layout;
-    this.users = new UsersFeed(core, l.users, request, this.now);
-    this.eventLog = new EventLogFeed(l.events, options.logLevel ?? 'info', request, this.now);
-    if (!options.broadcasts) this.serverQueue = new ServerBroadcastQueueView(core);
-    const broadcasts = new BroadcastsFeed(
-      options.broadcasts ?? (this.serverQueue as ServerBroadcastQueueView),
-      l.broadcasts,
-      request,
-      this.now,
-    );
-    this.feeds = [
-      new ConnectionsFeed(core, l.connections, l.chart, request, now),
-      this.users,
-      broadcasts,
-      this.eventLog,
-      new FooterFeed(
-        {
-          host: listening.host,
-          tcpPort: listening.tcpPort,
-          udpPort: listening.udpPort,
-          fingerprint: identity.fingerprint,
-          dataDir,
-          startedAt: now,
-        },
-        l.footer,
-        request,
-        now,
-      ),
-    ];
+    const feeds = createFeeds(options.app, l, request, this.now, options.logLevel ?? 'info', options.broadcasts);
+    ({ users: this.users, eventLog: this.eventLog, serverQueue: this.serverQueue } = feeds);
+    const broadcasts = feeds.broadcasts;
+    this.feeds = feeds.all;
     this.unfollow = followServerEvents(core, this.eventLog.add, options.logLevel ?? 'info');
-    this.panes = [
-      { widget: l.users, scroll: this.users.rows },
-      { widget: l.broadcasts, scroll: broadcasts.rows },
-      { widget: l.events, scroll: this.eventLog },
-    ];
-    // The whole fingerprint, in two halves, for operators whose footer has room for a short one.
-    const bytes = identity.fingerprint.split(':');
-    const fingerprint = [
-      'TLS certificate, SHA-256 (give it to your users):',
-      `  ${bytes.slice(0, 16).join(':')}`,
-      `  ${bytes.slice(16).join(':')}`,
-    ];
-    l.help.setContent(
-      [...helpLines(), '', ...fingerprint, '', 'Any key closes this help.']
-        .map((line) => blessed.escape(line))
-        .join('\n'),
-    );
+    this.detail = new DetailView(l.detail);
+    const built = buildPanes({
+      core,
+      layout: l,
+      users: this.users,
+      broadcasts,
+      events: this.eventLog,
+      ownQueue: this.serverQueue !== null,
+    });
+    this.panes = built.panes;
+    this.disposePanes = built.dispose;
+    l.help.setContent(helpContent(identity.fingerprint));
 
     if (options.captureConsole) this.screen.on('destroy', captureConsole(this.eventLog.add));
     this.screen.on('keypress', (_ch: string, key: Widgets.Events.IKeyEventArg) => this.onKey(key.full));
@@ -201,7 +164,7 @@ class ServerDashboard implements Dashboard {
     this.layout.help.hide();
     this.layout.filter.hide();
     this.layout.confirm.setLabel(' Stopping ');
-    this.layout.confirm.setContent('\nTelling clients, saving state, closing listeners...');
+    this.layout.confirm.setContent(STOPPING_CONTENT);
     this.layout.confirm.show();
     this.requestFullFrame();
   }
@@ -211,6 +174,7 @@ class ServerDashboard implements Dashboard {
     this.loop.stop();
     clearInterval(this.tickTimer);
     this.unfollow();
+    this.disposePanes();
     for (const feed of this.feeds) feed.dispose();
     this.serverQueue?.dispose();
     this.screen.destroy();
@@ -221,6 +185,10 @@ class ServerDashboard implements Dashboard {
   private tick(): void {
     const now = this.now();
     for (const feed of this.feeds) feed.tick(now);
+    if (this.mode === DashboardMode.DETAIL) {
+      this.detail.refresh(now);
+      this.requestFullFrame();
+    }
   }
 
   /**
@@ -282,28 +250,7 @@ class ServerDashboard implements Dashboard {
     if (this.tooSmall) {
       l.main.hide();
       l.footer.hide();
-      const roomy = [
-        '',
-        '  {bold}Terminal too small for the dashboard{/bold}',
-        `  ${cols}x${rows} here, needs at least ${MIN_COLS}x${MIN_ROWS}.`,
-        '',
-        '  The server keeps running.',
-        '  Enlarge the window, or run with --headless',
-        '  for JSON log lines.',
-      ];
-      // A tiny window gets short lines, the size first, each cut to the width.
-      const tiny = [
-        `Too small: ${cols}x${rows}`,
-        `needs ${MIN_COLS}x${MIN_ROWS}.`,
-        'Server running.',
-        'Enlarge, or use',
-        '--headless.',
-      ];
-      l.tooSmall.setContent(
-        cols >= TOO_SMALL_ROOMY_COLS
-          ? roomy.join('\n')
-          : tiny.map((line) => blessed.escape(fitRow(line, cols))).join('\n'),
-      );
+      l.tooSmall.setContent(tooSmallContent(cols, rows));
       l.tooSmall.show();
     } else {
       l.tooSmall.hide();
@@ -312,13 +259,7 @@ class ServerDashboard implements Dashboard {
       // contrib's canvas sizes itself only when attached: re-attach to fit the new size (as gtop does).
       l.chart.emit('attach');
       // contrib tables have fixed column widths: fit them to the panes' new width.
-      for (const [widget, widths] of [
-        [l.users, USER_COLUMN_WIDTHS],
-        [l.broadcasts, BROADCAST_COLUMN_WIDTHS],
-      ] as const) {
-        const options = (widget as unknown as { options: { columnWidth: number[] } }).options;
-        options.columnWidth = fitColumns(widths, (widget.width as number) - TABLE_CHROME_COLUMNS);
-      }
+      for (const pane of this.panes) pane.table?.fit();
       for (const feed of this.feeds) feed.invalidate();
     }
     this.requestFullFrame();
@@ -334,6 +275,9 @@ class ServerDashboard implements Dashboard {
         this.mode = DashboardMode.NORMAL;
         this.requestFullFrame();
         return;
+      case DashboardMode.DETAIL:
+        this.onDetailKey(name);
+        return;
       case DashboardMode.CONFIRM:
         if ((CONFIRM_KEYS as readonly string[]).includes(name)) {
           this.showStopping();
@@ -345,11 +289,28 @@ class ServerDashboard implements Dashboard {
         }
         return;
       case DashboardMode.NORMAL:
-        this.runAction(actionFor(name));
+        this.runAction(actionFor(name), name);
     }
   }
 
-  private runAction(action: DashboardAction | undefined): void {
+  private onDetailKey(name: string): void {
+    const action = actionFor(name);
+    if ((BACK_KEYS as readonly string[]).includes(name)) {
+      this.detail.close();
+      this.mode = DashboardMode.NORMAL;
+    } else if (action === DashboardAction.LINE_UP || action === DashboardAction.LINE_DOWN) {
+      this.detail.scrollBy(action === DashboardAction.LINE_UP ? -1 : 1);
+    } else if (action === DashboardAction.PAGE_UP || action === DashboardAction.PAGE_DOWN) {
+      this.detail.scrollBy((action === DashboardAction.PAGE_UP ? -1 : 1) * this.detail.pageSize);
+    } else if (action === DashboardAction.QUIT) {
+      this.detail.close();
+      this.runAction(action, name);
+      return;
+    } else return;
+    this.requestFullFrame();
+  }
+
+  private runAction(action: DashboardAction | undefined, key: string): void {
     switch (action) {
       case DashboardAction.NEXT_PANE:
         this.focusPane(this.focusIndex + 1);
@@ -369,13 +330,38 @@ class ServerDashboard implements Dashboard {
       case DashboardAction.PAGE_DOWN:
         this.focused.scrollBy(this.focused.pageSize);
         break;
-      case DashboardAction.FILTER_USERS:
+      case DashboardAction.FOLLOW:
+        this.eventLog.followNewest();
+        break;
+      case DashboardAction.OPEN: {
+        const source = this.focusedPane.open();
+        if (!source) return;
+        this.mode = DashboardMode.DETAIL;
+        this.detail.open(source, this.now());
+        break;
+      }
+      case DashboardAction.SORT_NEXT:
+      case DashboardAction.SORT_REVERSE: {
+        const table = this.focusedPane.table;
+        if (!table) return; // the event log keeps time order
+        if (action === DashboardAction.SORT_NEXT) table.model.nextSortColumn();
+        else table.model.reverse();
+        this.focusedPane.feed?.invalidate();
+        break;
+      }
+      case DashboardAction.FILTER:
         this.readFilter();
         break;
       case DashboardAction.CLEAR_FILTER:
-        if (!this.users.filter) return;
-        this.users.setFilter('');
+        if (!this.focusedPane.filter()) return;
+        this.focusedPane.setFilter('');
         break;
+      case DashboardAction.LEVEL: {
+        const level = levelForKey(Number(key));
+        if (!level) return;
+        this.eventLog.setLevel(level);
+        break;
+      }
       case DashboardAction.TOGGLE_HELP:
         this.mode = DashboardMode.HELP;
         this.layout.help.show();
@@ -383,10 +369,7 @@ class ServerDashboard implements Dashboard {
         break;
       case DashboardAction.QUIT:
         this.mode = DashboardMode.CONFIRM;
-        this.layout.confirm.setContent(
-          '\nClients are told, state is saved, then the server exits.\n\n' +
-            `{bold}${CONFIRM_KEYS.join('/')}{/bold}: stop     {bold}${CANCEL_KEYS.join('/')}{/bold}: keep running`,
-        );
+        this.layout.confirm.setContent(CONFIRM_CONTENT);
         this.layout.confirm.show();
         this.layout.confirm.setFront();
         break;
@@ -418,25 +401,15 @@ class ServerDashboard implements Dashboard {
   }
 
   private readFilter(): void {
-    const box = this.layout.filter;
     this.mode = DashboardMode.FILTER;
-    box.setValue(this.users.filter);
-    box.show();
-    box.setFront();
-    // Filter as the operator types; the textbox has updated its value by the next turn (unless
-    // that key ended the prompt: then the callback below has the last word).
-    const live = () =>
-      setImmediate(() => {
-        if (this.mode === DashboardMode.FILTER) this.users.setFilter(box.getValue());
-      });
-    box.on('keypress', live);
-    box.readInput((_err: unknown, value?: string | null) => {
-      box.removeListener('keypress', live);
-      this.users.setFilter(typeof value === 'string' ? value : '');
-      box.hide();
-      this.mode = DashboardMode.NORMAL;
+    readFilter(this.layout.filter, this.focusedPane, () => {
       this.focusPane(this.focusIndex);
       this.requestFullFrame();
+      // The key that closed the prompt (Enter, Esc) is still being delivered to the screen:
+      // back to the panes' keys only after it, or it would open a detail or clear the filter.
+      setImmediate(() => {
+        if (this.mode === DashboardMode.FILTER) this.mode = DashboardMode.NORMAL;
+      });
     });
     this.requestFullFrame();
   }

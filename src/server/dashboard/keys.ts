@@ -10,8 +10,13 @@ export const DashboardAction = {
   LINE_DOWN: 'line_down',
   PAGE_UP: 'page_up',
   PAGE_DOWN: 'page_down',
-  FILTER_USERS: 'filter_users',
+  FOLLOW: 'follow',
+  OPEN: 'open',
+  SORT_NEXT: 'sort_next',
+  SORT_REVERSE: 'sort_reverse',
+  FILTER: 'filter',
   CLEAR_FILTER: 'clear_filter',
+  LEVEL: 'level',
   TOGGLE_HELP: 'toggle_help',
   QUIT: 'quit',
 } as const;
@@ -29,17 +34,32 @@ export interface KeyBinding {
 export const KEY_BINDINGS: readonly KeyBinding[] = [
   { keys: ['tab'], label: 'Tab', help: 'next pane (users, broadcasts, event log)', action: DashboardAction.NEXT_PANE },
   { keys: ['S-tab'], label: 'Shift-Tab', help: 'previous pane', action: DashboardAction.PREVIOUS_PANE },
-  { keys: ['up'], label: 'Up', help: 'a line up in the focused pane', action: DashboardAction.LINE_UP },
+  { keys: ['up'], label: 'Up', help: 'a line up (in the event log: pause it)', action: DashboardAction.LINE_UP },
   { keys: ['down'], label: 'Down', help: 'a line down in the focused pane', action: DashboardAction.LINE_DOWN },
   { keys: ['pageup'], label: 'PgUp', help: 'a page up in the focused pane', action: DashboardAction.PAGE_UP },
   { keys: ['pagedown'], label: 'PgDn', help: 'a page down in the focused pane', action: DashboardAction.PAGE_DOWN },
+  { keys: ['end'], label: 'End', help: 'event log: follow the newest events again', action: DashboardAction.FOLLOW },
+  {
+    keys: ['enter'],
+    label: 'Enter',
+    help: 'details of the selected user, broadcast or event (Esc back)',
+    action: DashboardAction.OPEN,
+  },
+  { keys: ['s'], label: 's', help: 'sort the table by the next column', action: DashboardAction.SORT_NEXT },
+  { keys: ['S-s'], label: 'S', help: 'reverse the sort', action: DashboardAction.SORT_REVERSE },
   {
     keys: ['/'],
     label: '/',
-    help: 'filter users by name or IP (Enter keeps, Esc clears)',
-    action: DashboardAction.FILTER_USERS,
+    help: 'filter the focused pane as you type (Enter keeps, Esc clears)',
+    action: DashboardAction.FILTER,
   },
-  { keys: ['escape'], label: 'Esc', help: 'clear a kept users filter', action: DashboardAction.CLEAR_FILTER },
+  { keys: ['escape'], label: 'Esc', help: "clear the focused pane's filter", action: DashboardAction.CLEAR_FILTER },
+  {
+    keys: ['1', '2', '3', '4'],
+    label: '1-4',
+    help: 'event log from level: 1 debug, 2 info, 3 warn, 4 error',
+    action: DashboardAction.LEVEL,
+  },
   { keys: ['?'], label: '?', help: 'show or hide this help', action: DashboardAction.TOGGLE_HELP },
   {
     keys: ['q', 'C-c'],
@@ -48,6 +68,9 @@ export const KEY_BINDINGS: readonly KeyBinding[] = [
     action: DashboardAction.QUIT,
   },
 ];
+
+/** Keys that close a detail view. */
+export const BACK_KEYS = ['escape', 'enter', 'backspace'] as const;
 
 /** Answers to the stop confirmation; a second Ctrl-C means it too. */
 export const CONFIRM_KEYS = ['y', 'enter', 'C-c'] as const;

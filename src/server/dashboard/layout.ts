@@ -10,10 +10,11 @@
 import blessed from 'blessed';
 import type { Widgets } from 'blessed';
 import contrib from 'blessed-contrib';
-import { BROADCAST_COLUMN_WIDTHS } from './broadcasts-feed.ts';
+import { BROADCAST_COLUMNS } from './broadcasts-feed.ts';
 import { CHART_SERIES } from './connections-feed.ts';
 import { KEY_BINDINGS } from './keys.ts';
-import { USER_COLUMN_WIDTHS } from './users-feed.ts';
+import { COLUMN_SPACING } from './table-model.ts';
+import { USER_COLUMNS } from './users-feed.ts';
 
 export const GRID_ROWS = 12;
 export const GRID_COLS = 12;
@@ -23,8 +24,6 @@ export const MIN_COLS = 80;
 export const MIN_ROWS = 24;
 export const BORDER_COLOR = 'cyan';
 export const FOCUS_COLOR = 'yellow';
-const COLUMN_SPACING = 2;
-const LEGEND_WIDTH = 16;
 
 export interface Layout {
   /** Holds the grid, so it can be hidden as one when the terminal is too small. */
@@ -38,34 +37,14 @@ export interface Layout {
   /** The `/` prompt, over the bottom of the users pane. */
   filter: Widgets.TextboxElement;
   help: Widgets.BoxElement;
+  /** What Enter opens (detail-view.ts). */
+  detail: Widgets.BoxElement;
   confirm: Widgets.BoxElement;
   tooSmall: Widgets.BoxElement;
 }
 
-/**
- * Column widths that fit a table `inner` cells wide (contrib puts `spacing` after every
- * column): the widest columns give up cells first, down to MIN_COLUMN_CELLS. Wider than
- * needed, the widths stay as designed. A header wider than its table wraps onto a second
- * row, which is what an empty row under the header was.
- */
-export function fitColumns(widths: readonly number[], inner: number, spacing = COLUMN_SPACING): number[] {
-  const out = [...widths];
-  let over = out.reduce((sum, w) => sum + w + spacing, 0) - inner;
-  while (over > 0) {
-    const widest = out.indexOf(Math.max(...out));
-    const cells = out[widest];
-    if (cells === undefined || cells <= MIN_COLUMN_CELLS) break; // undefined: no columns at all
-    out[widest] = cells - 1;
-    over -= 1;
-  }
-  return out;
-}
-
-const MIN_COLUMN_CELLS = 4;
-/** Border and scrollbar columns of a table pane. */
-export const TABLE_CHROME_COLUMNS = 3;
-
-function table(label: string, columnWidth: number[]) {
+function table(label: string, columns: readonly { width: number }[]) {
+  const columnWidth = columns.map((c) => c.width); // fitted to the pane on every resize
   return {
     label: ` ${label} `,
     tags: true,
@@ -108,21 +87,23 @@ export function buildLayout(screen: Widgets.Screen): Layout {
 
   const connections = set<Widgets.BoxElement>(0, 0, 4, 4, blessed.box, { label: ' Connections ', tags: true });
   const chart = set<contrib.Widgets.LineElement>(0, 4, 4, 8, contrib.line, {
-    label: ' Last 10 minutes ',
-    showLegend: true,
-    legend: { width: LEGEND_WIDTH },
+    // The legend lives in the label: contrib's legend box sat over the newest data (the
+    // "now" end) and, at 80 columns, over the time labels.
+    label: ` Last 10 minutes: {${CHART_SERIES.tcp.color}-fg}${CHART_SERIES.tcp.title}{/${CHART_SERIES.tcp.color}-fg}, {${CHART_SERIES.udp.color}-fg}${CHART_SERIES.udp.title}{/${CHART_SERIES.udp.color}-fg} `,
+    tags: true,
+    showLegend: false,
     wholeNumbersOnly: true,
     minY: 0,
     style: { line: CHART_SERIES.tcp.color, text: 'white', baseline: 'white' },
   });
-  const users = set<contrib.Widgets.TableElement>(4, 0, 4, 12, contrib.table, table('Users', USER_COLUMN_WIDTHS));
+  const users = set<contrib.Widgets.TableElement>(4, 0, 4, 12, contrib.table, table('Users', USER_COLUMNS));
   const broadcasts = set<contrib.Widgets.TableElement>(
     8,
     0,
     4,
     6,
     contrib.table,
-    table('Pending broadcasts', BROADCAST_COLUMN_WIDTHS),
+    table('Pending broadcasts', BROADCAST_COLUMNS),
   );
   const events = set<Widgets.BoxElement>(8, 6, 4, 6, blessed.box, {
     label: ' Events ',
@@ -151,7 +132,7 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     width: 64,
     left: 'center',
     top: 'center',
-    label: ' Filter users (name or IP; Enter keeps, Esc clears) ',
+    label: ' Filter (Enter keeps, Esc clears) ', // the pane's own words are set when it opens
     border: { type: 'line' },
     style: { border: { fg: FOCUS_COLOR }, bg: 'black' },
     inputOnFocus: false,
@@ -161,6 +142,14 @@ export function buildLayout(screen: Widgets.Screen): Layout {
   // The keys, then the whole TLS fingerprint (4 rows), then 'any key closes'.
   const help = overlay(screen, { label: ' Keys ', width: 76, height: KEY_BINDINGS.length + 8 });
   const confirm = overlay(screen, { label: ' Stop the server? ', width: 60, height: 7 });
+  const detail = overlay(screen, {
+    width: '90%',
+    height: '90%',
+    scrollable: true,
+    alwaysScroll: true,
+    keys: false, // scrolled by the dashboard
+    scrollbar: { ch: ' ', style: { bg: BORDER_COLOR } },
+  });
   const tooSmall = blessed.box({
     parent: screen,
     top: 0,
@@ -171,5 +160,5 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     tags: true,
   });
 
-  return { main, connections, chart, users, broadcasts, events, footer, filter, help, confirm, tooSmall };
+  return { main, connections, chart, users, broadcasts, events, footer, filter, help, detail, confirm, tooSmall };
 }

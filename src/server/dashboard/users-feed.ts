@@ -8,16 +8,13 @@ import type { ClientSession } from '../session.ts';
 import type { UserRecord } from '../users/store.ts';
 import { Feed } from './feed.ts';
 import { formatAgo, formatDateTime, safeText } from './format.ts';
+import { byNumber, byText, tableLabel, TableModel, type Column } from './table-model.ts';
 import { WindowedTable } from './windowed-table.ts';
 
 /** A sort over every account: during a login storm, once a second is plenty. */
 export const USERS_MIN_REFRESH_MS = 1_000;
 /** "5m ago" drifts; refresh the pane this often even without events. */
 export const USERS_REFRESH_MS = 10_000;
-
-export const USER_COLUMNS = ['User', 'Created', 'Seen', 'IP', 'TCP', 'UDP'] as const;
-/** Widths in characters, in USER_COLUMNS order; an IPv6 address is cut rather than the state columns pushed off. */
-export const USER_COLUMN_WIDTHS = [18, 16, 10, 22, 8, 12];
 
 const NOT_APPLICABLE = '-';
 
@@ -37,50 +34,73 @@ function compareEntries(a: UserEntry, b: UserEntry): number {
     const seenB = b.record.lastSeenAt ?? -1;
     if (seenA !== seenB) return seenB - seenA;
   }
-  return a.record.username.localeCompare(b.record.username);
+  return byName(a, b);
 }
 
-/** The accounts the table lists for a filter (case-insensitive substring of name or IP), in order. */
-export function userEntries(core: ServerCore, filter: string): { entries: UserEntry[]; total: number } {
-  const needle = filter.trim().toLowerCase();
-  const entries: UserEntry[] = [];
-  const records = core.store.list();
-  for (const record of records) {
+const byName = (a: UserEntry, b: UserEntry): number => byText(a.record.username, b.record.username);
+/** Online is the most recent; never seen the least. */
+const seenValue = (e: UserEntry): number => (e.session ? Infinity : (e.record.lastSeenAt ?? -Infinity));
+const then = (order: number, a: UserEntry, b: UserEntry): number => order || byName(a, b);
+
+/**
+ * The users table's columns. Dates and short states never shrink (a cut date reads as
+ * another date); an IPv6 address is cut rather than the state columns pushed off.
+ */
+export const USER_COLUMNS: readonly Column<UserEntry>[] = [
+  { title: 'User', width: 18, min: 8, cell: (e) => e.record.username, compare: byName },
+  {
+    title: 'Created',
+    width: 16,
+    cell: (e) => formatDateTime(e.record.createdAt),
+    compare: (a, b) => then(byNumber(a.record.createdAt, b.record.createdAt), a, b),
+  },
+  {
+    title: 'Seen',
+    width: 10,
+    min: 8,
+    cell: (e, now) =>
+      e.session ? 'online' : e.record.lastSeenAt === null ? 'never' : formatAgo(now - e.record.lastSeenAt),
+    compare: (a, b) => then(byNumber(seenValue(a), seenValue(b)) || 0, a, b),
+  },
+  {
+    title: 'IP',
+    width: 22,
+    min: 15,
+    cell: (e) => e.session?.ip ?? '',
+    compare: (a, b) => then(byText(a.session?.ip ?? '', b.session?.ip ?? ''), a, b),
+  },
+  {
+    title: 'TCP',
+    width: 8,
+    min: 6,
+    cell: (e) => e.session?.state ?? NOT_APPLICABLE,
+    compare: (a, b) => then(byText(a.session?.state ?? '', b.session?.state ?? ''), a, b),
+  },
+  {
+    title: 'UDP',
+    width: 12,
+    min: 7,
+    cell: (e) => e.session?.udp?.state ?? NOT_APPLICABLE,
+    compare: (a, b) => then(byText(a.session?.udp?.state ?? '', b.session?.udp?.state ?? ''), a, b),
+  },
+];
+
+/** A filter matches a name or an online user's IP (case-insensitive substring). */
+const matchesUser = (e: UserEntry, needle: string): boolean =>
+  e.record.username.toLowerCase().includes(needle) || (e.session?.ip.includes(needle) ?? false);
+
+export const usersModel = (): TableModel<UserEntry> => new TableModel(USER_COLUMNS, compareEntries, matchesUser);
+
+/** Every account with its online session, if any, in store order. */
+export function* userEntries(core: Pick<ServerCore, 'store' | 'presence'>): Generator<UserEntry> {
+  for (const record of core.store.list()) {
     const found = core.presence.get(record.username);
-    const session = found?.isOnline ? found : undefined;
-    if (needle && !record.username.toLowerCase().includes(needle) && !(session && session.ip.includes(needle)))
-      continue;
-    entries.push({ record, session });
+    yield { record, session: found?.isOnline ? found : undefined };
   }
-  entries.sort(compareEntries);
-  return { entries, total: records.length };
-}
-
-/** One table row; values are escaped (the table parses tags). */
-export function userCells({ record, session }: UserEntry, now: number): string[] {
-  const cells = session
-    ? [
-        record.username,
-        formatDateTime(record.createdAt),
-        'online',
-        session.ip,
-        session.state,
-        session.udp?.state ?? NOT_APPLICABLE,
-      ]
-    : [
-        record.username,
-        formatDateTime(record.createdAt),
-        record.lastSeenAt === null ? 'never' : formatAgo(now - record.lastSeenAt),
-        '',
-        NOT_APPLICABLE,
-        NOT_APPLICABLE,
-      ];
-  return cells.map(safeText);
 }
 
 export class UsersFeed extends Feed {
   readonly rows: WindowedTable<UserEntry>;
-  private filterText = '';
   private lastRefreshAt = 0;
 
   constructor(
@@ -90,18 +110,8 @@ export class UsersFeed extends Feed {
     private readonly now: () => number,
   ) {
     super(requestFrame, [table], USERS_MIN_REFRESH_MS);
-    this.rows = new WindowedTable(table, USER_COLUMNS, (entry) => userCells(entry, this.now()));
+    this.rows = new WindowedTable(table, usersModel(), this.now);
     this.follow(core, ['register', 'login', 'logout', 'udp_path']);
-  }
-
-  get filter(): string {
-    return this.filterText;
-  }
-
-  setFilter(text: string): void {
-    if (text === this.filterText) return;
-    this.filterText = text;
-    this.invalidate();
   }
 
   override tick(now: number): void {
@@ -110,10 +120,8 @@ export class UsersFeed extends Feed {
 
   protected refresh(now: number): void {
     this.lastRefreshAt = now;
-    const { entries, total } = userEntries(this.core, this.filterText);
+    const entries = this.rows.model.apply(userEntries(this.core));
     this.rows.setRows(entries);
-    const parts = [`Users ${entries.length === total ? total : `${entries.length} of ${total}`}`];
-    if (this.filterText) parts.push(`filter "${this.filterText}"`);
-    this.table.setLabel(` ${safeText(parts.join(' · '))} `);
+    this.table.setLabel(` ${safeText(tableLabel('Users', entries.length, this.core.store.size, this.rows.model))} `);
   }
 }

@@ -29,5 +29,5 @@ export function handleBroadcastAck(
   session: OnlineSession,
   message: Msg<ClientMessage, 'broadcast_ack'> | Msg<UdpClientMessage, 'bcast_ack'>,
 ): void {
-  host.broadcasts.ack(session, message.bids);
+  host.broadcasts.ack(session, message.bids, message.t === 'bcast_ack' ? 'udp' : 'tcp');
 }

@@ -7,7 +7,10 @@ export interface UserRecord {
   username: string;
   passwordHash: string;
   createdAt: number;
-  /** Last logout or disconnect, ms since epoch; null if never seen after registering. */
+  /**
+   * Last seen, ms since epoch: the last login, logout or disconnect, and refreshed while online
+   * (LAST_SEEN_REFRESH_MS); null if never seen.
+   */
   lastSeenAt: number | null;
 }
 

@@ -95,7 +95,7 @@ test('/ filters the users table by name as you type; Esc clears it', async () =>
     await term.waitForText('Users 3');
     term.type('/');
     const prompt = await term.waitForText('Filter users');
-    assert.match(prompt, /Filter users \(name or IP; Enter keeps, Esc clears\)/, 'the whole label');
+    assert.match(prompt, /Filter users: name or IP \(Enter keeps, Esc clears\)/, 'the whole label');
     term.type('al');
     let screen = await term.waitForText('Users 2 of 3');
     assert.ok(userRow(screen, 'alice') && userRow(screen, 'albert'));

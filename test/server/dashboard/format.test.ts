@@ -52,7 +52,9 @@ test('the keys table drives both the bindings and the help', () => {
   assert.equal(actionFor('tab'), 'next_pane');
   assert.equal(actionFor('q'), 'quit');
   assert.equal(actionFor('C-c'), 'quit');
-  assert.equal(actionFor('/'), 'filter_users');
+  assert.equal(actionFor('/'), 'filter');
+  assert.equal(actionFor('S-s'), 'sort_reverse');
+  assert.equal(actionFor('3'), 'level');
   assert.equal(actionFor('x'), undefined);
   const help = helpLines();
   assert.equal(help.length, KEY_BINDINGS.length);

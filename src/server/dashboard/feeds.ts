@@ -1,0 +1,52 @@
+/** One feed per pane, made for the dashboard's layout (dashboard.ts draws them in one loop). */
+import type { ServerApp } from '../app.ts';
+import type { LogLevel } from '../log.ts';
+import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
+import { BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
+import { ConnectionsFeed } from './connections-feed.ts';
+import { EventLogFeed } from './event-log-feed.ts';
+import type { Feed } from './feed.ts';
+import { FooterFeed } from './footer-feed.ts';
+import type { Layout } from './layout.ts';
+import { UsersFeed } from './users-feed.ts';
+
+export interface Feeds {
+  users: UsersFeed;
+  eventLog: EventLogFeed;
+  broadcasts: BroadcastsFeed;
+  /** The server's own queue as the broadcasts pane reads it, unless another view was given. */
+  serverQueue: ServerBroadcastQueueView | null;
+  /** Every feed, in drawing order. */
+  all: Feed[];
+}
+
+export function createFeeds(
+  app: Pick<ServerApp, 'core' | 'listening' | 'identity' | 'dataDir'>,
+  l: Layout,
+  request: () => void,
+  now: () => number,
+  logLevel: LogLevel,
+  queue?: BroadcastQueueView,
+): Feeds {
+  const { core, listening, identity, dataDir } = app;
+  const startedAt = now();
+  const users = new UsersFeed(core, l.users, request, now);
+  const eventLog = new EventLogFeed(l.events, logLevel, request, now);
+  const serverQueue = queue ? null : new ServerBroadcastQueueView(core);
+  const broadcasts = new BroadcastsFeed(queue ?? (serverQueue as ServerBroadcastQueueView), l.broadcasts, request, now);
+  const footer = new FooterFeed(
+    {
+      host: listening.host,
+      tcpPort: listening.tcpPort,
+      udpPort: listening.udpPort,
+      fingerprint: identity.fingerprint,
+      dataDir,
+      startedAt,
+    },
+    l.footer,
+    request,
+    startedAt,
+  );
+  const connections = new ConnectionsFeed(core, l.connections, l.chart, request, startedAt);
+  return { users, eventLog, broadcasts, serverQueue, all: [connections, users, broadcasts, eventLog, footer] };
+}
