@@ -87,18 +87,19 @@ test('broadcasts: Enter lists every recipient (delivered when and via which path
   await server.waitForText(/Pending broadcasts 1 /);
   server.type(Keys.TAB);
   server.type(Keys.ENTER);
-  const detail = await server.waitForText(new RegExp(`Broadcast ${bid.slice(0, 8)} · Esc back`));
-  assert.match(detail, new RegExp(`Broadcast +${bid}`));
-  assert.match(detail, /Text +lunch is served/);
+  await server.waitForText(new RegExp(`Broadcast ${bid.slice(0, 8)} · Esc back`));
+  await server.waitForText(new RegExp(`Broadcast +${bid}`));
+  await server.waitForText(/Text +lunch is served/);
   await server.waitForText(/alice: delivered \d\d:\d\d:\d\d via (UDP|TCP) \(\d+\.\d\d s\)/);
-  assert.match(server.text(), /Delivered: 1/);
+  await server.waitForText(/Delivered: 1/);
   for (const line of [
     /Pending, online: 1/,
     /bob: pending, online, sending via (UDP|TCP)/,
     /Pending, offline: 1/,
     /dave: pending, offline \(sent at next login\)/,
   ])
-    assert.match(server.text(), line);
+    // The detail may still be painting (a pty delivers the screen in pieces): wait for each line.
+    await server.waitForText(line);
   server.type(Keys.ESC);
   await waitFor(() => !server.text().includes('Esc back'), { what: 'the detail closed' });
 
@@ -123,7 +124,7 @@ test('events: 1-4 pick the level, / filters by text, Up pauses and Enter opens t
   server.type('3');
   await server.waitForText(/Events \d+ · showing \d+ · warn\+/);
   await waitFor(() => !server.text().includes('registered erin'), { what: 'info events hidden at 3' });
-  assert.match(server.text(), /failed login for "mallory"/);
+  await server.waitForText(/failed login for "mallory"/);
   server.type('2');
   await server.waitForText('registered erin');
 

@@ -112,6 +112,8 @@ export class Composer {
         const head = command + line + (candidates.length === 1 && !line.endsWith('/') ? ' ' : '');
         editor.load(head + after, [...head].length);
         this.edited();
+        // Not in a key's turn, which draws after it: ask for the drawing.
+        this.host.changed();
       } else if (candidates.length > 1) {
         this.host.note(`${candidates.length} matches: ${candidates.slice(0, 20).join('  ')}`);
       }

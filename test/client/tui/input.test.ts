@@ -285,11 +285,15 @@ test('Tab after /send completes the path from the disk: to where names agree, th
   await writeFile(join(dir.path, 'photos', 'holiday-2025.jpg'), 'x');
   alice.vt.type(`/send ${dir.path}/ph` + Keys.TAB);
   await inputIs(alice, `/send ${dir.path}/photos/`);
-  alice.vt.type('ho' + Keys.TAB);
+  alice.vt.type('ho');
+  await inputIs(alice, `/send ${dir.path}/photos/ho`);
+  alice.vt.type(Keys.TAB);
   await inputIs(alice, `/send ${dir.path}/photos/holiday-202`);
   // Nothing more in common: Tab again lists them, as a shell does.
   alice.vt.type(Keys.TAB);
   await alice.vt.waitForText('2 matches: holiday-2025.jpg  holiday-2026.jpg');
-  alice.vt.type('6' + Keys.TAB);
+  alice.vt.type('6');
+  await inputIs(alice, `/send ${dir.path}/photos/holiday-2026`);
+  alice.vt.type(Keys.TAB);
   await inputIs(alice, `/send ${dir.path}/photos/holiday-2026.jpg`);
 });
