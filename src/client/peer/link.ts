@@ -231,9 +231,17 @@ export class PeerLink extends EventEmitter<PeerLinkEvents> {
     }
   }
 
-  /** Queue a file transfer message (section 6.7); false if the link is not open. */
+  /**
+   * Queue a file transfer message (section 6.7); false if the link is not open. Most are
+   * answers to the peer's messages: past the outbound cap it is not reading them, and the link
+   * is cut as a slow consumer, as for pings (section 6.5).
+   */
   sendFileControl(message: FileControl): boolean {
     if (this.state !== PeerLinkState.OPEN) return false;
+    if (this.outputBacklogBytes > OUTPUT_QUEUE_BYTES.PEER_REFUSE_SEND) {
+      this.fail(new ProtocolError(ErrorCode.SLOW_CONSUMER, `${this.peerUser} is not reading what it asks for`), false);
+      return false;
+    }
     this.out.add(message);
     return true;
   }
