@@ -10,7 +10,7 @@ import { startTestServer } from '../../helpers/server.ts';
 import { Keys } from '../../helpers/terminal.ts';
 import { defer } from '../../helpers/cleanup.ts';
 import { registeredTui } from '../../helpers/tui.ts';
-import { acceptedChat, headless } from '../../helpers/tui-chat.ts';
+import { acceptedChat, aliceAndBob, headless } from '../../helpers/tui-chat.ts';
 
 test('decline with Alt-N; /decline declines too; the requester is told', async (t) => {
   const server = await startTestServer();
@@ -142,15 +142,7 @@ test('as requester: a decline is reported; an accept opens the tab; typing shows
 });
 
 test('broadcasts: sent from the TUI, received by a headless user; received ones land in the inbox', async (t) => {
-  const server = await startTestServer();
-  const alice = await registeredTui(server, 'alice');
-  const bob = await headless(server, 'bob');
-  defer(t, async () => {
-    bob.inbox.close();
-    await bob.peers.close();
-    await alice.close();
-    await server.close();
-  });
+  const { alice, bob } = await aliceAndBob(t);
   const got = new Promise<string>((resolve) => bob.inbox.once('broadcast', (b) => resolve(b.text)));
   alice.vt.type('/broadcast hello everyone\r');
   assert.equal(await got, 'hello everyone');
