@@ -12,12 +12,10 @@ import {
   RELAY_MAX_CIRCUITS_PER_USER,
 } from '../net/constants.ts';
 import { parseDuration } from '../util/duration.ts';
-import { startServer } from './app.ts';
 import type { Dashboard } from './dashboard/dashboard.ts';
 import { parseMetricsAddress } from './metrics/http.ts';
 import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
-import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './server.ts';
-import { DEFAULT_SCRYPT_LOG_N } from './users/passwords.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_SCRYPT_LOG_N, REGISTRATIONS_PER_IP_PER_MINUTE } from './defaults.ts';
 
 /** Every option; each can also come from the environment as P2P_<NAME> (README "Server"). */
 const OPTIONS = {
@@ -131,6 +129,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
   // The dashboard needs a terminal for its screen and its keys; anything else gets JSON lines.
   const headless = args.headless || !process.stdout.isTTY || !process.stdin.isTTY;
   const logLevel = args['log-level'];
+  // Loaded only now: `--help` and a bad flag need none of the server.
+  const { startServer } = await import('./app.ts');
   const app = await startServer({
     host: args.host,
     port: args.port,

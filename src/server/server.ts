@@ -48,14 +48,13 @@ import {
   type OnlineSession,
 } from './session.ts';
 import { UdpEndpoint, type DatagramSender } from './udp.ts';
-import { Accounts, REGISTRATIONS_PER_IP_PER_MINUTE } from './users/accounts.ts';
+import { Accounts } from './users/accounts.ts';
 import type { PasswordHasher } from './users/passwords.ts';
 import type { UserStore } from './users/store.ts';
 
-export { REGISTRATIONS_PER_IP_PER_MINUTE } from './users/accounts.ts';
+import { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE } from './defaults.ts';
+export { DEFAULT_MAX_CONNECTIONS, REGISTRATIONS_PER_IP_PER_MINUTE };
 export const SERVER_NAME = 'p2p-broadcast/0.1';
-/** Under the 20,000 open-files limit of our machines, with room for files and peers. */
-export const DEFAULT_MAX_CONNECTIONS = 16_000;
 const SWEEP_INTERVAL_MS = 1_000;
 /**
  * Online users' last-seen time is written this often (through the store's batched writes),

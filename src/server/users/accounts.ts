@@ -17,10 +17,10 @@ import { sanitizeLine } from '../../net/sanitize.ts';
 import type { Emit } from '../events.ts';
 import { FailureBackoff, WindowLimiter, type AttemptThrottle, type Clock, type RateLimiter } from '../rate-limit.ts';
 import { assertNewPassword, assertWellFormedPassword } from './password-rules.ts';
+import { REGISTRATIONS_PER_IP_PER_MINUTE } from '../defaults.ts';
 import { hashCost, type PasswordHasher } from './passwords.ts';
 import { userKey, type UserRecord, type UserStore } from './store.ts';
 
-export const REGISTRATIONS_PER_IP_PER_MINUTE = 30;
 /**
  * Account changes (passwd, delete_account) a user may ask for in an hour, right or wrong.
  * Each costs two scrypt hashes and a rewrite of users.csv: without a cap, one logged-in

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import * as ScryptTyped from 'scrypt-kdf';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { Semaphore } from '../../util/semaphore.ts';
+import { DEFAULT_SCRYPT_LOG_N } from '../defaults.ts';
 
 // scrypt-kdf@4 declares named exports but only has a default export at run time.
 const Scrypt = (ScryptTyped as unknown as { default: typeof ScryptTyped }).default;
@@ -22,7 +23,7 @@ export async function scryptHash(password: string, logN: number): Promise<string
   return Buffer.from(await Scrypt.kdf(password, { logN, r: 8, p: 1 })).toString('base64');
 }
 
-export const DEFAULT_SCRYPT_LOG_N = 15;
+export { DEFAULT_SCRYPT_LOG_N };
 export const MIN_SCRYPT_LOG_N = 10;
 export const MAX_QUEUED_HASHES = 512;
 
