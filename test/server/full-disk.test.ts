@@ -4,9 +4,7 @@
  * that name the file and say what to do, and catch up once there is room.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, rmdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/net/errors.ts';
@@ -15,8 +13,7 @@ import { RawClient } from '../helpers/raw.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
-
-const isRoot = process.getuid?.() === 0;
+import { mountTmpfs, TMPFS_SKIP } from '../helpers/tmpfs.ts';
 
 /** Write zeros until the filesystem is full. */
 async function fill(path: string): Promise<void> {
@@ -54,17 +51,14 @@ async function broadcast(server: TestServer, user: string, text: string) {
 
 test(
   'on a full disk the server starts, serves what it has, and names the file in every storage error',
-  { skip: !isRoot && 'needs root to mount a tmpfs' },
+  { skip: TMPFS_SKIP },
   async (t) => {
-    const mount = await mkdtemp(join(tmpdir(), 'p2p-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mount]);
+    const mount = await mountTmpfs(t, '1m');
     const dataDir = join(mount, 'data');
     const filler = join(mount, 'filler');
     let server: TestServer | null = null;
     defer(t, async () => {
       await server?.close();
-      execFileSync('umount', [mount]);
-      await rmdir(mount);
     });
     server = await startTestServer({ dataDir });
     assert.equal((await login(server, 'alice', 'register')).t, 'welcome');
@@ -118,22 +112,13 @@ test(
   },
 );
 
-test(
-  'a storage error at start says which file and what to do',
-  { skip: !isRoot && 'needs root to mount a tmpfs' },
-  async (t) => {
-    const mount = await mkdtemp(join(tmpdir(), 'p2p-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mount]);
-    defer(t, async () => {
-      execFileSync('umount', [mount]);
-      await rmdir(mount);
-    });
-    // A new data dir on a full disk: the TLS identity cannot be written.
-    await fill(join(mount, 'filler'));
-    await assert.rejects(startTestServer({ dataDir: join(mount, 'data') }), (err: Error) => {
-      assert.match(err.message, new RegExp(`could not write ${join(mount, 'data')}/\\S+: ENOSPC`));
-      assert.match(err.message, /free space there/);
-      return true;
-    });
-  },
-);
+test('a storage error at start says which file and what to do', { skip: TMPFS_SKIP }, async (t) => {
+  const mount = await mountTmpfs(t, '256k');
+  // A new data dir on a full disk: the TLS identity cannot be written.
+  await fill(join(mount, 'filler'));
+  await assert.rejects(startTestServer({ dataDir: join(mount, 'data') }), (err: Error) => {
+    assert.match(err.message, new RegExp(`could not write ${join(mount, 'data')}/\\S+: ENOSPC`));
+    assert.match(err.message, /free space there/);
+    return true;
+  });
+});
