@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { P2PClient } from '../../src/client/client.ts';
 import { ErrorCode } from '../../src/net/errors.ts';
 import { parseUsersCsv } from '../../src/server/users/csv-store.ts';
-import { userRow } from '../helpers/dashboard.ts';
+import { dashboardPty, userRow } from '../helpers/dashboard.ts';
 import { ServerInPty } from '../helpers/server-pty.ts';
 import { TEST_SCRYPT_LOG_N, tempDir } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -103,34 +103,8 @@ test('dashboard in a pty: resize to a small terminal shows a message, and back',
 });
 
 test('dashboard in a pty: a broadcast appears in the queue with a countdown and leaves after its ttl', async (t) => {
-  const data = await tempDir('dash-e2e-broadcast');
-  const config = await tempDir('dash-e2e-broadcast-client');
-  const server = ServerInPty.spawn(
-    [
-      '--host',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--data-dir',
-      data.path,
-      '--scrypt-cost',
-      String(TEST_SCRYPT_LOG_N),
-      '--broadcast-ttl',
-      '5s',
-    ],
-    { cols: 180, rows: 45 },
-  );
-  let client: P2PClient | null = null;
-  defer(t, async () => {
-    await client?.close().catch(() => {});
-    server.kill();
-    await data.remove();
-    await config.remove();
-  });
-  const listening = /Listening 127\.0\.0\.1 +TCP (\d+)/;
-  const port = Number(listening.exec(await server.waitForText(listening))?.[1]);
-  client = new P2PClient({ host: '127.0.0.1', port, configDir: config.path, reconnect: false });
-  await client.register('carol', 'carols password');
+  const { server, user } = await dashboardPty(t, { cols: 180, rows: 45, args: ['--broadcast-ttl', '5s'] });
+  const client = await user('carol');
   const reply = await client.request({ t: 'broadcast', text: 'the server restarts at noon' });
   assert.equal(reply.t, 'broadcast_ok');
   const bid = (reply as { bid: string }).bid.slice(0, 8);
