@@ -2,8 +2,10 @@
  * Assembles a running server from options: data dir, account store, TLS identity, core and
  * listeners. main.ts calls it after parsing the command line; tests call it directly.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AckRecord } from './broadcasts/service.ts';
+import { ClusterLink } from './cluster/link.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { JsonlBroadcastStore } from './broadcasts/jsonl-store.ts';
 import { loadOrCreateIdentity, type TlsIdentity } from './identity.ts';
@@ -18,7 +20,7 @@ import { PasswordHasher } from './users/passwords.ts';
 /** The broadcast queue's log in the data dir (PROTOCOL.md section 7.3). */
 export const BROADCAST_LOG_FILE = 'broadcasts.jsonl';
 
-export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'hasher' | 'broadcastStore'> {
+export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'hasher' | 'broadcastStore' | 'cluster'> {
   host: string;
   port: number;
   udpPort?: number;
@@ -31,6 +33,18 @@ export interface ServerAppOptions extends Omit<ServerCoreOptions, 'store' | 'has
   maxPendingPerIp?: number;
   /** Serve /metrics and /healthz here (README "Monitoring"); off when not given. */
   metrics?: MetricsAddress;
+  /** Cluster mode (README "Cluster"): shared state in this Redis; one node alone without it. */
+  cluster?: ClusterAppOptions;
+}
+
+export interface ClusterAppOptions {
+  /** redis://host:port[/db] */
+  url: string;
+  nodeId?: string;
+  /** host:port where clients and other nodes reach this node; default the listen address and port. */
+  advertise?: string;
+  /** Key prefix in Redis (tests give each cluster its own); default `p2p:`. */
+  prefix?: string;
 }
 
 export interface ServerApp {
@@ -42,13 +56,20 @@ export interface ServerApp {
   queueLoaded: { loaded: number; expired: number; tornRecords: number };
   /** The monitoring endpoint, if `metrics` was given. */
   metrics: MetricsEndpoint | null;
+  /** This node's link to the cluster, in cluster mode. */
+  cluster: ClusterLink | null;
   /** Graceful stop: tell clients, close listeners, flush state. Idempotent. */
   stop(): Promise<void>;
 }
 
 export async function startServer(options: ServerAppOptions): Promise<ServerApp> {
   const lock = await prepareDataDir(options.dataDir);
+  let cluster: ClusterLink | null = null;
   try {
+    if (options.cluster) {
+      const { url, nodeId, prefix } = options.cluster;
+      cluster = await ClusterLink.connect({ url, nodeId, prefix });
+    }
     const store = new CsvUserStore(join(options.dataDir, 'users.csv'));
     await store.open();
     const identity = await loadOrCreateIdentity(options.dataDir, {
@@ -57,7 +78,7 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
     });
     const hasher = new PasswordHasher({ logN: options.scryptLogN });
     const broadcastStore = new JsonlBroadcastStore(join(options.dataDir, BROADCAST_LOG_FILE));
-    const core = new ServerCore({ ...options, store, hasher, broadcastStore });
+    const core = new ServerCore({ ...options, store, hasher, broadcastStore, cluster });
     let queueLoaded: ServerApp['queueLoaded'];
     try {
       queueLoaded = await core.broadcasts.open();
@@ -75,6 +96,11 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       maxPendingHandshakes: options.maxPendingHandshakes,
       maxPendingPerIp: options.maxPendingPerIp,
     });
+    if (cluster) {
+      const link = cluster;
+      link.sessionCount = () => core.presence.size;
+      await link.advertise(options.cluster?.advertise ?? advertiseAddress(listening.host, listening.tcpPort));
+    }
     let stopping: Promise<void> | null = null;
     let metrics: { values: ServerMetrics; endpoint: MetricsEndpoint } | null = null;
     if (options.metrics) {
@@ -93,6 +119,7 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       (stopping ??= (async () => {
         await core.shutdown();
         await listening.close();
+        await cluster?.close();
         await lock.release();
         await metrics?.endpoint.close();
         metrics?.values.dispose();
@@ -104,12 +131,20 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       dataDir: options.dataDir,
       queueLoaded,
       metrics: metrics?.endpoint ?? null,
+      cluster,
       stop,
     };
   } catch (err) {
+    await cluster?.close();
     await lock.release();
     throw err;
   }
+}
+
+/** Where others reach a node listening on `host`: a wildcard address says nothing, so the host name. */
+function advertiseAddress(host: string, port: number): string {
+  const name = host === '0.0.0.0' || host === '::' ? hostname() : host;
+  return name.includes(':') ? `[${name}]:${port}` : `${name}:${port}`;
 }
 
 /** What the metrics read from the core: its events and a few counts, nothing it could change. */

@@ -14,6 +14,8 @@ import {
 import { parseDuration } from '../util/duration.ts';
 import type { Dashboard } from './dashboard/dashboard.ts';
 import { parseMetricsAddress } from './metrics/http.ts';
+import { NODE_ID_PATTERN } from './cluster/node-id.ts';
+import { parseClusterUrl } from './cluster/url.ts';
 import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_SCRYPT_LOG_N, REGISTRATIONS_PER_IP_PER_MINUTE } from './defaults.ts';
 
@@ -58,6 +60,16 @@ const OPTIONS = {
     type: 'number',
     default: BROADCASTS_PER_MINUTE,
     describe: 'broadcasts one user may send per minute',
+  },
+  cluster: {
+    type: 'string',
+    describe:
+      'share accounts, presence and broadcasts with other nodes through Redis: redis://host:port[/db] (P2P_CLUSTER)',
+  },
+  'node-id': { type: 'string', describe: "this node's name in a cluster (default: random)" },
+  'cluster-advertise': {
+    type: 'string',
+    describe: 'host:port where clients and other nodes reach this node (default: the listen address)',
   },
   'relay-circuits': {
     type: 'number',
@@ -118,6 +130,9 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
         throw new Error('--relay-bytes-per-second must be an integer of at least 1024');
       if (parseDuration(a['relay-idle-timeout']) <= 0) throw new Error('--relay-idle-timeout must be longer than 0');
       if (a.metrics !== undefined) parseMetricsAddress(a.metrics);
+      if (a.cluster !== undefined) parseClusterUrl(a.cluster);
+      if (a['node-id'] !== undefined && !NODE_ID_PATTERN.test(a['node-id']))
+        throw new Error('--node-id must be 1-32 of A-Z a-z 0-9 _ . -');
       return true;
     })
     .strict()
@@ -149,6 +164,10 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
       idleTimeoutMs: parseDuration(args['relay-idle-timeout']),
     },
     metrics: args.metrics === undefined ? undefined : parseMetricsAddress(args.metrics),
+    cluster:
+      args.cluster === undefined
+        ? undefined
+        : { url: args.cluster, nodeId: args['node-id'], advertise: args['cluster-advertise'] },
   });
 
   let dashboard: Dashboard | null = null;

@@ -32,6 +32,7 @@ import { clientMessages, type ClientMessage, type ServerMessage, type UdpClientM
 import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
+import type { ClusterLink } from './cluster/link.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
@@ -90,6 +91,8 @@ export interface ServerCoreOptions {
   broadcastRto?: { initialMs?: number; minMs?: number };
   /** How often online users' last-seen is written; LAST_SEEN_REFRESH_MS by default. */
   lastSeenRefreshMs?: number;
+  /** Cluster mode: this node's link; features share their state through it (README "Cluster"). */
+  cluster?: ClusterLink | null;
 }
 
 /** In-process hooks for feature modules (peer broker, broadcasts); not for logging. */
@@ -137,6 +140,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       | 'maxPendingBroadcasts'
       | 'broadcastRto'
       | 'lastSeenRefreshMs'
+      | 'cluster'
     >
   >;
   private readonly sessions = new Set<ClientSession>();
