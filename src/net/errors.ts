@@ -19,6 +19,8 @@ export const ErrorCode = {
   SERVER_FULL: 'E_SERVER_FULL',
   SERVER_BUSY: 'E_SERVER_BUSY',
   SLOW_CONSUMER: 'E_SLOW_CONSUMER',
+  /** Cluster mode: the shared store (Redis) is unreachable; nothing was changed (docs/CLUSTER.md). */
+  UNAVAILABLE: 'E_UNAVAILABLE',
   // accounts
   AUTH_FAILED: 'E_AUTH_FAILED',
   USERNAME_TAKEN: 'E_USERNAME_TAKEN',
