@@ -6,10 +6,13 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-// `--nat` runs only test/nat/ (network namespaces: root, ip, nft; `npm run test:nat`);
-// without it test/nat/ is left out, so `npm test` runs anywhere.
-const nat = process.argv.includes('--nat');
-const only = process.argv.slice(2).filter((a) => a !== '--nat');
+// Slow end-to-end suites have their own folder and flag, and `npm test` leaves them out:
+// `--nat` runs only test/nat/ (network namespaces: root, ip, nft; `npm run test:nat`),
+// `--cluster` only test/cluster/ (server processes on a real redis-server; `npm run test:cluster`).
+const SUITES = ['nat', 'cluster'];
+const suite = SUITES.find((name) => process.argv.includes(`--${name}`)) ?? null;
+const only = process.argv.slice(2).filter((a) => !SUITES.some((name) => a === `--${name}`));
+const suiteOf = (file) => SUITES.find((name) => file.startsWith(join('test', name) + '/')) ?? null;
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -21,7 +24,7 @@ function find(dir) {
 
 let files = find(join(root, 'test'))
   .map((f) => relative(root, f))
-  .filter((f) => f.startsWith(join('test', 'nat') + '/') === nat)
+  .filter((f) => suiteOf(f) === suite)
   .sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 if (files.length === 0) {
