@@ -190,6 +190,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     fingerprint: app.identity.fingerprint,
     certificateCreated: app.identity.created,
     users: app.core.store.size,
+    // Where the accounts are: users.csv is not read in a cluster (docs/CLUSTER.md "Accounts").
+    accounts: app.cluster ? 'redis' : 'users.csv',
     broadcastTtlMs: app.core.broadcasts.ttlMs,
     broadcastsPending: app.queueLoaded.loaded,
     broadcastsTorn: app.queueLoaded.tornRecords,
