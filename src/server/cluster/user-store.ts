@@ -165,16 +165,14 @@ export class RedisUserStore implements UserStore {
     const record: UserRecord = { ...input, lastSeenAt: null };
     this.creating.add(key);
     this.changed(key);
-    let created: unknown;
+    let created: boolean;
     try {
-      created = await this.createScript([this.usersKey], [key, encodeStoredUser(record)]);
-    } catch (err) {
-      throw unavailable('could not save the account', err);
+      created = await this.insert(key, record);
     } finally {
       this.creating.delete(key);
       this.changed(key);
     }
-    if (created !== 1) {
+    if (!created) {
       // Another node registered it first: our mirror learns of it now rather than from the bus.
       void this.reload(key).catch(() => {});
       throw taken(input.username);
@@ -182,6 +180,29 @@ export class RedisUserStore implements UserStore {
     this.users.set(key, record);
     this.announce(key);
     return record;
+  }
+
+  /**
+   * `accounts import`: add a whole record (last seen included) unless the name (ignoring
+   * case) is there; true if added. Atomic per user, like create().
+   */
+  async importRecord(record: UserRecord): Promise<boolean> {
+    this.assertOpen();
+    const key = userKey(record.username);
+    this.changed(key);
+    if (!(await this.insert(key, record))) return false;
+    this.users.set(key, { ...record });
+    this.announce(key);
+    return true;
+  }
+
+  /** The one script that adds a user: of two callers for one name, exactly one gets true. */
+  private async insert(key: string, record: UserRecord): Promise<boolean> {
+    try {
+      return (await this.createScript([this.usersKey], [key, encodeStoredUser(record)])) === 1;
+    } catch (err) {
+      throw unavailable('could not save the account', err);
+    }
   }
 
   async setPasswordHash(username: string, passwordHash: string, ifCurrent?: string): Promise<boolean> {
