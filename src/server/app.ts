@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AckRecord } from './broadcasts/service.ts';
 import { ClusterLink } from './cluster/link.ts';
+import { clusterUserStore } from './cluster/user-store.ts';
 import { prepareDataDir } from './data-dir.ts';
 import { JsonlBroadcastStore } from './broadcasts/jsonl-store.ts';
 import { loadOrCreateIdentity, type TlsIdentity } from './identity.ts';
@@ -70,7 +71,8 @@ export async function startServer(options: ServerAppOptions): Promise<ServerApp>
       const { url, nodeId, prefix } = options.cluster;
       cluster = await ClusterLink.connect({ url, nodeId, prefix });
     }
-    const store = new CsvUserStore(join(options.dataDir, 'users.csv'));
+    // In a cluster the accounts live in Redis (docs/CLUSTER.md "Accounts"); users.csv is not used.
+    const store = cluster ? clusterUserStore(cluster) : new CsvUserStore(join(options.dataDir, 'users.csv'));
     await store.open();
     const identity = await loadOrCreateIdentity(options.dataDir, {
       certPath: options.tlsCert,

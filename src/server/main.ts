@@ -110,9 +110,13 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if (argv[0] === 'accounts') return accountsMain(argv.slice(1), env);
   const args = await yargs(argv)
     .scriptName('p2p-server')
-    .usage('$0 [options]\n\nRuns the p2p-broadcast server on TCP (TLS) and UDP.')
+    .usage(
+      '$0 [options]\n\nRuns the p2p-broadcast server on TCP (TLS) and UDP.\n' +
+        'p2p-server accounts import|export <file.csv> --cluster redis://...: move accounts between users.csv and a cluster.',
+    )
     .options(OPTIONS)
     .config(optionsFromEnv(env))
     .check((a) => {
@@ -190,6 +194,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     fingerprint: app.identity.fingerprint,
     certificateCreated: app.identity.created,
     users: app.core.store.size,
+    // Where the accounts are: users.csv is not read in a cluster (docs/CLUSTER.md "Accounts").
+    accounts: app.cluster ? 'redis' : 'users.csv',
     broadcastTtlMs: app.core.broadcasts.ttlMs,
     broadcastsPending: app.queueLoaded.loaded,
     broadcastsTorn: app.queueLoaded.tornRecords,
@@ -225,4 +231,37 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
   }
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `p2p-server accounts import|export <file>` (README "Cluster"): users.csv in and out of a cluster's Redis. */
+async function accountsMain(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const args = await yargs(argv)
+    .scriptName('p2p-server accounts')
+    .usage('$0 <import|export> <file.csv> --cluster redis://host:port[/db]')
+    .command('import <file>', "add the accounts of a users.csv that the cluster's Redis does not have")
+    .command('export <file>', "write every account in the cluster's Redis to a users.csv (mode 0600)")
+    .option('cluster', { type: 'string', describe: "the cluster's Redis: redis://host:port[/db] (P2P_CLUSTER)" })
+    .config(env.P2P_CLUSTER === undefined ? {} : { cluster: env.P2P_CLUSTER })
+    .demandCommand(1, 'say import or export')
+    .check((a) => {
+      if (a.cluster === undefined) throw new Error('--cluster redis://host:port[/db] is required');
+      parseClusterUrl(a.cluster);
+      return true;
+    })
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .parseAsync();
+  const cluster = args.cluster ?? '';
+  const file = resolve(String(args.file));
+  // Loaded only now, like the server: `--help` needs no Redis client.
+  const { exportAccounts, importAccounts } = await import('./cluster/accounts-cli.ts');
+  if (args._[0] === 'import') {
+    const report = await importAccounts(file, { cluster });
+    process.stdout.write(`${report.summary}\n`);
+  } else {
+    const count = await exportAccounts(file, { cluster });
+    process.stdout.write(`exported ${count} accounts to ${file}\n`);
+  }
 }

@@ -51,6 +51,8 @@ export interface ClusterLinkOptions {
   prefix?: string;
   heartbeatMs?: number;
   nodeTtlMs?: number;
+  /** False for a tool that uses the cluster's Redis and bus but is no node (`accounts import`): it never joins the node list. */
+  member?: boolean;
 }
 
 export interface ClusterLinkEvents {
@@ -129,6 +131,7 @@ export class ClusterLink extends EventEmitter<ClusterLinkEvents> {
       await Promise.all([link.redis.connect(), link.sub.connect()]);
       await link.sub.subscribe(link.channel('bus'), link.channel(`node:${link.nodeId}`));
       link.subscribedOnce = true;
+      if (options.member === false) return link;
       await link.beat();
     } catch (err) {
       link.redis.disconnect();

@@ -137,8 +137,10 @@ export class Accounts {
   ): Promise<UserRecord | undefined> {
     const { store, hasher, emit } = this.host;
     let ok: boolean;
-    const record = USERNAME_PATTERN.test(attempt.user) ? store.get(attempt.user) : undefined;
+    let record = USERNAME_PATTERN.test(attempt.user) ? store.get(attempt.user) : undefined;
     try {
+      // A cluster's store reads the user again from Redis: registered on another node a moment ago counts.
+      if (store.refresh && USERNAME_PATTERN.test(attempt.user)) record = await store.refresh(attempt.user);
       ok = record ? await hasher.verify(record.passwordHash, attempt.pass) : await hasher.verifyNobody(attempt.pass);
       // A password change or deletion (section 4.6) that landed during the check wins over it.
       if (ok && record) ok = await this.passwordStillValid(record.username, record.passwordHash, attempt.pass);
@@ -248,9 +250,15 @@ export class Accounts {
    * new one. A deleted account, or a password changed to another, fails.
    */
   private async passwordStillValid(user: string, checkedHash: string, pass: string): Promise<boolean> {
-    const current = this.host.store.get(user);
+    const current = await this.latest(user);
     if (!current) return false;
     return current.passwordHash === checkedHash || (await this.host.hasher.verify(current.passwordHash, pass));
+  }
+
+  /** The user's record; from shared storage when the store mirrors one (a cluster: another node's change counts). */
+  private async latest(user: string): Promise<UserRecord | undefined> {
+    const { store } = this.host;
+    return store.refresh ? store.refresh(user) : store.get(user);
   }
 
   /**

@@ -9,29 +9,15 @@
  * to register again only then).
  */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
-import { USERNAME_PATTERN } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { removeStaleTemps, writeFileAtomic } from '../../util/atomic-file.ts';
 import { storageError } from '../../util/storage-error.ts';
-import { isScryptHash } from './passwords.ts';
+import { formatUsersCsv, parseUsersCsv } from './csv-format.ts';
 import { userKey, type UserRecord, type UserStore } from './store.ts';
 
-export const USERS_CSV_COLUMNS = ['username', 'password_hash', 'created_at', 'last_seen_at'] as const;
-const REQUIRED_COLUMNS = ['username', 'password_hash', 'created_at'] as const;
-export const LAST_SEEN_FLUSH_MS = 5_000;
+export { parseUsersCsv, USERS_CSV_COLUMNS, UserStoreError } from './csv-format.ts';
 
-export class UserStoreError extends Error {
-  constructor(
-    readonly file: string,
-    readonly line: number | null,
-    detail: string,
-  ) {
-    super(`${file}${line === null ? '' : `, line ${line}`}: ${detail}`);
-    this.name = 'UserStoreError';
-  }
-}
+export const LAST_SEEN_FLUSH_MS = 5_000;
 
 interface PendingWrite {
   resolve: () => void;
@@ -193,69 +179,10 @@ export class CsvUserStore implements UserStore {
   }
 
   private async writeSnapshot(): Promise<void> {
-    const rows = [...this.users.values(), ...this.staged.values()].map((u) => [
-      u.username,
-      this.newHashes.get(userKey(u.username)) ?? u.passwordHash,
-      new Date(u.createdAt).toISOString(),
-      u.lastSeenAt === null ? '' : new Date(u.lastSeenAt).toISOString(),
-    ]);
-    await writeFileAtomic(this.path, stringify([[...USERS_CSV_COLUMNS], ...rows]));
+    const records = [...this.users.values(), ...this.staged.values()].map((u) => ({
+      ...u,
+      passwordHash: this.newHashes.get(userKey(u.username)) ?? u.passwordHash,
+    }));
+    await writeFileAtomic(this.path, formatUsersCsv(records));
   }
-}
-
-/** Parse and validate users.csv; every problem names its line. */
-export function parseUsersCsv(text: string, file: string): UserRecord[] {
-  let rows: string[][];
-  try {
-    rows = parse(text, { bom: true, skip_empty_lines: true, relax_column_count: false });
-  } catch (err) {
-    const e = err as { lines?: number; message: string };
-    throw new UserStoreError(file, e.lines ?? null, `not valid CSV (${e.message})`);
-  }
-  const [headerRow] = rows;
-  if (!headerRow) return [];
-  const header = headerRow.map((h) => h.trim());
-  const index = new Map(header.map((name, i) => [name, i]));
-  for (const column of REQUIRED_COLUMNS) {
-    if (!index.has(column))
-      throw new UserStoreError(file, 1, `header has no "${column}" column (found: ${header.join(',')})`);
-  }
-  const seen = new Map<string, number>();
-  const records: UserRecord[] = [];
-  // csv-parse skips empty lines, so count physical lines to name them right.
-  const lineOf = physicalLineFinder(text);
-  rows.slice(1).forEach((row, i) => {
-    const line = lineOf(i + 1);
-    const cell = (name: string) => row[index.get(name) ?? -1] ?? '';
-    const username = cell('username');
-    if (!USERNAME_PATTERN.test(username))
-      throw new UserStoreError(file, line, `invalid username ${JSON.stringify(username)}`);
-    const previous = seen.get(userKey(username));
-    if (previous !== undefined)
-      throw new UserStoreError(file, line, `username "${username}" already appears on line ${previous}`);
-    seen.set(userKey(username), line);
-    const passwordHash = cell('password_hash');
-    if (!isScryptHash(passwordHash))
-      throw new UserStoreError(file, line, `password_hash of "${username}" is not a scrypt-kdf hash`);
-    const createdAt = Date.parse(cell('created_at'));
-    if (Number.isNaN(createdAt)) throw new UserStoreError(file, line, `created_at of "${username}" is not a date`);
-    const seenText = index.has('last_seen_at') ? cell('last_seen_at') : '';
-    const lastSeenAt = seenText === '' ? null : Date.parse(seenText);
-    if (lastSeenAt !== null && Number.isNaN(lastSeenAt))
-      throw new UserStoreError(file, line, `last_seen_at of "${username}" is not a date`);
-    records.push({ username, passwordHash, createdAt, lastSeenAt });
-  });
-  return records;
-}
-
-/**
- * Map a record index (0 = header) to its 1-based line in the file. Our writer never puts a
- * newline inside a field (usernames cannot hold one), so each non-empty line is one record.
- */
-function physicalLineFinder(text: string): (recordIndex: number) => number {
-  const lines: number[] = [];
-  text.split(/\r?\n/).forEach((content, i) => {
-    if (content.trim() !== '') lines.push(i + 1);
-  });
-  return (recordIndex) => lines[recordIndex] ?? recordIndex + 1;
 }

@@ -42,6 +42,12 @@ export interface UserStore {
   remove(username: string): Promise<boolean>;
   /** Note a last-seen time; persisted lazily (lost on a crash, which is acceptable). */
   touch(username: string, at: number): void;
+  /**
+   * Stores whose get() is a mirror of shared storage (a cluster's, src/server/cluster/) read
+   * the user again from it, updating get(), so a login counts a change made elsewhere a moment
+   * ago. Stores whose get() is the truth leave it out.
+   */
+  refresh?(username: string): Promise<UserRecord | undefined>;
   /** Persist anything pending and stop. */
   close(): Promise<void>;
 }
