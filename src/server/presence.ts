@@ -57,14 +57,14 @@ export interface PresenceDirectory {
 }
 
 export class Presence implements PresenceDirectory {
-  private readonly online = new Map<string, OnlineSession>();
+  protected readonly online = new Map<string, OnlineSession>();
   /** user key -> away reason ('' for none), for users online and away. */
   private readonly away = new Map<string, string>();
   /** user key -> latest entry (joined) or display name (left), in change order. */
   private readonly changes = new Map<string, Change>();
   private timer: NodeJS.Timeout | null = null;
   /** The list in join order, built on demand and extended in place by appends. */
-  private entries: UserEntry[] | null = null;
+  protected entries: UserEntry[] | null = null;
   /** Encoded `presence` frame of list batch i (batch 0 carries `reset`). */
   private readonly batchFrames = new Map<number, Buffer>();
 
@@ -87,8 +87,13 @@ export class Presence implements PresenceDirectory {
 
   /** Everyone online, in join order. The array is shared: do not modify it. */
   list(): readonly UserEntry[] {
-    this.entries ??= [...this.online.values()].map((s) => this.entryOf(s));
+    this.entries ??= this.buildList();
     return this.entries;
+  }
+
+  /** The list from scratch (a cluster adds the users on other nodes). */
+  protected buildList(): UserEntry[] {
+    return [...this.online.values()].map((s) => this.entryOf(s));
   }
 
   /**
@@ -155,7 +160,7 @@ export class Presence implements PresenceDirectory {
     return true;
   }
 
-  private entryOf(session: OnlineSession): UserEntry {
+  protected entryOf(session: OnlineSession): UserEntry {
     const away = this.away.get(userKey(session.user));
     return away === undefined ? { user: session.user, ip: session.ip } : { user: session.user, ip: session.ip, away };
   }
@@ -176,6 +181,8 @@ export class Presence implements PresenceDirectory {
   }
 
   flush(): void {
+    // Called early (tests, shutdown): the armed timer would otherwise keep the process alive.
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     while (this.changes.size > 0) {
       const batch = new Map<string, Change>();
@@ -202,12 +209,12 @@ export class Presence implements PresenceDirectory {
     return Math.max(this.flushMs, Math.ceil((this.online.size * 1000) / PRESENCE_WRITES_PER_SECOND));
   }
 
-  private invalidateList(): void {
+  protected invalidateList(): void {
     this.entries = null;
     this.batchFrames.clear();
   }
 
-  private change(key: string, change: Change): void {
+  protected change(key: string, change: Change): void {
     this.changes.delete(key); // re-insert so the batch keeps change order
     this.changes.set(key, change);
     this.timer ??= setTimeout(() => this.flush(), this.flushInterval());

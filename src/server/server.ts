@@ -33,6 +33,7 @@ import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ClusterLink } from './cluster/link.ts';
+import { clusterPresence } from './cluster/presence.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
@@ -173,7 +174,13 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       this.hooks.on(event, listener);
       return () => void this.hooks.off(event, listener);
     };
-    const presence = new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
+    const presence = options.cluster
+      ? clusterPresence(options.cluster, {
+          flushMs: this.options.presenceFlushMs,
+          backlogBytes: this.options.presenceBacklogBytes,
+          onError: (err) => emit('server_error', { where: 'cluster presence', message: err.message }),
+        })
+      : new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
     this.presence = presence;
     this.udp = new UdpEndpoint({ now, emit, dispatch: (session, message) => this.dispatchDatagram(session, message) });
     this.accounts = new Accounts(
