@@ -32,6 +32,7 @@ import { clientMessages, type ClientMessage, type ServerMessage, type UdpClientM
 import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
+import { clusterBroadcastQueue } from './cluster/broadcast-queue.ts';
 import type { ClusterLink } from './cluster/link.ts';
 import { clusterPresence } from './cluster/presence.ts';
 import type { Emit, ServerEvents } from './events.ts';
@@ -206,6 +207,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       perMinute: options.broadcastsPerMinute,
       maxPending: options.maxPendingBroadcasts,
       rto: options.broadcastRto,
+      queue: options.cluster
+        ? clusterBroadcastQueue(options.cluster, {
+            now,
+            ttlMs: options.broadcastTtlMs,
+            maxPending: options.maxPendingBroadcasts,
+            onError: (err) => emit('server_error', { where: 'broadcast queue', message: err.message }),
+          })
+        : undefined,
     });
     // The relay sees the server only through RelayHost (section 6.6).
     this.relay = new RelayService({ now, emit }, options.relay);

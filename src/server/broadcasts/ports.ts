@@ -94,4 +94,9 @@ export interface PendingQueue extends DeliveryQueue {
   forgetUser(user: string): Promise<void>;
   /** Make everything durable and stop. */
   close(): Promise<void>;
+  /**
+   * A shared queue's broadcasts made on another node, as they reach this one: the service fans
+   * each out to this node's online users. An in-process queue has no others and leaves it out.
+   */
+  onRemoteAdd?(listener: (pending: PendingBroadcast) => void): () => void;
 }

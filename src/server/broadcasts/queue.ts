@@ -7,11 +7,12 @@
  * milliseconds, and those users get the broadcast once more, which their client drops as a
  * duplicate (section 7.2).
  */
-import { BROADCAST_ID_BYTES, DEFAULT_BROADCAST_TTL_MS, MAX_PENDING_BROADCASTS } from '../../net/constants.ts';
+import { BROADCAST_ID_BYTES } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { BroadcastItem } from '../../net/messages.ts';
 import type { Clock } from '../rate-limit.ts';
 import { userKey } from '../users/store.ts';
+import { liveAll, liveOne, queueFullError, queueLimits, takeExpired } from './live.ts';
 import type { PendingBroadcast, PendingQueue } from './ports.ts';
 import { newBroadcastId, type BroadcastStore, type QueueRecord } from './store.ts';
 
@@ -63,12 +64,9 @@ export class BroadcastQueue implements PendingQueue {
     options: QueueOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.ttlMs = options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS;
-    this.maxPending = options.maxPending ?? MAX_PENDING_BROADCASTS;
+    ({ ttlMs: this.ttlMs, maxPending: this.maxPending } = queueLimits(options));
     this.compactMinRecords = options.compactMinRecords ?? COMPACT_MIN_RECORDS;
     this.onError = options.onError ?? (() => {});
-    if (!Number.isInteger(this.ttlMs) || this.ttlMs <= 0)
-      throw new RangeError('broadcast ttl must be a positive number of ms');
   }
 
   /** Load what survived the last run, drop what expired meanwhile, and rewrite the log compactly. */
@@ -109,14 +107,12 @@ export class BroadcastQueue implements PendingQueue {
   }
 
   get(bid: string): PendingBroadcast | undefined {
-    const pending = this.items.get(bid);
-    return pending && pending.item.expiresAt > this.now() ? pending : undefined;
+    return liveOne(this.items, bid, this.now());
   }
 
   /** Live broadcasts, oldest first. */
   live(): PendingBroadcast[] {
-    const now = this.now();
-    return [...this.items.values()].filter((p) => p.item.expiresAt > now);
+    return liveAll(this.items, this.now());
   }
 
   /**
@@ -146,12 +142,7 @@ export class BroadcastQueue implements PendingQueue {
   assertRoom(): void {
     if (this.items.size + this.staged < this.maxPending) return;
     this.expire();
-    if (this.items.size + this.staged >= this.maxPending) {
-      throw new ProtocolError(
-        ErrorCode.QUEUE_FULL,
-        `the broadcast queue is full (${this.maxPending} pending); try again when some expire`,
-      );
-    }
+    if (this.items.size + this.staged >= this.maxPending) throw queueFullError(this.maxPending);
   }
 
   /** Record that `user` has the broadcast; true if this is news. Written in the background. */
@@ -189,14 +180,8 @@ export class BroadcastQueue implements PendingQueue {
 
   /** Remove and return the broadcasts whose time is up. Their records go at the next compaction. */
   expire(): PendingBroadcast[] {
-    const now = this.now();
-    const gone: PendingBroadcast[] = [];
-    for (const [bid, pending] of this.items) {
-      if (pending.item.expiresAt > now) continue;
-      this.items.delete(bid);
-      this.unwrittenAcks.delete(bid);
-      gone.push(pending);
-    }
+    const gone = takeExpired(this.items, this.now());
+    for (const { item } of gone) this.unwrittenAcks.delete(item.bid);
     return gone;
   }
 

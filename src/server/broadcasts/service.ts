@@ -98,6 +98,8 @@ export class Broadcasts<S extends DeliveryPeer> {
         onError: (err) => host.emit('server_error', { where: 'broadcast queue', message: err.message }),
       });
     this.delivery = new BroadcastDelivery(host, this.queue, options);
+    // A cluster's queue: broadcasts made on other nodes reach this node's users too.
+    this.queue.onRemoteAdd?.((pending) => this.delivery.fanOut(pending));
     this.perMinute = options.perMinute ?? BROADCASTS_PER_MINUTE;
     this.limiter = options.limiter ?? new WindowLimiter(this.perMinute, RATE_WINDOW_MS, host.now);
   }
