@@ -19,7 +19,9 @@ import { sanitizeLine } from '../net/sanitize.ts';
 import { awayReasonTooLarge } from '../net/text-limits.ts';
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
-import { ServerLink, type TrustDecider } from './server-link.ts';
+import { asProtocolError, tryNodes, type NodeAt } from './failover.ts';
+import type { ServerLink, TrustDecider } from './server-link.ts';
+import type { ServerAddress } from './server-list.ts';
 import { newDropCounters } from '../net/datagram.ts';
 import { UdpLink, UdpState } from './udp-link.ts';
 
@@ -41,6 +43,11 @@ export const RECONNECT_MAX_MS = 30_000;
 export interface ClientOptions {
   host: string;
   port: number;
+  /**
+   * The nodes of a cluster (PROTOCOL.md section 3.7), tried in this order on connect and round
+   * robin after a loss, all pinned under one name. Default: just `host`:`port`.
+   */
+  nodes?: readonly ServerAddress[];
   configDir?: string;
   /** First contact with an unknown server; default: trust (TOFU). The TUI asks the user. */
   trust?: TrustDecider;
@@ -100,10 +107,22 @@ export class P2PClient extends Emitter<ClientEvents> {
    */
   private early: ServerMessage[] | null = null;
   private reconnectAttempt = 0;
+  /** Every node this client may use (one, unless given a cluster's list). */
+  readonly nodes: readonly ServerAddress[];
+  /** The node the link is open to, or was last. */
+  private at: NodeAt;
 
   constructor(readonly options: ClientOptions) {
     super();
     this.knownHosts = new KnownHosts(options.configDir ?? defaultConfigDir());
+    this.nodes = options.nodes?.length ? options.nodes : [{ host: options.host, port: options.port }];
+    const first = this.nodes[0] as ServerAddress;
+    this.at = { ...first, index: 0, address: first.host };
+  }
+
+  /** The node this client is on (or last was, or will try first): shown in the status bar. */
+  get server(): NodeAt {
+    return this.at;
   }
 
   get isClosed(): boolean {
@@ -128,14 +147,18 @@ export class P2PClient extends Emitter<ClientEvents> {
     if (this.link?.isOpen) return;
     this.setState(ClientState.CONNECTING);
     try {
-      this.attach(
-        await ServerLink.open({
-          host: this.options.host,
-          port: this.options.port,
-          knownHosts: this.knownHosts,
-          trust: this.options.trust ?? (() => true),
-        }),
-      );
+      const link = await tryNodes({
+        nodes: this.nodes,
+        from: this.at.index,
+        knownHosts: this.knownHosts,
+        trust: this.options.trust ?? (() => true),
+        closed: () => this.isClosed,
+        use: (opened, at) => {
+          this.at = at;
+          return Promise.resolve(opened);
+        },
+      });
+      this.attach(link);
       this.setState(ClientState.CONNECTED);
     } catch (err) {
       this.setState(ClientState.IDLE);
@@ -285,7 +308,7 @@ export class P2PClient extends Emitter<ClientEvents> {
 
   private startUdp(grant: Msg<ServerMessage, 'welcome'>['udp']): void {
     this.udpLink?.close();
-    const target = this.options.udpTarget ?? { host: this.options.host, port: grant.port };
+    const target = this.options.udpTarget ?? { host: this.at.address, port: grant.port };
     const udp = new UdpLink({
       host: target.host,
       port: target.port,
@@ -333,6 +356,8 @@ export class P2PClient extends Emitter<ClientEvents> {
   private onLinkClosed(link: ServerLink, error: ProtocolError): void {
     if (this.link !== link) return;
     this.link = null;
+    // The link of a login in reconnect(): its failure moves that round on to the next node.
+    if (this.state === ClientState.RECONNECTING) return;
     const wasOnline = this.state === ClientState.ONLINE;
     this.teardown();
     if (this.isClosed) return;
@@ -353,37 +378,28 @@ export class P2PClient extends Emitter<ClientEvents> {
     }
   }
 
+  /**
+   * One round over the nodes, from the one after the node we lost (section 3.7), logging in
+   * on the first that answers; the back-off comes between rounds, so one node down costs
+   * nothing more than its refused connection.
+   */
   private async reconnect(): Promise<void> {
     this.reconnectTimer = null;
     const credentials = this.credentials;
     if (!credentials || this.isClosed) return;
     this.reconnectAttempt += 1;
     try {
-      const link = await ServerLink.open({
-        host: this.options.host,
-        port: this.options.port,
+      await tryNodes({
+        nodes: this.nodes,
+        from: this.at.index + 1,
         knownHosts: this.knownHosts,
         // Never ask again mid-session: an unknown key on reconnect is refused like a changed one.
         trust: () => false,
+        closed: () => this.isClosed,
+        use: (link, at) => this.relogin(link, at, credentials),
       });
-      if (this.isClosed) return link.close();
-      this.attach(link);
-      this.early = [];
-      const reply = await link.request({
-        t: 'login',
-        proto: PROTOCOL_VERSION,
-        user: credentials.user,
-        pass: credentials.pass,
-        ...(this.peerPort ? { peerPort: this.peerPort } : {}),
-      });
-      if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
-      this.reconnectAttempt = 0;
-      this.goOnline(link, reply);
     } catch (err) {
-      this.early = null; // from a link that failed: nothing in them applies any more
-      const error = err instanceof ProtocolError ? err : new ProtocolError(ErrorCode.UNREACHABLE, String(err));
-      this.link?.close();
-      this.link = null;
+      const error = asProtocolError(err);
       if (this.isClosed) return;
       const final = [
         ErrorCode.AUTH_FAILED,
@@ -400,6 +416,34 @@ export class P2PClient extends Emitter<ClientEvents> {
       }
       this.setState(ClientState.RECONNECTING);
       this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
+    }
+  }
+
+  /** Log in again on a freshly opened link; on failure the link is closed and forgotten. */
+  private async relogin(link: ServerLink, at: NodeAt, credentials: Credentials): Promise<void> {
+    if (this.isClosed) {
+      link.close();
+      throw new ProtocolError(ErrorCode.DISCONNECTED, 'closed');
+    }
+    this.attach(link);
+    this.early = [];
+    try {
+      const reply = await link.request({
+        t: 'login',
+        proto: PROTOCOL_VERSION,
+        user: credentials.user,
+        pass: credentials.pass,
+        ...(this.peerPort ? { peerPort: this.peerPort } : {}),
+      });
+      if (reply.t !== 'welcome') throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected welcome, got ${reply.t}`);
+      this.at = at;
+      this.reconnectAttempt = 0;
+      this.goOnline(link, reply);
+    } catch (err) {
+      this.early = null; // from a link that failed: nothing in them applies any more
+      if (this.link === link) this.link = null;
+      link.close();
+      throw err;
     }
   }
 

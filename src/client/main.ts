@@ -4,16 +4,20 @@ import { hideBin } from 'yargs/helpers';
 import { DEFAULT_PORT } from '../net/constants.ts';
 import { defaultDataDir } from './history/data-dir.ts';
 import { defaultDownloadDir, parseByteSize } from './files/places.ts';
+import { parseServerList } from './server-list.ts';
 
 export async function main(argv = hideBin(process.argv)): Promise<void> {
   const args = await yargs(argv)
     .scriptName('p2p-client')
     .usage(
       '$0 [host] [port]\n\nThe p2p-broadcast chat client (a terminal UI). Without a host it asks for the server, ' +
-        'with 127.0.0.1 and 4400 filled in.',
+        'with 127.0.0.1 and 4400 filled in. The nodes of a cluster: host1:port,host2:port (tried in turn).',
     )
     .command('$0 [host] [port]', false)
-    .positional('host', { type: 'string', describe: 'server IP address or host name (P2P_HOST)' })
+    .positional('host', {
+      type: 'string',
+      describe: 'server IP address or host name, or a list host1:port,host2:port (P2P_HOST)',
+    })
     .positional('port', { type: 'number', describe: 'server TCP port (P2P_PORT)' })
     .option('config-dir', { type: 'string', describe: 'where known_hosts is kept (P2P_CONFIG_DIR)' })
     .option('data-dir', {
@@ -36,6 +40,7 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     .check((a) => {
       if (a.port !== undefined && (!Number.isInteger(a.port) || a.port < 1 || a.port > 65535))
         throw new Error('port must be 1-65535');
+      if (a.host !== undefined) parseServerList(a.host, a.port ?? DEFAULT_PORT);
       if (a['max-file-size'] !== undefined && parseByteSize(a['max-file-size']) === null)
         throw new Error('--max-file-size must be a size such as 500M or 4G');
       return true;
@@ -49,14 +54,14 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
   if (!process.stdin.isTTY || !process.stdout.isTTY)
     throw new Error('p2p-client needs a terminal (stdin and stdout must be a TTY)');
   // The P2P_ variables are read one by one: yargs' .env('P2P') would take any other P2P_* (such as P2P_TEST) as an unknown flag.
-  const host = args.host ?? process.env.P2P_HOST;
+  const hostText = args.host ?? process.env.P2P_HOST;
   const port = args.port ?? (process.env.P2P_PORT ? Number(process.env.P2P_PORT) : DEFAULT_PORT);
+  const nodes = hostText === undefined ? undefined : parseServerList(hostText, port);
   // Loaded after parsing, so `--help` does not load the TUI (docs/BENCHMARKS.md, "Start-up").
   const { createApp } = await import('./tui/app.ts');
   const app = createApp({
     // A host given (argument or environment): connect at once; otherwise the TUI asks.
-    host,
-    port: host === undefined ? undefined : port,
+    nodes,
     configDir: args['config-dir'] ?? process.env.P2P_CONFIG_DIR,
     ...(args.history ? { dataDir: args['data-dir'] ?? defaultDataDir() } : {}),
     files: {

@@ -11,6 +11,7 @@ import { sanitizeLine } from '../net/sanitize.ts';
 import { serverMessages, type ClientMessage, type Msg, type ServerMessage } from '../net/messages.ts';
 import { fingerprintOf } from '../net/tls.ts';
 import { KnownHosts } from './known-hosts.ts';
+import { formatServer } from './server-list.ts';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -20,13 +21,23 @@ export interface TrustQuestion {
   host: string;
   port: number;
   fingerprint: string;
+  /** The cluster's name (its nodes, section 3.7) when `host:port` is one node of several. */
+  cluster?: string;
 }
 /** Asked on first contact with a server; true pins the fingerprint and goes on. */
 export type TrustDecider = (question: TrustQuestion) => boolean | Promise<boolean>;
 
 export interface LinkOptions {
+  /** The server's name as given (shown, pinned, sent as TLS SNI). */
   host: string;
   port: number;
+  /** The IP address to connect to when `host` is a name that resolved to several (default: `host`). */
+  address?: string;
+  /**
+   * The name the certificate is pinned under (section 3.5; default `host:port`), and older
+   * names to check when it has no pin: a cluster's sorted node list, then its nodes (section 3.7).
+   */
+  pin?: { name: string; fallbacks: readonly string[] };
   knownHosts: KnownHosts;
   trust: TrustDecider;
   connectTimeoutMs?: number;
@@ -72,7 +83,12 @@ export class ServerLink extends EventEmitter<LinkEvents> {
   /** Connect, verify the server's identity, and wait for its hello. */
   static async open(options: LinkOptions): Promise<ServerLink> {
     const { host, port } = options;
-    const socket = await connectTls(host, port, options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    const socket = await connectTls(
+      host,
+      options.address ?? host,
+      port,
+      options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+    );
     // Until FramedConnection takes the socket, an error from it (the server dying while the
     // user reads the fingerprint prompt, or while known_hosts is read) must not go uncaught.
     let lost: Error | undefined;
@@ -203,11 +219,11 @@ export function toError(message: Msg<ServerMessage, 'error'>): ProtocolError {
   return new ProtocolError(code, sanitizeLine(message.message), { retryAfterMs: message.retryAfterMs });
 }
 
-function connectTls(host: string, port: number, timeoutMs: number): Promise<TLSSocket> {
+function connectTls(host: string, address: string, port: number, timeoutMs: number): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     // The certificate is self-signed: we check it by pinned fingerprint, not by a CA chain.
     const socket = tlsConnect({
-      host,
+      host: address,
       port,
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
@@ -217,7 +233,8 @@ function connectTls(host: string, port: number, timeoutMs: number): Promise<TLSS
     const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach ${host}:${port}: ${err.message}`, { cause: err }));
+      const where = address === host ? formatServer({ host, port }) : `${formatServer({ host, port })} (${address})`;
+      reject(new ProtocolError(ErrorCode.UNREACHABLE, `cannot reach ${where}: ${err.message}`, { cause: err }));
     };
     socket.once('error', fail);
     socket.once('secureConnect', () => {
@@ -234,7 +251,9 @@ function isIpLike(host: string): boolean {
 
 async function verifyIdentity(options: LinkOptions, fingerprint: string): Promise<void> {
   const { host, port, knownHosts } = options;
-  const check = await knownHosts.check(host, port, fingerprint);
+  const own = KnownHosts.key(host, port);
+  const pin = options.pin ?? { name: own, fallbacks: [] };
+  const check = await knownHosts.checkName(pin.name, pin.fallbacks, fingerprint);
   if (check.status === 'known') return;
   if (check.status === 'changed') {
     throw new ProtocolError(
@@ -243,13 +262,14 @@ async function verifyIdentity(options: LinkOptions, fingerprint: string): Promis
         `  pinned:    ${check.pinned}\n` +
         `  presented: ${fingerprint}\n` +
         `Someone may be intercepting the connection, or the server's key was replaced. ` +
-        `If the server's operator confirms the new fingerprint, remove the line for ${KnownHosts.key(host, port)} from ${knownHosts.path}.`,
+        `If the server's operator confirms the new fingerprint, remove the line for ${check.name} from ${knownHosts.path}.`,
     );
   }
-  if (!(await options.trust({ host, port, fingerprint }))) {
+  const cluster = pin.name === own ? {} : { cluster: pin.name };
+  if (!(await options.trust({ host, port, fingerprint, ...cluster }))) {
     throw new ProtocolError(ErrorCode.FINGERPRINT_REJECTED, `the fingerprint of ${host}:${port} was not trusted`);
   }
-  await knownHosts.pin(host, port, fingerprint);
+  await knownHosts.pinName(pin.name, fingerprint);
 }
 
 function waitForHello(conn: FramedConnection<typeof serverMessages, ClientMessage>, timeoutMs: number): Promise<Hello> {

@@ -1,8 +1,8 @@
 /**
  * Server events as log records. Headless mode writes every event as one JSON object a line on
- * stdout ({"time","level","event",...fields}), for systemd, containers and jq; the dashboard's
- * event-log pane takes the very same records (followServerEvents), so the two never disagree
- * about what happened or at which level.
+ * stdout ({"time","level","node","event",...fields}; "node" only in cluster mode), for systemd,
+ * containers and jq; the dashboard's event-log pane takes the very same records
+ * (followServerEvents), so the two never disagree about what happened or at which level.
  */
 import type { Writable } from 'node:stream';
 import type { EventEmitter } from 'eventemitter3';
@@ -81,15 +81,23 @@ export function followServerEvents(
 }
 
 export class JsonLog {
+  /**
+   * `node` (cluster mode, docs/CLUSTER.md): this node's id, carried by every line, so the logs
+   * of several nodes can be merged and still say where each event happened.
+   */
   constructor(
     private readonly out: Writable,
     readonly threshold: LogLevel = 'info',
+    private readonly node: string | null = null,
   ) {}
 
   /** Bound, so it can be passed as a LogSink. */
   readonly write: LogSink = (level, event, fields = {}) => {
     if (!levelEnabled(level, this.threshold)) return;
-    this.out.write(`${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })}\n`);
+    const node = this.node === null ? {} : { node: this.node };
+    // `node` after the fields too: an event's own field of that name must not hide where it was logged.
+    const record = { time: new Date().toISOString(), level, ...node, event, ...fields, ...node };
+    this.out.write(`${JSON.stringify(record)}\n`);
   };
 
   /** Log every server event at its level. */

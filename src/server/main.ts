@@ -15,7 +15,7 @@ import { parseDuration } from '../util/duration.ts';
 import type { Dashboard } from './dashboard/dashboard.ts';
 import { parseMetricsAddress } from './metrics/http.ts';
 import { NODE_ID_PATTERN } from './cluster/node-id.ts';
-import { parseClusterUrl } from './cluster/url.ts';
+import { parseClusterUrl, redactClusterUrl } from './cluster/url.ts';
 import { JsonLog, LOG_LEVELS, type LogLevel, type LogSink } from './log.ts';
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_SCRYPT_LOG_N, REGISTRATIONS_PER_IP_PER_MINUTE } from './defaults.ts';
 
@@ -177,7 +177,7 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
   let dashboard: Dashboard | null = null;
   let log: LogSink;
   if (headless) {
-    const json = new JsonLog(process.stdout, logLevel);
+    const json = new JsonLog(process.stdout, logLevel, app.cluster?.nodeId ?? null);
     json.follow(app.core);
     log = json.write;
   } else {
@@ -201,6 +201,10 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     broadcastsTorn: app.queueLoaded.tornRecords,
     // Where /metrics and /healthz answer (the real port when 0 was asked for), or null.
     metrics: app.metrics ? app.metrics.address : null,
+    // Cluster mode: the Redis it shares state through, never with its password.
+    ...(app.cluster && args.cluster !== undefined
+      ? { cluster: redactClusterUrl(args.cluster), advertise: app.cluster.node(app.cluster.nodeId)?.advertise }
+      : {}),
   });
 
   let stopping = false;

@@ -220,9 +220,10 @@ export class Ladder {
       const reply = await this.ctx.client.request({ t: 'relay_request', reqId: this.reqId, token });
       if (reply.t !== 'relay_ticket')
         throw new ProtocolError(ErrorCode.BAD_MESSAGE, `expected relay_ticket, got ${reply.t}`);
-      const { host, port } = this.ctx.client.options;
+      // The relay is the node this client is logged in on, which issued the ticket (section 3.7).
+      const { address, port } = this.ctx.client.server;
       stream = await openRelay({
-        host,
+        host: address,
         port,
         fingerprint,
         ticket: reply.ticket,

@@ -6,6 +6,7 @@
 import type blessed from 'blessed';
 import type { P2PClient } from '../client.ts';
 import { historyDir } from '../history/data-dir.ts';
+import { homeOf } from '../server-list.ts';
 import { HistoryStore, type HistoryOptions } from '../history/store.ts';
 import { describeError } from './errors-text.ts';
 import { buildFeatures, type FileOptions } from './adapters/index.ts';
@@ -116,7 +117,9 @@ export function createApp(options: AppOptions): TuiApp {
   /** The user's saved history, or why there is none this time (the chat goes on without it). */
   const openHistory = async (c: P2PClient, user: string, password: string) => {
     if (options.dataDir === undefined) return { saved: null, problem: '' };
-    const dir = historyDir(options.dataDir, c.options.host, c.options.port, user);
+    // One history per cluster, whichever node the session is on (PROTOCOL.md section 3.7).
+    const home = homeOf(c.nodes) ?? c.server;
+    const dir = historyDir(options.dataDir, home.host, home.port, user);
     try {
       const store = await HistoryStore.open(dir, password, options.historyOptions);
       return { saved: await TabHistory.load(store, options.historyPageLines), problem: '' };

@@ -7,6 +7,7 @@
 import type blessed from 'blessed';
 import { P2PClient, type ClientOptions, type Session } from '../client.ts';
 import type { TrustQuestion } from '../server-link.ts';
+import { formatServer, parseServerList, type ServerAddress } from '../server-list.ts';
 import { DEFAULT_PORT } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import { describeError } from './errors-text.ts';
@@ -22,6 +23,8 @@ const FINGERPRINT_BYTES_PER_LINE = 16;
 export interface LoginFlowOptions {
   host?: string;
   port?: number;
+  /** The nodes of a cluster (PROTOCOL.md section 3.7); when given, `host` and `port` are not used. */
+  nodes?: readonly ServerAddress[];
   configDir?: string;
   clientOptions?: Partial<ClientOptions>;
   /** Called once per client before its first login (the peer module advertises its port then). */
@@ -46,20 +49,27 @@ export class LoginFlow {
   private client: P2PClient | null = null;
   private prepared = new WeakSet<P2PClient>();
   private trust: { dialog: DialogView; resolve: (ok: boolean) => void } | null = null;
-  private host: string;
-  private port: number;
+  /** The server, or a cluster's nodes, as last typed or given. */
+  private nodes: readonly ServerAddress[];
 
   constructor(
     private readonly parent: blessed.Widgets.Screen,
     private readonly options: LoginFlowOptions,
     private readonly events: LoginFlowEvents,
   ) {
-    this.host = options.host ?? DEFAULT_HOST;
-    this.port = options.port ?? DEFAULT_PORT;
+    this.nodes = options.nodes?.length
+      ? options.nodes
+      : [{ host: options.host ?? DEFAULT_HOST, port: options.port ?? DEFAULT_PORT }];
+  }
+
+  /** What the screens call the server: `host:port`, or a cluster's nodes. */
+  private get label(): string {
+    return this.nodes.map(formatServer).join(', ');
   }
 
   start(): void {
-    if (this.options.host !== undefined && this.options.port !== undefined) void this.connect();
+    if (this.options.nodes?.length || (this.options.host !== undefined && this.options.port !== undefined))
+      void this.connect();
     else this.showServerForm('');
   }
 
@@ -111,10 +121,13 @@ export class LoginFlow {
     this.clear();
     const form = new FormView(this.parent, {
       title: 'p2p-client: server',
-      intro: ['Which server? Its IP address (or host name) and TCP port.'],
+      intro: [
+        'Which server? Its IP address (or host name) and TCP port.',
+        "A cluster's nodes: host1:port,host2:port (tried in turn).",
+      ],
       fields: [
-        { name: 'host', label: 'Server IP', value: this.host },
-        { name: 'port', label: 'Port', value: String(this.port) },
+        { name: 'host', label: 'Server IP', value: this.hostFieldText() },
+        { name: 'port', label: 'Port', value: String(this.nodes[0]?.port ?? DEFAULT_PORT) },
       ],
       hint: FORM_HINT,
     });
@@ -133,18 +146,30 @@ export class LoginFlow {
       form.focusField('port');
       return form.setError('The port is a number from 1 to 65535.');
     }
-    this.host = host.trim();
-    this.port = portNumber;
-    form.setBusy(`Connecting to ${this.host}:${this.port}…`);
+    try {
+      this.nodes = parseServerList(host, portNumber);
+    } catch (err) {
+      form.focusField('host');
+      return form.setError(`${(err as Error).message}.`);
+    }
+    form.setBusy(`Connecting to ${this.label}…`);
     void this.connect();
+  }
+
+  /** One server: its host (the port has its own field); a cluster: every node with its port. */
+  private hostFieldText(): string {
+    const [first] = this.nodes;
+    return this.nodes.length === 1 && first ? first.host : this.nodes.map(formatServer).join(',');
   }
 
   private async connect(): Promise<void> {
     await this.client?.close();
+    const first = this.nodes[0] ?? { host: DEFAULT_HOST, port: DEFAULT_PORT };
     const client = new P2PClient({
       ...this.options.clientOptions,
-      host: this.host,
-      port: this.port,
+      host: first.host,
+      port: first.port,
+      nodes: this.nodes,
       configDir: this.options.configDir,
       trust: (q) => this.askTrust(q),
     });
@@ -169,7 +194,9 @@ export class LoginFlow {
       const dialog = new DialogView(this.parent, {
         title: 'New server',
         lines: [
-          `First connection to ${q.host}:${q.port}. Its fingerprint (SHA-256) is:`,
+          q.cluster === undefined
+            ? `First connection to ${q.host}:${q.port}. Its fingerprint (SHA-256) is:`
+            : `First connection to the cluster ${q.cluster} (node ${q.host}:${q.port}). Its fingerprint (SHA-256) is:`,
           ...rows,
           'Compare it with the one the operator gave you (the server logs it).',
           'Once trusted it is remembered; a different one later is refused.',
@@ -186,7 +213,7 @@ export class LoginFlow {
     this.mode = {
       kind: 'menu',
       menu: new MenuView<AuthKind>(this.parent, {
-        title: `p2p-client: ${this.host}:${this.port}`,
+        title: `p2p-client: ${this.label}`,
         intro: ['Log in to an account, or create one.'],
         choices: [
           { value: 'login', label: 'Login', hotkey: 'l' },
@@ -209,8 +236,8 @@ export class LoginFlow {
       title: kind === 'login' ? 'Login' : 'Register',
       intro: [
         kind === 'login'
-          ? `Log in to ${this.host}:${this.port}.`
-          : `Create an account on ${this.host}:${this.port}. Passwords: 8 characters or more.`,
+          ? `Log in to ${this.label}.`
+          : `Create an account on ${this.label}. Passwords: 8 characters or more.`,
       ],
       fields,
       hint: FORM_HINT,

@@ -4,6 +4,7 @@
  * (tabs, focus); the input line's behaviour is composer.ts, incoming requests
  * request-desk.ts; sessions, requests and broadcasts live in the core.
  */
+import { formatServer } from '../server-list.ts';
 import type blessed from 'blessed';
 import { sameUser, userKey } from '../../net/names.ts';
 import { Subscriptions } from '../../util/emitter.ts';
@@ -500,7 +501,7 @@ export class MainScreen {
     else this.input.update(this.editor, this.inputTarget(tab), this.focus === FocusPane.INPUT, this.inputRows);
     this.status.update({
       user: this.client.session?.user ?? '-',
-      server: `${this.client.options.host}:${this.client.options.port}`,
+      server: formatServer(this.client.server),
       tcp: tcpState(this.client.state),
       udp: udpState(this.client.state, this.client.udpState),
       fingerprint: this.client.fingerprint ?? this.client.session?.fingerprint ?? null,
