@@ -214,6 +214,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const targets = [...this.recipients.values()];
     const enc = this.encode(pending);
     const counts = { udp: 0, tcp: 0, rtoSum: 0 };
+    const acksBefore = this.stats.acks;
     let cpuMicros = 0;
     let i = 0;
     const step = () => {
@@ -250,6 +251,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
           ms: Math.round(ms * 100) / 100,
           cpuMs: Math.round(cpuMicros / 10) / 100,
           rtoMs: counts.udp === 0 ? 0 : Math.round(counts.rtoSum / counts.udp),
+          // Acks of this and earlier broadcasts handled between the first send and the last.
+          acksDuring: this.stats.acks - acksBefore,
         });
       });
     };
