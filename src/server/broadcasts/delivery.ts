@@ -39,10 +39,15 @@ export type { DeliveryHost, DeliveryPeer, DeliveryQueue, Ticker } from './ports.
 /** How often retransmissions, TCP fallbacks and expiry are looked at. */
 export const DELIVERY_TICK_MS = 50;
 /**
- * Recipients served per turn of the event loop during a fan-out. libuv reads at most 32
- * datagrams from a socket per turn: with as many sends, the server reads (and holds) acks as
- * fast as the fan-out brings them, where 1,024 let 10,000 acks pile up in the socket's buffer
- * until it overflowed (docs/BENCHMARKS.md, issue 15, session 4).
+ * Recipients served in the first turn of a fan-out, before any ack is read: about 20 ms of
+ * work, whose acks the socket's buffer holds until the next turn.
+ */
+export const FANOUT_FIRST_SLICE = 1024;
+/**
+ * Recipients served per turn after the first. libuv reads at most 32 datagrams from a socket
+ * per turn: with as many sends, the server reads (and holds) acks as fast as the fan-out
+ * brings them, where turns of 1,024 let 10,000 acks pile up in the socket's buffer until it
+ * overflowed (docs/BENCHMARKS.md, issue 15, session 4).
  */
 export const FANOUT_SLICE = 32;
 /**
@@ -64,7 +69,9 @@ export interface DeliveryOptions {
   udpDeadlineMs?: number;
   maxUdpInFlight?: number;
   tickMs?: number;
+  /** Recipients per turn after the first; the first turn's too unless fanoutFirstSlice says. */
   fanoutSlice?: number;
+  fanoutFirstSlice?: number;
   ticker?: Ticker;
   /**
    * Handle the input held while fan-outs were sending (the server's UDP endpoint holds acks
@@ -170,6 +177,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   private readonly maxUdpInFlight: number;
   private readonly tickMs: number;
   private readonly slice: number;
+  private readonly firstSlice: number;
   private readonly ticker: Ticker;
   /** Undoes start(): the tick timer and the online/offline subscriptions. */
   private unsubscribe: (() => void)[] = [];
@@ -193,6 +201,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     this.rtoLimits = { ...DEFAULT_RTO_LIMITS, ...options.rto, granularityMs: this.tickMs };
     this.rtt = new RttEstimator(this.rtoLimits);
     this.slice = options.fanoutSlice ?? FANOUT_SLICE;
+    this.firstSlice = options.fanoutFirstSlice ?? options.fanoutSlice ?? FANOUT_FIRST_SLICE;
     this.ticker = options.ticker ?? realTicker;
     this.releaseHeld = options.releaseHeld ?? (() => {});
   }
@@ -252,7 +261,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
         return;
       }
       const cpuBefore = process.cpuUsage();
-      const end = Math.min(i + this.slice, targets.length);
+      const end = Math.min(i + (i === 0 ? this.firstSlice : this.slice), targets.length);
       for (; i < end; i++) {
         const r = targets[i];
         if (r === undefined) continue; // never: i < end <= targets.length
