@@ -29,6 +29,7 @@ import { spawnServer, type ServerProcess } from '../test/helpers/server-process.
 import type { WorkerCommand, WorkerReport } from './lib/fanout-receiver.ts';
 import { ensureMosquitto, startMosquitto } from './lib/mosquitto.ts';
 import * as mqtt from './lib/mqtt.ts';
+import { processCpuMs, udpReceiveBufferErrors } from './lib/proc-cpu.ts';
 import { fmt, percentile, printTable } from './lib/table.ts';
 
 const { values: args } = parseArgs({
@@ -84,6 +85,25 @@ interface Sample {
   viaTcp: number;
   /** From the server's log, p2p only: making it durable, and the send loop to every receiver. */
   server: ServerTimes | null;
+  /** CPU from the request until every ack is in (settled): the server's (or broker's) process, the receivers'. */
+  cpu: CpuShare | null;
+}
+
+interface CpuShare {
+  serverMs: number;
+  receiversMs: number;
+}
+
+/** CPU of the server (or broker) and of the receiver processes, to subtract two of. */
+function cpuSnapshot(server: number | undefined, workers: Worker[]): CpuShare {
+  return {
+    serverMs: processCpuMs(server),
+    receiversMs: workers.reduce((a, w) => a + processCpuMs(w.proc.pid), 0),
+  };
+}
+
+function cpuSince(before: CpuShare, after: CpuShare): CpuShare {
+  return { serverMs: after.serverMs - before.serverMs, receiversMs: after.receiversMs - before.receiversMs };
 }
 
 interface ServerTimes {
@@ -93,12 +113,16 @@ interface ServerTimes {
   cpuMs: number;
   /** Mean RTO of the UDP sends (the server's round-trip estimate, section 7.2). */
   rtoMs: number;
+  /** Acks the server handled between the first send and the last. */
+  acksDuring: number;
 }
 
 interface Row {
   n: number;
   system: string;
   samples: Sample[];
+  /** Datagrams the kernel dropped for a full UDP receive buffer during the row (any socket). */
+  rcvbufErrors: number | null;
 }
 
 class Worker {
@@ -193,6 +217,7 @@ async function measure(
     expected,
     viaTcp: parts.reduce((n, p) => n + p.viaTcp, 0),
     server: await serverTimes(key),
+    cpu: null,
   };
 }
 
@@ -260,6 +285,7 @@ async function benchP2P(rows: Row[]): Promise<void> {
             loopMs: fanout.ms as number,
             cpuMs: fanout.cpuMs as number,
             rtoMs: fanout.rtoMs as number,
+            acksDuring: fanout.acksDuring as number,
           };
         await sleep(10);
       }
@@ -304,20 +330,31 @@ async function benchP2P(rows: Row[]): Promise<void> {
       const settle = () => delivered(lastBid, n === total ? SETTLE_ALL_ONLINE_MAX_MS : SETTLE_MAX_MS);
       /** One broadcast, measured, then settled and its datagrams counted. */
       const sample = async (): Promise<Sample> => {
+        const before = cpuSnapshot(server.proc.pid, workers);
         const s = await measure(workers, n, send, serverTimes);
         await settle();
+        s.cpu = cpuSince(before, cpuSnapshot(server.proc.pid, workers));
         s.datagrams = await datagramsOf(workers, s.key);
         return s;
       };
       await measure(workers, n, send, serverTimes); // warm-up, not counted
       await settle();
-      const clean: Row = { n, system: 'p2p-broadcast (UDP, AES-GCM per recipient)', samples: [] };
+      const clean: Row = { n, system: 'p2p-broadcast (UDP, AES-GCM per recipient)', samples: [], rcvbufErrors: null };
+      let drops = udpReceiveBufferErrors();
       for (let i = 0; i < BROADCASTS; i++) clean.samples.push(await sample());
+      clean.rcvbufErrors = udpReceiveBufferErrors() - drops;
       rows.push(clean);
       log(`${n}: ${clean.samples.map((s) => s.lastMs.toFixed(0)).join(' ')} ms`);
       for (const w of workers) w.command({ cmd: 'loss', rate: LOSS });
-      const lossy: Row = { n, system: `p2p-broadcast, ${LOSS * 100}% datagrams lost each way`, samples: [] };
+      const lossy: Row = {
+        n,
+        system: `p2p-broadcast, ${LOSS * 100}% datagrams lost each way`,
+        samples: [],
+        rcvbufErrors: null,
+      };
+      drops = udpReceiveBufferErrors();
       for (let i = 0; i < LOSS_BROADCASTS; i++) lossy.samples.push(await sample());
+      lossy.rcvbufErrors = udpReceiveBufferErrors() - drops;
       for (const w of workers) w.command({ cmd: 'loss', rate: 0 });
       if (lossy.samples.length > 0) rows.push(lossy);
     }
@@ -371,10 +408,13 @@ async function benchMqtt(rows: Row[], notes: string[]): Promise<void> {
       };
       const noServerTimes = () => Promise.resolve(null);
       await measure(workers, n, send, noServerTimes);
-      const row: Row = { n, system: 'mosquitto (MQTT QoS 1, TCP)', samples: [] };
+      const row: Row = { n, system: 'mosquitto (MQTT QoS 1, TCP)', samples: [], rcvbufErrors: null };
       for (let i = 0; i < BROADCASTS; i++) {
-        row.samples.push(await measure(workers, n, send, noServerTimes));
+        const before = cpuSnapshot(broker.pid, workers);
+        const s = await measure(workers, n, send, noServerTimes);
         await sleep(MQTT_SETTLE_MS);
+        s.cpu = cpuSince(before, cpuSnapshot(broker.pid, workers));
+        row.samples.push(s);
       }
       rows.push(row);
       log(`${n} via mosquitto: ${row.samples.map((s) => s.lastMs.toFixed(0)).join(' ')} ms`);
@@ -389,7 +429,7 @@ async function benchMqtt(rows: Row[], notes: string[]): Promise<void> {
 
 function tableRows(rows: Row[]): string[][] {
   const ms = (v: number) => (Number.isFinite(v) ? `${fmt(v, v < 10 ? 1 : 0)} ms` : '-');
-  return rows.map(({ n, system, samples }) => {
+  return rows.map(({ n, system, samples, rcvbufErrors }) => {
     const last = samples.map((s) => s.lastMs).sort((a, b) => a - b);
     const all = samples.flatMap((s) => s.latencies).sort((a, b) => a - b);
     const times = samples.map((s) => s.server).filter((v): v is ServerTimes => v !== null);
@@ -397,6 +437,11 @@ function tableRows(rows: Row[]): string[][] {
     const durable = times.map((t) => t.durableMs).sort((a, b) => a - b);
     const cpu = times.map((t) => t.cpuMs).sort((a, b) => a - b);
     const rto = times.map((t) => t.rtoMs).sort((a, b) => a - b);
+    const during = times.map((t) => t.acksDuring).sort((a, b) => a - b);
+    const shares = samples.map((s) => s.cpu).filter((c): c is CpuShare => c !== null);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const serverCpu = mean(shares.map((c) => c.serverMs));
+    const receiversCpu = mean(shares.map((c) => c.receiversMs));
     const got = samples.reduce((a, s) => a + s.received, 0);
     const want = samples.reduce((a, s) => a + s.expected, 0);
     const tcp = samples.reduce((a, s) => a + s.viaTcp, 0);
@@ -417,6 +462,11 @@ function tableRows(rows: Row[]): string[][] {
       ms(percentile(loops, 50)),
       ms(percentile(cpu, 50)),
       ms(percentile(rto, 50)),
+      system.startsWith('mosquitto') ? '-' : fmt(percentile(during, 50), 0),
+      ms(serverCpu),
+      ms(receiversCpu),
+      `${fmt((100 * serverCpu) / (serverCpu + receiversCpu), 0)}%`,
+      rcvbufErrors === null ? '-' : String(rcvbufErrors),
       `${((100 * got) / want).toFixed(got === want ? 0 : 2)}%`,
       system.startsWith('mosquitto') ? '-' : String(tcp),
       perRecipient,
@@ -436,6 +486,11 @@ const HEADERS = [
   'server send loop, p50',
   'its CPU time, p50',
   'RTO (mean), p50',
+  'acks read during the loop, p50',
+  'server (broker) CPU per broadcast, mean',
+  "receivers' CPU, mean",
+  'server share',
+  'UDP rcvbuf drops',
   'delivered',
   'via TCP',
   'datagrams per recipient',

@@ -60,6 +60,8 @@ async function freePort(): Promise<number> {
 export interface Broker {
   port: number;
   version: string;
+  /** For its CPU time in the table. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startMosquitto(binary: string, dir: string): Promise<Broke
   return {
     port,
     version,
+    pid: proc.pid,
     async stop() {
       proc.kill('SIGTERM');
       await exited;

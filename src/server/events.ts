@@ -48,10 +48,20 @@ export interface ServerEvents extends RelayEvents {
   /**
    * The first send to every online user is done (retransmissions may follow): `ms` from the
    * start to the last send, `cpuMs` the CPU time the sends took (robust on a busy machine),
-   * `rtoMs` the mean retransmission timeout of its UDP sends (section 7.2; 0 when none).
+   * `rtoMs` the mean retransmission timeout of its UDP sends (section 7.2; 0 when none),
+   * `acksDuring` the acks (of any broadcast) handled between its first send and its last.
    */
   broadcast_fanout: [
-    { bid: string; recipients: number; udp: number; tcp: number; ms: number; cpuMs: number; rtoMs: number },
+    {
+      bid: string;
+      recipients: number;
+      udp: number;
+      tcp: number;
+      ms: number;
+      cpuMs: number;
+      rtoMs: number;
+      acksDuring: number;
+    },
   ];
   /**
    * Every user registered now has acknowledged it (it stays live for users who register later).

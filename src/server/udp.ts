@@ -2,6 +2,12 @@
  * The server's UDP side (PROTOCOL.md section 5): finds the session by the datagram's session
  * id, opens it through that session's channel (replay window, AEAD, schema), and answers.
  * Anything that fails is dropped and counted by reason, never acted on.
+ *
+ * While the server is fanning a broadcast out (`host.holding()`), datagrams are read but held,
+ * with the time they were read, and handled once it is done (`release`): the fan-out's acks
+ * come back as fast as it sends, and the socket's buffer overflows at 10,000 recipients if
+ * they wait there (docs/BENCHMARKS.md, issue 15), while opening each one in the middle of the
+ * send loop would delay the recipients still to be sent to.
  */
 import { newDropCounters, type DropReason } from '../net/datagram.ts';
 import type { UdpClientMessage, UdpServerMessage } from '../net/messages.ts';
@@ -12,20 +18,39 @@ import { UdpPathState, type OnlineSession } from './session.ts';
 
 export type DatagramSender = (datagram: Buffer, port: number, address: string) => void;
 
+/**
+ * Datagrams held during a fan-out, at most: the acks of a fan-out to 10,000 and their
+ * keepalives, about 1.5 MB of 100-byte datagrams. Past it they are handled as they come.
+ */
+export const MAX_HELD_DATAGRAMS = 16_384;
+
+interface Held {
+  datagram: Buffer;
+  address: string;
+  port: number;
+  at: number;
+}
+
 /** What the UDP endpoint needs from the server around it. */
 export interface UdpHost {
   now: Clock;
   emit: Emit;
   /**
    * An opened datagram that is not about the path itself (`hello`, `ping` are answered
-   * here): the server routes it through its handler table like a TCP message.
+   * here): the server routes it through its handler table like a TCP message. `receivedAt`:
+   * when it was read (earlier than now if it was held).
    */
-  dispatch(session: OnlineSession, message: UdpClientMessage): void;
+  dispatch(session: OnlineSession, message: UdpClientMessage, receivedAt: number): void;
+  /** Hold datagrams instead of handling them: a fan-out is sending (then `release`). */
+  holding(): boolean;
 }
 
 export class UdpEndpoint {
   readonly dropped: Record<DropReason, number> = newDropCounters();
   received = 0;
+  /** Of `received`: held during a fan-out and handled after it. */
+  heldTotal = 0;
+  private held: Held[] = [];
   private sender: DatagramSender | null = null;
   private boundPort = 0;
   private readonly bySid = new Map<string, OnlineSession>();
@@ -63,6 +88,28 @@ export class UdpEndpoint {
 
   receive(datagram: Buffer, address: string, port: number): void {
     this.received += 1;
+    const at = this.host.now();
+    if (this.held.length < MAX_HELD_DATAGRAMS && this.host.holding()) {
+      this.held.push({ datagram, address, port, at });
+      this.heldTotal += 1;
+      return;
+    }
+    this.handle(datagram, address, port, at);
+  }
+
+  /** Datagrams held now. */
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** Handle the datagrams held during a fan-out, in the order they came. */
+  release(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.handle(h.datagram, h.address, h.port, h.at);
+  }
+
+  private handle(datagram: Buffer, address: string, port: number, at: number): void {
     const header = readHeader(datagram);
     if (!header) return this.drop('malformed', address);
     const session = this.bySid.get(header.sid.toString('hex'));
@@ -73,7 +120,7 @@ export class UdpEndpoint {
     // Authenticated: this is the client's current endpoint (it may roam, as behind NAT).
     const udp = session.udp;
     udp.endpoint = { address, port };
-    udp.lastHeardAt = this.host.now();
+    udp.lastHeardAt = Math.max(udp.lastHeardAt, at);
     if (udp.state !== UdpPathState.ALIVE) {
       udp.state = UdpPathState.ALIVE;
       this.host.emit('udp_path', { user: session.user, state: udp.state });
@@ -87,7 +134,7 @@ export class UdpEndpoint {
         this.send(session, { t: 'pong', n: message.n });
         return;
       case 'bcast_ack': // handled as if it came over the control channel
-        this.host.dispatch(session, message);
+        this.host.dispatch(session, message, at);
     }
   }
 

@@ -175,7 +175,15 @@ export class FakeDeliveryHost implements DeliveryHost<FakeSession> {
 }
 
 /** The real Broadcasts service over a FakeDeliveryHost on a ManualClock, memory store. */
-export async function deliveryBed(options: { ttlMs?: number; registered?: number; rto?: DeliveryOptions['rto'] } = {}) {
+export async function deliveryBed(
+  options: {
+    ttlMs?: number;
+    registered?: number;
+    rto?: DeliveryOptions['rto'];
+    fanoutSlice?: number;
+    releaseHeld?: () => void;
+  } = {},
+) {
   const clock = new ManualClock();
   const host = new FakeDeliveryHost(clock);
   host.registered = options.registered ?? 10;
@@ -185,6 +193,8 @@ export async function deliveryBed(options: { ttlMs?: number; registered?: number
     ttlMs: options.ttlMs ?? DEFAULT_BROADCAST_TTL_MS,
     perMinute: 1_000,
     rto: options.rto,
+    fanoutSlice: options.fanoutSlice,
+    releaseHeld: options.releaseHeld,
   });
   await broadcasts.open();
   const send = async (from: FakeSession, text = 'hello everyone') => (await broadcasts.create(from, text)).item;

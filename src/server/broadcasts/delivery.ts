@@ -38,8 +38,24 @@ export type { DeliveryHost, DeliveryPeer, DeliveryQueue, Ticker } from './ports.
 
 /** How often retransmissions, TCP fallbacks and expiry are looked at. */
 export const DELIVERY_TICK_MS = 50;
-/** Recipients served per turn of the event loop during a fan-out (about 10-20 ms of work). */
-export const FANOUT_SLICE = 1024;
+/**
+ * Recipients served in the first turn of a fan-out, before any ack is read: about 20 ms of
+ * work, whose acks the socket's buffer holds until the next turn.
+ */
+export const FANOUT_FIRST_SLICE = 1024;
+/**
+ * Recipients served per turn after the first. libuv reads at most 32 datagrams from a socket
+ * per turn: with as many sends, the server reads (and holds) acks as fast as the fan-out
+ * brings them, where turns of 1,024 let 10,000 acks pile up in the socket's buffer until it
+ * overflowed (docs/BENCHMARKS.md, issue 15, session 4).
+ */
+export const FANOUT_SLICE = 32;
+/**
+ * Ticks in a row that may skip retransmissions while a fan-out is sending (its acks are held
+ * until it is done, so what looks due may be acknowledged already). Then the held input is
+ * handled first: back-to-back fan-outs cannot hold retransmissions back for longer.
+ */
+export const MAX_TICKS_SKIPPED_FOR_FANOUT = 10;
 /**
  * Retransmissions and TCP sends one tick may make; the rest wait for the next tick, by when
  * their acks may have been read. Bounds what a late ack burst can make the server resend.
@@ -53,8 +69,16 @@ export interface DeliveryOptions {
   udpDeadlineMs?: number;
   maxUdpInFlight?: number;
   tickMs?: number;
+  /** Recipients per turn after the first; the first turn's too unless fanoutFirstSlice says. */
   fanoutSlice?: number;
+  fanoutFirstSlice?: number;
   ticker?: Ticker;
+  /**
+   * Handle the input held while fan-outs were sending (the server's UDP endpoint holds acks
+   * then): called when the last fan-out in progress has made its last send, and before a
+   * tick retransmits during one.
+   */
+  releaseHeld?: () => void;
 }
 
 export interface DeliveryStats {
@@ -153,11 +177,16 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   private readonly maxUdpInFlight: number;
   private readonly tickMs: number;
   private readonly slice: number;
+  private readonly firstSlice: number;
   private readonly ticker: Ticker;
   /** Undoes start(): the tick timer and the online/offline subscriptions. */
   private unsubscribe: (() => void)[] = [];
   private lastTickAt = 0;
   private skippedLastTick = false;
+  private ticksSkippedForFanout = 0;
+  /** Fan-outs that have not made their last send yet. */
+  private sending = 0;
+  private readonly releaseHeld: () => void;
   private running = false;
 
   constructor(
@@ -172,7 +201,14 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     this.rtoLimits = { ...DEFAULT_RTO_LIMITS, ...options.rto, granularityMs: this.tickMs };
     this.rtt = new RttEstimator(this.rtoLimits);
     this.slice = options.fanoutSlice ?? FANOUT_SLICE;
+    this.firstSlice = options.fanoutFirstSlice ?? options.fanoutSlice ?? FANOUT_FIRST_SLICE;
     this.ticker = options.ticker ?? realTicker;
+    this.releaseHeld = options.releaseHeld ?? (() => {});
+  }
+
+  /** A fan-out is sending: input that can wait (acks) is best held until it is done. */
+  get fanningOut(): boolean {
+    return this.sending > 0;
   }
 
   start(): void {
@@ -214,12 +250,18 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const targets = [...this.recipients.values()];
     const enc = this.encode(pending);
     const counts = { udp: 0, tcp: 0, rtoSum: 0 };
+    const acksBefore = this.stats.acks;
     let cpuMicros = 0;
     let i = 0;
+    this.sending += 1;
     const step = () => {
-      if (!this.running || !this.queue.get(bid)) return;
+      if (!this.running || !this.queue.get(bid)) {
+        this.sending -= 1;
+        if (this.sending === 0) this.releaseHeld();
+        return;
+      }
       const cpuBefore = process.cpuUsage();
-      const end = Math.min(i + this.slice, targets.length);
+      const end = Math.min(i + (i === 0 ? this.firstSlice : this.slice), targets.length);
       for (; i < end; i++) {
         const r = targets[i];
         if (r === undefined) continue; // never: i < end <= targets.length
@@ -231,15 +273,21 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
           counts.rtoSum += this.rtoFor(r);
         } else counts.tcp += 1;
       }
+      // Nothing is read from a socket between here and the sends dgram makes on the next tick.
+      const last = i >= targets.length;
+      if (last) this.sending -= 1;
       // dgram resolves the address on process.nextTick and sends there: account after those.
       process.nextTick(() => {
         const cpu = process.cpuUsage(cpuBefore);
         cpuMicros += cpu.user + cpu.system;
-        if (i < targets.length) {
+        if (!last) {
           setImmediate(step);
           return;
         }
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const acksDuring = this.stats.acks - acksBefore;
+        // After the last sends went out: the acks held meanwhile can be handled now.
+        if (this.sending === 0) this.releaseHeld();
         this.stats.fanouts += 1;
         this.stats.lastFanoutMs = ms;
         this.host.emit('broadcast_fanout', {
@@ -250,17 +298,18 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
           ms: Math.round(ms * 100) / 100,
           cpuMs: Math.round(cpuMicros / 10) / 100,
           rtoMs: counts.udp === 0 ? 0 : Math.round(counts.rtoSum / counts.udp),
+          // Acks of this and earlier broadcasts handled between the first send and the last.
+          acksDuring,
         });
       });
     };
     step();
   }
 
-  /** Acknowledgements from a client, over either path (section 7.2). */
-  ack(session: S, bids: readonly string[]): void {
+  /** Acknowledgements from a client, over either path (section 7.2), read at `now`. */
+  ack(session: S, bids: readonly string[], now = this.host.now()): void {
     const r = this.recipients.get(session);
     const user = session.user;
-    const now = this.host.now();
     for (const bid of bids) {
       if (r) this.sampleRtt(r, bid, now);
       r?.forget(bid);
@@ -378,6 +427,15 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       return;
     }
     this.skippedLastTick = false;
+    // During a fan-out its acks are held unread: wait for them, a few ticks at most.
+    if (this.sending > 0) {
+      if (this.ticksSkippedForFanout < MAX_TICKS_SKIPPED_FOR_FANOUT) {
+        this.ticksSkippedForFanout += 1;
+        return;
+      }
+      this.releaseHeld();
+    }
+    this.ticksSkippedForFanout = 0;
     const now = this.host.now();
     let budget = MAX_SENDS_PER_TICK;
     for (const r of this.active) {

@@ -151,10 +151,10 @@ export class Broadcasts<S extends DeliveryPeer> {
     return pending;
   }
 
-  /** `via`: the path the ack came over (section 7.2: either is fine). */
-  ack(session: S, bids: readonly string[], via: AckPath = 'tcp'): void {
+  /** `via`: the path the ack came over (section 7.2: either is fine); `at`: when it was read. */
+  ack(session: S, bids: readonly string[], via: AckPath = 'tcp', at = this.host.now()): void {
     if (this.acks.listenerCount('ack') === 0) {
-      this.delivery.ack(session, bids);
+      this.delivery.ack(session, bids, at);
       return;
     }
     // Which of these are first acks, told apart before delivery records them.
@@ -163,8 +163,7 @@ export class Broadcasts<S extends DeliveryPeer> {
       const pending = this.queue.get(bid);
       return pending && !pending.acked.has(key) ? [pending] : [];
     });
-    this.delivery.ack(session, bids);
-    const at = this.host.now();
+    this.delivery.ack(session, bids, at);
     for (const { item, acked } of fresh) {
       if (!acked.has(key)) continue;
       this.acks.emit('ack', { bid: item.bid, user: session.user, via, at, latencyMs: at - item.createdAt });

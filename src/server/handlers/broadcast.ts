@@ -23,11 +23,16 @@ export async function handleBroadcast(
   });
 }
 
-/** Acks over either path carry the same ids (broadcast_ack over TCP, bcast_ack over UDP). */
+/**
+ * Acks over either path carry the same ids (broadcast_ack over TCP, bcast_ack over UDP).
+ * `receivedAt`: when a datagram was read (it may have been held during a fan-out): the round
+ * trip ends there, not when it was handled.
+ */
 export function handleBroadcastAck(
   host: HandlerHost,
   session: OnlineSession,
   message: Msg<ClientMessage, 'broadcast_ack'> | Msg<UdpClientMessage, 'bcast_ack'>,
+  receivedAt?: number,
 ): void {
-  host.broadcasts.ack(session, message.bids, message.t === 'bcast_ack' ? 'udp' : 'tcp');
+  host.broadcasts.ack(session, message.bids, message.t === 'bcast_ack' ? 'udp' : 'tcp', receivedAt);
 }

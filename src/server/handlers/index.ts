@@ -52,7 +52,9 @@ export const handlers: HandlerTable = {
 
 /** `hello` and `ping` are about the UDP path itself and are answered by the endpoint (udp.ts). */
 type RoutedUdpType = Exclude<UdpClientMessage['t'], 'hello' | 'ping'>;
-type UdpHandlerTable = { [T in RoutedUdpType]: Handle<OnlineSession, Msg<UdpClientMessage, T>> };
+/** `receivedAt`: when the datagram was read, earlier than now if it was held during a fan-out. */
+type UdpHandle<M> = (host: HandlerHost, session: OnlineSession, message: M, receivedAt: number) => void | Promise<void>;
+type UdpHandlerTable = { [T in RoutedUdpType]: UdpHandle<Msg<UdpClientMessage, T>> };
 
 export const udpHandlers: UdpHandlerTable = {
   bcast_ack: handleBroadcastAck,

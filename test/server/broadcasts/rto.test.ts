@@ -11,7 +11,8 @@ import {
   BROADCAST_RTO_MIN_MS,
   BROADCAST_UDP_DEADLINE_MS,
 } from '../../../src/net/constants.ts';
-import { DELIVERY_TICK_MS } from '../../../src/server/broadcasts/delivery.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { DELIVERY_TICK_MS, MAX_TICKS_SKIPPED_FOR_FANOUT } from '../../../src/server/broadcasts/delivery.ts';
 import { DEFAULT_RTO_LIMITS, RttEstimator } from '../../../src/server/broadcasts/rto.ts';
 import { deliveryBed, times } from '../../helpers/fake-delivery-host.ts';
 
@@ -183,6 +184,50 @@ describe('broadcast retransmission follows the measured round trip', () => {
     assert.equal(carol.datagrams.filter((d) => d.bid === item.bid).length, 2);
     const stats = broadcasts.stats();
     assert.equal(stats.udpSent + stats.retransmits, 3 + 4, 'warm-up 3, then 4');
+    await close();
+  });
+  test('an ack held during a fan-out samples the round trip up to when it was read, not when it was handled', async () => {
+    const bed = await deliveryBed();
+    const { clock, host, send, broadcasts, close } = bed;
+    const alice = host.login('alice', { udpAlive: true });
+    const t0 = clock.now();
+    const item = await send(alice);
+    clock.advance(20); // read here, held ...
+    const readAt = clock.now();
+    clock.advance(400); // ... and handled here, after the fan-out
+    broadcasts.ack(alice, [item.bid], 'udp', readAt);
+    assert.equal(readAt - t0, 20);
+    assert.equal(broadcasts.delivery.rtoOf(alice), BROADCAST_RTO_MIN_MS, 'a 20 ms sample: the floor');
+    await close();
+  });
+
+  test('while a fan-out sends, retransmissions wait for its held acks, a few ticks at most, and those acks go first', async () => {
+    const B = BROADCAST_RTO_INITIAL_MS;
+    let released = 0;
+    // One recipient per turn: the fan-out to two is still sending until the next turn.
+    const bed = await deliveryBed({ fanoutSlice: 1, releaseHeld: () => void (released += 1) });
+    const { clock, host, send, broadcasts, close } = bed;
+    const alice = host.login('alice', { udpAlive: true });
+    const bob = host.login('bob', { udpAlive: true });
+    const t0 = clock.now();
+    const item = await send(alice);
+    assert.equal(broadcasts.delivery.fanningOut, true);
+    assert.equal(alice.datagrams.length, 1);
+    assert.equal(bob.datagrams.length, 0, 'his turn has not come');
+    const skip = MAX_TICKS_SKIPPED_FOR_FANOUT * DELIVERY_TICK_MS;
+    clock.advance(skip);
+    assert.equal(released, 0, 'the first ticks wait');
+    clock.advance(DELIVERY_TICK_MS);
+    assert.equal(released, 1, 'then one releases the held input before looking at retransmissions');
+    clock.advance(B - skip - DELIVERY_TICK_MS);
+    assert.equal(alice.datagrams.length, 1, 'due at B, but held acks may answer it: waiting');
+    clock.advance(2 * DELIVERY_TICK_MS); // the tick at B skipped the 9th time in a row, this one the 10th
+    assert.equal(released, 2);
+    assert.deepEqual(sendTimes(alice, item.bid, t0), [0, B + 2 * DELIVERY_TICK_MS], 'resent once the wait is over');
+    for (let turn = 0; turn < 10 && broadcasts.delivery.fanningOut; turn++) await nextTurn();
+    assert.equal(broadcasts.delivery.fanningOut, false);
+    assert.equal(bob.datagrams.length, 1);
+    assert.equal(released, 3, 'released when the fan-out made its last send');
     await close();
   });
 });
