@@ -33,6 +33,7 @@ import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ClusterLink } from './cluster/link.ts';
+import { clusterAccountLimits, clusterBroadcastLimiter } from './cluster/limits.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
@@ -178,7 +179,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     this.udp = new UdpEndpoint({ now, emit, dispatch: (session, message) => this.dispatchDatagram(session, message) });
     this.accounts = new Accounts(
       { store: this.store, hasher: this.hasher, now, emit },
-      { registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp, rehashOutdated: options.rehashOutdated },
+      {
+        registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp,
+        rehashOutdated: options.rehashOutdated,
+        // A cluster counts failures and allowances across its nodes (docs/CLUSTER.md "Shared limits").
+        ...(options.cluster
+          ? clusterAccountLimits(options.cluster, now, this.options.registrationsPerMinutePerIp)
+          : {}),
+      },
     );
     const deliveryHost: DeliveryHost<OnlineSession> = {
       now,
@@ -197,6 +205,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       store: options.broadcastStore,
       ttlMs: options.broadcastTtlMs,
       perMinute: options.broadcastsPerMinute,
+      limiter: options.cluster ? clusterBroadcastLimiter(options.cluster, now, options.broadcastsPerMinute) : undefined,
       maxPending: options.maxPendingBroadcasts,
       rto: options.broadcastRto,
     });
