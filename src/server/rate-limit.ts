@@ -9,11 +9,13 @@ import { BACKOFF_BASE_MS, BACKOFF_MAX_MS, FAILURE_MEMORY_MS } from '../net/const
 
 export type Clock = () => number;
 
-interface Entry {
+/** One key's failures, as the back-off keeps them (and a shared one mirrors them). */
+export interface FailureState {
   failures: number;
   lastFailureAt: number;
   blockedUntil: number;
 }
+type Entry = FailureState;
 
 /**
  * When attempts in flight count as failures: 'always' (a username: nobody logs in to one
@@ -101,6 +103,17 @@ export class FailureBackoff implements AttemptThrottle {
     this.entries.delete(key);
   }
 
+  /** The key's failures now, if any (a shared back-off compares it with what it learns). */
+  state(key: string): Readonly<FailureState> | undefined {
+    return this.fresh(key);
+  }
+
+  /** Take a key's failures as learnt elsewhere (a cluster's Redis); undefined clears it. */
+  load(key: string, state: FailureState | undefined): void {
+    if (state) this.entries.set(key, { ...state });
+    else this.entries.delete(key);
+  }
+
   private fresh(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry && this.now() - entry.lastFailureAt > FAILURE_MEMORY_MS && this.now() >= entry.blockedUntil) {
@@ -144,5 +157,21 @@ export class WindowLimiter implements RateLimiter {
 
   forget(key: string): void {
     this.events.delete(key);
+  }
+
+  /** Events of the key in the window, oldest first. */
+  times(key: string): readonly number[] {
+    const now = this.now();
+    return (this.events.get(key) ?? []).filter((t) => now - t < this.windowMs);
+  }
+
+  /** Take a key's events as learnt elsewhere (a cluster's Redis). */
+  load(key: string, times: number[]): void {
+    if (times.length === 0) this.events.delete(key);
+    else
+      this.events.set(
+        key,
+        [...times].sort((a, b) => a - b),
+      );
   }
 }

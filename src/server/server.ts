@@ -35,6 +35,7 @@ import type { BroadcastStore } from './broadcasts/store.ts';
 import { clusterBroadcastQueue } from './cluster/broadcast-queue.ts';
 import type { ClusterLink } from './cluster/link.ts';
 import { clusterPresence } from './cluster/presence.ts';
+import { clusterAccountLimits, clusterBroadcastLimiter } from './cluster/limits.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
@@ -194,7 +195,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     });
     this.accounts = new Accounts(
       { store: this.store, hasher: this.hasher, now, emit },
-      { registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp, rehashOutdated: options.rehashOutdated },
+      {
+        registrationsPerMinutePerIp: this.options.registrationsPerMinutePerIp,
+        rehashOutdated: options.rehashOutdated,
+        // A cluster counts failures and allowances across its nodes (docs/CLUSTER.md "Shared limits").
+        ...(options.cluster
+          ? clusterAccountLimits(options.cluster, now, this.options.registrationsPerMinutePerIp)
+          : {}),
+      },
     );
     const deliveryHost: DeliveryHost<OnlineSession> = {
       now,
@@ -213,6 +221,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       store: options.broadcastStore,
       ttlMs: options.broadcastTtlMs,
       perMinute: options.broadcastsPerMinute,
+      limiter: options.cluster ? clusterBroadcastLimiter(options.cluster, now, options.broadcastsPerMinute) : undefined,
       maxPending: options.maxPendingBroadcasts,
       rto: options.broadcastRto,
       queue: options.cluster

@@ -27,7 +27,8 @@ import { userKey, type UserRecord, type UserStore } from './store.ts';
  * user could keep the disk and the hashing threads busy for everyone.
  */
 export const ACCOUNT_CHANGES_PER_HOUR = 10;
-const HOUR_MS = 3_600_000;
+/** The window ACCOUNT_CHANGES_PER_HOUR counts in. */
+export const ACCOUNT_CHANGES_WINDOW_MS = 3_600_000;
 
 export interface AccountsHost {
   store: UserStore;
@@ -81,7 +82,8 @@ export class Accounts {
         RATE_WINDOW_MS,
         host.now,
       );
-    this.accountChanges = options.accountChanges ?? new WindowLimiter(ACCOUNT_CHANGES_PER_HOUR, HOUR_MS, host.now);
+    this.accountChanges =
+      options.accountChanges ?? new WindowLimiter(ACCOUNT_CHANGES_PER_HOUR, ACCOUNT_CHANGES_WINDOW_MS, host.now);
     this.rehashOutdated = options.rehashOutdated ?? true;
   }
 
