@@ -20,8 +20,15 @@ import { userEntry, username, type UserEntry } from '../../net/messages.ts';
 import { int, obj, str, type Infer } from '../../net/schema.ts';
 import { Presence } from '../presence.ts';
 import type { OnlineSession } from '../session.ts';
-import type { ClusterLink } from './link.ts';
+import { NODE_HEARTBEAT_MS, NODE_TTL_MS, type ClusterLink } from './link.ts';
 import { NODE_ID_PATTERN } from './node-id.ts';
+
+/**
+ * A node that dies (SIGKILL, power) has its users gone from every other node's clients within
+ * this: its heartbeat key expires within NODE_TTL_MS, a survivor's next beat (every
+ * NODE_HEARTBEAT_MS) sees it, and the leaves go out with the next presence flush.
+ */
+export const NODE_DEATH_DEADLINE_MS = NODE_TTL_MS + NODE_HEARTBEAT_MS + PRESENCE_FLUSH_MS;
 
 /** After a failed rebuild from Redis (it is still coming back), try again this often. */
 export const PRESENCE_RESYNC_RETRY_MS = 500;
