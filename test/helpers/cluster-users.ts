@@ -1,19 +1,23 @@
 /**
- * Users on cluster test nodes. Until every node shares one account store, an account made on
- * one node is unknown on another: `signIn` registers, and logs in where the name is taken,
- * so the same test runs with per-node and shared stores.
+ * Users on cluster test nodes. `signIn` registers, and logs in where the name is taken: with
+ * the cluster's shared accounts a name registered on one node is taken on all, so a test can
+ * put the same user on any node without caring where it was registered.
  */
+import { BroadcastInbox } from '../../src/client/broadcasts.ts';
 import type { P2PClient } from '../../src/client/client.ts';
 import { ErrorCode, ProtocolError } from '../../src/net/errors.ts';
+import { userKey } from '../../src/net/names.ts';
+import { PASSWORD, type User } from './broadcast.ts';
 import { passwordOf, type TestServer } from './server.ts';
+import { waitFor } from './wait.ts';
 
-/** Log a connected client in as `user` (registered first if its node does not know the name). */
-export async function signIn(client: P2PClient, user: string): Promise<P2PClient> {
+/** Log a connected client in as `user` (registered first if the cluster does not know the name). */
+export async function signIn(client: P2PClient, user: string, password = passwordOf(user)): Promise<P2PClient> {
   try {
-    await client.register(user, passwordOf(user));
+    await client.register(user, password);
   } catch (err) {
     if (!(err instanceof ProtocolError) || err.code !== ErrorCode.USERNAME_TAKEN) throw err;
-    await client.login(user, passwordOf(user));
+    await client.login(user, password);
   }
   return client;
 }
@@ -29,3 +33,17 @@ export async function online(
 
 /** The names in a client's online list, sorted. */
 export const namesOf = (client: P2PClient): string[] => client.onlineUsers.map((u) => u.user).sort();
+
+/** `name` logged in on `node` with its broadcast inbox attached first, its UDP path alive. */
+export async function userOn(node: TestServer, name: string): Promise<User> {
+  const client = await node.client();
+  const inbox = new BroadcastInbox(client);
+  await signIn(client, name, PASSWORD);
+  await waitFor(() => client.udpState === 'alive', { what: `${name}'s UDP path` });
+  return { name, client, inbox };
+}
+
+/** The node's mirror has `user`'s ack of `bid` (told by the bus, or its own). */
+export function ackedAt(node: TestServer, bid: string, user: string): boolean {
+  return node.app.core.broadcasts.queue.get(bid)?.acked.has(userKey(user)) ?? false;
+}

@@ -17,6 +17,8 @@ export class RawClient {
   /** Frames from the server that did not decode (the server must never send one). */
   readonly undecodable: Decoded<ServerMessage>[] = [];
   closed = false;
+  /** Called with each message as it is decoded (after it is added to `received`). */
+  onMessage: ((message: ServerMessage) => void) | null = null;
   private readonly decoder = new MessageDecoder(serverMessages);
   private nextId = 1;
 
@@ -31,8 +33,10 @@ export class RawClient {
     if (read) {
       socket.on('data', (chunk: Buffer) =>
         this.decoder.push(chunk, (result) => {
-          if (result.ok) this.received.push(result.message);
-          else this.undecodable.push(result);
+          if (result.ok) {
+            this.received.push(result.message);
+            this.onMessage?.(result.message);
+          } else this.undecodable.push(result);
         }),
       );
     }

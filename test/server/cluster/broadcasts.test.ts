@@ -5,37 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BroadcastInbox } from '../../../src/client/broadcasts.ts';
-import { ErrorCode } from '../../../src/net/errors.ts';
-import { userKey } from '../../../src/net/names.ts';
-import { PASSWORD, received, type User } from '../../helpers/broadcast.ts';
+import { received } from '../../helpers/broadcast.ts';
 import { testCluster } from '../../helpers/cluster.ts';
+import { ackedAt, userOn } from '../../helpers/cluster-users.ts';
 import { REDIS_SKIP } from '../../helpers/redis.ts';
 import type { TestServer } from '../../helpers/server.ts';
 import { waitFor } from '../../helpers/wait.ts';
-
-/**
- * `name` logged in on `node`, its inbox attached first. Registers, or logs in if the name is
- * taken: with the cluster's shared accounts a name registered on one node is taken on all;
- * with per-node accounts it is registered there. Either way the user ends up online on `node`.
- */
-async function userOn(node: TestServer, name: string): Promise<User> {
-  const client = await node.client();
-  const inbox = new BroadcastInbox(client);
-  try {
-    await client.register(name, PASSWORD);
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== ErrorCode.USERNAME_TAKEN) throw err;
-    await client.login(name, PASSWORD);
-  }
-  await waitFor(() => client.udpState === 'alive', { what: `${name}'s UDP path` });
-  return { name, client, inbox };
-}
-
-/** The node's mirror has `user`'s ack of `bid` (told by the bus, or its own). */
-function ackedAt(node: TestServer, bid: string, user: string): boolean {
-  return node.app.core.broadcasts.queue.get(bid)?.acked.has(userKey(user)) ?? false;
-}
 
 test(
   'sent on node1: shown once to users on node1, node2 and node3, to one who logs in later on node2 and to a new registration',
