@@ -40,6 +40,8 @@ export interface NodeInfo {
   startedAt: number;
   /** Logged-in sessions on the node, refreshed with the heartbeat. */
   sessions: number;
+  /** When the node last refreshed its heartbeat, by its own clock (ms since the epoch; 0 before the first). */
+  beatAt: number;
 }
 
 export interface ClusterLinkOptions {
@@ -104,7 +106,7 @@ export class ClusterLink extends EventEmitter<ClusterLinkEvents> {
     this.prefix = options.prefix ?? 'p2p:';
     this.heartbeatMs = options.heartbeatMs ?? NODE_HEARTBEAT_MS;
     this.nodeTtlMs = options.nodeTtlMs ?? NODE_TTL_MS;
-    this.info = { id: nodeId, advertise: '', startedAt: Date.now(), sessions: 0 };
+    this.info = { id: nodeId, advertise: '', startedAt: Date.now(), sessions: 0, beatAt: 0 };
     const connection = parseClusterUrl(options.url);
     const common = {
       ...connection,
@@ -229,13 +231,14 @@ export class ClusterLink extends EventEmitter<ClusterLinkEvents> {
   /** Refresh this node's heartbeat, then compare the node list with who is alive. */
   private async beat(): Promise<void> {
     if (this.closed || !this.available) return;
-    const info: NodeInfo = { ...this.info, sessions: this.sessionCount() };
+    const info: NodeInfo = { ...this.info, sessions: this.sessionCount(), beatAt: Date.now() };
     const nodesKey = this.key('nodes');
     await this.redis
       .multi()
       .hset(nodesKey, this.nodeId, JSON.stringify(info))
-      .set(this.key('node', this.nodeId, 'alive'), String(Date.now()), 'PX', this.nodeTtlMs)
+      .set(this.key('node', this.nodeId, 'alive'), String(info.beatAt), 'PX', this.nodeTtlMs)
       .exec();
+    this.info = { ...this.info, beatAt: info.beatAt };
     const listed = await this.redis.hgetall(nodesKey);
     const ids = Object.keys(listed).filter((id) => id !== this.nodeId && NODE_ID_PATTERN.test(id));
     const alive = ids.length === 0 ? [] : await this.redis.mget(ids.map((id) => this.key('node', id, 'alive')));
@@ -273,6 +276,7 @@ function parseNodeInfo(text: string | undefined, id: string): NodeInfo | null {
       advertise: typeof value.advertise === 'string' ? value.advertise : '',
       startedAt: typeof value.startedAt === 'number' ? value.startedAt : 0,
       sessions: typeof value.sessions === 'number' ? value.sessions : 0,
+      beatAt: typeof value.beatAt === 'number' ? value.beatAt : 0,
     };
   } catch {
     return null;

@@ -12,6 +12,7 @@ import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
 import type { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
 import type { BroadcastQueueView } from './broadcasts-feed.ts';
+import { clusterView, type ClusterUsersSource } from './cluster-view.ts';
 import { captureConsole } from './console-capture.ts';
 import { levelForKey, type EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
@@ -42,7 +43,10 @@ export const DashboardMode = {
 export type DashboardMode = (typeof DashboardMode)[keyof typeof DashboardMode];
 
 export interface DashboardOptions {
-  app: Pick<ServerApp, 'core' | 'listening' | 'identity' | 'dataDir'>;
+  /** `cluster` (cluster mode): the node's link; the dashboard then shows the cluster too. */
+  app: Pick<ServerApp, 'core' | 'listening' | 'identity' | 'dataDir'> & Partial<Pick<ServerApp, 'cluster'>>;
+  /** Cluster mode: who is online on every node (default: the presence directory's clusterUsers(), if it has one). */
+  clusterUsers?: ClusterUsersSource;
   /** Default: process.stdin / process.stdout. Tests pass fake TTY streams. */
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
@@ -107,6 +111,8 @@ class ServerDashboard implements Dashboard {
   constructor(private readonly options: DashboardOptions) {
     this.now = options.now ?? Date.now;
     const { core, identity } = options.app;
+    const link = options.app.cluster ?? null;
+    const cluster = link ? clusterView(link, core.presence, options.clusterUsers) : undefined;
     this.output = options.output ?? process.stdout;
     makeNonBlocking(this.output);
     patchBlessedWidths(); // emoji take two cells, as in the client
@@ -118,13 +124,21 @@ class ServerDashboard implements Dashboard {
       smartCSR: true,
       autoPadding: true,
       warnings: false,
-      title: 'p2p-server',
+      title: link ? `p2p-server ${link.nodeId}` : 'p2p-server',
     } as unknown as Widgets.IScreenOptions); // @types/blessed types output as a Readable
-    this.layout = buildLayout(this.screen);
+    this.layout = buildLayout(this.screen, { cluster: cluster !== undefined });
     this.loop = new RenderLoop(() => this.frame());
     const request = () => this.loop.request();
     const l = this.layout;
-    const feeds = createFeeds(options.app, l, request, this.now, options.logLevel ?? 'info', options.broadcasts);
+    const feeds = createFeeds(
+      options.app,
+      l,
+      request,
+      this.now,
+      options.logLevel ?? 'info',
+      options.broadcasts,
+      cluster,
+    );
     ({ users: this.users, eventLog: this.eventLog, serverQueue: this.serverQueue } = feeds);
     const broadcasts = feeds.broadcasts;
     this.feeds = feeds.all;

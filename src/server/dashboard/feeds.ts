@@ -3,6 +3,8 @@ import type { ServerApp } from '../app.ts';
 import type { LogLevel } from '../log.ts';
 import { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
 import { BroadcastsFeed, type BroadcastQueueView } from './broadcasts-feed.ts';
+import { ClusterFeed } from './cluster-feed.ts';
+import type { ClusterView } from './cluster-view.ts';
 import { ConnectionsFeed } from './connections-feed.ts';
 import { EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
@@ -27,10 +29,11 @@ export function createFeeds(
   now: () => number,
   logLevel: LogLevel,
   queue?: BroadcastQueueView,
+  cluster?: ClusterView,
 ): Feeds {
   const { core, listening, identity, dataDir } = app;
   const startedAt = now();
-  const users = new UsersFeed(core, l.users, request, now);
+  const users = new UsersFeed(core, l.users, request, now, cluster);
   const eventLog = new EventLogFeed(l.events, logLevel, request, now);
   const serverQueue = queue ? null : new ServerBroadcastQueueView(core);
   const broadcasts = new BroadcastsFeed(queue ?? (serverQueue as ServerBroadcastQueueView), l.broadcasts, request, now);
@@ -48,5 +51,12 @@ export function createFeeds(
     startedAt,
   );
   const connections = new ConnectionsFeed(core, l.connections, l.chart, request, startedAt);
-  return { users, eventLog, broadcasts, serverQueue, all: [connections, users, broadcasts, eventLog, footer] };
+  const nodes = cluster && l.cluster ? [new ClusterFeed(cluster, l.cluster, request)] : [];
+  return {
+    users,
+    eventLog,
+    broadcasts,
+    serverQueue,
+    all: [connections, ...nodes, users, broadcasts, eventLog, footer],
+  };
 }

@@ -3,6 +3,7 @@
  * how it looks. The feeds fill the panes; dashboard.ts wires keys and drawing.
  *
  *   +-- connections --+---------- last 10 minutes (chart) ----------+
+ *   (cluster mode: the chart gives its right half to the cluster pane)
  *   +------------------------- users ---------------------------------+
  *   +------ pending broadcasts ------+----------- events -------------+
  *    footer: listen address and ports, TLS fingerprint, uptime, memory, loop delay
@@ -30,6 +31,8 @@ export interface Layout {
   main: Widgets.BoxElement;
   connections: Widgets.BoxElement;
   chart: contrib.Widgets.LineElement;
+  /** Cluster mode only: the nodes (cluster-feed.ts). */
+  cluster: Widgets.BoxElement | null;
   users: contrib.Widgets.TableElement;
   broadcasts: contrib.Widgets.TableElement;
   events: Widgets.BoxElement;
@@ -73,7 +76,7 @@ function overlay(screen: Widgets.Screen, options: Widgets.BoxOptions): Widgets.B
   });
 }
 
-export function buildLayout(screen: Widgets.Screen): Layout {
+export function buildLayout(screen: Widgets.Screen, options: { cluster?: boolean } = {}): Layout {
   const main = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: `100%-${FOOTER_LINES}` });
   // contrib's grid sizes cells in percent of the element it appends to: here, `main`.
   const grid = new contrib.grid({
@@ -86,7 +89,8 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     grid.set(row, col, rowSpan, colSpan, widget, { screen, ...options }) as T;
 
   const connections = set<Widgets.BoxElement>(0, 0, 4, 4, blessed.box, { label: ' Connections ', tags: true });
-  const chart = set<contrib.Widgets.LineElement>(0, 4, 4, 8, contrib.line, {
+  const chartCols = options.cluster ? 4 : 8;
+  const chart = set<contrib.Widgets.LineElement>(0, 4, 4, chartCols, contrib.line, {
     // The legend lives in the label: contrib's legend box sat over the newest data (the
     // "now" end) and, at 80 columns, over the time labels.
     label: ` Last 10 minutes: {${CHART_SERIES.tcp.color}-fg}${CHART_SERIES.tcp.title}{/${CHART_SERIES.tcp.color}-fg}, {${CHART_SERIES.udp.color}-fg}${CHART_SERIES.udp.title}{/${CHART_SERIES.udp.color}-fg} `,
@@ -96,6 +100,9 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     minY: 0,
     style: { line: CHART_SERIES.tcp.color, text: 'white', baseline: 'white' },
   });
+  const cluster = options.cluster
+    ? set<Widgets.BoxElement>(0, 8, 4, 4, blessed.box, { label: ' Cluster ', tags: true })
+    : null;
   const users = set<contrib.Widgets.TableElement>(4, 0, 4, 12, contrib.table, table('Users', USER_COLUMNS));
   const broadcasts = set<contrib.Widgets.TableElement>(
     8,
@@ -160,5 +167,19 @@ export function buildLayout(screen: Widgets.Screen): Layout {
     tags: true,
   });
 
-  return { main, connections, chart, users, broadcasts, events, footer, filter, help, detail, confirm, tooSmall };
+  return {
+    main,
+    connections,
+    chart,
+    cluster,
+    users,
+    broadcasts,
+    events,
+    footer,
+    filter,
+    help,
+    detail,
+    confirm,
+    tooSmall,
+  };
 }

@@ -6,6 +6,8 @@ import type contrib from 'blessed-contrib';
 import type { ServerCore } from '../server.ts';
 import type { ClientSession } from '../session.ts';
 import type { UserRecord } from '../users/store.ts';
+import { userKey } from '../../net/names.ts';
+import type { ClusterUser, ClusterView } from './cluster-view.ts';
 import { Feed } from './feed.ts';
 import { formatAgo, formatDateTime, safeText } from './format.ts';
 import { byNumber, byText, tableLabel, TableModel, type Column } from './table-model.ts';
@@ -22,12 +24,17 @@ export interface UserEntry {
   record: UserRecord;
   /** The user's online session, if any. */
   session: ClientSession | undefined;
+  /** Cluster mode: online on another node (cluster-view.ts). */
+  remote?: ClusterUser;
 }
+
+const isOnline = (e: UserEntry): boolean => e.session !== undefined || e.remote !== undefined;
+const ipOf = (e: UserEntry): string => e.session?.ip ?? e.remote?.ip ?? '';
 
 /** Online users first (by name), then by most recently seen, never-seen last. */
 function compareEntries(a: UserEntry, b: UserEntry): number {
-  const onlineA = a.session !== undefined;
-  const onlineB = b.session !== undefined;
+  const onlineA = isOnline(a);
+  const onlineB = isOnline(b);
   if (onlineA !== onlineB) return onlineA ? -1 : 1;
   if (!onlineA) {
     const seenA = a.record.lastSeenAt ?? -1;
@@ -39,7 +46,7 @@ function compareEntries(a: UserEntry, b: UserEntry): number {
 
 const byName = (a: UserEntry, b: UserEntry): number => byText(a.record.username, b.record.username);
 /** Online is the most recent; never seen the least. */
-const seenValue = (e: UserEntry): number => (e.session ? Infinity : (e.record.lastSeenAt ?? -Infinity));
+const seenValue = (e: UserEntry): number => (isOnline(e) ? Infinity : (e.record.lastSeenAt ?? -Infinity));
 const then = (order: number, a: UserEntry, b: UserEntry): number => order || byName(a, b);
 
 /**
@@ -59,15 +66,15 @@ export const USER_COLUMNS: readonly Column<UserEntry>[] = [
     width: 10,
     min: 8,
     cell: (e, now) =>
-      e.session ? 'online' : e.record.lastSeenAt === null ? 'never' : formatAgo(now - e.record.lastSeenAt),
+      isOnline(e) ? 'online' : e.record.lastSeenAt === null ? 'never' : formatAgo(now - e.record.lastSeenAt),
     compare: (a, b) => then(byNumber(seenValue(a), seenValue(b)) || 0, a, b),
   },
   {
     title: 'IP',
     width: 22,
     min: 15,
-    cell: (e) => e.session?.ip ?? '',
-    compare: (a, b) => then(byText(a.session?.ip ?? '', b.session?.ip ?? ''), a, b),
+    cell: ipOf,
+    compare: (a, b) => then(byText(ipOf(a), ipOf(b)), a, b),
   },
   {
     title: 'TCP',
@@ -85,17 +92,44 @@ export const USER_COLUMNS: readonly Column<UserEntry>[] = [
   },
 ];
 
-/** A filter matches a name or an online user's IP (case-insensitive substring). */
+/** Cluster mode: the node a user is online on (this one's id for a local session). */
+function nodeColumn(ownId: string): Column<UserEntry> {
+  const nodeOf = (e: UserEntry) => (e.session ? ownId : (e.remote?.node ?? ''));
+  return {
+    title: 'Node',
+    width: 10,
+    min: 6,
+    cell: nodeOf,
+    compare: (a, b) => then(byText(nodeOf(a), nodeOf(b)), a, b),
+  };
+}
+
+/** A filter matches a name, an online user's IP, or (cluster mode) the node they are on. */
 const matchesUser = (e: UserEntry, needle: string): boolean =>
-  e.record.username.toLowerCase().includes(needle) || (e.session?.ip.includes(needle) ?? false);
+  e.record.username.toLowerCase().includes(needle) ||
+  ipOf(e).includes(needle) ||
+  (e.remote?.node.toLowerCase().includes(needle) ?? false);
 
-export const usersModel = (): TableModel<UserEntry> => new TableModel(USER_COLUMNS, compareEntries, matchesUser);
+/** The users table; in cluster mode (`ownId` given) with a Node column. */
+export const usersModel = (ownId?: string): TableModel<UserEntry> =>
+  new TableModel(
+    ownId === undefined ? USER_COLUMNS : [...USER_COLUMNS, nodeColumn(ownId)],
+    compareEntries,
+    matchesUser,
+  );
 
-/** Every account with its online session, if any, in store order. */
-export function* userEntries(core: Pick<ServerCore, 'store' | 'presence'>): Generator<UserEntry> {
+/** Every account with its online session, if any, in store order; in cluster mode, where else it is online. */
+export function* userEntries(
+  core: Pick<ServerCore, 'store' | 'presence'>,
+  cluster?: ClusterView,
+): Generator<UserEntry> {
+  const remote = new Map<string, ClusterUser>();
+  if (cluster) for (const u of cluster.clusterUsers()) if (u.node !== cluster.nodeId) remote.set(userKey(u.user), u);
   for (const record of core.store.list()) {
     const found = core.presence.get(record.username);
-    yield { record, session: found?.isOnline ? found : undefined };
+    const session = found?.isOnline ? found : undefined;
+    const elsewhere = session ? undefined : remote.get(userKey(record.username));
+    yield elsewhere ? { record, session, remote: elsewhere } : { record, session };
   }
 }
 
@@ -108,19 +142,21 @@ export class UsersFeed extends Feed {
     private readonly table: contrib.Widgets.TableElement,
     requestFrame: () => void,
     private readonly now: () => number,
+    private readonly cluster?: ClusterView,
   ) {
     super(requestFrame, [table], USERS_MIN_REFRESH_MS);
-    this.rows = new WindowedTable(table, usersModel(), this.now);
+    this.rows = new WindowedTable(table, usersModel(cluster?.nodeId), this.now);
     this.follow(core, ['register', 'login', 'logout', 'udp_path']);
   }
 
   override tick(now: number): void {
-    if (now - this.lastRefreshAt >= USERS_REFRESH_MS) this.markDirty();
+    // Logins on other nodes raise no event here: in cluster mode, look again every second.
+    if (this.cluster || now - this.lastRefreshAt >= USERS_REFRESH_MS) this.markDirty();
   }
 
   protected refresh(now: number): void {
     this.lastRefreshAt = now;
-    const entries = this.rows.model.apply(userEntries(this.core));
+    const entries = this.rows.model.apply(userEntries(this.core, this.cluster));
     this.rows.setRows(entries);
     this.table.setLabel(` ${safeText(tableLabel('Users', entries.length, this.core.store.size, this.rows.model))} `);
   }

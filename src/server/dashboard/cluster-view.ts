@@ -1,0 +1,98 @@
+/**
+ * What a node's dashboard shows of its cluster (docs/CLUSTER.md, README "Cluster"): the live
+ * nodes with their sessions and heartbeat age, and every online user with the node they are
+ * on. Read-only, and narrow: the link's node list, and a directory of the cluster's users.
+ */
+import type { NodeInfo } from '../cluster/link.ts';
+
+/** One online user somewhere in the cluster. */
+export interface ClusterUser {
+  user: string;
+  ip: string;
+  node: string;
+}
+
+/**
+ * The cluster-wide user list, read-only. The cluster presence directory provides it
+ * (`clusterUsers()`); without one, this node's own sessions stand in.
+ */
+export interface ClusterUsersSource {
+  clusterUsers(): ClusterUser[];
+}
+
+/** The part of the cluster link the dashboard reads. */
+export interface ClusterNodes {
+  readonly nodeId: string;
+  liveNodes(): NodeInfo[];
+  readonly available: boolean;
+}
+
+/** The part of this node's presence the fallback reads. */
+export interface LocalSessions {
+  sessions(): Iterable<{ user: string; ip: string; isOnline: boolean }>;
+}
+
+export interface NodeRow {
+  id: string;
+  advertise: string;
+  sessions: number;
+  /** Since the node's last heartbeat, by the two nodes' clocks; null before its first. */
+  heartbeatAgeMs: number | null;
+  self: boolean;
+}
+
+export class ClusterView {
+  constructor(
+    private readonly link: ClusterNodes,
+    private readonly users: ClusterUsersSource,
+  ) {}
+
+  get nodeId(): string {
+    return this.link.nodeId;
+  }
+
+  get redisAvailable(): boolean {
+    return this.link.available;
+  }
+
+  /** Every live node, this one first, then by id. */
+  nodes(now: number): NodeRow[] {
+    const rows = this.link.liveNodes().map((n) => ({
+      id: n.id,
+      advertise: n.advertise,
+      sessions: n.sessions,
+      heartbeatAgeMs: n.beatAt > 0 ? Math.max(0, now - n.beatAt) : null,
+      self: n.id === this.link.nodeId,
+    }));
+    return rows.sort((a, b) => (a.self !== b.self ? (a.self ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Online users cluster-wide, each with its node. */
+  clusterUsers(): ClusterUser[] {
+    return this.users.clusterUsers();
+  }
+}
+
+function hasClusterUsers(value: unknown): value is ClusterUsersSource {
+  return typeof (value as Partial<ClusterUsersSource> | null)?.clusterUsers === 'function';
+}
+
+/**
+ * The view for a node: `source` if given, else the presence directory itself when it lists the
+ * cluster's users (the Redis one does), else this node's own sessions.
+ */
+export function clusterView(link: ClusterNodes, presence: LocalSessions, source?: ClusterUsersSource): ClusterView {
+  const users: ClusterUsersSource =
+    source ??
+    (hasClusterUsers(presence)
+      ? presence
+      : {
+          clusterUsers: () => {
+            const local: ClusterUser[] = [];
+            for (const s of presence.sessions())
+              if (s.isOnline) local.push({ user: s.user, ip: s.ip, node: link.nodeId });
+            return local;
+          },
+        });
+  return new ClusterView(link, users);
+}
