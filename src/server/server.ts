@@ -33,6 +33,7 @@ import type { DeliveryHost } from './broadcasts/delivery.ts';
 import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ClusterLink } from './cluster/link.ts';
+import { clusterPeers } from './cluster/peers.ts';
 import { clusterPresence } from './cluster/presence.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
@@ -174,13 +175,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       this.hooks.on(event, listener);
       return () => void this.hooks.off(event, listener);
     };
-    const presence = options.cluster
+    const shared = options.cluster
       ? clusterPresence(options.cluster, {
           flushMs: this.options.presenceFlushMs,
           backlogBytes: this.options.presenceBacklogBytes,
           onError: (err) => emit('server_error', { where: 'cluster presence', message: err.message }),
         })
-      : new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
+      : null;
+    const presence = shared ?? new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
     this.presence = presence;
     this.udp = new UdpEndpoint({ now, emit, dispatch: (session, message) => this.dispatchDatagram(session, message) });
     this.accounts = new Accounts(
@@ -209,16 +211,17 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     });
     // The relay sees the server only through RelayHost (section 6.6).
     this.relay = new RelayService({ now, emit }, options.relay);
-    this.peers = new PeerBroker(
-      {
-        now,
-        emit,
-        findOnline: (username) => presence.get(username),
-        onlineSessions: () => presence.sessions(),
-        onOffline: (listener) => void onHook('offline', listener),
-      },
-      { ...options.peers, relay: this.relay },
-    );
+    const peerHost = {
+      now,
+      emit,
+      findOnline: (username: string) => presence.get(username),
+      onlineSessions: () => presence.sessions(),
+      onOffline: (listener: (session: OnlineSession) => void) => void onHook('offline', listener),
+    };
+    this.peers =
+      options.cluster && shared
+        ? clusterPeers(options.cluster, { ...peerHost, presence: shared }, { ...options.peers, relay: this.relay })
+        : new PeerBroker(peerHost, { ...options.peers, relay: this.relay });
     this.handlerHost = {
       now,
       accounts: this.accounts,
