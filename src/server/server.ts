@@ -35,6 +35,7 @@ import type { BroadcastStore } from './broadcasts/store.ts';
 import type { ClusterLink } from './cluster/link.ts';
 import { clusterPeers } from './cluster/peers.ts';
 import { clusterPresence } from './cluster/presence.ts';
+import { clusterRelay } from './cluster/relay.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
@@ -210,7 +211,8 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       rto: options.broadcastRto,
     });
     // The relay sees the server only through RelayHost (section 6.6).
-    this.relay = new RelayService({ now, emit }, options.relay);
+    const relay = options.cluster ? clusterRelay({ now, emit }, options.relay) : null;
+    this.relay = relay ?? new RelayService({ now, emit }, options.relay);
     const peerHost = {
       now,
       emit,
@@ -220,7 +222,11 @@ export class ServerCore extends EventEmitter<ServerEvents> {
     };
     this.peers =
       options.cluster && shared
-        ? clusterPeers(options.cluster, { ...peerHost, presence: shared }, { ...options.peers, relay: this.relay })
+        ? clusterPeers(
+            options.cluster,
+            { ...peerHost, presence: shared, relay },
+            { ...options.peers, relay: this.relay },
+          )
         : new PeerBroker(peerHost, { ...options.peers, relay: this.relay });
     this.handlerHost = {
       now,

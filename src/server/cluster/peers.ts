@@ -45,6 +45,7 @@ import { WindowLimiter } from '../rate-limit.ts';
 import type { OnlineSession } from '../session.ts';
 import { NODE_HEARTBEAT_MS, NODE_TTL_MS, type ClusterLink } from './link.ts';
 import type { ClusterPresence, RemoteUser } from './presence.ts';
+import type { ClusterRelay } from './relay.ts';
 
 /**
  * The target's node confirms a prompt within this, or the target counts as offline: a node
@@ -75,6 +76,13 @@ const bus = {
     reason: str({ maxBytes: 200 }),
     secret: opt(str({ min: 1, maxBytes: 64, pattern: /^[A-Za-z0-9_-]+$/ })),
     port: opt(int(1, 65_535)),
+    /** Accepted, with the relay on: where and how the target's node joins the circuit. */
+    relay: opt(
+      obj({
+        address: str({ min: 3, maxBytes: 300 }),
+        ticket: str({ min: 1, maxBytes: 64, pattern: /^[A-Za-z0-9_-]+$/ }),
+      }),
+    ),
   }),
   'peers.delivered': obj({ reqId }),
 };
@@ -105,6 +113,8 @@ interface Incoming {
 
 export interface ClusterPeersHost extends Omit<PeerBrokerHost, 'limiter' | 'elsewhere'> {
   presence: ClusterPresence;
+  /** Relays a circuit whose halves are on two nodes; none without it (or with the relay off). */
+  relay: ClusterRelay | null;
 }
 
 export function clusterPeers(link: ClusterLink, host: ClusterPeersHost, options: PeerBrokerOptions = {}): ClusterPeers {
@@ -316,12 +326,17 @@ export class ClusterPeers implements PeerIntroductions, PendingCounts {
     const secret = outcome === PeerOutcome.ACCEPTED ? randomBytes(PEER_SECRET_BYTES).toString('base64url') : undefined;
     const requester = out.requester;
     const port = secret && requester.peerPort !== null ? { port: requester.peerPort } : {};
+    const address = this.link.node(this.link.nodeId)?.advertise ?? '';
+    const bridged =
+      secret && address ? this.host.relay?.issueBridged(out.reqId, requester.user, out.target.user) : null;
+    const relay = bridged ? { relay: { address, ticket: bridged.ticket } } : {};
     this.tell(out.target.node, 'peers.result', {
       reqId: out.reqId,
       outcome,
       reason,
       ...(secret ? { secret } : {}),
       ...port,
+      ...relay,
     });
     const tellRequester = () => {
       deliver(requester, {
@@ -333,6 +348,7 @@ export class ClusterPeers implements PeerIntroductions, PendingCounts {
         role: 'requester',
         peer: { user: out.target.user, ip: out.target.ip },
         ...(secret && out.target.peerPort !== null ? { port: out.target.peerPort } : {}),
+        ...(bridged ? { relay: bridged.requester } : {}),
       });
     };
     if (secret) this.afterDelivered(out.reqId, tellRequester);
@@ -481,6 +497,8 @@ export class ClusterPeers implements PeerIntroductions, PendingCounts {
     if (!inc || inc.node !== from) return;
     this.incoming.delete(inc.reqId);
     const { reqId: id, outcome, reason, secret, port } = result;
+    const token =
+      secret && result.relay ? this.host.relay?.acceptBridge(id, inc.from.user, inc.target.user, result.relay) : null;
     deliver(inc.target, {
       t: 'connect_result',
       reqId: id,
@@ -490,6 +508,7 @@ export class ClusterPeers implements PeerIntroductions, PendingCounts {
       role: 'target',
       peer: inc.from,
       ...(secret && port !== undefined ? { port } : {}),
+      ...(token ? { relay: token } : {}),
     });
     if (secret) this.tell(from, 'peers.delivered', { reqId: id });
   }
