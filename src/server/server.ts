@@ -34,8 +34,11 @@ import { Broadcasts } from './broadcasts/service.ts';
 import type { BroadcastStore } from './broadcasts/store.ts';
 import { clusterBroadcastQueue } from './cluster/broadcast-queue.ts';
 import type { ClusterLink } from './cluster/link.ts';
+import { clusterPeers } from './cluster/peers.ts';
 import { clusterPresence } from './cluster/presence.ts';
 import { clusterAccountLimits, clusterBroadcastLimiter } from './cluster/limits.ts';
+
+import { clusterRelay } from './cluster/relay.ts';
 import type { Emit, ServerEvents } from './events.ts';
 import { handlers, udpHandlers, type HandlerHost } from './handlers/index.ts';
 import { PeerBroker, type PeerBrokerOptions, type PeerIntroductions } from './peers/broker.ts';
@@ -179,13 +182,14 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       this.hooks.on(event, listener);
       return () => void this.hooks.off(event, listener);
     };
-    const presence = options.cluster
+    const shared = options.cluster
       ? clusterPresence(options.cluster, {
           flushMs: this.options.presenceFlushMs,
           backlogBytes: this.options.presenceBacklogBytes,
           onError: (err) => emit('server_error', { where: 'cluster presence', message: err.message }),
         })
-      : new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
+      : null;
+    const presence = shared ?? new Presence(this.options.presenceFlushMs, this.options.presenceBacklogBytes);
     this.presence = presence;
     this.udp = new UdpEndpoint({
       now,
@@ -237,17 +241,23 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       releaseHeld: () => this.udp.release(),
     });
     // The relay sees the server only through RelayHost (section 6.6).
-    this.relay = new RelayService({ now, emit }, options.relay);
-    this.peers = new PeerBroker(
-      {
-        now,
-        emit,
-        findOnline: (username) => presence.get(username),
-        onlineSessions: () => presence.sessions(),
-        onOffline: (listener) => void onHook('offline', listener),
-      },
-      { ...options.peers, relay: this.relay },
-    );
+    const relay = options.cluster ? clusterRelay({ now, emit }, options.relay) : null;
+    this.relay = relay ?? new RelayService({ now, emit }, options.relay);
+    const peerHost = {
+      now,
+      emit,
+      findOnline: (username: string) => presence.get(username),
+      onlineSessions: () => presence.sessions(),
+      onOffline: (listener: (session: OnlineSession) => void) => void onHook('offline', listener),
+    };
+    this.peers =
+      options.cluster && shared
+        ? clusterPeers(
+            options.cluster,
+            { ...peerHost, presence: shared, relay },
+            { ...options.peers, relay: this.relay },
+          )
+        : new PeerBroker(peerHost, { ...options.peers, relay: this.relay });
     this.handlerHost = {
       now,
       accounts: this.accounts,

@@ -14,8 +14,16 @@ export interface ProcessCluster {
   redis: RedisInstance;
   /** node1..nodeN, in order. */
   nodes: ServerProcess[];
-  /** A client of node `index` (0-based) logged in as `user` (registered there if unknown). */
-  online(index: number, user: string, options?: Partial<ClientOptions>): Promise<P2PClient>;
+  /**
+   * A client of node `index` (0-based) logged in as `user` (registered there if unknown);
+   * `prepare` runs between connecting and logging in (to start a peer listener).
+   */
+  online(
+    index: number,
+    user: string,
+    options?: Partial<ClientOptions>,
+    prepare?: (client: P2PClient) => Promise<void>,
+  ): Promise<P2PClient>;
 }
 
 export async function processCluster(t: TestContext, count: number): Promise<ProcessCluster> {
@@ -34,7 +42,7 @@ export async function processCluster(t: TestContext, count: number): Promise<Pro
     dirs.push(data);
     nodes.push(await startServerProcess(data.path, ['--cluster', redis.url, '--node-id', `node${i}`]));
   }
-  const online = async (index: number, user: string, options: Partial<ClientOptions> = {}) => {
+  const online: ProcessCluster['online'] = async (index, user, options = {}, prepare) => {
     const node = nodes[index];
     if (!node) throw new Error(`no node ${index}`);
     const config = await tempDir('client');
@@ -42,6 +50,7 @@ export async function processCluster(t: TestContext, count: number): Promise<Pro
     const client = new P2PClient({ host: '127.0.0.1', port: node.port, configDir: config.path, ...options });
     clients.push(client);
     await client.connect();
+    await prepare?.(client);
     return signIn(client, user);
   };
   return { redis, nodes, online };

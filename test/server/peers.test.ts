@@ -5,60 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { P2PClient } from '../../src/client/client.ts';
-import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
-import type { Msg, ServerMessage } from '../../src/net/messages.ts';
+import { ErrorCode } from '../../src/net/errors.ts';
+import { ask, FAKE_PEER_PORT, member, refused, type Member } from '../helpers/peer-requests.ts';
 import { startTestServer, testServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
-
-const FAKE_PEER_PORT = 40_000;
-type Result = Msg<ServerMessage, 'connect_result'>;
-
-interface Member {
-  client: P2PClient;
-  inbox: ServerMessage[];
-  result(reqId: string): Promise<Result>;
-  prompt(): Promise<Msg<ServerMessage, 'connect_prompt'>>;
-}
 
 /** `peerPort: null` logs in without advertising a peer listener. */
 async function join(server: TestServer, user: string, peerPort: number | null = FAKE_PEER_PORT): Promise<Member> {
   const client = await server.client();
   client.peerPort = peerPort ?? undefined;
-  const inbox: ServerMessage[] = [];
-  client.on('message', (m) => inbox.push(m));
+  const watched = member(client, user);
   await client.register(user, `password-${user}`);
-  return {
-    client,
-    inbox,
-    result: (reqId) =>
-      waitFor(() => inbox.find((m): m is Result => m.t === 'connect_result' && m.reqId === reqId), {
-        what: `${user}'s result`,
-      }),
-    prompt: () =>
-      waitFor(() => inbox.find((m): m is Msg<ServerMessage, 'connect_prompt'> => m.t === 'connect_prompt'), {
-        what: `${user}'s prompt`,
-      }),
-  };
-}
-
-async function ask(
-  member: Member,
-  target: { user: string } | { ip: string },
-): Promise<Msg<ServerMessage, 'connect_pending'>> {
-  const reply = await member.client.request({ t: 'connect', ...target });
-  assert.equal(reply.t, 'connect_pending');
-  return reply;
-}
-
-async function refused(promise: Promise<unknown>, code: string): Promise<ProtocolError> {
-  const err = (await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (e: unknown) => e,
-  )) as ProtocolError;
-  assert.equal(err.code, code, err.message);
-  return err;
+  return watched;
 }
 
 test("accept: prompt names the requester; both get the same fresh secret, each the other's port and its own relay token", async (t) => {

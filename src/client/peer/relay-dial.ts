@@ -20,8 +20,12 @@ const RELAY_OPEN_ID = 1;
 export interface RelayOpenOptions {
   host: string;
   port: number;
-  /** The fingerprint the control connection verified (known_hosts). */
-  fingerprint: string;
+  /**
+   * The fingerprint the control connection verified (known_hosts). Null only for a cluster
+   * node bridging to another node (docs/CLUSTER.md): its single-use ticket from Redis is the
+   * authentication, and the bytes are the peers' own TLS-PSK either way.
+   */
+  fingerprint: string | null;
   ticket: string;
   /** Gives up on the connect and on waiting for the other side after this. */
   timeoutMs: number;
@@ -75,7 +79,7 @@ export function openRelay(options: RelayOpenOptions): Promise<Duplex> {
     socket.on('close', onClose);
     socket.once('secureConnect', () => {
       const fingerprint = fingerprintOf(socket.getPeerCertificate(false).raw);
-      if (fingerprint !== options.fingerprint) {
+      if (options.fingerprint !== null && fingerprint !== options.fingerprint) {
         finish(
           new ProtocolError(
             ErrorCode.FINGERPRINT_CHANGED,

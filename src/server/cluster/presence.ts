@@ -17,7 +17,7 @@ import { PRESENCE_FLUSH_MS, OUTPUT_QUEUE_BYTES } from '../../net/constants.ts';
 import { ErrorCode } from '../../net/errors.ts';
 import { userKey } from '../../net/names.ts';
 import { userEntry, username, type UserEntry } from '../../net/messages.ts';
-import { int, obj, str, type Infer } from '../../net/schema.ts';
+import { int, obj, opt, str, type Infer } from '../../net/schema.ts';
 import { Presence } from '../presence.ts';
 import type { OnlineSession } from '../session.ts';
 import { NODE_HEARTBEAT_MS, NODE_TTL_MS, type ClusterLink } from './link.ts';
@@ -36,7 +36,13 @@ const SID_BYTES = 8;
 
 const sid = str({ min: 1, maxBytes: 32, pattern: /^[0-9a-f]+$/ });
 const nodeId = str({ min: 1, maxBytes: 32, pattern: NODE_ID_PATTERN });
-const recordMeta = obj({ node: nodeId, since: int(0, Number.MAX_SAFE_INTEGER), sid });
+const recordMeta = obj({
+  node: nodeId,
+  since: int(0, Number.MAX_SAFE_INTEGER),
+  sid,
+  /** The user's peer listener port, for peer requests from other nodes (PROTOCOL.md 6.1). */
+  peerPort: opt(int(1, 65_535)),
+});
 const leftMessage = obj({ user: username, sid });
 const replaceMessage = leftMessage;
 
@@ -53,6 +59,8 @@ export interface RemoteUser {
   node: string;
   user: string;
   ip: string;
+  /** Its peer listener port, null without one. */
+  peerPort: number | null;
 }
 
 /** Compare-and-delete: remove field ARGV[1] only if its record's ARGV[2] ('sid' or 'node') is ARGV[3]. */
@@ -105,6 +113,9 @@ export class ClusterPresence extends Presence {
   private readonly hash: string;
   private stopped = false;
   private resyncTimer: NodeJS.Timeout | null = null;
+  private readonly sweepTimer: NodeJS.Timeout;
+  /** When each remote record last came (bus or hash), to sweep the users of unknown nodes. */
+  private readonly heardAt = new Map<string, number>();
   /** Bus payloads and hash entries dropped because they did not validate. */
   dropped = 0;
   private readonly detach: () => void;
@@ -130,7 +141,21 @@ export class ClusterPresence extends Presence {
       link.off('resync', onResync);
       link.off('node_up', onResync);
     };
+    this.sweepTimer = setInterval(() => this.sweepUnknownNodes(), NODE_TTL_MS);
+    this.sweepTimer.unref();
     this.resync();
+  }
+
+  /**
+   * A node that started and stopped between two heartbeats is never in the node list, so no
+   * node_down ends its users: drop records of nodes the list has not had for NODE_TTL_MS.
+   */
+  private sweepUnknownNodes(): void {
+    const live = new Set(this.link.liveNodes().map((n) => n.id));
+    const old = Date.now() - NODE_TTL_MS;
+    for (const [key, record] of [...this.remotes]) {
+      if (!live.has(record.node) && (this.heardAt.get(key) ?? 0) < old) this.dropRemote(key);
+    }
   }
 
   /** A user on another node (any case), if any. */
@@ -138,11 +163,20 @@ export class ClusterPresence extends Presence {
     const key = userKey(name);
     if (this.online.has(key)) return undefined;
     const record = this.remotes.get(key);
-    return record && { node: record.node, user: record.user, ip: record.ip };
+    return record && remoteUser(record);
+  }
+
+  /** Users on other nodes at this address (as their node saw it). */
+  remotesAt(ip: string): RemoteUser[] {
+    const found: RemoteUser[] = [];
+    for (const [key, record] of this.remotes) {
+      if (record.ip === ip && !this.online.has(key)) found.push(remoteUser(record));
+    }
+    return found;
   }
 
   /** Everyone in the cluster with their node, read-only (the dashboard's cluster view). */
-  *clusterUsers(): IterableIterator<Readonly<RemoteUser & { away?: string }>> {
+  *clusterUsers(): IterableIterator<Readonly<Omit<RemoteUser, 'peerPort'> & { away?: string }>> {
     for (const record of this.mine.values()) yield this.withAway(record);
     for (const [key, record] of this.remotes) if (!this.online.has(key)) yield record;
   }
@@ -167,6 +201,7 @@ export class ClusterPresence extends Presence {
       ip: session.ip,
       since: Date.now(),
       sid: randomBytes(SID_BYTES).toString('hex'),
+      ...(session.peerPort === null ? {} : { peerPort: session.peerPort }),
     };
     this.mine.set(session, record);
     void this.claim(key, record);
@@ -206,6 +241,7 @@ export class ClusterPresence extends Presence {
     this.stopped = true;
     super.stop();
     this.detach();
+    clearInterval(this.sweepTimer);
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
     // Leaving: this node's users leave the hash now; the others drop them from their mirrors
     // when they see the node gone (node_down), within a heartbeat.
@@ -291,6 +327,7 @@ export class ClusterPresence extends Presence {
     const key = userKey(record.user);
     const known = this.remotes.get(key);
     this.remotes.set(key, record);
+    this.heardAt.set(key, Date.now());
     if (this.online.has(key)) return; // this node's session shows until it is replaced
     if (!known && this.entries) this.entries.push(entryOfRecord(record));
     else this.invalidateList();
@@ -301,6 +338,7 @@ export class ClusterPresence extends Presence {
     const record = this.remotes.get(key);
     if (!record) return;
     this.remotes.delete(key);
+    this.heardAt.delete(key);
     if (this.online.has(key)) return;
     this.invalidateList();
     this.change(key, { left: record.user });
@@ -391,6 +429,10 @@ export class ClusterPresence extends Presence {
       this.opts.onError?.(err instanceof Error ? err : new Error(String(err)));
     }
   }
+}
+
+function remoteUser(record: PresenceRecord): RemoteUser {
+  return { node: record.node, user: record.user, ip: record.ip, peerPort: record.peerPort ?? null };
 }
 
 function entryOfRecord(record: PresenceRecord): UserEntry {

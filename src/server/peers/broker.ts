@@ -47,6 +47,14 @@ export interface PeerBrokerHost {
   onOffline(listener: (session: OnlineSession) => void): void;
   /** Per-requester allowance of requests; a WindowLimiter over requestsPerMinute if not given. */
   limiter?: RateLimiter;
+  /** Requests held elsewhere (a cluster's cross-node ones), counted in the pending caps. */
+  elsewhere?: PendingCounts;
+}
+
+/** How many pending requests a session made, and how many prompts wait for its answer. */
+export interface PendingCounts {
+  pendingFrom(session: OnlineSession): number;
+  promptsTo(session: OnlineSession): number;
 }
 
 /**
@@ -68,7 +76,7 @@ interface PeerRequest {
   readonly timer: NodeJS.Timeout;
 }
 
-export class PeerBroker implements PeerIntroductions {
+export class PeerBroker implements PeerIntroductions, PendingCounts {
   private readonly requests = new Map<string, PeerRequest>();
   /** Every pending request a session is part of, in either role. */
   private readonly bySession = new Map<OnlineSession, Set<PeerRequest>>();
@@ -107,8 +115,9 @@ export class PeerBroker implements PeerIntroductions {
       );
     }
     const mine = this.bySession.get(session);
-    if (mine) {
-      for (const req of mine) {
+    const requested = this.host.elsewhere?.pendingFrom(session) ?? 0;
+    if (mine || requested > 0) {
+      for (const req of mine ?? []) {
         if (req.target === target || req.requester === target) {
           throw new ProtocolError(
             ErrorCode.PEER_ALREADY_REQUESTED,
@@ -116,16 +125,14 @@ export class PeerBroker implements PeerIntroductions {
           );
         }
       }
-      let pending = 0;
-      for (const req of mine) if (req.requester === session) pending += 1;
+      const pending = this.pendingFrom(session) + requested;
       if (pending >= this.maxPendingPerRequester) {
         throw new ProtocolError(ErrorCode.RATE_LIMITED, `you already have ${pending} requests waiting for an answer`, {
           retryAfterMs: 1_000,
         });
       }
     }
-    let prompts = 0;
-    for (const req of this.bySession.get(target) ?? []) if (req.target === target) prompts += 1;
+    const prompts = this.promptsTo(target) + (this.host.elsewhere?.promptsTo(target) ?? 0);
     if (prompts >= this.maxPromptsPerTarget) {
       throw new ProtocolError(ErrorCode.PEER_BUSY, `${target.user} has too many requests waiting; try again later`);
     }
@@ -153,6 +160,20 @@ export class PeerBroker implements PeerIntroductions {
     });
     deliver(target, { t: 'connect_prompt', reqId, from: entryOf(session), expiresInMs: this.timeoutMs });
     this.host.emit('peer_request', { from: nameOf(session), fromIp: session.ip, to: nameOf(target), toIp: target.ip });
+  }
+
+  /** Requests `session` made that wait for an answer. */
+  pendingFrom(session: OnlineSession): number {
+    let n = 0;
+    for (const req of this.bySession.get(session) ?? []) if (req.requester === session) n += 1;
+    return n;
+  }
+
+  /** Prompts that wait for `session`'s answer. */
+  promptsTo(session: OnlineSession): number {
+    let n = 0;
+    for (const req of this.bySession.get(session) ?? []) if (req.target === session) n += 1;
+    return n;
   }
 
   /** `connect_answer` (step 4): only the target may answer. */
@@ -291,6 +312,6 @@ function userKeyOf(session: OnlineSession): string {
   return userKey(nameOf(session));
 }
 
-function unknownRequest(): ProtocolError {
+export function unknownRequest(): ProtocolError {
   return new ProtocolError(ErrorCode.PEER_UNKNOWN_REQUEST, 'no such pending request for you (it may have ended)');
 }

@@ -41,7 +41,8 @@ interface Party {
 interface Half {
   stream: Duplex;
   ip: string;
-  re: number;
+  /** relay_open's id; null for another cluster node's bridge, which gets no frames. */
+  re: number | null;
   joinedAt: number;
 }
 
@@ -70,8 +71,11 @@ interface TicketEntry extends TokenEntry {
 export interface RelayClaim {
   readonly user: string;
   readonly side: RelaySide;
-  /** Hand over the raw stream (nothing read past relay_open). `re` answers relay_open's id. */
-  join(stream: Duplex, re: number): void;
+  /**
+   * Hand over the raw stream (nothing read past relay_open). `re` answers relay_open's id;
+   * null for a bridge from another cluster node (docs/CLUSTER.md), which is sent no frames.
+   */
+  join(stream: Duplex, re: number | null): void;
 }
 
 const other = (side: RelaySide): RelaySide => (side === 'requester' ? 'target' : 'requester');
@@ -232,7 +236,7 @@ export class RelayService {
     const requester = record.halves.requester as Half;
     const target = record.halves.target as Half;
     for (const h of [requester, target])
-      h.stream.write(encodeMessage({ t: 'relay_ready', re: h.re } satisfies ServerMessage));
+      if (h.re !== null) h.stream.write(encodeMessage({ t: 'relay_ready', re: h.re } satisfies ServerMessage));
     this.spliced += 1;
     record.circuit = new Circuit(
       { stream: requester.stream, user: record.parties.requester.user, ip: requester.ip },
@@ -276,6 +280,10 @@ export class RelayService {
       for (const side of ['requester', 'target'] as const) {
         const half = record.halves[side];
         if (!half) continue;
+        if (half.re === null) {
+          half.stream.destroy();
+          continue;
+        }
         const why = code ?? ErrorCode.RELAY_PEER_ABSENT;
         half.stream.end(
           encodeMessage({ t: 'error', re: half.re, code: why, message: reason, fatal: true } satisfies ServerMessage),

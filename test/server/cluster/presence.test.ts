@@ -60,7 +60,12 @@ test(
     // bob logged in after alice: his first list already has her.
     await waitForEqual(() => namesOf(bob), ['alice', 'bob'], { what: 'bob sees alice' });
     await waitForEqual(() => namesOf(alice), ['alice', 'bob'], { what: 'alice sees bob join' });
-    assert.deepEqual(clusterPresenceOf(one).remote('BOB'), { node: 'node2', user: 'bob', ip: '127.0.0.1' });
+    assert.deepEqual(clusterPresenceOf(one).remote('BOB'), {
+      node: 'node2',
+      user: 'bob',
+      ip: '127.0.0.1',
+      peerPort: null,
+    });
     assert.equal(clusterPresenceOf(one).remote('alice'), undefined, 'a local user is not remote');
     assert.equal(one.app.core.presence.get('bob'), undefined, 'get() is local sessions only');
     assert.deepEqual([...clusterPresenceOf(two).clusterUsers()].map((u) => [u.user, u.node]).sort(), [
