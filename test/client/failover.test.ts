@@ -7,6 +7,7 @@
  * certificate by being given the same --tls-cert/--tls-key.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -17,7 +18,9 @@ import { clusterKey, parseServerList, roundFrom, type ServerAddress } from '../.
 import { ErrorCode, type ProtocolError } from '../../src/net/errors.ts';
 import { closedPort } from '../../bench/lib/closed-port.ts';
 import { defer } from '../helpers/cleanup.ts';
-import { tempDir, testServer, type TestServer } from '../helpers/server.ts';
+import { addressOf, account, sameCertNodes } from '../helpers/same-cert.ts';
+import { serverEnv } from '../helpers/server-process.ts';
+import { tempDir, testServer } from '../helpers/server.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 
 const PASSWORD = 'failover-password';
@@ -60,26 +63,6 @@ test('server lists: forms, defaults, duplicates, and every bad entry named', () 
   assert.deepEqual(roundFrom(3, 3), [0, 1, 2]);
 });
 
-/** Two nodes with one certificate (the first one's, given to the second as its --tls-cert). */
-async function sameCertNodes(t: TestContext): Promise<[TestServer, TestServer]> {
-  const one = await testServer(t);
-  const two = await testServer(t, {
-    tlsCert: join(one.dataDir, 'server-cert.pem'),
-    tlsKey: join(one.dataDir, 'server-key.pem'),
-  });
-  assert.equal(one.app.identity.fingerprint, two.app.identity.fingerprint);
-  return [one, two];
-}
-
-/** The account on each plain node (a cluster would share it through Redis). */
-async function account(user: string, ...servers: TestServer[]): Promise<void> {
-  for (const server of servers) {
-    const client = await server.client({ reconnect: false });
-    await client.register(user, PASSWORD);
-    await client.close();
-  }
-}
-
 async function clusterClient(t: TestContext, nodes: ServerAddress[], trust = () => true) {
   const config = await tempDir('failover-client');
   defer(t, config.remove);
@@ -97,11 +80,11 @@ async function clusterClient(t: TestContext, nodes: ServerAddress[], trust = () 
   return { client, config: config.path };
 }
 
-const at = (server: TestServer): ServerAddress => ({ host: '127.0.0.1', port: server.port });
+const at = addressOf;
 
 test("the first node is down: the client connects to the second and pins the cluster's name", async (t) => {
   const [, two] = await sameCertNodes(t);
-  await account('ann', two);
+  await account('ann', PASSWORD, two);
   const down = { host: '127.0.0.1', port: await closedPort() };
   const { client, config } = await clusterClient(t, [down, at(two)]);
   const session = await client.login('ann', PASSWORD);
@@ -114,7 +97,7 @@ test("the first node is down: the client connects to the second and pins the clu
 
 test('its node stops: the client moves to the other node, silently, and is logged in again', async (t) => {
   const [one, two] = await sameCertNodes(t);
-  await account('bob', one, two);
+  await account('bob', PASSWORD, one, two);
   let asked = 0;
   const { client } = await clusterClient(t, [at(one), at(two)], () => (asked += 1) > 0);
   await client.login('bob', PASSWORD);
@@ -144,7 +127,7 @@ test('a node with another certificate is refused as a changed key, at connect an
   const one = await testServer(t);
   const other = await testServer(t); // its own certificate
   assert.notEqual(one.app.identity.fingerprint, other.app.identity.fingerprint);
-  await account('cat', one, other);
+  await account('cat', PASSWORD, one, other);
   const nodes = [at(one), at(other)];
   const { client, config } = await clusterClient(t, nodes);
   await client.login('cat', PASSWORD);
@@ -169,7 +152,7 @@ test('a node with another certificate is refused as a changed key, at connect an
 
 test('known_hosts from before clusters: a node pinned by its own host:port still guards the list', async (t) => {
   const [one, two] = await sameCertNodes(t);
-  await account('dan', two);
+  await account('dan', PASSWORD, two);
   const config = await tempDir('failover-old-pins');
   defer(t, config.remove);
   await writeFile(join(config.path, 'known_hosts'), `127.0.0.1:${two.port} ${two.app.identity.fingerprint}\n`);
@@ -230,4 +213,19 @@ test('every node down: one error naming each node', async (t) => {
     for (const node of nodes) assert.ok(err.message.includes(`127.0.0.1:${node.port}`), err.message);
     return true;
   });
+});
+
+test('p2p-client names the bad entries of a server list and starts nothing', () => {
+  const root = new URL('../..', import.meta.url).pathname;
+  const run = spawnSync(process.execPath, ['bin/p2p-client', 'chat-a:4400,chat-b:0,,chat-c:99999'], {
+    cwd: root,
+    env: serverEnv(),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.notEqual(run.status, 0);
+  assert.match(
+    run.stderr,
+    /bad server addresses: "chat-b:0" \(the port must be 1-65535\), "" \(empty\), "chat-c:99999"/,
+  );
 });

@@ -75,6 +75,8 @@ export interface DashboardPty {
   user: (name: string) => Promise<P2PClient>;
   /** A connected client that has not logged in. */
   client: () => Promise<P2PClient>;
+  /** Every window title the server set (OSC 0/2), from its first byte on. */
+  titles: string[];
 }
 
 export async function dashboardPty(
@@ -98,6 +100,8 @@ export async function dashboardPty(
     ],
     { cols: options.cols ?? 120, rows: options.rows ?? 40 },
   );
+  const titles: string[] = [];
+  server.term.onTitleChange((title) => titles.push(title));
   const clients: P2PClient[] = [];
   defer(t, async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
@@ -118,6 +122,7 @@ export async function dashboardPty(
     port,
     dataDir,
     client,
+    titles,
     user: async (name) => {
       const c = await client();
       await c.register(name, passwordOf(name));
