@@ -33,8 +33,10 @@ export function newDropCounters(): Record<DropReason, number> {
   return { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };
 }
 
+/** One nonce buffer for every call: createCipheriv/createDecipheriv copy the IV they are given. */
+const nonce = Buffer.alloc(12);
+
 function nonceFor(direction: Direction, seq: number): Buffer {
-  const nonce = Buffer.alloc(12);
   nonce.writeUInt32BE(direction, 0);
   nonce.writeUInt32BE(Math.floor(seq / TWO_POW_32), 4);
   nonce.writeUInt32BE(seq % TWO_POW_32, 8);
