@@ -229,3 +229,22 @@ test('p2p-client names the bad entries of a server list and starts nothing', () 
     /bad server addresses: "chat-b:0" \(the port must be 1-65535\), "" \(empty\), "chat-c:99999"/,
   );
 });
+
+test('every node down after a loss: each round tries all of them, then backs off, until one returns', async (t) => {
+  const [one, two] = await sameCertNodes(t);
+  await account('fay', PASSWORD, one, two);
+  const { client } = await clusterClient(t, [at(one), at(two)]);
+  await client.login('fay', PASSWORD);
+  const rounds: Array<{ error: ProtocolError; retryInMs: number | null }> = [];
+  client.on('disconnected', (event) => rounds.push(event));
+  await two.stopServer();
+  await one.stopServer();
+  await waitFor(() => rounds.length >= 4, { what: 'three failed rounds after the loss' });
+  for (const { error, retryInMs } of rounds.slice(1)) {
+    assert.ok(retryInMs !== null && retryInMs <= 200, `back-off after the round: ${retryInMs}`);
+    for (const server of [one, two]) assert.ok(error.message.includes(`127.0.0.1:${server.port}`), error.message);
+  }
+  await two.restart();
+  await waitFor(() => client.state === ClientState.ONLINE, { what: 'fay online on the node that returned' });
+  assert.equal(client.server.port, two.port);
+});
