@@ -190,6 +190,8 @@ export class ClusterAttemptThrottle extends SharedLimit implements AttemptThrott
   }
 
   recordSuccess(key: string): void {
+    // Most logins succeed with no failure known: nothing to clear, no Redis command at all.
+    if (!this.local.state(key)) return;
     this.local.recordSuccess(key);
     this.mark(key);
     this.link.redis.del(this.redisKey(key)).then(() => this.announce(key), this.ignore);

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { ClusterLink } from '../../../src/server/cluster/link.ts';
@@ -14,7 +14,7 @@ import { CsvUserStore } from '../../../src/server/users/csv-store.ts';
 import { PasswordHasher } from '../../../src/server/users/passwords.ts';
 import { defer } from '../../helpers/cleanup.ts';
 import { REDIS_SKIP, startRedis } from '../../helpers/redis.ts';
-import { serverEnv } from '../../helpers/server-process.ts';
+import { serverEnv, startServerProcess } from '../../helpers/server-process.ts';
 import { tempDir, testServer, TEST_SCRYPT_LOG_N } from '../../helpers/server.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -120,3 +120,24 @@ test('a running node sees imported users at once and they log in', { skip: REDIS
   assert.equal(session.user, 'Lou');
   assert.equal(node.app.core.store.get('kay')?.lastSeenAt, T0 + 60_000, 'last seen came along');
 });
+
+test(
+  'the real server in a cluster says its accounts are in Redis, and keeps no users.csv',
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const redis = await startRedis(t);
+    const data = await tempDir('cluster-node');
+    defer(t, data.remove);
+    const node = await startServerProcess(data.path, ['--cluster', redis.url, '--node-id', 'n1']);
+    defer(t, () => node.kill('SIGKILL'));
+    assert.equal(node.listening.accounts, 'redis');
+    await assert.rejects(access(join(data.path, 'users.csv')), /ENOENT/);
+    // An import while it runs; a restarted node then counts the user from Redis.
+    const { path } = await usersCsv(t, ['max']);
+    assert.equal((await accounts('import', path, '--cluster', redis.url)).code, 0);
+    await node.kill('SIGTERM');
+    const again = await startServerProcess(data.path, ['--cluster', redis.url, '--node-id', 'n1']);
+    defer(t, () => again.kill('SIGKILL'));
+    assert.equal(again.listening.users, 1, 'the restarted node loads the accounts from Redis');
+  },
+);

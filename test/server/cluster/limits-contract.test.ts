@@ -109,3 +109,16 @@ test('bus news that does not validate is dropped and counted', { skip: REDIS_SKI
   await a?.publish('limits.changed', null);
   await waitFor(() => onB.dropped === 2, { what: 'two drops' });
 });
+
+test('after the bus is cut, a node re-reads every key of its limiters', { skip: REDIS_SKIP }, async (t) => {
+  const clock = manualClock();
+  const [a, b] = await nodes(t, 2);
+  const onB = new ClusterRateLimiter(b ?? assert.fail(), 'register-ip', 60_000, 3, clock.now);
+  const redisA = a?.redis ?? assert.fail();
+  // Events whose news never went out.
+  const key = a?.key('limits', 'register-ip', 'ip:10.9.9.9') ?? '';
+  await redisA.zadd(key, clock.now(), 'x:1', clock.now(), 'x:2');
+  assert.equal(onB.inWindow('ip:10.9.9.9'), 0);
+  await redisA.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+  await waitFor(() => onB.inWindow('ip:10.9.9.9') === 2, { what: 'the key loaded on resync' });
+});
