@@ -44,23 +44,14 @@ test("node1's dashboard lists node2 and the session of a user logged in on node2
 
 /**
  * The same with nothing injected: node1 learns of bob's account from the shared account store
- * and of his session from the cluster presence directory's clusterUsers(). Both are built on
- * other branches of issue 16 (accounts, presence): a TODO here until they are merged, then it
- * must pass like any test.
+ * and of his session from the cluster presence directory's clusterUsers().
  */
-const AFTER_MERGE_WAIT_MS = 15_000;
-test(
-  "node1's users table shows a user logged in on node2, on node2",
-  {
-    skip: REDIS_SKIP,
-    todo: 'needs the shared account store and the cluster presence directory (clusterUsers()) of issue 16',
-  },
-  async (t) => {
-    const redis = await startRedis(t);
-    const dash = await dashboardPty(t, { cols: 160, rows: 45, args: ['--cluster', redis.url, '--node-id', 'node1'] });
-    const node2 = await testServer(t, { cluster: { url: redis.url, nodeId: 'node2' } });
-    const bob = await node2.client();
-    await bob.register('bob', passwordOf('bob'));
-    await dash.server.waitForText(/bob .*online +127\.0\.0\.1 .*node2/, AFTER_MERGE_WAIT_MS);
-  },
-);
+const PRESENCE_WAIT_MS = 15_000;
+test("node1's users table shows a user logged in on node2, on node2", { skip: REDIS_SKIP }, async (t) => {
+  const redis = await startRedis(t);
+  const dash = await dashboardPty(t, { cols: 160, rows: 45, args: ['--cluster', redis.url, '--node-id', 'node1'] });
+  const node2 = await testServer(t, { cluster: { url: redis.url, nodeId: 'node2' } });
+  const bob = await node2.client();
+  await bob.register('bob', passwordOf('bob'));
+  await dash.server.waitForText(/bob .*online +127\.0\.0\.1 .*node2/, PRESENCE_WAIT_MS);
+});

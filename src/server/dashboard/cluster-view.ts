@@ -17,7 +17,7 @@ export interface ClusterUser {
  * (`clusterUsers()`); without one, this node's own sessions stand in.
  */
 export interface ClusterUsersSource {
-  clusterUsers(): ClusterUser[];
+  clusterUsers(): Iterable<ClusterUser>;
 }
 
 /** The part of the cluster link the dashboard reads. */
@@ -68,7 +68,7 @@ export class ClusterView {
   }
 
   /** Online users cluster-wide, each with its node. */
-  clusterUsers(): ClusterUser[] {
+  clusterUsers(): Iterable<ClusterUser> {
     return this.users.clusterUsers();
   }
 }

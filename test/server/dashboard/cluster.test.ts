@@ -1,33 +1,24 @@
 /**
  * The dashboard's cluster view (src/server/dashboard/cluster-view.ts): the users table of a
  * node in cluster mode has a Node column, and shows a user online on another node as online
- * there, from the cluster's user directory (ClusterUsersSource). Here that directory is read
- * from node2's real presence in this process, standing in for the Redis presence directory
- * the integrator wires in (it has `clusterUsers()`); without one, the node's own sessions.
+ * there, from the cluster presence directory's `clusterUsers()` (Redis), with nothing injected.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clusterView, type ClusterUser } from '../../../src/server/dashboard/cluster-view.ts';
+import { clusterView } from '../../../src/server/dashboard/cluster-view.ts';
+import { testCluster } from '../../helpers/cluster.ts';
 import { userRow, withDashboard } from '../../helpers/dashboard.ts';
 import { startRedis, REDIS_SKIP } from '../../helpers/redis.ts';
 import { passwordOf, testServer, type TestServer } from '../../helpers/server.ts';
-
-const onlineAt = (node: TestServer, id: string): ClusterUser[] =>
-  [...node.app.core.presence.sessions()].map((s) => ({ user: s.user, ip: s.ip, node: id }));
+import { waitFor } from '../../helpers/wait.ts';
 
 test("a user online on node2 is online in node1's users table, with its node", { skip: REDIS_SKIP }, async (t) => {
   const redis = await startRedis(t);
   const node2 = await testServer(t, { cluster: { url: redis.url, nodeId: 'node2' } });
-  let node1: TestServer | null = null;
   await withDashboard(
     async ({ server, term }) => {
-      node1 = server;
       const link = server.app.cluster ?? assert.fail('node1 not in cluster mode');
       assert.equal(link.nodeId, 'node1');
-      // bob's account on both nodes (on this branch each node has its own store), his session on node2.
-      const setup = await server.client({ reconnect: false });
-      await setup.register('bob', passwordOf('bob'));
-      await setup.close();
       const ann = await server.client();
       await ann.register('ann', passwordOf('ann'));
       const bob = await node2.client();
@@ -39,25 +30,40 @@ test("a user online on node2 is online in node1's users table, with its node", {
       await bob.close();
       await term.waitForText(/bob .* (just now|never)/);
     },
-    {
-      cols: 160,
-      rows: 45,
-      server: { cluster: { url: redis.url, nodeId: 'node1' } },
-      clusterUsers: { clusterUsers: () => [...(node1 ? onlineAt(node1, 'node1') : []), ...onlineAt(node2, 'node2')] },
-    },
+    { cols: 160, rows: 45, server: { cluster: { url: redis.url, nodeId: 'node1' } } },
   );
 });
 
-test("without a cluster directory, the view lists this node's own sessions", { skip: REDIS_SKIP }, async (t) => {
-  const redis = await startRedis(t);
-  const node = await testServer(t, { cluster: { url: redis.url, nodeId: 'solo' } });
-  const link = node.app.cluster ?? assert.fail('not in cluster mode');
-  const cat = await node.client();
-  await cat.register('cat', passwordOf('cat'));
-  const view = clusterView(link, node.app.core.presence);
-  assert.deepEqual(view.clusterUsers(), [{ user: 'cat', ip: '127.0.0.1', node: 'solo' }]);
-  const [self] = view.nodes(Date.now());
-  assert.equal(self?.id, 'solo');
+test("the cluster view lists every node's users with their node, this node first", { skip: REDIS_SKIP }, async (t) => {
+  const { nodes } = await testCluster(t, { nodes: 2 });
+  const [one, two] = nodes as [TestServer, TestServer];
+  const link = one.app.cluster ?? assert.fail('not in cluster mode');
+  await (await one.client()).register('cat', passwordOf('cat'));
+  await (await two.client()).register('dog', passwordOf('dog'));
+  const view = clusterView(link, one.app.core.presence);
+  const users = await waitFor(
+    () => {
+      const all = [...view.clusterUsers()].map(({ user, ip, node }) => ({ user, ip, node }));
+      return all.length === 2 ? all : null;
+    },
+    { what: "dog on node2 in node1's view" },
+  );
+  assert.deepEqual(
+    users.sort((a, b) => a.user.localeCompare(b.user)),
+    [
+      { user: 'cat', ip: '127.0.0.1', node: 'node1' },
+      { user: 'dog', ip: '127.0.0.1', node: 'node2' },
+    ],
+  );
+  const [self, other] = await waitFor(
+    () => {
+      const rows = view.nodes(Date.now());
+      return rows.length === 2 ? rows : null;
+    },
+    { what: 'both nodes in the view' },
+  );
+  assert.equal(self?.id, 'node1');
   assert.equal(self?.self, true);
+  assert.equal(other?.id, 'node2');
   assert.ok(self?.heartbeatAgeMs !== null && (self?.heartbeatAgeMs ?? -1) >= 0);
 });
