@@ -66,6 +66,10 @@ export class ClusterRelay extends RelayService {
     const tokens = this.issue(reqId, requester, target);
     if (!tokens) return null;
     this.bridges.set(reqId, { remote, requester, requesterToken: tokens.requester, started: false });
+    // Most accepted chats go direct and never ask for the relay: forget the bridge with its token.
+    setTimeout(() => {
+      if (this.bridges.get(reqId)?.started === false) this.bridges.delete(reqId);
+    }, this.limits.tokenTtlMs).unref();
     return tokens.target;
   }
 
