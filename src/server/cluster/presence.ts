@@ -372,10 +372,12 @@ export class ClusterPresence extends Presence {
     const live = new Set(this.link.liveNodes().map((n) => n.id));
     const mySids = new Set([...this.mine.values()].map((r) => r.sid));
     const seen = new Map<string, PresenceRecord>();
+    const held = new Map<string, string | undefined>(); // this node's records in the hash: sid -> away
     for (const [key, text] of Object.entries(all)) {
       const record = this.parse(text, 'hash');
       if (!record || userKey(record.user) !== key) continue;
       if (record.node === this.link.nodeId) {
+        held.set(record.sid, record.away);
         // Left while Redis was away, or from an earlier run of this node id.
         if (!mySids.has(record.sid)) await this.link.redis.eval(DELETE_IF, 1, this.hash, key, 'sid', record.sid);
         continue;
@@ -384,14 +386,16 @@ export class ClusterPresence extends Presence {
     }
     for (const session of [...this.mine.keys()]) {
       const record = this.mine.get(session);
+      // Only what is missing is written back: usually nothing, all of it after Redis restarted empty.
       if (!record || this.stopped) continue;
-      const held = await this.setIfMine(userKey(record.user), this.withAway(record));
-      if (held === null) {
+      if (held.has(record.sid) && held.get(record.sid) === this.withAway(record).away) continue;
+      const holder = await this.setIfMine(userKey(record.user), this.withAway(record));
+      if (holder === null) {
         await this.link.publish('presence.joined', this.withAway(record));
         continue;
       }
       // Another node's login took the user while the news was lost: that one is current.
-      const other = this.parse(held, 'hash');
+      const other = this.parse(holder, 'hash');
       if (other && other.node !== this.link.nodeId) {
         seen.set(userKey(other.user), other);
         session.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');
