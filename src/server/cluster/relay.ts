@@ -13,7 +13,7 @@
  *    session all the way: neither node holds their key.
  */
 import type { Duplex } from 'node:stream';
-import { openRelay } from '../../client/peer/relay-dial.ts';
+import { openRelay, UNPINNED } from '../../client/peer/relay-dial.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { RelayLimits } from '../relay/limits.ts';
 import { RelayService, type RelayHost } from '../relay/service.ts';
@@ -98,7 +98,7 @@ export class ClusterRelay extends RelayService {
       stream = await openRelay({
         host,
         port,
-        fingerprint: null,
+        fingerprint: UNPINNED,
         ticket: bridge.remote.ticket,
         timeoutMs: this.limits.pairTimeoutMs + this.limits.ticketTtlMs,
       });
