@@ -17,15 +17,17 @@ import { toError } from '../server-link.ts';
 /** The id of the one request on a relay connection. */
 const RELAY_OPEN_ID = 1;
 
+/**
+ * Only for a cluster node bridging to another node (docs/CLUSTER.md): its single-use ticket
+ * from Redis is the authentication, and the bytes are the peers' own TLS-PSK either way.
+ */
+export const UNPINNED = Symbol('unpinned');
+
 export interface RelayOpenOptions {
   host: string;
   port: number;
-  /**
-   * The fingerprint the control connection verified (known_hosts). Null only for a cluster
-   * node bridging to another node (docs/CLUSTER.md): its single-use ticket from Redis is the
-   * authentication, and the bytes are the peers' own TLS-PSK either way.
-   */
-  fingerprint: string | null;
+  /** The fingerprint the control connection verified (known_hosts), or UNPINNED. */
+  fingerprint: string | typeof UNPINNED;
   ticket: string;
   /** Gives up on the connect and on waiting for the other side after this. */
   timeoutMs: number;
@@ -79,7 +81,7 @@ export function openRelay(options: RelayOpenOptions): Promise<Duplex> {
     socket.on('close', onClose);
     socket.once('secureConnect', () => {
       const fingerprint = fingerprintOf(socket.getPeerCertificate(false).raw);
-      if (options.fingerprint !== null && fingerprint !== options.fingerprint) {
+      if (options.fingerprint !== UNPINNED && fingerprint !== options.fingerprint) {
         finish(
           new ProtocolError(
             ErrorCode.FINGERPRINT_CHANGED,

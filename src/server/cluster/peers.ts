@@ -22,16 +22,8 @@ import {
 } from '../../net/constants.ts';
 import { normalizeIp } from '../../net/address.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
-import {
-  userEntry,
-  username,
-  type ClientMessage,
-  type Msg,
-  type ServerMessage,
-  type UserEntry,
-} from '../../net/messages.ts';
+import type { ClientMessage, Msg, ServerMessage, UserEntry } from '../../net/messages.ts';
 import { userKey } from '../../net/names.ts';
-import { bool, int, obj, oneOf, opt, str } from '../../net/schema.ts';
 import {
   PeerBroker,
   PeerOutcome,
@@ -46,6 +38,7 @@ import type { OnlineSession } from '../session.ts';
 import { NODE_HEARTBEAT_MS, NODE_TTL_MS, type ClusterLink } from './link.ts';
 import type { ClusterPresence, RemoteUser } from './presence.ts';
 import type { ClusterRelay } from './relay.ts';
+import { bus, type refusable, type Topic } from './peers-bus.ts';
 
 /**
  * The target's node confirms a prompt within this, or the target counts as offline: a node
@@ -55,38 +48,6 @@ export const PEER_PROMPT_REPLY_MS = NODE_TTL_MS + NODE_HEARTBEAT_MS;
 
 /** The requester hears the outcome at most this long after the target's node was told, delivered or not. */
 export const PEER_RESULT_DELIVERY_WAIT_MS = 2_000;
-
-const reqId = str({ min: 1, maxBytes: 64, pattern: /^[0-9a-f]+$/ });
-const refusable = [
-  ErrorCode.PEER_OFFLINE,
-  ErrorCode.PEER_NO_LISTENER,
-  ErrorCode.PEER_BUSY,
-  ErrorCode.PEER_ALREADY_REQUESTED,
-] as const;
-const bus = {
-  'peers.prompt': obj({ reqId, user: username, from: userEntry, expiresInMs: int(0, PEER_REQUEST_TIMEOUT_MS * 10) }),
-  'peers.prompted': obj({ reqId }),
-  'peers.refused': obj({ reqId, code: oneOf(...refusable), message: str({ maxBytes: 200 }) }),
-  'peers.answer': obj({ reqId, accept: bool }),
-  'peers.cancel': obj({ reqId }),
-  'peers.gone': obj({ reqId }),
-  'peers.result': obj({
-    reqId,
-    outcome: oneOf(...Object.values(PeerOutcome)),
-    reason: str({ maxBytes: 200 }),
-    secret: opt(str({ min: 1, maxBytes: 64, pattern: /^[A-Za-z0-9_-]+$/ })),
-    port: opt(int(1, 65_535)),
-    /** Accepted, with the relay on: where and how the target's node joins the circuit. */
-    relay: opt(
-      obj({
-        address: str({ min: 3, maxBytes: 300 }),
-        ticket: str({ min: 1, maxBytes: 64, pattern: /^[A-Za-z0-9_-]+$/ }),
-      }),
-    ),
-  }),
-  'peers.delivered': obj({ reqId }),
-};
-type Topic = keyof typeof bus;
 
 /** A request of a session here to a user on another node. */
 interface Outgoing {

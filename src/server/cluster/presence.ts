@@ -22,6 +22,7 @@ import { Presence } from '../presence.ts';
 import type { OnlineSession } from '../session.ts';
 import { NODE_HEARTBEAT_MS, NODE_TTL_MS, type ClusterLink } from './link.ts';
 import { NODE_ID_PATTERN } from './node-id.ts';
+import { DELETE_IF, DROP_NODE, SET_IF_MINE } from './presence-scripts.ts';
 
 /**
  * A node that dies (SIGKILL, power) has its users gone from every other node's clients within
@@ -62,35 +63,6 @@ export interface RemoteUser {
   /** Its peer listener port, null without one. */
   peerPort: number | null;
 }
-
-/** Compare-and-delete: remove field ARGV[1] only if its record's ARGV[2] ('sid' or 'node') is ARGV[3]. */
-const DELETE_IF = `
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if not v then return 0 end
-local ok, r = pcall(cjson.decode, v)
-if ok and type(r) == 'table' and r[ARGV[2]] == ARGV[3] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
-return 0`;
-/** Compare-and-set: write ARGV[2] to field ARGV[1] if it is absent or holds sid ARGV[3]; else return what it holds. */
-const SET_IF_MINE = `
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then
-  local ok, r = pcall(cjson.decode, v)
-  if not (ok and type(r) == 'table' and r.sid == ARGV[3]) then return v end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return false`;
-/** Remove every record of node ARGV[1]; returns the removed records. */
-const DROP_NODE = `
-local all = redis.call('HGETALL', KEYS[1])
-local gone = {}
-for i = 1, #all, 2 do
-  local ok, r = pcall(cjson.decode, all[i + 1])
-  if ok and type(r) == 'table' and r.node == ARGV[1] then
-    redis.call('HDEL', KEYS[1], all[i])
-    gone[#gone + 1] = all[i + 1]
-  end
-end
-return gone`;
 
 export interface ClusterPresenceOptions {
   flushMs?: number;
@@ -372,10 +344,12 @@ export class ClusterPresence extends Presence {
     const live = new Set(this.link.liveNodes().map((n) => n.id));
     const mySids = new Set([...this.mine.values()].map((r) => r.sid));
     const seen = new Map<string, PresenceRecord>();
+    const held = new Map<string, string | undefined>(); // this node's records in the hash: sid -> away
     for (const [key, text] of Object.entries(all)) {
       const record = this.parse(text, 'hash');
       if (!record || userKey(record.user) !== key) continue;
       if (record.node === this.link.nodeId) {
+        held.set(record.sid, record.away);
         // Left while Redis was away, or from an earlier run of this node id.
         if (!mySids.has(record.sid)) await this.link.redis.eval(DELETE_IF, 1, this.hash, key, 'sid', record.sid);
         continue;
@@ -384,14 +358,16 @@ export class ClusterPresence extends Presence {
     }
     for (const session of [...this.mine.keys()]) {
       const record = this.mine.get(session);
+      // Only what is missing is written back: usually nothing, all of it after Redis restarted empty.
       if (!record || this.stopped) continue;
-      const held = await this.setIfMine(userKey(record.user), this.withAway(record));
-      if (held === null) {
+      if (held.has(record.sid) && held.get(record.sid) === this.withAway(record).away) continue;
+      const holder = await this.setIfMine(userKey(record.user), this.withAway(record));
+      if (holder === null) {
         await this.link.publish('presence.joined', this.withAway(record));
         continue;
       }
       // Another node's login took the user while the news was lost: that one is current.
-      const other = this.parse(held, 'hash');
+      const other = this.parse(holder, 'hash');
       if (other && other.node !== this.link.nodeId) {
         seen.set(userKey(other.user), other);
         session.closeWith(ErrorCode.SESSION_REPLACED, 'you logged in from another connection');

@@ -13,7 +13,7 @@
  *    session all the way: neither node holds their key.
  */
 import type { Duplex } from 'node:stream';
-import { openRelay } from '../../client/peer/relay-dial.ts';
+import { openRelay, UNPINNED } from '../../client/peer/relay-dial.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { RelayLimits } from '../relay/limits.ts';
 import { RelayService, type RelayHost } from '../relay/service.ts';
@@ -66,6 +66,10 @@ export class ClusterRelay extends RelayService {
     const tokens = this.issue(reqId, requester, target);
     if (!tokens) return null;
     this.bridges.set(reqId, { remote, requester, requesterToken: tokens.requester, started: false });
+    // Most accepted chats go direct and never ask for the relay: forget the bridge with its token.
+    setTimeout(() => {
+      if (this.bridges.get(reqId)?.started === false) this.bridges.delete(reqId);
+    }, this.limits.tokenTtlMs).unref();
     return tokens.target;
   }
 
@@ -94,7 +98,7 @@ export class ClusterRelay extends RelayService {
       stream = await openRelay({
         host,
         port,
-        fingerprint: null,
+        fingerprint: UNPINNED,
         ticket: bridge.remote.ticket,
         timeoutMs: this.limits.pairTimeoutMs + this.limits.ticketTtlMs,
       });

@@ -9,7 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { ErrorCode, type ProtocolError } from '../../../src/net/errors.ts';
 import { ClusterLink } from '../../../src/server/cluster/link.ts';
+import type { ClusterPeers } from '../../../src/server/cluster/peers.ts';
 import { ClusterPresence } from '../../../src/server/cluster/presence.ts';
+import { defer } from '../../helpers/cleanup.ts';
 import { namesOf, online } from '../../helpers/cluster-users.ts';
 import { testCluster } from '../../helpers/cluster.ts';
 import { REDIS_SKIP, startRedis } from '../../helpers/redis.ts';
@@ -178,3 +180,26 @@ test(
     });
   },
 );
+
+test('hostile bus messages are dropped and counted; the node carries on', { skip: REDIS_SKIP }, async (t) => {
+  const { nodes, redis, prefix } = await testCluster(t, { nodes: 1 });
+  const [one] = nodes as [TestServer];
+  const evil = await ClusterLink.connect({ url: redis.url, prefix, nodeId: 'evil' });
+  defer(t, () => evil.close());
+  const presence = clusterPresenceOf(one);
+  const peers = one.app.core.peers as ClusterPeers;
+  const record = { node: 'evil', user: 'mallory', ip: '127.0.0.9', since: 1, sid: 'ab' };
+  await evil.publish('presence.joined', { ...record, user: 'bad name!' });
+  await evil.publish('presence.joined', { ...record, node: 'someone-else' }); // not the sender's own record
+  await evil.publish('presence.left', 'nonsense');
+  await evil.publish('presence.joined', null);
+  await evil.send('node1', 'peers.prompt', { reqId: 'zz', user: 'x' });
+  await evil.send('node1', 'peers.result', { reqId: 'ab', outcome: 'accepted', reason: 'x'.repeat(10_000) });
+  await waitFor(() => presence.dropped === 4 && peers.dropped === 2, { what: 'six dropped messages' });
+  // A valid record, in the hash (the truth a resync rebuilds from) and on the bus.
+  await evil.redis.hset(evil.key('presence'), 'mallory', JSON.stringify(record));
+  await evil.publish('presence.joined', record);
+  await waitFor(() => presence.remote('mallory')?.node === 'evil', { what: 'a valid record still taken' });
+  const alice = await online(one, 'alice');
+  await waitForEqual(() => namesOf(alice), ['alice', 'mallory'], { what: 'the node still serves' });
+});
