@@ -19,8 +19,8 @@ import { UdpPathState, type OnlineSession } from './session.ts';
 export type DatagramSender = (datagram: Buffer, port: number, address: string) => void;
 
 /**
- * Datagrams held during a fan-out, at most: the acks of a fan-out to 10,000 and their
- * keepalives, about 1.5 MB of 100-byte datagrams. Past it they are handled as they come.
+ * Datagrams held during a fan-out, at most: the acks of a fan-out to 10,000 and the
+ * keepalives meanwhile, a few MB of small Buffers. Past it they are handled as they come.
  */
 export const MAX_HELD_DATAGRAMS = 16_384;
 
