@@ -36,17 +36,13 @@ export type { BroadcastSends } from './recipient.ts';
 /** How often retransmissions, TCP fallbacks and expiry are looked at. */
 export const DELIVERY_TICK_MS = 50;
 /**
- * Recipients served in the first turn of a fan-out, before any ack is read: about 20 ms of
- * work, whose acks the socket's buffer holds until the next turn.
+ * Recipients served in the first turn of a fan-out and in each turn after it (about 20 ms of
+ * work); acks read between turns (libuv reads at most 32 a turn) are held until the last.
+ * Turns of 32 after the first, to read acks as fast as they come, made the time to the last
+ * of 10,000 recipients 2.4x longer (docs/BENCHMARKS.md, issue 15, session 4).
  */
 export const FANOUT_FIRST_SLICE = 1024;
-/**
- * Recipients served per turn after the first. libuv reads at most 32 datagrams from a socket
- * per turn: with as many sends, the server reads (and holds) acks as fast as the fan-out
- * brings them, where turns of 1,024 let 10,000 acks pile up in the socket's buffer until it
- * overflowed (docs/BENCHMARKS.md, issue 15, session 4).
- */
-export const FANOUT_SLICE = 32;
+export const FANOUT_SLICE = 1024;
 /**
  * Ticks in a row that may skip retransmissions while a fan-out is sending (its acks are held
  * until it is done, so what looks due may be acknowledged already). Then the held input is
