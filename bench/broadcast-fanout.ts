@@ -131,11 +131,15 @@ class Worker {
   private readonly waiters = new Set<() => void>();
   private readonly replies: WorkerReport[] = [];
   progress: Extract<WorkerReport, { type: 'progress' }> | null = null;
+  private closing = false;
 
   constructor() {
     this.proc = fork(new URL('./lib/fanout-receiver.ts', import.meta.url).pathname, [], {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.proc.on('exit', (code, signal) => {
+      if (!this.closing) log(`a receiver process exited (code ${code}, signal ${signal}): the run cannot finish`);
     });
     this.proc.on('message', (report: WorkerReport) => {
       if (report.type === 'complete') this.complete.set(report.key, report);
@@ -185,6 +189,7 @@ class Worker {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     const exited = new Promise((resolve) => this.proc.once('exit', resolve));
     this.command({ cmd: 'close' });
     await Promise.race([exited, sleep(5_000)]);

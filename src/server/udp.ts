@@ -3,11 +3,10 @@
  * id, opens it through that session's channel (replay window, AEAD, schema), and answers.
  * Anything that fails is dropped and counted by reason, never acted on.
  *
- * While the server is fanning a broadcast out (`host.holding()`), datagrams are read but held,
- * with the time they were read, and handled once it is done (`release`): the fan-out's acks
- * come back as fast as it sends, and the socket's buffer overflows at 10,000 recipients if
- * they wait there (docs/BENCHMARKS.md, issue 15), while opening each one in the middle of the
- * send loop would delay the recipients still to be sent to.
+ * While the server is fanning a broadcast out (`host.holding()`), datagrams read between its
+ * turns are held, with the time they were read, and handled once it is done (`release`):
+ * opening each ack in the middle of the send loop would delay the recipients still to be
+ * sent to (docs/BENCHMARKS.md, issue 15).
  */
 import { newDropCounters, type DropReason } from '../net/datagram.ts';
 import type { UdpClientMessage, UdpServerMessage } from '../net/messages.ts';
@@ -19,8 +18,8 @@ import { UdpPathState, type OnlineSession } from './session.ts';
 export type DatagramSender = (datagram: Buffer, port: number, address: string) => void;
 
 /**
- * Datagrams held during a fan-out, at most: the acks of a fan-out to 10,000 and their
- * keepalives, about 1.5 MB of 100-byte datagrams. Past it they are handled as they come.
+ * Datagrams held during a fan-out, at most: the acks of a fan-out to 10,000 and the
+ * keepalives meanwhile, a few MB of small Buffers. Past it they are handled as they come.
  */
 export const MAX_HELD_DATAGRAMS = 16_384;
 

@@ -14,7 +14,6 @@ import { MemoryBroadcastStore, type BroadcastStore, type QueueRecord } from '../
 import { tempDir } from '../helpers/server.ts';
 import { pendingQueueContract, type QueueFactory } from './broadcasts/queue-contract.ts';
 import { defer } from '../helpers/cleanup.ts';
-import { waitFor } from '../helpers/wait.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -123,47 +122,6 @@ test('group commit: fifty concurrent adds take a few writes, not fifty', async (
   await Promise.all(Array.from({ length: 50 }, (_, i) => queue.add('alice', `n${i}`)));
   assert.equal(queue.size, 50);
   assert.ok(store.appends - before <= 3, `${store.appends - before} writes`);
-  await queue.close();
-});
-
-test('acks trickling in (a fan-out) are written together after ACK_WRITE_DELAY_MS, in one append, and survive a restart', async (t) => {
-  const dir = await tempDir('bqueue');
-  defer(t, () => dir.remove());
-  const path = join(dir.path, 'broadcasts.jsonl');
-  class CountingJsonl extends JsonlBroadcastStore {
-    appends = 0;
-    override async append(records: QueueRecord[]): Promise<void> {
-      this.appends += 1;
-      await super.append(records);
-    }
-  }
-  const store = new CountingJsonl(path);
-  const queue = new BroadcastQueue(store);
-  await queue.open();
-  const { item } = await queue.add('alice', 'hello');
-  const before = store.appends;
-  // Written as they came, the first would go alone (a write starts at once) and the rest after it.
-  for (let i = 0; i < 200; i++) queue.ack(item.bid, `user${i}`);
-  await waitFor(() => store.appends > before, { what: 'the acks to be written' });
-  await queue.flush();
-  assert.equal(store.appends - before, 1, 'one append for the 200 acks');
-  // Killed here and started again: every ack is there.
-  const again = new BroadcastQueue(new JsonlBroadcastStore(path));
-  await again.open();
-  assert.equal(again.get(item.bid)?.acked.size, 200);
-  await again.close();
-  await queue.close();
-});
-
-test('flush writes acks still waiting for their delay', async () => {
-  const store = new CountingStore();
-  const queue = new BroadcastQueue(store, { ackWriteDelayMs: 60_000 });
-  await queue.open();
-  const { item } = await queue.add('alice', 'hello');
-  queue.ack(item.bid, 'bob');
-  await queue.flush();
-  const written = (await store.load()).records.filter((r) => r.op === 'ack');
-  assert.deepEqual(written, [{ op: 'ack', bid: item.bid, users: ['bob'] }]);
   await queue.close();
 });
 

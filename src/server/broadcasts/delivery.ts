@@ -22,34 +22,27 @@ import {
   BROADCAST_UDP_DEADLINE_MS,
   BROADCAST_UDP_TRIES,
   MAX_BROADCASTS_IN_FLIGHT_UDP,
-  MAX_DATAGRAM_BYTES,
   OUTPUT_QUEUE_BYTES,
-  UDP_HEADER_BYTES,
-  UDP_TAG_BYTES,
 } from '../../net/constants.ts';
-import { encodeMessage } from '../../net/codec.ts';
-import type { ServerMessage, UdpServerMessage } from '../../net/messages.ts';
 import { userKey } from '../users/store.ts';
 import { realTicker, type DeliveryHost, type DeliveryPeer, type DeliveryQueue, type Ticker } from './ports.ts';
 import type { PendingBroadcast } from './queue.ts';
+import { encodeBroadcast, Recipient, type Encoded } from './recipient.ts';
 import { DEFAULT_RTO_LIMITS, RttEstimator, type RtoLimits } from './rto.ts';
 
 export type { DeliveryHost, DeliveryPeer, DeliveryQueue, Ticker } from './ports.ts';
+export type { BroadcastSends } from './recipient.ts';
 
 /** How often retransmissions, TCP fallbacks and expiry are looked at. */
 export const DELIVERY_TICK_MS = 50;
 /**
- * Recipients served in the first turn of a fan-out, before any ack is read: about 20 ms of
- * work, whose acks the socket's buffer holds until the next turn.
+ * Recipients served in the first turn of a fan-out and in each turn after it (about 20 ms of
+ * work); acks read between turns (libuv reads at most 32 a turn) are held until the last.
+ * Turns of 32 after the first, to read acks as fast as they come, made the time to the last
+ * of 10,000 recipients 2.4x longer (docs/BENCHMARKS.md, issue 15, session 4).
  */
 export const FANOUT_FIRST_SLICE = 1024;
-/**
- * Recipients served per turn after the first. libuv reads at most 32 datagrams from a socket
- * per turn: with as many sends, the server reads (and holds) acks as fast as the fan-out
- * brings them, where turns of 1,024 let 10,000 acks pile up in the socket's buffer until it
- * overflowed (docs/BENCHMARKS.md, issue 15, session 4).
- */
-export const FANOUT_SLICE = 32;
+export const FANOUT_SLICE = 1024;
 /**
  * Ticks in a row that may skip retransmissions while a fan-out is sending (its acks are held
  * until it is done, so what looks due may be acknowledged already). Then the held input is
@@ -92,65 +85,6 @@ export interface DeliveryStats {
   tcpFallbacks: number;
   acks: number;
   lastFanoutMs: number;
-}
-
-interface InFlight {
-  tries: number;
-  /** The current wait: the RTO at the first send, doubled at each retransmission. */
-  wait: number;
-  /** Host clock time of the first send: the RTT sample if acked after it alone (Karn). */
-  firstAt: number;
-  nextAt: number;
-}
-
-/** What the server has sent one online session and is waiting to hear back about. */
-class Recipient<S extends DeliveryPeer> {
-  readonly key: string;
-  readonly udp = new Map<string, InFlight>();
-  /** Sent over this TLS connection; waiting for its ack, never resent on this connection. */
-  readonly tcp = new Set<string>();
-  /** To be sent over TCP once the connection has room (creation order). */
-  readonly owed = new Set<string>();
-  /** Round trips to this recipient; null until its first (most sessions never need one). */
-  rtt: RttEstimator | null = null;
-  /**
-   * The RTO as backed off by unanswered sends, kept until a valid sample (RFC 6298 5.5-5.7):
-   * a client whose acks come after the RTO is then not resent everything again and again,
-   * its acks all ambiguous (Karn) and its estimate never corrected.
-   */
-  backedOffRto: number | null = null;
-
-  constructor(readonly session: S) {
-    this.key = userKey(session.user);
-  }
-
-  has(bid: string): boolean {
-    return this.udp.has(bid) || this.tcp.has(bid) || this.owed.has(bid);
-  }
-
-  forget(bid: string): void {
-    this.udp.delete(bid);
-    this.tcp.delete(bid);
-    this.owed.delete(bid);
-  }
-
-  get idle(): boolean {
-    return this.udp.size === 0 && this.owed.size === 0;
-  }
-}
-
-interface Encoded {
-  /** The `bcast` payload, or null if sealed it would not fit a datagram (then TCP only). */
-  udp: Buffer | null;
-  tcp: Buffer;
-  /** Sends of this broadcast so far, to every recipient: UDP (retransmissions included), TCP. */
-  sends: BroadcastSends;
-}
-
-/** Reported with broadcast_delivered and broadcast_expired: is there a retransmit storm? */
-export interface BroadcastSends {
-  datagrams: number;
-  frames: number;
 }
 
 export class BroadcastDelivery<S extends DeliveryPeer> {
@@ -517,15 +451,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   private encode(pending: PendingBroadcast): Encoded {
     const bid = pending.item.bid;
     let enc = this.encoded.get(bid);
-    if (!enc) {
-      const datagram: UdpServerMessage = { t: 'bcast', b: pending.item };
-      const frame: ServerMessage = { t: 'broadcast', b: pending.item };
-      const udp = Buffer.from(JSON.stringify(datagram), 'utf8');
-      // JSON escapes can make a 4 KiB text much longer than 4 KiB: such a one goes by TCP only.
-      const fits = UDP_HEADER_BYTES + udp.length + UDP_TAG_BYTES <= MAX_DATAGRAM_BYTES;
-      enc = { udp: fits ? udp : null, tcp: encodeMessage(frame), sends: { datagrams: 0, frames: 0 } };
-      this.encoded.set(bid, enc);
-    }
+    if (!enc) this.encoded.set(bid, (enc = encodeBroadcast(pending)));
     return enc;
   }
 }

@@ -16,13 +16,6 @@ import { liveAll, liveOne, queueFullError, queueLimits, takeExpired } from './li
 import type { PendingBroadcast, PendingQueue } from './ports.ts';
 import { newBroadcastId, type BroadcastStore, type QueueRecord } from './store.ts';
 
-/**
- * Acks wait this long for others before they are written (when no add is being written, which
- * takes them along): a fan-out's acks trickle in for tens of milliseconds, and each write is
- * an fsync. A crash loses at most this much more of them (section 7.3).
- */
-export const ACK_WRITE_DELAY_MS = 50;
-
 /** Compact once the log holds this many records and four times what the live state needs. */
 export const COMPACT_MIN_RECORDS = 4096;
 const COMPACT_RATIO = 4;
@@ -34,8 +27,6 @@ export interface QueueOptions {
   ttlMs?: number;
   maxPending?: number;
   compactMinRecords?: number;
-  /** ACK_WRITE_DELAY_MS by default; 0 writes acks as they come (one write in flight). */
-  ackWriteDelayMs?: number;
   /** Background writes (acks, compaction) that failed; they are retried with the next write. */
   onError?: (err: Error) => void;
 }
@@ -61,10 +52,6 @@ export class BroadcastQueue implements PendingQueue {
   private commits: Commit[] = [];
   private unwrittenAcks = new Map<string, Set<string>>();
   private writing: Promise<void> | null = null;
-  private readonly ackWriteDelayMs: number;
-  private ackTimer: NodeJS.Timeout | null = null;
-  /** Unwritten acks have waited their delay (or a flush wants them): write them. */
-  private acksDue = false;
   private recordsInLog = 0;
   /** A compaction failed (a full disk): retry after the next write that succeeds. */
   private compactionDeferred = false;
@@ -79,7 +66,6 @@ export class BroadcastQueue implements PendingQueue {
     this.now = options.now ?? Date.now;
     ({ ttlMs: this.ttlMs, maxPending: this.maxPending } = queueLimits(options));
     this.compactMinRecords = options.compactMinRecords ?? COMPACT_MIN_RECORDS;
-    this.ackWriteDelayMs = options.ackWriteDelayMs ?? ACK_WRITE_DELAY_MS;
     this.onError = options.onError ?? (() => {});
   }
 
@@ -169,7 +155,7 @@ export class BroadcastQueue implements PendingQueue {
     let users = this.unwrittenAcks.get(bid);
     if (!users) this.unwrittenAcks.set(bid, (users = new Set()));
     users.add(key);
-    this.kickAcks();
+    this.kick();
     return true;
   }
 
@@ -201,7 +187,6 @@ export class BroadcastQueue implements PendingQueue {
 
   /** Resolves once every ack and add made so far is durable (or its write failed). */
   async flush(): Promise<void> {
-    if (this.unwrittenAcks.size > 0) this.writeAcksNow();
     while (this.writing) await this.writing;
   }
 
@@ -222,8 +207,6 @@ export class BroadcastQueue implements PendingQueue {
         await this.store.append(acks).catch((e: Error) => this.onError(e));
       }
     }
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = null;
     await this.store.close();
   }
 
@@ -238,32 +221,14 @@ export class BroadcastQueue implements PendingQueue {
     this.writing ??= this.drain();
   }
 
-  /** Acks are written ACK_WRITE_DELAY_MS after the first unwritten one, with the others by then. */
-  private kickAcks(): void {
-    if (this.ackWriteDelayMs === 0) return this.writeAcksNow();
-    if (this.ackTimer) return;
-    this.ackTimer = setTimeout(() => this.writeAcksNow(), this.ackWriteDelayMs);
-    this.ackTimer.unref();
-  }
-
-  private writeAcksNow(): void {
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = null;
-    this.acksDue = true;
-    this.kick();
-  }
-
   /** Group commit: one write in flight; everything that arrives meanwhile goes in the next. */
   private async drain(): Promise<void> {
     // After a failed write, acks wait for the next kick rather than spin on a broken disk;
     // adds are each tried (and answered) at once.
     let failed = false;
-    const acksToWrite = () => this.unwrittenAcks.size > 0 && this.acksDue && !failed;
-    while (this.commits.length > 0 || acksToWrite() || (this.compactWanted && !failed)) {
+    while (this.commits.length > 0 || (this.unwrittenAcks.size > 0 && !failed) || (this.compactWanted && !failed)) {
       const batch = this.commits;
       this.commits = [];
-      // Acks ride along with any write; on their own they wait for their delay (kickAcks).
-      this.acksDue = false;
       const ackRecords = this.takeAckRecords();
       const records = [...batch.flatMap((c) => c.records), ...ackRecords];
       try {
