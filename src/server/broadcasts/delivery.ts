@@ -250,13 +250,25 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       const pending = this.queue.get(bid);
       if (!pending || !this.queue.ack(bid, user)) continue;
       this.stats.acks += 1;
-      const registered = this.host.registeredUsers();
-      if (!this.complete.has(bid) && pending.acked.size >= registered) {
-        this.complete.add(bid);
-        const sends = { ...this.encode(pending).sends };
-        this.host.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered, ...sends });
-      }
+      this.reportIfDelivered(bid, pending);
     }
+  }
+
+  /** Acks counted elsewhere (another node of a cluster): report what they completed. */
+  checkDelivered(bids: readonly string[]): void {
+    for (const bid of bids) {
+      const pending = this.queue.get(bid);
+      if (pending) this.reportIfDelivered(bid, pending);
+    }
+  }
+
+  /** `broadcast_delivered`, once, when every registered user has acked. */
+  private reportIfDelivered(bid: string, pending: PendingBroadcast): void {
+    const registered = this.host.registeredUsers();
+    if (this.complete.has(bid) || pending.acked.size < registered) return;
+    this.complete.add(bid);
+    const sends = { ...this.encode(pending).sends };
+    this.host.emit('broadcast_delivered', { bid, acked: pending.acked.size, registered, ...sends });
   }
 
   /** Drop everything about broadcasts that left the queue. */

@@ -99,4 +99,9 @@ export interface PendingQueue extends DeliveryQueue {
    * each out to this node's online users. An in-process queue has no others and leaves it out.
    */
   onRemoteAdd?(listener: (pending: PendingBroadcast) => void): () => void;
+  /**
+   * Acks made on other nodes, as they reach this one (after they are in `acked`): the last ack
+   * of a broadcast may land on any node, so each node checks whether it is now delivered to all.
+   */
+  onRemoteAck?(listener: (bids: readonly string[]) => void): () => void;
 }

@@ -100,6 +100,8 @@ export class Broadcasts<S extends DeliveryPeer> {
     this.delivery = new BroadcastDelivery(host, this.queue, options);
     // A cluster's queue: broadcasts made on other nodes reach this node's users too.
     this.queue.onRemoteAdd?.((pending) => this.delivery.fanOut(pending));
+    // ...and acks made there may complete a broadcast here (broadcast_delivered).
+    this.queue.onRemoteAck?.((bids) => this.delivery.checkDelivered(bids));
     this.perMinute = options.perMinute ?? BROADCASTS_PER_MINUTE;
     this.limiter = options.limiter ?? new WindowLimiter(this.perMinute, RATE_WINDOW_MS, host.now);
   }

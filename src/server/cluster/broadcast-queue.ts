@@ -102,6 +102,7 @@ export class RedisBroadcastQueue implements PendingQueue {
   private resyncing: Promise<void> | null = null;
   private resyncAgain = false;
   private readonly added = new Set<(pending: PendingBroadcast) => void>();
+  private readonly acked = new Set<(bids: readonly string[]) => void>();
   private readonly undo: (() => void)[] = [];
   private state: 'new' | 'open' | 'closed' = 'new';
 
@@ -144,6 +145,12 @@ export class RedisBroadcastQueue implements PendingQueue {
       () => clearInterval(timer),
     );
     return loaded;
+  }
+
+  /** Acks made on other nodes, after they are in the mirror (the service checks completion). */
+  onRemoteAck(listener: (bids: readonly string[]) => void): () => void {
+    this.acked.add(listener);
+    return () => void this.acked.delete(listener);
   }
 
   /** Broadcasts that reached this node from another one (the service fans them out here). */
@@ -388,10 +395,14 @@ export class RedisBroadcastQueue implements PendingQueue {
         if (this.items.has(b.bid) || b.expiresAt <= this.now()) return;
         this.announce(this.insert(b));
       } else if (topic === BUS.ACKED) {
+        const touched: string[] = [];
         for (const { bid, users } of ackedMessage(data).acks) {
           const pending = this.items.get(bid);
-          if (pending) for (const user of users) pending.acked.add(user);
+          if (!pending) continue;
+          for (const user of users) pending.acked.add(user);
+          touched.push(bid);
         }
+        if (touched.length > 0) for (const listener of this.acked) listener(touched);
       } else if (topic === BUS.FORGOT) {
         const { user } = forgotMessage(data);
         for (const pending of this.items.values()) pending.acked.delete(user);

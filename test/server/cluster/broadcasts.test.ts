@@ -67,3 +67,32 @@ test(
     assert.equal(await received(again, owed.bid), 1, 'not acked anywhere: delivered on the node she moved to');
   },
 );
+
+test(
+  'every node reports a broadcast delivered to all, whichever node got the last ack',
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const { nodes } = await testCluster(t, { nodes: 2 });
+    const [node1, node2] = nodes as [TestServer, TestServer];
+    const alice = await userOn(node1, 'alice');
+    const bob = await userOn(node2, 'bob');
+    // One of the two nodes always learns the last ack from the bus, not from its own user (each
+  // node's own ack cannot be the later one at both), so without onRemoteAck one never reports.
+    const reported = nodes.map((node) => {
+      const bids: string[] = [];
+      node.app.core.on('broadcast_delivered', ({ bid }) => bids.push(bid));
+      return bids;
+    });
+    const sent = await alice.inbox.send('to both nodes');
+    assert.equal(await received(bob, sent.bid), 1);
+    await waitFor(() => reported.every((bids) => bids.includes(sent.bid)), {
+      what: `broadcast_delivered on both nodes (node1 ${reported[0]?.length}, node2 ${reported[1]?.length})`,
+    });
+    assert.deepEqual(
+      reported.map((bids) => bids.filter((bid) => bid === sent.bid).length),
+      [1, 1],
+      'once per node',
+    );
+    assert.ok(node1 && node2);
+  },
+);
