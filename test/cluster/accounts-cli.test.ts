@@ -9,16 +9,16 @@ import { spawn } from 'node:child_process';
 import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ClusterLink } from '../../../src/server/cluster/link.ts';
-import { CsvUserStore } from '../../../src/server/users/csv-store.ts';
-import { PasswordHasher } from '../../../src/server/users/passwords.ts';
-import { defer } from '../../helpers/cleanup.ts';
-import { REDIS_SKIP, startRedis } from '../../helpers/redis.ts';
-import { serverEnv, startServerProcess } from '../../helpers/server-process.ts';
-import { tempDir, testServer, TEST_SCRYPT_LOG_N } from '../../helpers/server.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { ClusterLink } from '../../src/server/cluster/link.ts';
+import { CsvUserStore } from '../../src/server/users/csv-store.ts';
+import { PasswordHasher } from '../../src/server/users/passwords.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { REDIS_SKIP, startRedis } from '../helpers/redis.ts';
+import { serverEnv, startServerProcess } from '../helpers/server-process.ts';
+import { tempDir, testServer, TEST_SCRYPT_LOG_N } from '../helpers/server.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const ROOT = new URL('../../..', import.meta.url).pathname;
+const ROOT = new URL('../..', import.meta.url).pathname;
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 
 interface Run {

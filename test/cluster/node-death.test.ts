@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { NODE_DEATH_DEADLINE_MS } from '../../../src/server/cluster/presence.ts';
-import { namesOf } from '../../helpers/cluster-users.ts';
-import { processCluster } from '../../helpers/cluster-process.ts';
-import { REDIS_SKIP } from '../../helpers/redis.ts';
-import { defer } from '../../helpers/cleanup.ts';
-import { waitFor, waitForEqual } from '../../helpers/wait.ts';
+import { NODE_DEATH_DEADLINE_MS } from '../../src/server/cluster/presence.ts';
+import { namesOf } from '../helpers/cluster-users.ts';
+import { processCluster } from '../helpers/cluster-process.ts';
+import { REDIS_SKIP } from '../helpers/redis.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { waitFor, waitForEqual } from '../helpers/wait.ts';
 
 /** What a loaded 2-core machine may add to the deadline (process scheduling, tsx start-up). */
 const SCHEDULING_SLACK_MS = 2_000;

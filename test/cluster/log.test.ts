@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { P2PClient } from '../../../src/client/client.ts';
-import { JsonLog } from '../../../src/server/log.ts';
+import { P2PClient } from '../../src/client/client.ts';
+import { JsonLog } from '../../src/server/log.ts';
 import { PassThrough } from 'node:stream';
-import { startRedis, REDIS_SKIP } from '../../helpers/redis.ts';
-import { crashBed, startServerProcess } from '../../helpers/server-process.ts';
-import { tempDir } from '../../helpers/server.ts';
-import { defer } from '../../helpers/cleanup.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { startRedis, REDIS_SKIP } from '../helpers/redis.ts';
+import { crashBed, startServerProcess } from '../helpers/server-process.ts';
+import { tempDir } from '../helpers/server.ts';
+import { defer } from '../helpers/cleanup.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SECRET = 'hunter2-redis-secret';
 
