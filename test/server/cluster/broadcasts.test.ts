@@ -77,7 +77,7 @@ test(
     const alice = await userOn(node1, 'alice');
     const bob = await userOn(node2, 'bob');
     // One of the two nodes always learns the last ack from the bus, not from its own user (each
-  // node's own ack cannot be the later one at both), so without onRemoteAck one never reports.
+    // node's own ack cannot be the later one at both), so without onRemoteAck one never reports.
     const reported = nodes.map((node) => {
       const bids: string[] = [];
       node.app.core.on('broadcast_delivered', ({ bid }) => bids.push(bid));
