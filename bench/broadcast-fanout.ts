@@ -491,7 +491,7 @@ const HEADERS = [
   'server send loop, p50',
   'its CPU time, p50',
   'RTO (mean), p50',
-  'acks read during the loop, p50',
+  'acks handled during the loop, p50',
   'server (broker) CPU per broadcast, mean',
   "receivers' CPU, mean",
   'server share',
