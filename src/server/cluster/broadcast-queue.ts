@@ -18,49 +18,28 @@
  */
 import { BROADCAST_ID_BYTES } from '../../net/constants.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
-import { broadcastItem, type BroadcastItem } from '../../net/messages.ts';
-import { arr, obj, str } from '../../net/schema.ts';
+import type { BroadcastItem } from '../../net/messages.ts';
 import { liveAll, liveOne, queueFullError, queueLimits, takeExpired } from '../broadcasts/live.ts';
 import type { PendingBroadcast, PendingQueue } from '../broadcasts/ports.ts';
 import { newBroadcastId } from '../broadcasts/store.ts';
 import type { Clock } from '../rate-limit.ts';
 import { userKey } from '../users/store.ts';
+import {
+  ackedMessage,
+  addedMessage,
+  BCAST_KEY_MARGIN_MS,
+  BroadcastKeys,
+  BUS,
+  chunkAcks,
+  forgotMessage,
+  type AckBatch,
+} from './broadcast-keys.ts';
 import type { ClusterLink } from './link.ts';
 
-/** Keys live this long past their broadcast's expiry (clock skew between nodes). */
-export const BCAST_KEY_MARGIN_MS = 60_000;
 /** How often a node compares its mirror with `bcast:live` (a lost `bcast.added`). */
 export const RECONCILE_MS = 5_000;
 /** What a refused broadcast tells the client to wait while Redis is unreachable. */
 export const BCAST_UNAVAILABLE_RETRY_MS = 2_000;
-/** User keys in one `bcast.acked` bus message (32 bytes each at most: well under the bus limit). */
-export const MAX_ACKS_PER_BUS_MESSAGE = 2_048;
-
-export const BUS = { ADDED: 'bcast.added', ACKED: 'bcast.acked', FORGOT: 'bcast.forgot' } as const;
-
-const userKeyText = str({ min: 1, maxBytes: 64 });
-const bidText = str({ min: 1, maxBytes: 64, pattern: /^[0-9a-f]+$/ });
-const addedMessage = obj({ b: broadcastItem });
-const ackedMessage = obj({
-  acks: arr(obj({ bid: bidText, users: arr(userKeyText, MAX_ACKS_PER_BUS_MESSAGE) }), MAX_ACKS_PER_BUS_MESSAGE),
-});
-const forgotMessage = obj({ user: userKeyText });
-
-/**
- * KEYS: live, item. ARGV: now, maxPending (0: no cap, a restore), expiresAt, item JSON, key
- * lifetime in ms, bid. Returns 1 (stored), 0 (the cap), -1 (the id is taken; a restore then
- * only puts the id back in `live`).
- */
-const ADD_SCRIPT = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local max = tonumber(ARGV[2])
-if max > 0 and redis.call('ZCARD', KEYS[1]) >= max then return 0 end
-if redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5], 'NX') == false and max > 0 then return -1 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[6])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < tonumber(ARGV[5]) then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
-return 1`;
-
 export interface ClusterQueueOptions {
   now?: Clock;
   ttlMs?: number;
@@ -105,11 +84,13 @@ export class RedisBroadcastQueue implements PendingQueue {
   private readonly acked = new Set<(bids: readonly string[]) => void>();
   private readonly undo: (() => void)[] = [];
   private state: 'new' | 'open' | 'closed' = 'new';
+  private readonly keys: BroadcastKeys;
 
   constructor(
     private readonly link: ClusterLink,
     options: ClusterQueueOptions = {},
   ) {
+    this.keys = new BroadcastKeys(link);
     this.now = options.now ?? Date.now;
     ({ ttlMs: this.ttlMs, maxPending: this.maxPending } = queueLimits(options));
     this.onError = options.onError ?? (() => {});
@@ -190,7 +171,7 @@ export class RedisBroadcastQueue implements PendingQueue {
         };
         let stored: unknown;
         try {
-          stored = await this.store(item, this.maxPending);
+          stored = await this.keys.store(item, createdAt, this.maxPending);
         } catch (err) {
           // A timeout may still have stored it: then it is delivered, and the sender, told to
           // retry, may send it twice. Never the other way round (acknowledged and lost).
@@ -276,8 +257,8 @@ export class RedisBroadcastQueue implements PendingQueue {
   private async reload(): Promise<void> {
     if (this.state !== 'open') return;
     const now = this.now();
-    const bids = await this.link.redis.zrangebyscore(this.key('live'), `(${now}`, '+inf');
-    const fetched = await this.fetch(bids);
+    const bids = await this.keys.liveIds(now);
+    const fetched = await this.keys.fetch(bids);
     const inRedis = new Set(bids);
     for (const { item, acked } of fetched.found) {
       const known = this.items.get(item.bid);
@@ -296,7 +277,7 @@ export class RedisBroadcastQueue implements PendingQueue {
   /** The light check every RECONCILE_MS: broadcasts this node never heard of, or Redis lost. */
   private async reconcile(): Promise<void> {
     if (this.state !== 'open' || !this.link.available) return;
-    const bids = await this.link.redis.zrangebyscore(this.key('live'), `(${this.now()}`, '+inf');
+    const bids = await this.keys.liveIds(this.now());
     const inRedis = new Set(bids);
     const lost = this.live().filter((p) => !inRedis.has(p.item.bid));
     if (lost.length > 0) {
@@ -305,71 +286,27 @@ export class RedisBroadcastQueue implements PendingQueue {
     }
     const unknown = bids.filter((bid) => !this.items.has(bid));
     if (unknown.length === 0) return;
-    for (const { item, acked } of (await this.fetch(unknown)).found) {
+    for (const { item, acked } of (await this.keys.fetch(unknown)).found) {
       if (!this.items.has(item.bid)) this.announce(this.insert(item, acked));
     }
   }
 
   private async load(): Promise<{ loaded: number; expired: number; tornRecords: number }> {
-    const redis = this.link.redis;
     const now = this.now();
-    const dead = await redis.zrangebyscore(this.key('live'), '-inf', now);
-    if (dead.length > 0) {
-      const multi = redis.multi().zrem(this.key('live'), ...dead);
-      for (const bid of dead) multi.del(this.key(bid), this.key(bid, 'acked'));
-      await multi.exec();
-    }
-    const bids = await redis.zrangebyscore(this.key('live'), `(${now}`, '+inf');
-    const { found, missing } = await this.fetch(bids);
-    if (missing.size > 0) await redis.zrem(this.key('live'), ...missing);
+    const expired = await this.keys.prune(now);
+    const bids = await this.keys.liveIds(now);
+    const { found, missing } = await this.keys.fetch(bids);
+    if (missing.size > 0) await this.link.redis.zrem(this.key('live'), ...missing);
     for (const { item, acked } of found) this.insert(item, acked);
-    return { loaded: found.length, expired: dead.length, tornRecords: missing.size };
-  }
-
-  /** Items and acked sets of `bids`; `missing`: ids whose item is gone or does not validate. */
-  private async fetch(bids: string[]) {
-    const found: { item: BroadcastItem; acked: Set<string> }[] = [];
-    const missing = new Set<string>();
-    if (bids.length === 0) return { found, missing };
-    const pipeline = this.link.redis.pipeline();
-    for (const bid of bids) pipeline.get(this.key(bid)).smembers(this.key(bid, 'acked'));
-    const replies = (await pipeline.exec()) ?? [];
-    for (const [i, bid] of bids.entries()) {
-      const [itemErr, text] = replies[2 * i] ?? [];
-      const [ackErr, users] = replies[2 * i + 1] ?? [];
-      const item = itemErr || ackErr ? null : parseItem(text);
-      if (!item || item.bid !== bid || !Array.isArray(users)) {
-        missing.add(bid);
-        continue;
-      }
-      found.push({ item, acked: new Set(users.filter((u): u is string => typeof u === 'string')) });
-    }
-    return { found, missing };
+    return { loaded: found.length, expired, tornRecords: missing.size };
   }
 
   /** Write back broadcasts (and their acks) that Redis lost: no cap, an id already there is left alone. */
   private async restore(lost: PendingBroadcast[]): Promise<void> {
     for (const { item, acked } of lost) {
-      await this.store(item, 0);
+      await this.keys.store(item, this.now(), 0);
       if (acked.size > 0) this.owe(item.bid, [...acked]);
     }
-  }
-
-  private store(item: BroadcastItem, maxPending: number): Promise<unknown> {
-    const now = this.now();
-    const lifetime = item.expiresAt - now + BCAST_KEY_MARGIN_MS;
-    return this.link.redis.eval(
-      ADD_SCRIPT,
-      2,
-      this.key('live'),
-      this.key(item.bid),
-      now,
-      maxPending,
-      item.expiresAt,
-      JSON.stringify(item),
-      lifetime,
-      item.bid,
-    );
   }
 
   /** Into the mirror, keeping it oldest first. */
@@ -449,7 +386,7 @@ export class RedisBroadcastQueue implements PendingQueue {
     if (acks.size === 0 && forgotten.size === 0) return;
     const now = this.now();
     const multi = this.link.redis.multi();
-    const told: { bid: string; users: string[] }[] = [];
+    const told: AckBatch = [];
     for (const [bid, users] of acks) {
       const pending = this.items.get(bid);
       if (!pending || pending.item.expiresAt <= now) continue;
@@ -470,36 +407,6 @@ export class RedisBroadcastQueue implements PendingQueue {
   }
 
   private key(...parts: string[]): string {
-    return this.link.key('bcast', ...parts);
+    return this.keys.key(...parts);
   }
-}
-
-function parseItem(text: unknown): BroadcastItem | null {
-  if (typeof text !== 'string') return null;
-  try {
-    return broadcastItem(JSON.parse(text));
-  } catch {
-    return null;
-  }
-}
-
-/** `bcast.acked` messages of at most MAX_ACKS_PER_BUS_MESSAGE users each. */
-function chunkAcks(acks: { bid: string; users: string[] }[]): { acks: { bid: string; users: string[] }[] }[] {
-  const messages: { acks: { bid: string; users: string[] }[] }[] = [];
-  let current: { bid: string; users: string[] }[] = [];
-  let count = 0;
-  for (const { bid, users } of acks) {
-    for (let i = 0; i < users.length; i += MAX_ACKS_PER_BUS_MESSAGE) {
-      const part = users.slice(i, i + MAX_ACKS_PER_BUS_MESSAGE);
-      if (count + part.length > MAX_ACKS_PER_BUS_MESSAGE) {
-        messages.push({ acks: current });
-        current = [];
-        count = 0;
-      }
-      current.push({ bid, users: part });
-      count += part.length;
-    }
-  }
-  if (current.length > 0) messages.push({ acks: current });
-  return messages;
 }

@@ -198,3 +198,33 @@ test(
     assert.deepEqual(await a.link.redis.zrange(a.link.key('bcast', 'live'), 0, -1), [item.bid]);
   },
 );
+
+test(
+  'bus payloads are validated: malformed bcast.* messages are dropped and counted, nothing changes',
+  { skip: REDIS_SKIP },
+  async (t) => {
+    const redis = await startRedis(t);
+    const { a, b } = await twoNodes(t, redis);
+    const { item } = await a.queue.add('alice', 'hello');
+    await waitFor(() => b.queue.get(item.bid) !== undefined, { what: 'b has it' });
+    const hostile: [string, unknown][] = [
+      ['bcast.added', null],
+      ['bcast.added', { b: { ...item, bid: 'NOT-HEX', text: 'x' } }],
+      ['bcast.added', { b: { ...item, text: 'y'.repeat(5000) } }],
+      ['bcast.acked', { acks: [{ bid: item.bid, users: 'mallory' }] }],
+      ['bcast.acked', { acks: 'all' }],
+      ['bcast.forgot', { user: 42 }],
+      ['bcast.unknown', {}],
+    ];
+    for (const [topic, data] of hostile) await a.link.publish(topic, data);
+    await waitFor(() => b.queue.droppedMessages === hostile.length, { what: 'every bad message counted' });
+    assert.deepEqual(
+      b.queue.live().map((p) => p.item),
+      [item],
+    );
+    assert.equal(b.queue.get(item.bid)?.acked.size, 0);
+    // A good message after them still works.
+    a.queue.ack(item.bid, 'bob');
+    await waitFor(() => b.queue.get(item.bid)?.acked.has('bob'), { what: 'a valid ack after them' });
+  },
+);
