@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs every bench/*.ts in turn (or those whose name contains an argument): each prints its
-// own table beside a baseline measured in the same run.
+// Runs every bench/*.ts in turn (or, for each argument, the bench of exactly that name, else
+// those whose name contains it): each prints its own table beside a baseline measured in the
+// same run. So `cluster` runs bench/cluster.ts alone, not also accounts-cluster.ts.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,10 +12,9 @@ const argv = process.argv.slice(2);
 const firstFlag = argv.findIndex((a) => a.startsWith('-'));
 const only = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
 const passThrough = firstFlag < 0 ? [] : argv.slice(firstFlag);
-const scripts = readdirSync(join(root, 'bench'))
-  .filter((name) => name.endsWith('.ts'))
-  .filter((name) => only.length === 0 || only.some((o) => name.includes(o)))
-  .sort();
+const all = readdirSync(join(root, 'bench')).filter((name) => name.endsWith('.ts'));
+const matching = (o) => (all.includes(`${o}.ts`) ? [`${o}.ts`] : all.filter((name) => name.includes(o)));
+const scripts = (only.length === 0 ? all : [...new Set(only.flatMap(matching))]).sort();
 if (scripts.length === 0) {
   console.error('run-bench: no benchmark matched');
   process.exit(1);
