@@ -345,7 +345,7 @@ function estimate(redis: NonNullable<Result['redis']>, rates: Map<string, number
     perNode / SESSIONS_PER_NODE;
   const users = (0.5 * rate) / perUser;
   return [
-    `redis-benchmark here (-n ${REDIS_BENCHMARK_REQUESTS} -c 50, a loaded machine): ${[...rates].map(([k, v]) => `${k} ${fmt(v, 0)}/s`).join(', ')}`,
+    `redis-benchmark here (-n ${REDIS_BENCHMARK_REQUESTS} -c 50, load average ${loadavg()[0]?.toFixed(1)}): ${[...rates].map(([k, v]) => `${k} ${fmt(v, 0)}/s`).join(', ')}`,
     `per login: ${describeMix(redis.loginMix, held)}; per recipient: ${describeMix(redis.recipientMix, (BROADCASTS + 1) * held)}; this mix at the rates above: ${fmt(rate, 0)} cmds/s`,
     `upkeep: ${fmt(perNode, 1)} cmds/s per node with nobody online; ${fmt(perUserIdle, 4)} more per online user`,
     `paper estimate: one Redis at 50% of ${fmt(rate, 0)} cmds/s, each user logging in ${LOGINS_PER_HOUR}/h and receiving ${BROADCASTS_PER_HOUR} broadcasts/h, ${SESSIONS_PER_NODE.toLocaleString('en')} users a node: about ${Math.round(users).toLocaleString('en')} users on ${Math.ceil(users / SESSIONS_PER_NODE)} nodes (${fmt(perUser, 4)} cmds/s a user)`,
