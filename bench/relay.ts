@@ -19,7 +19,7 @@ import type { Duplex } from 'node:stream';
 import { P2PClient } from '../src/client/client.ts';
 import type { PeerLink } from '../src/client/peer/link.ts';
 import { PeerManager } from '../src/client/peer/manager.ts';
-import { openRelay } from '../src/client/peer/relay-dial.ts';
+import { openRelay } from '../src/net/relay-dial.ts';
 import type { Msg, ServerMessage } from '../src/net/messages.ts';
 import { closedPort } from './lib/closed-port.ts';
 import { forkChild } from './lib/ipc.ts';

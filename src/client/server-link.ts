@@ -6,8 +6,8 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { EventEmitter } from 'eventemitter3';
 import { FramedConnection } from '../net/connection.ts';
 import { MAX_REQUEST_ID, PROTOCOL_VERSION } from '../net/constants.ts';
-import { ErrorCode, isErrorCode, ProtocolError } from '../net/errors.ts';
-import { sanitizeLine } from '../net/sanitize.ts';
+import { ErrorCode, ProtocolError } from '../net/errors.ts';
+import { toError } from '../net/error-message.ts';
 import { serverMessages, type ClientMessage, type Msg, type ServerMessage } from '../net/messages.ts';
 import { fingerprintOf } from '../net/tls.ts';
 import { KnownHosts } from './known-hosts.ts';
@@ -211,12 +211,6 @@ export class ServerLink extends EventEmitter<LinkEvents> {
     this.emit('close', reason);
     this.removeAllListeners();
   }
-}
-
-export function toError(message: Msg<ServerMessage, 'error'>): ProtocolError {
-  const code = isErrorCode(message.code) ? message.code : ErrorCode.INTERNAL;
-  // Shown to the user: sanitised on receipt like all text from the network (net/sanitize.ts).
-  return new ProtocolError(code, sanitizeLine(message.message), { retryAfterMs: message.retryAfterMs });
 }
 
 function connectTls(host: string, address: string, port: number, timeoutMs: number): Promise<TLSSocket> {

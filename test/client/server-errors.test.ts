@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode } from '../../src/net/errors.ts';
-import { toError } from '../../src/client/server-link.ts';
+import { toError } from '../../src/net/error-message.ts';
 
 test('an error message from the server is sanitised and folded to one line on receipt', () => {
   const err = toError({

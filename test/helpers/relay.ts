@@ -4,7 +4,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { P2PClient } from '../../src/client/client.ts';
-import { openRelay } from '../../src/client/peer/relay-dial.ts';
+import { openRelay } from '../../src/net/relay-dial.ts';
 import type { Msg, ServerMessage } from '../../src/net/messages.ts';
 import type { TestServer } from './server.ts';
 

@@ -24,7 +24,7 @@ import { PeerLink, type PeerLinkTimers } from './link.ts';
 import { PeerPath } from './path.ts';
 import type { PeerListener } from './listener.ts';
 import { pskOverStream } from './psk-stream.ts';
-import { openRelay } from './relay-dial.ts';
+import { openRelay } from '../../net/relay-dial.ts';
 import { describeLadderFailure } from './ladder-words.ts';
 
 type ConnectResult = Msg<ServerMessage, 'connect_result'>;

@@ -13,7 +13,7 @@
  *    session all the way: neither node holds their key.
  */
 import type { Duplex } from 'node:stream';
-import { openRelay, UNPINNED } from '../../client/peer/relay-dial.ts';
+import { openRelay, UNPINNED } from '../../net/relay-dial.ts';
 import { ErrorCode, ProtocolError } from '../../net/errors.ts';
 import type { RelayLimits } from '../relay/limits.ts';
 import { RelayService, type RelayHost } from '../relay/service.ts';

@@ -9,7 +9,7 @@ import { serveCalls } from '../../../bench/lib/ipc.ts';
 import { P2PClient } from '../../../src/client/client.ts';
 import type { PeerLink } from '../../../src/client/peer/link.ts';
 import { PeerManager } from '../../../src/client/peer/manager.ts';
-import { openRelay } from '../../../src/client/peer/relay-dial.ts';
+import { openRelay } from '../../../src/net/relay-dial.ts';
 import { ProtocolError } from '../../../src/net/errors.ts';
 import type { Msg, ServerMessage } from '../../../src/net/messages.ts';
 

@@ -7,12 +7,12 @@
  */
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { parsePayload, encodeMessage } from '../../net/codec.ts';
-import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from '../../net/constants.ts';
-import { ErrorCode, ProtocolError } from '../../net/errors.ts';
-import { serverMessages, type ClientMessage } from '../../net/messages.ts';
-import { fingerprintOf } from '../../net/tls.ts';
-import { toError } from '../server-link.ts';
+import { parsePayload, encodeMessage } from './codec.ts';
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './constants.ts';
+import { ErrorCode, ProtocolError } from './errors.ts';
+import { serverMessages, type ClientMessage } from './messages.ts';
+import { fingerprintOf } from './tls.ts';
+import { toError } from './error-message.ts';
 
 /** The id of the one request on a relay connection. */
 const RELAY_OPEN_ID = 1;
