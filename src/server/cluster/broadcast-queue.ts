@@ -35,6 +35,7 @@ import {
   type AckBatch,
 } from './broadcast-keys.ts';
 import type { ClusterLink } from './link.ts';
+import { unavailable } from './redis-calls.ts';
 
 /** How often a node compares its mirror with `bcast:live` (a lost `bcast.added`). */
 export const RECONCILE_MS = 5_000;
@@ -54,12 +55,8 @@ export function clusterBroadcastQueue(link: ClusterLink, options: ClusterQueueOp
   return new RedisBroadcastQueue(link, options);
 }
 
-function unavailable(cause?: unknown): ProtocolError {
-  return new ProtocolError(ErrorCode.UNAVAILABLE, 'broadcasts are unavailable: the cluster store cannot be reached', {
-    cause,
-    retryAfterMs: BCAST_UNAVAILABLE_RETRY_MS,
-  });
-}
+const refused = (cause?: unknown): ProtocolError =>
+  unavailable('broadcasts are unavailable', cause, BCAST_UNAVAILABLE_RETRY_MS);
 
 export class RedisBroadcastQueue implements PendingQueue {
   readonly ttlMs: number;
@@ -149,7 +146,7 @@ export class RedisBroadcastQueue implements PendingQueue {
   }
 
   assertRoom(): void {
-    if (!this.link.available) throw unavailable();
+    if (!this.link.available) throw refused();
     if (this.items.size + this.staged < this.maxPending) return;
     this.expire();
     if (this.items.size + this.staged >= this.maxPending) throw queueFullError(this.maxPending);
@@ -175,7 +172,7 @@ export class RedisBroadcastQueue implements PendingQueue {
         } catch (err) {
           // A timeout may still have stored it: then it is delivered, and the sender, told to
           // retry, may send it twice. Never the other way round (acknowledged and lost).
-          throw unavailable(err);
+          throw refused(err);
         }
         if (stored === 0) throw queueFullError(this.maxPending);
         if (stored !== 1) continue; // the id was taken: draw another

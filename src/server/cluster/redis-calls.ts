@@ -22,9 +22,13 @@ export function luaScript(redis: Redis, name: string, source: string): LuaCall {
 }
 
 /** Redis did not answer (down, unreachable, timed out): the change was not made, try again soon. */
-export function unavailable(what: string, cause: unknown): ProtocolError {
+export function unavailable(
+  what: string,
+  cause: unknown,
+  retryAfterMs: number = UNAVAILABLE_RETRY_AFTER_MS,
+): ProtocolError {
   return new ProtocolError(ErrorCode.UNAVAILABLE, `${what}: the cluster's store is unreachable; try again`, {
     cause,
-    retryAfterMs: UNAVAILABLE_RETRY_AFTER_MS,
+    retryAfterMs,
   });
 }
