@@ -13,8 +13,7 @@ export interface ClusterUser {
 }
 
 /**
- * The cluster-wide user list, read-only. The cluster presence directory provides it
- * (`clusterUsers()`); without one, this node's own sessions stand in.
+ * The cluster-wide user list, read-only: the cluster presence directory's `clusterUsers()`.
  */
 export interface ClusterUsersSource {
   clusterUsers(): Iterable<ClusterUser>;
@@ -25,11 +24,6 @@ export interface ClusterNodes {
   readonly nodeId: string;
   liveNodes(): NodeInfo[];
   readonly available: boolean;
-}
-
-/** The part of this node's presence the fallback reads. */
-export interface LocalSessions {
-  sessions(): Iterable<{ user: string; ip: string; isOnline: boolean }>;
 }
 
 export interface NodeRow {
@@ -77,22 +71,8 @@ function hasClusterUsers(value: unknown): value is ClusterUsersSource {
   return typeof (value as Partial<ClusterUsersSource> | null)?.clusterUsers === 'function';
 }
 
-/**
- * The view for a node: `source` if given, else the presence directory itself when it lists the
- * cluster's users (the Redis one does), else this node's own sessions.
- */
-export function clusterView(link: ClusterNodes, presence: LocalSessions, source?: ClusterUsersSource): ClusterView {
-  const users: ClusterUsersSource =
-    source ??
-    (hasClusterUsers(presence)
-      ? presence
-      : {
-          clusterUsers: () => {
-            const local: ClusterUser[] = [];
-            for (const s of presence.sessions())
-              if (s.isOnline) local.push({ user: s.user, ip: s.ip, node: link.nodeId });
-            return local;
-          },
-        });
-  return new ClusterView(link, users);
+/** The view for a node, over its cluster presence directory (the Redis one lists every node's users). */
+export function clusterView(link: ClusterNodes, presence: object): ClusterView {
+  if (!hasClusterUsers(presence)) throw new Error('cluster mode needs a presence directory that lists the cluster');
+  return new ClusterView(link, presence);
 }

@@ -12,7 +12,7 @@ import type { ServerApp } from '../app.ts';
 import { followServerEvents, type LogLevel, type LogSink } from '../log.ts';
 import type { ServerBroadcastQueueView } from './broadcast-queue-view.ts';
 import type { BroadcastQueueView } from './broadcasts-feed.ts';
-import { clusterView, type ClusterUsersSource } from './cluster-view.ts';
+import { clusterView } from './cluster-view.ts';
 import { captureConsole } from './console-capture.ts';
 import { levelForKey, type EventLogFeed } from './event-log-feed.ts';
 import type { Feed } from './feed.ts';
@@ -45,8 +45,6 @@ export type DashboardMode = (typeof DashboardMode)[keyof typeof DashboardMode];
 export interface DashboardOptions {
   /** `cluster` (cluster mode): the node's link; the dashboard then shows the cluster too. */
   app: Pick<ServerApp, 'core' | 'listening' | 'identity' | 'dataDir'> & Partial<Pick<ServerApp, 'cluster'>>;
-  /** Cluster mode: who is online on every node (default: the presence directory's clusterUsers(), if it has one). */
-  clusterUsers?: ClusterUsersSource;
   /** Default: process.stdin / process.stdout. Tests pass fake TTY streams. */
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
@@ -112,7 +110,7 @@ class ServerDashboard implements Dashboard {
     this.now = options.now ?? Date.now;
     const { core, identity } = options.app;
     const link = options.app.cluster ?? null;
-    const cluster = link ? clusterView(link, core.presence, options.clusterUsers) : undefined;
+    const cluster = link ? clusterView(link, core.presence) : undefined;
     this.output = options.output ?? process.stdout;
     makeNonBlocking(this.output);
     patchBlessedWidths(); // emoji take two cells, as in the client
