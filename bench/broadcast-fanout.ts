@@ -10,7 +10,7 @@
  * broadcast (p50/p99 over several broadcasts), per-recipient latency, the server's send loop,
  * and the same with datagrams dropped both ways. Beside it, in the same run, the same
  * fan-out through mosquitto (MQTT QoS 1), installed from Debian's packages if missing.
- * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server.
+ * BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles the server (BENCH_RECEIVER_NODE_ARGS the receivers).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
@@ -135,7 +135,7 @@ class Worker {
 
   constructor() {
     this.proc = fork(new URL('./lib/fanout-receiver.ts', import.meta.url).pathname, [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_RECEIVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.proc.on('exit', (code, signal) => {

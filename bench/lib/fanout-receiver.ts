@@ -4,15 +4,15 @@
  *
  * A receiver is a real client as far as the server can tell: its own TLS connection, a real
  * registration (scrypt and all), its own UDP socket and session key, the protocol's UDP
- * channel code (replay window, AES-256-GCM, schema), acks after the protocol's random delay
- * (PROTOCOL.md section 7.2), and keepalives. What it leaves out is a client's comfort: it does
+ * channel code (replay window, AES-256-GCM, schema), acks at the end of the turn as the
+ * reference client does (by token, section 5.4, PROTOCOL.md section 7.2), and keepalives. What it leaves out is a client's comfort: it does
  * not parse presence frames (it only skips them), and keeps no user list.
  *
  * A receipt is timed with process.hrtime (CLOCK_MONOTONIC, shared by every process on the
  * machine) after the datagram was authenticated and decrypted, so the sender's clock and the
  * receivers' agree to the microsecond.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { encodeMessage } from '../../src/net/codec.ts';
@@ -25,7 +25,9 @@ import {
   type ServerMessage,
   type UdpClientMessage,
 } from '../../src/net/messages.ts';
+import { encodeTokenAck, tokenAckable } from '../../src/net/token-ack.ts';
 import { readHeader, UdpChannel } from '../../src/net/udp-channel.ts';
+import { createUdpSocket } from '../../src/net/udp-socket.ts';
 import * as mqtt from './mqtt.ts';
 
 /** Keepalives well inside the server's 45 s idle and UDP-dead limits (sections 3.1, 5.3). */
@@ -111,7 +113,7 @@ function sendFrame(socket: TLSSocket, message: ClientMessage): void {
 function login(name: string, pass: string, port: number): Promise<Receiver> {
   return new Promise((resolve, reject) => {
     const tls = tlsConnect({ host, port, rejectUnauthorized: false });
-    const udp = createSocket('udp4');
+    const udp = createUdpSocket('udp4');
     const r: Receiver = { tls, udp, channel: null, udpPort: 0, alive: false, seen: new Set(), pings: 0 };
     const decoder = new FrameDecoder();
     let settled = false;
@@ -177,10 +179,14 @@ function onDatagram(r: Receiver, datagram: Buffer): void {
     if (lossRate > 0 && Math.random() < lossRate) return; // emulated loss, server to client
     receipt(bid, hrnow(), false, receivers.length, r.seen);
     // Acknowledge at the end of this turn, as the reference client does (section 7.2), duplicates too.
+    // By the copy's token when it has one (section 5.4), else a sealed bcast_ack.
+    const k = message.k;
     setImmediate(() => {
       if (lossRate > 0 && Math.random() < lossRate) return; // emulated loss, client to server
+      const channel = r.channel as UdpChannel<typeof udpServerMessages>;
       const ack: UdpClientMessage = { t: 'bcast_ack', bids: [bid] };
-      r.udp.send((r.channel as UdpChannel<typeof udpServerMessages>).seal(ack), r.udpPort, host);
+      const datagram = tokenAckable(bid, k) ? encodeTokenAck(channel.sid, [{ bid, k }]) : channel.seal(ack);
+      r.udp.send(datagram, r.udpPort, host);
     });
   }
 }

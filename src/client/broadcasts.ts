@@ -17,6 +17,7 @@ import type { BroadcastItem, ServerMessage, UdpServerMessage } from '../net/mess
 import { sanitizeText } from '../net/sanitize.ts';
 import { userKey } from '../net/names.ts';
 import { broadcastTextTooLarge } from '../net/text-limits.ts';
+import { tokenAckable, type TokenAckEntry } from '../net/token-ack.ts';
 import type { P2PClient, Session } from './client.ts';
 
 /** Broadcasts kept for display; older ones fall off (a bounded scrollback). */
@@ -78,7 +79,8 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
   private readonly list: InboxItem[] = [];
   /** bid -> expiresAt, in arrival order. */
   private readonly seen = new Map<string, number>();
-  private readonly udpAcks = new Set<string>();
+  /** bid -> the copy's ack token (section 5.4), or null from a server that sends none. */
+  private readonly udpAcks = new Map<string, string | null>();
   private readonly tcpAcks = new Set<string>();
   /** Cancels the pending UDP ack flush; null when none is scheduled. */
   private cancelUdpAck: (() => void) | null = null;
@@ -90,7 +92,7 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
   private closed = false;
 
   private readonly onUdp = (message: UdpServerMessage) => {
-    if (message.t === 'bcast') this.receive(message.b, 'udp');
+    if (message.t === 'bcast') this.receive(message.b, 'udp', message.k);
   };
   private readonly onTcp = (message: ServerMessage) => {
     if (message.t === 'broadcast') this.receive(message.b, 'tcp');
@@ -151,10 +153,10 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     this.removeAllListeners();
   }
 
-  private receive(b: BroadcastItem, via: DeliveryPath): void {
+  private receive(b: BroadcastItem, via: DeliveryPath, token?: string): void {
     if (this.closed) return;
     // Always acknowledge, duplicates too: the server resends until it hears an ack.
-    this.queueAck(b.bid, via);
+    this.queueAck(b.bid, via, token);
     if (this.seen.has(b.bid)) {
       this.stats.duplicates += 1;
       this.emit('duplicate', { bid: b.bid, via });
@@ -190,9 +192,9 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     }
   }
 
-  private queueAck(bid: string, via: DeliveryPath): void {
+  private queueAck(bid: string, via: DeliveryPath, token: string | undefined): void {
     if (via === 'udp') {
-      this.udpAcks.add(bid);
+      this.udpAcks.set(bid, tokenAckable(bid, token) ? token : null);
       if (this.udpAcks.size >= MAX_BROADCAST_ACK_IDS_UDP) this.flushUdpAcks();
       else if (!this.cancelUdpAck) this.cancelUdpAck = this.scheduleUdpAcks();
       return;
@@ -214,15 +216,26 @@ export class BroadcastInbox extends EventEmitter<InboxEvents> {
     return () => clearImmediate(immediate);
   }
 
+  /** Copies that came with a token are acked by it (section 5.4), the rest by a sealed `bcast_ack`. */
   private flushUdpAcks(): void {
     this.cancelUdpAck?.();
     this.cancelUdpAck = null;
-    const bids = [...this.udpAcks];
+    const byToken: TokenAckEntry[] = [];
+    const sealed: string[] = [];
+    for (const [bid, k] of this.udpAcks) {
+      if (k === null) sealed.push(bid);
+      else byToken.push({ bid, k });
+    }
     this.udpAcks.clear();
-    for (let i = 0; i < bids.length; i += MAX_BROADCAST_ACK_IDS_UDP) {
-      const chunk = bids.slice(i, i + MAX_BROADCAST_ACK_IDS_UDP);
+    for (let i = 0; i < byToken.length; i += MAX_BROADCAST_ACK_IDS_UDP) {
+      const chunk = byToken.slice(i, i + MAX_BROADCAST_ACK_IDS_UDP);
+      if (this.client.sendUdpTokenAck(chunk)) this.stats.acksSent += chunk.length;
+      else for (const { bid } of chunk) this.tcpAcks.add(bid); // path gone meanwhile: ack over TCP
+    }
+    for (let i = 0; i < sealed.length; i += MAX_BROADCAST_ACK_IDS_UDP) {
+      const chunk = sealed.slice(i, i + MAX_BROADCAST_ACK_IDS_UDP);
       if (this.client.sendUdp({ t: 'bcast_ack', bids: chunk })) this.stats.acksSent += chunk.length;
-      else for (const bid of chunk) this.tcpAcks.add(bid); // path gone meanwhile: ack over TCP
+      else for (const bid of chunk) this.tcpAcks.add(bid);
     }
     if (this.tcpAcks.size > 0) this.flushTcpAcks();
   }

@@ -17,6 +17,7 @@ import type {
 import { userKey } from '../net/names.ts';
 import { sanitizeLine } from '../net/sanitize.ts';
 import { awayReasonTooLarge } from '../net/text-limits.ts';
+import type { TokenAckEntry } from '../net/token-ack.ts';
 import { defaultConfigDir } from './config-dir.ts';
 import { KnownHosts } from './known-hosts.ts';
 import { asProtocolError, tryNodes, type NodeAt } from './failover.ts';
@@ -192,6 +193,13 @@ export class P2PClient extends Emitter<ClientEvents> {
   sendUdp(message: UdpClientMessage): boolean {
     if (!this.udpLink || this.udpLink.state !== UdpState.ALIVE) return false;
     this.udpLink.send(message);
+    return true;
+  }
+
+  /** Acknowledge `bcast` copies by their tokens (section 5.4); false if the UDP path is not alive. */
+  sendUdpTokenAck(entries: readonly TokenAckEntry[]): boolean {
+    if (!this.udpLink || this.udpLink.state !== UdpState.ALIVE) return false;
+    this.udpLink.sendTokenAck(entries);
     return true;
   }
 

@@ -2,13 +2,15 @@
  * The client's UDP path to the server (PROTOCOL.md section 5.2): register the endpoint with
  * `hello` until the server's `welcome`, then ping; the path is alive while pongs come back.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { UDP_DEAD_AFTER_MS, UDP_KEEPALIVE_INTERVAL_MS } from '../net/constants.ts';
 import { Direction, newDropCounters, type DropReason } from '../net/datagram.ts';
 import { udpServerMessages, type UdpClientMessage, type UdpServerMessage } from '../net/messages.ts';
+import { encodeTokenAck, type TokenAckEntry } from '../net/token-ack.ts';
 import { readHeader, UdpChannel } from '../net/udp-channel.ts';
+import { createUdpSocket } from '../net/udp-socket.ts';
 
 export const UDP_HELLO_RETRY_MS = 1_000;
 
@@ -51,7 +53,7 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     this.deadAfterMs = options.deadAfterMs ?? UDP_DEAD_AFTER_MS;
     this.drops = options.drops ?? newDropCounters();
     this.channel = new UdpChannel(options.key, options.sid, Direction.CLIENT_TO_SERVER, udpServerMessages);
-    this.socket = createSocket(isIP(options.host) === 6 ? 'udp6' : 'udp4');
+    this.socket = createUdpSocket(isIP(options.host) === 6 ? 'udp6' : 'udp4');
     this.socket.on('message', (datagram) => this.receive(datagram));
     this.socket.on('error', () => this.setState(UdpState.DEAD));
   }
@@ -64,6 +66,12 @@ export class UdpLink extends EventEmitter<UdpLinkEvents> {
     if (this.closed) return;
     const datagram = this.channel.seal(message);
     this.socket.send(datagram, this.options.port, this.options.host, () => {});
+  }
+
+  /** Acknowledge `bcast` copies by their tokens (section 5.4): 1..64 entries. */
+  sendTokenAck(entries: readonly TokenAckEntry[]): void {
+    if (this.closed) return;
+    this.socket.send(encodeTokenAck(this.options.sid, entries), this.options.port, this.options.host, () => {});
   }
 
   close(): void {

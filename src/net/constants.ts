@@ -61,6 +61,10 @@ export const FAILURE_MEMORY_MS = 15 * 60_000;
 
 // UDP (section 5)
 export const UDP_VERSION = 1;
+/** The first byte of a token ack (section 5.4), which is not sealed. */
+export const UDP_TOKEN_ACK_VERSION = 2;
+/** A `bcast` copy's ack token (`k`, section 5.4): random, one per recipient and broadcast. */
+export const ACK_TOKEN_BYTES = 8;
 export const UDP_SESSION_ID_BYTES = 8;
 export const UDP_KEY_BYTES = 32;
 export const UDP_HEADER_BYTES = 1 + UDP_SESSION_ID_BYTES + 8;

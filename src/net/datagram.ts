@@ -25,7 +25,7 @@ export interface DatagramHeader {
   seq: number;
 }
 
-/** Failure reasons, one counter each (section 5.4). */
+/** Failure reasons, one counter each (section 5.2). */
 export type DropReason = 'malformed' | 'unknown_session' | 'replayed' | 'forged';
 
 /** A zeroed counter per drop reason. */

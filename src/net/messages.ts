@@ -3,6 +3,7 @@
  * docs/PROTOCOL.md sections 3-7 describe each one; keep the two in step.
  */
 import {
+  ACK_TOKEN_BYTES,
   MAX_AWAY_REASON_BYTES,
   MAX_BROADCAST_ACK_IDS_TCP,
   MAX_BROADCAST_ACK_IDS_UDP,
@@ -30,6 +31,7 @@ const ipText = str({ min: 2, maxBytes: 45, pattern: /^[0-9A-Fa-f.:]+$/ });
 const port = int(1, 65535);
 const base64url = (bytes: number) => str({ min: 1, maxBytes: Math.ceil((bytes * 4) / 3), pattern: /^[A-Za-z0-9_-]+$/ });
 const hexId = str({ min: 1, maxBytes: 64, pattern: /^[0-9a-f]+$/ });
+const ackToken = str({ min: 2 * ACK_TOKEN_BYTES, maxBytes: 2 * ACK_TOKEN_BYTES, pattern: /^[0-9a-f]+$/ });
 const timeMs = int(0, MAX_SAFE);
 const reason = str({ maxBytes: 512 });
 const fileId = int(1, MAX_REQUEST_ID);
@@ -192,7 +194,8 @@ export const udpClientMessages = {
 export const udpServerMessages = {
   welcome: obj({ t: lit('welcome') }),
   pong: obj({ t: lit('pong'), n: int(0, MAX_SAFE) }),
-  bcast: obj({ t: lit('bcast'), b: broadcastItem }),
+  /** `k`: this copy's ack token (section 5.4); absent from servers before it. */
+  bcast: obj({ t: lit('bcast'), k: opt(ackToken), b: broadcastItem }),
 } satisfies Record<string, Validator<{ t: string }>>;
 
 // ---- Peer link, both directions (section 6.4) ----

@@ -2,7 +2,7 @@
  * Opens the TLS (TCP) listener and the UDP socket and wires them to a ServerCore. The only
  * place that binds ports; main.ts and the tests both go through it.
  */
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Socket as UdpSocket } from 'node:dgram';
 import type { Socket } from 'node:net';
 import { createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import {
@@ -12,6 +12,7 @@ import {
   PRESSURE_LOGIN_DEADLINE_MS,
   type Ticket,
 } from './admission.ts';
+import { createUdpSocket } from '../net/udp-socket.ts';
 import type { ServerCore } from './server.ts';
 
 export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -161,7 +162,7 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
 }
 
 function bindUdp(host: string, port: number): Promise<UdpSocket> {
-  const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+  const socket = createUdpSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve, reject) => {
     socket.once('error', (err) => {
       socket.close();

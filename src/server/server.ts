@@ -196,6 +196,7 @@ export class ServerCore extends EventEmitter<ServerEvents> {
       emit,
       dispatch: (session, message, receivedAt) => this.dispatchDatagram(session, message, receivedAt),
       holding: () => this.broadcasts.delivery.fanningOut,
+      acceptAckTokens: (session, entries) => this.broadcasts.delivery.acceptAckTokens(session, entries),
     });
     this.accounts = new Accounts(
       { store: this.store, hasher: this.hasher, now, emit },

@@ -10,6 +10,8 @@
  */
 import { newDropCounters, type DropReason } from '../net/datagram.ts';
 import type { UdpClientMessage, UdpServerMessage } from '../net/messages.ts';
+import { UDP_TOKEN_ACK_VERSION } from '../net/constants.ts';
+import { decodeTokenAck, type ReadTokenAckEntry } from '../net/token-ack.ts';
 import { readHeader } from '../net/udp-channel.ts';
 import type { Clock } from './rate-limit.ts';
 import type { Emit } from './events.ts';
@@ -42,6 +44,8 @@ export interface UdpHost {
   dispatch(session: OnlineSession, message: UdpClientMessage, receivedAt: number): void;
   /** Hold datagrams instead of handling them: a fan-out is sending (then `release`). */
   holding(): boolean;
+  /** Which entries of a token ack match the copies sent to the session (section 5.4). */
+  acceptAckTokens(session: OnlineSession, entries: readonly ReadTokenAckEntry[]): { bids: string[]; forged: number };
 }
 
 export class UdpEndpoint {
@@ -109,6 +113,7 @@ export class UdpEndpoint {
   }
 
   private handle(datagram: Buffer, address: string, port: number, at: number): void {
+    if (datagram[0] === UDP_TOKEN_ACK_VERSION) return this.handleTokenAck(datagram, address, at);
     const header = readHeader(datagram);
     if (!header) return this.drop('malformed', address);
     const session = this.bySid.get(header.sid.toString('hex'));
@@ -135,6 +140,23 @@ export class UdpEndpoint {
       case 'bcast_ack': // handled as if it came over the control channel
         this.host.dispatch(session, message, at);
     }
+  }
+
+  /**
+   * A token ack (section 5.4): not sealed, so it proves only that its sender read the copies'
+   * tokens, each good once. It counts as hearing from the client but does not move its
+   * endpoint: only a sealed datagram does that.
+   */
+  private handleTokenAck(datagram: Buffer, address: string, at: number): void {
+    const ack = decodeTokenAck(datagram);
+    if (!ack) return this.drop('malformed', address);
+    const session = this.bySid.get(ack.sid.toString('hex'));
+    if (!session) return this.drop('unknown_session', address);
+    const { bids, forged } = this.host.acceptAckTokens(session, ack.entries);
+    if (forged > 0) this.drop('forged', address);
+    if (bids.length === 0) return;
+    session.udp.lastHeardAt = Math.max(session.udp.lastHeardAt, at);
+    this.host.dispatch(session, { t: 'bcast_ack', bids }, at);
   }
 
   private drop(reason: DropReason, address: string): void {

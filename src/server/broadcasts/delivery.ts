@@ -24,7 +24,9 @@ import {
   MAX_BROADCASTS_IN_FLIGHT_UDP,
   OUTPUT_QUEUE_BYTES,
 } from '../../net/constants.ts';
+import type { ReadTokenAckEntry } from '../../net/token-ack.ts';
 import { userKey } from '../users/store.ts';
+import { AckTokens, writeTokenHex } from './ack-tokens.ts';
 import { realTicker, type DeliveryHost, type DeliveryPeer, type DeliveryQueue, type Ticker } from './ports.ts';
 import type { PendingBroadcast } from './queue.ts';
 import { encodeBroadcast, Recipient, type Encoded } from './recipient.ts';
@@ -113,6 +115,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   private readonly slice: number;
   private readonly firstSlice: number;
   private readonly ticker: Ticker;
+  private readonly tokens = new AckTokens();
   /** Undoes start(): the tick timer and the online/offline subscriptions. */
   private unsubscribe: (() => void)[] = [];
   private lastTickAt = 0;
@@ -311,18 +314,17 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
 
   private deliver(r: Recipient<S>, pending: PendingBroadcast, enc: Encoded, now: number): 'udp' | 'tcp' {
     const bid = pending.item.bid;
-    if (
-      enc.udp &&
-      this.host.udpAlive(r.session) &&
-      r.udp.size < this.maxUdpInFlight &&
-      this.host.sendDatagram(r.session, enc.udp)
-    ) {
-      const wait = this.rtoFor(r);
-      r.udp.set(bid, { tries: 1, wait, firstAt: now, nextAt: now + wait });
-      this.active.add(r);
-      this.stats.udpSent += 1;
-      enc.sends.datagrams += 1;
-      return 'udp';
+    if (enc.udp && this.host.udpAlive(r.session) && r.udp.size < this.maxUdpInFlight) {
+      const tokens = this.tokens;
+      tokens.next();
+      if (this.sendCopy(r, enc.udp, enc.tokenAt, tokens.hi, tokens.lo)) {
+        const wait = this.rtoFor(r);
+        r.udp.set(bid, { tries: 1, wait, firstAt: now, nextAt: now + wait, tokenHi: tokens.hi, tokenLo: tokens.lo });
+        this.active.add(r);
+        this.stats.udpSent += 1;
+        enc.sends.datagrams += 1;
+        return 'udp';
+      }
     }
     this.sendTcp(r, bid, enc);
     return 'tcp';
@@ -422,7 +424,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
         flight.tries < this.udpTries &&
         beforeDeadline &&
         enc.udp &&
-        this.host.sendDatagram(r.session, enc.udp)
+        this.sendCopy(r, enc.udp, enc.tokenAt, flight.tokenHi, flight.tokenLo)
       ) {
         flight.tries += 1;
         // Back-off: RTO, 2 x RTO, 4 x RTO ... (section 7.2), never past the UDP deadline.
@@ -438,6 +440,32 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       this.sendTcp(r, bid, enc);
     }
     return sends;
+  }
+
+  /** One `bcast` copy with its ack token written in (section 5.4). */
+  private sendCopy(r: Recipient<S>, payload: Buffer, tokenAt: number, hi: number, lo: number): boolean {
+    writeTokenHex(payload, tokenAt, hi, lo);
+    return this.host.sendDatagram(r.session, payload);
+  }
+
+  /**
+   * Token acks (section 5.4): the ids whose token matches the copy sent to this session, and
+   * how many entries named a copy in flight with another token (forged). An entry for a copy
+   * no longer in flight (acked already, or gone by TCP) is neither: a duplicate's ack.
+   */
+  acceptAckTokens(session: S, entries: readonly ReadTokenAckEntry[]): { bids: string[]; forged: number } {
+    const r = this.recipients.get(session);
+    const bids: string[] = [];
+    let forged = 0;
+    if (!r) return { bids, forged };
+    for (const { bid, hi, lo } of entries) {
+      const flight = r.udp.get(bid);
+      if (!flight) continue;
+      // Compared without an early exit: the token is the secret.
+      if (((flight.tokenHi ^ hi) | (flight.tokenLo ^ lo)) !== 0) forged += 1;
+      else bids.push(bid);
+    }
+    return { bids, forged };
   }
 
   /** Karn's algorithm: only a broadcast sent once over UDP times a round trip. */

@@ -2,7 +2,7 @@
  * Delivery's state per online recipient and per broadcast (PROTOCOL.md section 7.2): what
  * was sent to whom and is awaited, and each broadcast serialised once for every recipient.
  */
-import { MAX_DATAGRAM_BYTES, UDP_HEADER_BYTES, UDP_TAG_BYTES } from '../../net/constants.ts';
+import { ACK_TOKEN_BYTES, MAX_DATAGRAM_BYTES, UDP_HEADER_BYTES, UDP_TAG_BYTES } from '../../net/constants.ts';
 import { encodeMessage } from '../../net/codec.ts';
 import type { ServerMessage, UdpServerMessage } from '../../net/messages.ts';
 import { userKey } from '../users/store.ts';
@@ -16,6 +16,9 @@ export interface InFlight {
   /** Host clock time of the first send: the RTT sample if acked after it alone (Karn). */
   firstAt: number;
   nextAt: number;
+  /** The copy's ack token (section 5.4), as two 32-bit halves: every copy of it carries it. */
+  tokenHi: number;
+  tokenLo: number;
 }
 
 /** What the server has sent one online session and is waiting to hear back about. */
@@ -61,19 +64,27 @@ export interface BroadcastSends {
 }
 
 export interface Encoded {
-  /** The `bcast` payload, or null if sealed it would not fit a datagram (then TCP only). */
+  /**
+   * The `bcast` payload, or null if sealed it would not fit a datagram (then TCP only). Its
+   * `k` is written in place (at `tokenAt`) before each send: one payload for every recipient.
+   */
   udp: Buffer | null;
+  tokenAt: number;
   tcp: Buffer;
   /** Sends of this broadcast so far, to every recipient: UDP (retransmissions included), TCP. */
   sends: BroadcastSends;
 }
 
-/** A broadcast serialised once: sealing per recipient is all a fan-out adds. */
+const TOKEN_PLACEHOLDER = '0'.repeat(2 * ACK_TOKEN_BYTES);
+
+/** A broadcast serialised once: the token and sealing per recipient are all a fan-out adds. */
 export function encodeBroadcast(pending: PendingBroadcast): Encoded {
-  const datagram: UdpServerMessage = { t: 'bcast', b: pending.item };
+  const datagram: UdpServerMessage = { t: 'bcast', k: TOKEN_PLACEHOLDER, b: pending.item };
   const frame: ServerMessage = { t: 'broadcast', b: pending.item };
   const udp = Buffer.from(JSON.stringify(datagram), 'utf8');
+  // `k` comes before `b`, so the first `"k":"` is the field's, whatever the text holds.
+  const tokenAt = udp.indexOf('"k":"') + 5;
   // JSON escapes can make a 4 KiB text much longer than 4 KiB: such a one goes by TCP only.
   const fits = UDP_HEADER_BYTES + udp.length + UDP_TAG_BYTES <= MAX_DATAGRAM_BYTES;
-  return { udp: fits ? udp : null, tcp: encodeMessage(frame), sends: { datagrams: 0, frames: 0 } };
+  return { udp: fits ? udp : null, tokenAt, tcp: encodeMessage(frame), sends: { datagrams: 0, frames: 0 } };
 }
