@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
+import { UDP_TOKEN_ACK_VERSION } from '../../src/net/constants.ts';
 import { Direction, sealDatagram } from '../../src/net/datagram.ts';
+import { decodeTokenAck, tokenText } from '../../src/net/token-ack.ts';
 import { onlineUser, received } from '../helpers/broadcast.ts';
 import { startTestServer, testServer } from '../helpers/server.ts';
 import { UdpProxy } from '../helpers/udp-proxy.ts';
@@ -63,6 +65,39 @@ test('forged, altered and replayed broadcast datagrams are dropped and counted, 
   assert.equal(bob.inbox.stats.duplicates, 0, 'nothing forged or replayed got as far as the inbox');
   assert.equal(bob.inbox.has('badbad'), false);
   assert.equal(bob.client.udpState, 'alive', 'the real path still works');
+});
+
+test('the inbox acks a copy that carries k by token (section 5.4), and the server counts it', async (t) => {
+  // No copy is resent before the test ends (a first RTO of 10 minutes): one copy, one ack each.
+  const server = await testServer(t, { broadcastRto: { initialMs: 10 * 60_000 } });
+  const proxy = await UdpProxy.start({ target: { host: '127.0.0.1', port: server.app.listening.udpPort } });
+  defer(t, () => proxy.close());
+  const delivered: string[] = [];
+  server.app.core.on('broadcast_delivered', ({ bid }) => delivered.push(bid));
+  const alice = await onlineUser(server, 'alice');
+  const bob = await onlineUser(server, 'bob', { proxy });
+  const tokens = new Map<string, string | undefined>();
+  bob.client.on('udpMessage', (m) => {
+    if (m.t === 'bcast') tokens.set(m.b.bid, m.k);
+  });
+
+  const sent = await alice.inbox.send('ack me by token');
+  await received(bob, sent.bid);
+  assert.equal(nth(bob.inbox.items, 0, 'broadcast').via, 'udp');
+  await waitFor(() => delivered.includes(sent.bid), { what: 'both acks counted' });
+  const k = tokens.get(sent.bid);
+  assert.ok(k, 'the copy bob got carried a token');
+  // What went up through bob's proxy: a token ack naming the copy and echoing its k.
+  const tokenAcks = proxy.capturedUp.filter((d) => d[0] === UDP_TOKEN_ACK_VERSION).map((d) => decodeTokenAck(d));
+  assert.deepEqual(
+    tokenAcks.flatMap((ack) => ack?.entries.map((e) => [e.bid, tokenText(e.hi, e.lo)]) ?? [['undecodable']]),
+    [[sent.bid, k]],
+  );
+  assert.equal(bob.inbox.stats.acksSent, 1);
+  const stats = server.app.core.broadcasts.stats();
+  assert.equal(stats.acks, 2);
+  assert.equal(stats.retransmits + stats.tcpSent, 0, 'each ack counted at the first copy');
+  assert.deepEqual(server.app.core.udp.dropped, { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 });
 });
 
 test('the inbox keeps the newest broadcasts up to its bound and counts them all', async (t) => {

@@ -3,7 +3,7 @@
  * proxy (P2PClient option `udpTarget`), the proxy forwards to the server from its own socket
  * and relays the answers back. Each direction drops datagrams with its own probability, from
  * a seeded generator so a failing run can be replayed. It also keeps the datagrams it relayed
- * to the client, and can inject any datagram towards the client (forgeries, replays).
+ * each way, and can inject any datagram towards the client (forgeries, replays).
  */
 import { createSocket, type Socket } from 'node:dgram';
 
@@ -36,6 +36,8 @@ export class UdpProxy {
   readonly counts = { up: 0, down: 0, droppedUp: 0, droppedDown: 0, injected: 0 };
   /** Datagrams relayed to the client, oldest first (the last MAX_CAPTURED). */
   readonly capturedDown: Buffer[] = [];
+  /** Datagrams relayed to the server, oldest first (the last MAX_CAPTURED). */
+  readonly capturedUp: Buffer[] = [];
   client: { address: string; port: number } | null = null;
   private readonly random: () => number;
 
@@ -55,6 +57,7 @@ export class UdpProxy {
         return;
       }
       this.counts.up += 1;
+      capture(this.capturedUp, datagram);
       back.send(datagram, this.target.port, this.target.host);
     });
     back.on('message', (datagram) => {
@@ -64,8 +67,7 @@ export class UdpProxy {
         return;
       }
       this.counts.down += 1;
-      this.capturedDown.push(datagram);
-      if (this.capturedDown.length > MAX_CAPTURED) this.capturedDown.shift();
+      capture(this.capturedDown, datagram);
       front.send(datagram, this.client.port, this.client.address);
     });
   }
@@ -96,6 +98,11 @@ export class UdpProxy {
   async close(): Promise<void> {
     await Promise.all([close(this.front), close(this.back)]);
   }
+}
+
+function capture(into: Buffer[], datagram: Buffer): void {
+  into.push(datagram);
+  if (into.length > MAX_CAPTURED) into.shift();
 }
 
 function bind(): Promise<Socket> {
