@@ -64,6 +64,8 @@ export interface Sent {
   at: number;
   bid: string;
   item: BroadcastItem;
+  /** A datagram's ack token (PROTOCOL.md section 5.4). */
+  k?: string;
 }
 
 /** An online session as delivery sees it, recording what it was sent. */
@@ -82,9 +84,9 @@ export class FakeSession {
   ) {}
 
   recordDatagram(payload: Buffer): void {
-    const message = JSON.parse(payload.toString('utf8')) as { t: string; b: BroadcastItem };
+    const message = JSON.parse(payload.toString('utf8')) as { t: string; k?: string; b: BroadcastItem };
     if (message.t !== 'bcast') throw new Error(`unexpected datagram ${message.t}`);
-    this.datagrams.push({ at: this.clock.now(), bid: message.b.bid, item: message.b });
+    this.datagrams.push({ at: this.clock.now(), bid: message.b.bid, item: message.b, k: message.k });
   }
 
   recordFrame(frame: Buffer): void {

@@ -84,8 +84,15 @@ async function firstToken(udp: RawUdp, bid: string): Promise<string> {
 }
 
 /** `k` with its last hex digit changed: the right length, the wrong token. */
+/** Another token: its first half differs (the last bits tell copies apart, section 5.4). */
 function wrongToken(k: string): string {
-  return k.slice(0, -1) + (k.endsWith('0') ? '1' : '0');
+  return (k.startsWith('0') ? '1' : '0') + k.slice(1);
+}
+
+/** Copy `n`'s token: the first copy's with n - 1 xored into its last bits (section 5.4). */
+function copyToken(k: string, n: number): string {
+  const lo = (parseInt(k.slice(8), 16) ^ (n - 1)) >>> 0;
+  return k.slice(0, 8) + lo.toString(16).padStart(8, '0');
 }
 
 const noDrops = { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };
@@ -132,10 +139,10 @@ test('a wrong token is counted forged and is no ack: the copy is resent, then ac
   const copies = await udp.waitCopies(bid, 2);
   assert.deepEqual(
     copies.map((copy) => copy.k),
-    copies.map(() => k),
-    'every copy to this recipient carries the same k',
+    copies.map((_, i) => copyToken(k, i + 1)),
+    'copy n carries k with n - 1 xored into its last bits',
   );
-  await udp.tokenAck([{ bid, k }]);
+  await udp.tokenAck([{ bid, k }]); // the first copy's token still acks
   const event = await waitDelivered(delivered, bid);
   assert.equal(event.acked, 1);
   const stats = server.app.core.broadcasts.stats();

@@ -5,7 +5,7 @@
  * - A new broadcast is serialised once (a `bcast` payload and a `broadcast` frame) and sealed
  *   per recipient with that session's key; the loop runs in slices so the event loop stays
  *   responsive while it reaches 10,000 users.
- * - Over UDP it is retransmitted after the recipient's RTO, then 2 x, 4 x that ... until
+ * - Over UDP it is retransmitted after the recipient's RTO, then after the resend RTO, twice that ... until
  *   acknowledged (rto.ts: RFC 6298 from the round trips this server measured to that
  *   recipient, or to everyone before it has its own); after BROADCAST_UDP_TRIES
  *   unacknowledged sends or BROADCAST_UDP_DEADLINE_MS, or at once when the UDP path is not
@@ -30,7 +30,8 @@ import { AckTokens, writeTokenHex } from './ack-tokens.ts';
 import { realTicker, type DeliveryHost, type DeliveryPeer, type DeliveryQueue, type Ticker } from './ports.ts';
 import type { PendingBroadcast } from './queue.ts';
 import { encodeBroadcast, Recipient, type Encoded } from './recipient.ts';
-import { DEFAULT_RTO_LIMITS, RttEstimator, type RtoLimits } from './rto.ts';
+import { DEFAULT_RTO_LIMITS, type RtoLimits } from './rto.ts';
+import { RoundTrips } from './round-trips.ts';
 
 export type { DeliveryHost, DeliveryPeer, DeliveryQueue, Ticker } from './ports.ts';
 export type { BroadcastSends } from './recipient.ts';
@@ -106,8 +107,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   /** Broadcasts every registered user has acknowledged (reported once). */
   private readonly complete = new Set<string>();
   private readonly rtoLimits: RtoLimits;
-  /** Round trips to every recipient: the RTO of one that has no sample of its own yet. */
-  private readonly rtt: RttEstimator;
+  private readonly roundTrips: RoundTrips;
   private readonly udpTries: number;
   private readonly udpDeadlineMs: number;
   private readonly maxUdpInFlight: number;
@@ -136,7 +136,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     this.maxUdpInFlight = options.maxUdpInFlight ?? MAX_BROADCASTS_IN_FLIGHT_UDP;
     this.tickMs = options.tickMs ?? DELIVERY_TICK_MS;
     this.rtoLimits = { ...DEFAULT_RTO_LIMITS, ...options.rto, granularityMs: this.tickMs };
-    this.rtt = new RttEstimator(this.rtoLimits);
+    this.roundTrips = new RoundTrips(this.rtoLimits);
     this.slice = options.fanoutSlice ?? FANOUT_SLICE;
     this.firstSlice = options.fanoutFirstSlice ?? options.fanoutSlice ?? FANOUT_FIRST_SLICE;
     this.ticker = options.ticker ?? realTicker;
@@ -171,7 +171,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   /** The RTO a recipient's next first send waits for (its own estimate, else everyone's). */
   rtoOf(session: S): number {
     const r = this.recipients.get(session);
-    return r ? this.rtoFor(r) : this.rtt.rto;
+    return this.roundTrips.rtoFor(r);
   }
 
   /** Online sessions that still wait for an ack or a TCP send, for the dashboard. */
@@ -207,7 +207,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
         // count in the round trip of its last recipients and inflate their RTO.
         if (this.deliver(r, pending, enc, this.host.now()) === 'udp') {
           counts.udp += 1;
-          counts.rtoSum += this.rtoFor(r);
+          counts.rtoSum += this.roundTrips.rtoFor(r);
         } else counts.tcp += 1;
       }
       // Nothing is read from a socket between here and the sends dgram makes on the next tick.
@@ -248,7 +248,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const r = this.recipients.get(session);
     const user = session.user;
     for (const bid of bids) {
-      if (r) this.sampleRtt(r, bid, now);
+      const flight = r?.udp.get(bid);
+      if (r && flight) this.roundTrips.sample(r, flight, now);
       r?.forget(bid);
       const pending = this.queue.get(bid);
       if (!pending || !this.queue.ack(bid, user)) continue;
@@ -318,8 +319,18 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
       const tokens = this.tokens;
       tokens.next();
       if (this.sendCopy(r, enc.udp, enc.tokenAt, tokens.hi, tokens.lo)) {
-        const wait = this.rtoFor(r);
-        r.udp.set(bid, { tries: 1, wait, firstAt: now, nextAt: now + wait, tokenHi: tokens.hi, tokenLo: tokens.lo });
+        const wait = this.roundTrips.rtoFor(r);
+        r.udp.set(bid, {
+          tries: 1,
+          rto: wait,
+          wait,
+          firstAt: now,
+          lastAt: now,
+          nextAt: now + wait,
+          tokenHi: tokens.hi,
+          tokenLo: tokens.lo,
+          ackedCopy: 0,
+        });
         this.active.add(r);
         this.stats.udpSent += 1;
         enc.sends.datagrams += 1;
@@ -424,12 +435,9 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
         flight.tries < this.udpTries &&
         beforeDeadline &&
         enc.udp &&
-        this.sendCopy(r, enc.udp, enc.tokenAt, flight.tokenHi, flight.tokenLo)
+        this.sendCopy(r, enc.udp, enc.tokenAt, flight.tokenHi, RoundTrips.copyTokenLo(flight, flight.tries + 1))
       ) {
-        flight.tries += 1;
-        // Back-off: RTO, 2 x RTO, 4 x RTO ... (section 7.2), never past the UDP deadline.
-        flight.wait *= 2; // the UDP deadline bounds it
-        r.backedOffRto = Math.min(this.rtoLimits.maxMs, Math.max(r.backedOffRto ?? 0, flight.wait));
+        this.roundTrips.resent(r, flight, now);
         flight.nextAt = Math.min(now + flight.wait, flight.firstAt + this.udpDeadlineMs);
         this.stats.retransmits += 1;
         enc.sends.datagrams += 1;
@@ -458,34 +466,13 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     const bids: string[] = [];
     let forged = 0;
     if (!r) return { bids, forged };
-    for (const { bid, hi, lo } of entries) {
-      const flight = r.udp.get(bid);
+    for (const entry of entries) {
+      const flight = r.udp.get(entry.bid);
       if (!flight) continue;
-      // Compared without an early exit: the token is the secret.
-      if (((flight.tokenHi ^ hi) | (flight.tokenLo ^ lo)) !== 0) forged += 1;
-      else bids.push(bid);
+      if (RoundTrips.matchToken(flight, entry)) bids.push(entry.bid);
+      else forged += 1;
     }
     return { bids, forged };
-  }
-
-  /** Karn's algorithm: only a broadcast sent once over UDP times a round trip. */
-  private sampleRtt(r: Recipient<S>, bid: string, now: number): void {
-    const flight = r.udp.get(bid);
-    if (!flight || flight.tries !== 1) return;
-    const ms = now - flight.firstAt;
-    r.rtt ??= new RttEstimator(this.rtoLimits);
-    r.rtt.sample(ms);
-    r.backedOffRto = null;
-    this.rtt.sample(ms);
-  }
-
-  /** The wait after a first send to `r`: its RTO, backed off while its sends go unanswered. */
-  private rtoFor(r: Recipient<S>): number {
-    return r.backedOffRto ?? this.estimator(r).rto;
-  }
-
-  private estimator(r: Recipient<S> | undefined): RttEstimator {
-    return r?.rtt ?? this.rtt;
   }
 
   private encode(pending: PendingBroadcast): Encoded {

@@ -10,15 +10,24 @@ import type { DeliveryPeer, PendingBroadcast } from './ports.ts';
 import type { RttEstimator } from './rto.ts';
 
 export interface InFlight {
+  /** Copies sent so far (1 = the first send). */
   tries: number;
-  /** The current wait: the RTO at the first send, doubled at each retransmission. */
+  /** The RTO the first send waited. */
+  rto: number;
+  /** The current wait: the RTO, then the resend RTO, doubled at each later copy. */
   wait: number;
-  /** Host clock time of the first send: the RTT sample if acked after it alone (Karn). */
+  /** Host clock time of the first send, and of the latest copy. */
   firstAt: number;
+  lastAt: number;
   nextAt: number;
-  /** The copy's ack token (section 5.4), as two 32-bit halves: every copy of it carries it. */
+  /**
+   * The ack token (section 5.4) as two 32-bit halves. Copy n carries it with n - 1 xored
+   * into its last bits, so a token ack says which copy arrived: every ack times a round trip.
+   */
   tokenHi: number;
   tokenLo: number;
+  /** The copy a token ack named (1 = the first send); 0 until then, and for a sealed ack. */
+  ackedCopy: number;
 }
 
 /** What the server has sent one online session and is waiting to hear back about. */

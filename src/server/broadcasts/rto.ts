@@ -1,9 +1,8 @@
 /**
  * The retransmission timeout of broadcast datagrams (PROTOCOL.md section 7.2), as TCP's
  * (RFC 6298): a smoothed round trip (SRTT) and its variation (RTTVAR) from acknowledged
- * sends, RTO = SRTT + max(G, 4 x RTTVAR) within [min, max]; delivery doubles it at each
- * retransmission of the same broadcast. Samples come only from broadcasts sent once (Karn's algorithm): the ack
- * of a retransmitted one could answer any of its copies. Pure: the caller passes the times.
+ * sends, RTO = SRTT + max(G, 4 x RTTVAR) within [min, max]. Which acks give a sample, and
+ * how the waits back off, is round-trips.ts' business. Pure: the caller passes the times.
  */
 import { BROADCAST_RTO_INITIAL_MS, BROADCAST_RTO_MAX_MS, BROADCAST_RTO_MIN_MS } from '../../net/constants.ts';
 

@@ -28,6 +28,15 @@ const sendTimes = (session: Session, bid: string, t0: number) =>
     t0,
   );
 
+/** Ack a copy by its token (PROTOCOL.md section 5.4), as the server's UDP endpoint does. */
+function tokenAck(bed: Bed, session: Session, bid: string, k: string | undefined): void {
+  assert.ok(k, 'the copy carries a token');
+  const entry = { bid, hi: parseInt(k.slice(0, 8), 16), lo: parseInt(k.slice(8), 16) };
+  const { bids, forged } = bed.broadcasts.delivery.acceptAckTokens(session, [entry]);
+  assert.deepEqual([bids, forged], [[bid], 0]);
+  bed.broadcasts.ack(session, bids);
+}
+
 /** One broadcast acked by `users` after `rttMs`; then time moves on to the next delivery tick. */
 async function measureRoundTrip(bed: Bed, users: Session[], rttMs = 20): Promise<void> {
   const [sender] = users;
@@ -161,6 +170,52 @@ describe('broadcast retransmission follows the measured round trip', () => {
     broadcasts.ack(bob, [third.bid]); // sent once: a valid sample ends the back-off
     assert.equal(broadcasts.delivery.rtoOf(bob), R);
     assert.deepEqual(sendTimes(bob, third.bid, t2), [0]);
+    await close();
+  });
+
+  test("token acks time resends: after a resend is acked by its copy's token, later resends wait the resend RTO", async () => {
+    const bed = await deliveryBed();
+    const { clock, host, send, broadcasts, close } = bed;
+    const bob = host.login('bob', { udpAlive: true });
+    await measureRoundTrip(bed, [bob], 400); // a first send's round trip in a busy fan-out
+    const R = BROADCAST_RTO_MAX_MS; // 400 + 4 x 200, at the ceiling
+    assert.equal(broadcasts.delivery.rtoOf(bob), R);
+    const t0 = clock.now();
+    const first = await send(bob);
+    clock.advance(R);
+    const copies = bob.datagrams.filter((d) => d.bid === first.bid);
+    assert.deepEqual(times(copies, t0), [0, R]);
+    assert.notEqual(copies[1]?.k, copies[0]?.k, 'each copy carries its own token');
+    clock.advance(20);
+    tokenAck(bed, bob, first.bid, copies[1]?.k); // the resend, answered in 20 ms
+    clock.advance(DELIVERY_TICK_MS - 20);
+
+    const t1 = clock.now();
+    const second = await send(bob);
+    clock.advance(BROADCAST_UDP_DEADLINE_MS);
+    const Rr = BROADCAST_RTO_MIN_MS; // 20 ms measured on the resend: the floor
+    // Before: t, t + R, t + 3R, TCP at t + 7R. Now the resends wait the resend RTO, doubled.
+    assert.deepEqual(sendTimes(bob, second.bid, t1), [0, R, R + Rr]);
+    assert.deepEqual(times(bob.frames, t1), [R + 3 * Rr], 'then once over TCP');
+    await close();
+  });
+
+  test('a token ack of the first copy after a resend still times the first send (no ambiguity)', async () => {
+    const bed = await deliveryBed();
+    const { clock, host, send, broadcasts, close } = bed;
+    const bob = host.login('bob', { udpAlive: true });
+    await measureRoundTrip(bed, [bob]);
+    const R = BROADCAST_RTO_MIN_MS;
+    const t0 = clock.now();
+    const late = await send(bob);
+    clock.advance(R + 50); // resent at t + R; then the first copy's ack arrives, 150 ms after it went
+    const copies = bob.datagrams.filter((d) => d.bid === late.bid);
+    assert.deepEqual(times(copies, t0), [0, R]);
+    tokenAck(bed, bob, late.bid, copies[0]?.k);
+    // A 150 ms sample on top of a 20 ms one: RTTVAR = 3/4 x 10 + 1/4 x 130, SRTT = 7/8 x 20 + 1/8 x 150.
+    const srtt = (7 / 8) * 20 + (1 / 8) * 150;
+    const rttvar = (3 / 4) * 10 + (1 / 4) * 130;
+    assert.equal(broadcasts.delivery.rtoOf(bob), srtt + 4 * rttvar);
     await close();
   });
 
