@@ -1,7 +1,7 @@
 /**
  * Ack tokens for `bcast` copies (PROTOCOL.md section 5.4): 8 random bytes per recipient and
- * broadcast, drawn from a pool refilled a few thousand at a time (one call into the CSPRNG
- * for a slice of a fan-out, not one a recipient), and written into the serialised payload as
+ * broadcast, drawn from a pool of 1,024 refilled at once (one call into the CSPRNG for a
+ * turn of a fan-out, not one a recipient), and written into the serialised payload as
  * hex in place, so the payload is still serialised once for every recipient.
  */
 import { randomFillSync } from 'node:crypto';

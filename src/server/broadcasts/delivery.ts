@@ -5,9 +5,9 @@
  * - A new broadcast is serialised once (a `bcast` payload and a `broadcast` frame) and sealed
  *   per recipient with that session's key; the loop runs in slices so the event loop stays
  *   responsive while it reaches 10,000 users.
- * - Over UDP it is retransmitted after the recipient's RTO, then after the resend RTO, twice that ... until
- *   acknowledged (rto.ts: RFC 6298 from the round trips this server measured to that
- *   recipient, or to everyone before it has its own); after BROADCAST_UDP_TRIES
+ * - Over UDP it is retransmitted after the recipient's RTO, then after the resend RTO, then
+ *   twice that, until acknowledged (round-trips.ts: RFC 6298 from the round trips this server
+ *   measured to that recipient, or to everyone before it has its own); after BROADCAST_UDP_TRIES
  *   unacknowledged sends or BROADCAST_UDP_DEADLINE_MS, or at once when the UDP path is not
  *   alive (never registered, or dead), it goes over the TLS connection instead, which is
  *   reliable: a TCP send is not repeated on the same connection.
