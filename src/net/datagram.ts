@@ -4,7 +4,7 @@
  * direction (4 bytes) followed by the sender's sequence number (8 bytes), so a key never sees
  * the same nonce twice as long as each side counts up from 1.
  */
-import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import {
   MAX_DATAGRAM_BYTES,
   UDP_HEADER_BYTES,
@@ -44,35 +44,21 @@ function nonceFor(direction: Direction, seq: number): Buffer {
 }
 
 export function sealDatagram(key: Buffer, sid: Buffer, direction: Direction, seq: number, plaintext: Buffer): Buffer {
-  return Buffer.concat(sealDatagramParts(key, sid, direction, seq, plaintext));
-}
-
-/**
- * The datagram sealDatagram makes, as [header, ciphertext, tag] for a gathered send (dgram
- * sends a list with one sendmsg): no copy into one buffer, which a fan-out would make per
- * recipient. `key` may be a KeyObject made once per session (cheaper per call than a Buffer).
- */
-export function sealDatagramParts(
-  key: Buffer | KeyObject,
-  sid: Buffer,
-  direction: Direction,
-  seq: number,
-  plaintext: Buffer,
-): Buffer[] {
-  const keyBytes = Buffer.isBuffer(key) ? key.length : key.symmetricKeySize;
-  if (keyBytes !== UDP_KEY_BYTES) throw new RangeError('UDP key must be 32 bytes');
+  if (key.length !== UDP_KEY_BYTES) throw new RangeError('UDP key must be 32 bytes');
   if (sid.length !== UDP_SESSION_ID_BYTES) throw new RangeError('session id must be 8 bytes');
   if (!Number.isSafeInteger(seq) || seq <= 0) throw new RangeError('sequence must be a positive safe integer');
-  const header = Buffer.allocUnsafe(UDP_HEADER_BYTES);
-  header[0] = UDP_VERSION;
-  sid.copy(header, 1);
-  header.writeUInt32BE(Math.floor(seq / TWO_POW_32), SEQ_OFFSET);
-  header.writeUInt32BE(seq % TWO_POW_32, SEQ_OFFSET + 4);
+  const out = Buffer.allocUnsafe(UDP_HEADER_BYTES + plaintext.length + UDP_TAG_BYTES);
+  out[0] = UDP_VERSION;
+  sid.copy(out, 1);
+  out.writeUInt32BE(Math.floor(seq / TWO_POW_32), SEQ_OFFSET);
+  out.writeUInt32BE(seq % TWO_POW_32, SEQ_OFFSET + 4);
   const cipher = createCipheriv('aes-256-gcm', key, nonceFor(direction, seq));
-  cipher.setAAD(header);
-  const body = cipher.update(plaintext);
-  const tail = cipher.final(); // empty for GCM, which is a stream cipher
-  return tail.length ? [header, body, tail, cipher.getAuthTag()] : [header, body, cipher.getAuthTag()];
+  cipher.setAAD(out.subarray(0, UDP_HEADER_BYTES));
+  let offset = UDP_HEADER_BYTES;
+  offset += cipher.update(plaintext).copy(out, offset);
+  offset += cipher.final().copy(out, offset);
+  cipher.getAuthTag().copy(out, offset);
+  return out;
 }
 
 /** Read the clear header; null if the datagram cannot be one of ours. Never throws. */

@@ -3,16 +3,7 @@
  * opens incoming ones through the replay window and the message schema (section 5).
  */
 import { validateMessage } from './codec.ts';
-import { createSecretKey, type KeyObject } from 'node:crypto';
-import {
-  Direction,
-  openDatagram,
-  readHeader,
-  sealDatagram,
-  sealDatagramParts,
-  type DatagramHeader,
-  type DropReason,
-} from './datagram.ts';
+import { Direction, openDatagram, readHeader, sealDatagram, type DatagramHeader, type DropReason } from './datagram.ts';
 import type { MessageOf, MessageSet } from './messages.ts';
 import { ReplayWindow } from './replay.ts';
 
@@ -22,8 +13,6 @@ export class UdpChannel<In extends MessageSet> {
   private sendSeq = 0;
   private readonly window = new ReplayWindow();
   private readonly receiveDirection: Direction;
-  /** The key as a KeyObject, made once: each cipher then skips importing it. */
-  private readonly cipherKey: KeyObject;
 
   constructor(
     readonly key: Buffer,
@@ -31,7 +20,6 @@ export class UdpChannel<In extends MessageSet> {
     private readonly sendDirection: Direction,
     private readonly inbound: In,
   ) {
-    this.cipherKey = createSecretKey(key);
     this.receiveDirection =
       sendDirection === Direction.CLIENT_TO_SERVER ? Direction.SERVER_TO_CLIENT : Direction.CLIENT_TO_SERVER;
   }
@@ -40,16 +28,10 @@ export class UdpChannel<In extends MessageSet> {
     return this.sealPayload(Buffer.from(JSON.stringify(message), 'utf8'));
   }
 
-  /** Seal an already-serialised payload. */
+  /** Seal an already-serialised payload (fan-out serialises once for every recipient). */
   sealPayload(payload: Buffer): Buffer {
     this.sendSeq += 1;
     return sealDatagram(this.key, this.sid, this.sendDirection, this.sendSeq, payload);
-  }
-
-  /** The same as parts for a gathered send (a fan-out serialises once, seals per recipient). */
-  sealPayloadParts(payload: Buffer): Buffer[] {
-    this.sendSeq += 1;
-    return sealDatagramParts(this.cipherKey, this.sid, this.sendDirection, this.sendSeq, payload);
   }
 
   /** `header` must come from readHeader() of the same datagram, with a matching sid. */

@@ -17,8 +17,7 @@ import type { Clock } from './rate-limit.ts';
 import type { Emit } from './events.ts';
 import { UdpPathState, type OnlineSession } from './session.ts';
 
-/** Sends one datagram, given whole or as parts sent together (dgram's list form). */
-export type DatagramSender = (datagram: Buffer | readonly Buffer[], port: number, address: string) => void;
+export type DatagramSender = (datagram: Buffer, port: number, address: string) => void;
 
 /**
  * Datagrams held during a fan-out, at most: the acks of a fan-out to 10,000 and the
@@ -86,7 +85,7 @@ export class UdpEndpoint {
   sendPayload(session: OnlineSession, payload: Buffer): boolean {
     const udp = session.udp;
     if (!udp.endpoint || !this.sender) return false;
-    this.sender(udp.channel.sealPayloadParts(payload), udp.endpoint.port, udp.endpoint.address);
+    this.sender(udp.channel.sealPayload(payload), udp.endpoint.port, udp.endpoint.address);
     return true;
   }
 
