@@ -31,11 +31,13 @@ export const MAX_PENDING_HANDSHAKES = MAX_UNAUTHENTICATED_CONNECTIONS;
 export const LISTEN_BACKLOG = 4096;
 /**
  * Kernel buffers of the UDP socket. A broadcast to 10,000 users brings 10,000 acks back
- * within a few hundred ms (PROTOCOL.md section 7.2); the default ~200 KiB holds a few hundred
- * small datagrams, and the rest would be dropped and cost retransmissions. Linux caps the
- * value at net.core.rmem_max / wmem_max, so asking for more is harmless.
+ * within a few hundred ms (PROTOCOL.md section 7.2), and each small datagram takes about
+ * 1 KiB of socket buffer: the default ~200 KiB holds a few hundred, and the rest would be
+ * dropped and cost retransmissions. Linux caps the value at net.core.rmem_max / wmem_max
+ * (often 4 MiB or less), so asking for more is harmless; docs/OPERATIONS.md says how to raise
+ * them (at 10,000 recipients: no drops, 25 % less CPU, docs/BENCHMARKS.md).
  */
-export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+export const UDP_SOCKET_BUFFER_BYTES = 16 * 1024 * 1024;
 
 export interface ListenOptions {
   host: string;
