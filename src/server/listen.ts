@@ -59,6 +59,8 @@ export interface Listening {
   host: string;
   tcpPort: number;
   udpPort: number;
+  /** What the kernel granted of UDP_SOCKET_BUFFER_BYTES (Linux reports twice what it allows). */
+  udpReceiveBufferBytes: number;
   /** Stop accepting, wait (briefly) for open connections to finish. */
   close(): Promise<void>;
 }
@@ -150,6 +152,7 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
     host: options.host,
     tcpPort,
     udpPort,
+    udpReceiveBufferBytes: receiveBufferBytes(udp),
     close: () => {
       // Connections that never became sessions have nobody to tell: they go at once, so
       // shutdown does not wait out their handshake timeout. Sessions were told by the core.
@@ -161,6 +164,14 @@ export async function listen(core: ServerCore, options: ListenOptions): Promise<
       return closeAll(tls, udp, sockets);
     },
   };
+}
+
+function receiveBufferBytes(socket: UdpSocket): number {
+  try {
+    return socket.getRecvBufferSize();
+  } catch {
+    return 0; // not reported on this system
+  }
 }
 
 function bindUdp(host: string, port: number): Promise<UdpSocket> {

@@ -190,6 +190,8 @@ export async function main(argv = hideBin(process.argv), env: NodeJS.ProcessEnv 
     host: app.listening.host,
     tcpPort: app.listening.tcpPort,
     udpPort: app.listening.udpPort,
+    // Below what large fan-outs need: docs/OPERATIONS.md "Large fan-outs".
+    udpReceiveBufferBytes: app.listening.udpReceiveBufferBytes,
     dataDir: app.dataDir,
     fingerprint: app.identity.fingerprint,
     certificateCreated: app.identity.created,

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { test } from 'node:test';
+import { UDP_SOCKET_BUFFER_BYTES } from '../../src/server/listen.ts';
 import { startTestServer, testServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { defer } from '../helpers/cleanup.ts';
@@ -68,4 +70,16 @@ test('shutdown closes connections still in their TLS handshake instead of waitin
   // With a 10-minute handshake timeout, a close that waited for it would time the test out.
   await server.close();
   await waitFor(() => silent.closed, { what: 'the silent connection to be closed by shutdown' });
+});
+
+test('the UDP socket asks for UDP_SOCKET_BUFFER_BYTES and reports what the kernel granted', async (t) => {
+  const server = await testServer(t);
+  // What this machine grants a socket asking the same (capped by net.core.rmem_max).
+  const probe = createSocket('udp4');
+  defer(t, () => probe.close());
+  await new Promise<void>((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  probe.setRecvBufferSize(UDP_SOCKET_BUFFER_BYTES);
+  // Where rmem_max is above the default (this machine's 4 MiB: 8 MiB reported), a server that
+  // did not ask would report the default instead.
+  assert.equal(server.app.listening.udpReceiveBufferBytes, probe.getRecvBufferSize());
 });
