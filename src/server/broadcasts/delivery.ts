@@ -457,8 +457,8 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
   }
 
   /**
-   * Token acks (section 5.4): the ids whose token matches the copy sent to this session, and
-   * how many entries named a copy in flight with another token (forged). An entry for a copy
+   * Token acks (section 5.4): the ids whose token matches a copy sent to this session, and
+   * how many entries named a broadcast in flight with another token (forged). An entry for a copy
    * no longer in flight (acked already, or gone by TCP) is neither: a duplicate's ack.
    */
   acceptAckTokens(session: S, entries: readonly ReadTokenAckEntry[]): { bids: string[]; forged: number } {
