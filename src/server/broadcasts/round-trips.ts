@@ -38,12 +38,12 @@ export class RoundTrips {
 
   /**
    * Match a token ack's entry against the copies in flight: true if it names one of them
-   * (recorded as the copy that arrived), false for a wrong token. The halves are compared
-   * without an early exit on their bits: the token is the secret.
+   * (recorded as the copy that arrived), false for a wrong token. The halves are compared as
+   * numbers, without a byte-by-byte early exit: the token is the secret.
    */
   static matchToken(flight: InFlight, entry: ReadTokenAckEntry): boolean {
     const copy = (flight.tokenLo ^ entry.lo) >>> 0;
-    if (((flight.tokenHi ^ entry.hi) | (copy >>> 2)) !== 0 || copy >= flight.tries) return false;
+    if ((flight.tokenHi ^ entry.hi) !== 0 || copy >= flight.tries) return false;
     if (flight.ackedCopy === 0) flight.ackedCopy = copy + 1;
     return true;
   }
