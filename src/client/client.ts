@@ -191,16 +191,20 @@ export class P2PClient extends Emitter<ClientEvents> {
   }
 
   sendUdp(message: UdpClientMessage): boolean {
-    if (!this.udpLink || this.udpLink.state !== UdpState.ALIVE) return false;
-    this.udpLink.send(message);
-    return true;
+    const link = this.aliveUdpLink;
+    link?.send(message);
+    return link !== null;
   }
 
   /** Acknowledge `bcast` copies by their tokens (section 5.4); false if the UDP path is not alive. */
   sendUdpTokenAck(entries: readonly TokenAckEntry[]): boolean {
-    if (!this.udpLink || this.udpLink.state !== UdpState.ALIVE) return false;
-    this.udpLink.sendTokenAck(entries);
-    return true;
+    const link = this.aliveUdpLink;
+    link?.sendTokenAck(entries);
+    return link !== null;
+  }
+
+  private get aliveUdpLink(): UdpLink | null {
+    return this.udpLink?.state === UdpState.ALIVE ? this.udpLink : null;
   }
 
   /** Fetch the whole list again, page by page (section 4.5). */

@@ -83,8 +83,3 @@ export function decodeTokenAck(datagram: Buffer): ReadTokenAck | null {
   }
   return { sid: datagram.subarray(1, COUNT_OFFSET), entries };
 }
-
-/** The `k` text of a token given as two 32-bit halves (the server's form). */
-export function tokenText(hi: number, lo: number): string {
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
-}

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MAX_BROADCAST_ACK_IDS_UDP, UDP_TOKEN_ACK_VERSION } from '../../src/net/constants.ts';
-import { decodeTokenAck, encodeTokenAck, tokenAckable, tokenText } from '../../src/net/token-ack.ts';
+import { decodeTokenAck, encodeTokenAck, tokenAckable } from '../../src/net/token-ack.ts';
+import { tokenText } from '../helpers/ack-token.ts';
 
 const sid = Buffer.from('0102030405060708', 'hex');
 const entry = (i: number) => ({

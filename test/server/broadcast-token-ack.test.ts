@@ -18,6 +18,7 @@ import { nth } from '../helpers/assert.ts';
 import { RawClient, type Welcome } from '../helpers/raw.ts';
 import { RawUdp } from '../helpers/raw-udp.ts';
 import { testServer, type TestServer } from '../helpers/server.ts';
+import { tokenHalves, tokenText } from '../helpers/ack-token.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -91,8 +92,8 @@ function wrongToken(k: string): string {
 
 /** Copy `n`'s token: the first copy's with n - 1 xored into its last bits (section 5.4). */
 function copyToken(k: string, n: number): string {
-  const lo = (parseInt(k.slice(8), 16) ^ (n - 1)) >>> 0;
-  return k.slice(0, 8) + lo.toString(16).padStart(8, '0');
+  const { hi, lo } = tokenHalves(k);
+  return tokenText(hi, (lo ^ (n - 1)) >>> 0);
 }
 
 const noDrops = { malformed: 0, unknown_session: 0, replayed: 0, forged: 0 };

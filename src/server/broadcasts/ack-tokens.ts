@@ -6,6 +6,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { ACK_TOKEN_BYTES } from '../../net/constants.ts';
+import type { ReadTokenAckEntry } from '../../net/token-ack.ts';
+import type { InFlight } from './recipient.ts';
 
 const POOL_TOKENS = 1024;
 const HEX = Buffer.from('0123456789abcdef', 'latin1');
@@ -35,4 +37,24 @@ export function writeTokenHex(out: Buffer, at: number, hi: number, lo: number): 
     out[at + i] = HEX[(hi >>> (28 - 4 * i)) & 15] as number;
     out[at + 8 + i] = HEX[(lo >>> (28 - 4 * i)) & 15] as number;
   }
+}
+
+/**
+ * The token half copy `n` carries (1 = the first send): the recipient's with n - 1 xored into
+ * its last bits, so a token ack says which copy arrived.
+ */
+export function copyTokenLo(flight: InFlight, copy: number): number {
+  return (flight.tokenLo ^ (copy - 1)) >>> 0;
+}
+
+/**
+ * Match a token ack's entry against the copies in flight: true if it names one of them
+ * (recorded as the copy that arrived), false for a wrong token. The halves are compared as
+ * numbers, without a byte-by-byte early exit: the token is the secret.
+ */
+export function matchToken(flight: InFlight, entry: ReadTokenAckEntry): boolean {
+  const copy = (flight.tokenLo ^ entry.lo) >>> 0;
+  if ((flight.tokenHi ^ entry.hi) !== 0 || copy >= flight.tries) return false;
+  if (flight.ackedCopy === 0) flight.ackedCopy = copy + 1;
+  return true;
 }

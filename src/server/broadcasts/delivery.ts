@@ -26,7 +26,7 @@ import {
 } from '../../net/constants.ts';
 import type { ReadTokenAckEntry } from '../../net/token-ack.ts';
 import { userKey } from '../users/store.ts';
-import { AckTokens, writeTokenHex } from './ack-tokens.ts';
+import { AckTokens, copyTokenLo, matchToken, writeTokenHex } from './ack-tokens.ts';
 import { realTicker, type DeliveryHost, type DeliveryPeer, type DeliveryQueue, type Ticker } from './ports.ts';
 import type { PendingBroadcast } from './queue.ts';
 import { encodeBroadcast, Recipient, type Encoded } from './recipient.ts';
@@ -435,7 +435,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
         flight.tries < this.udpTries &&
         beforeDeadline &&
         enc.udp &&
-        this.sendCopy(r, enc.udp, enc.tokenAt, flight.tokenHi, RoundTrips.copyTokenLo(flight, flight.tries + 1))
+        this.sendCopy(r, enc.udp, enc.tokenAt, flight.tokenHi, copyTokenLo(flight, flight.tries + 1))
       ) {
         this.roundTrips.resent(r, flight, now);
         flight.nextAt = Math.min(now + flight.wait, flight.firstAt + this.udpDeadlineMs);
@@ -469,7 +469,7 @@ export class BroadcastDelivery<S extends DeliveryPeer> {
     for (const entry of entries) {
       const flight = r.udp.get(entry.bid);
       if (!flight) continue;
-      if (RoundTrips.matchToken(flight, entry)) bids.push(entry.bid);
+      if (matchToken(flight, entry)) bids.push(entry.bid);
       else forged += 1;
     }
     return { bids, forged };

@@ -1,15 +1,13 @@
 /**
- * Delivery's timers and the acks that feed them (PROTOCOL.md sections 5.4 and 7.2): the RTO
- * of a first send (per recipient, and everyone's before a recipient has its own), the wait
- * after a resend, and the token each copy carries.
+ * Delivery's timers and the acks that feed them (PROTOCOL.md section 7.2): the RTO of a first
+ * send (per recipient, and everyone's before a recipient has its own) and the wait after a
+ * resend.
  *
- * Copy n of a broadcast to a recipient carries the recipient's token with n - 1 xored into
- * its last bits, so a token ack says which copy arrived and every ack times a round trip
+ * A token ack says which copy arrived (ack-tokens.ts), so every such ack times a round trip
  * (as TCP's timestamps lift Karn's rule, RFC 7323). Round trips of first sends and of resends
  * are kept apart: a fan-out's first sends to thousands come back at the pace the server and
  * its clients get through them, a resend goes to a few and comes back at the network's.
  */
-import type { ReadTokenAckEntry } from '../../net/token-ack.ts';
 import type { DeliveryPeer } from './ports.ts';
 import type { InFlight, Recipient } from './recipient.ts';
 import { RttEstimator, type RtoLimits } from './rto.ts';
@@ -29,23 +27,6 @@ export class RoundTrips {
   rtoFor<S extends DeliveryPeer>(r: Recipient<S> | undefined): number {
     if (!r) return this.firstSends.rto;
     return r.backedOffRto ?? (r.rtt ?? this.firstSends).rto;
-  }
-
-  /** The token half a copy carries: copy `n` (1 = the first send) xors n - 1 in. */
-  static copyTokenLo(flight: InFlight, copy: number): number {
-    return (flight.tokenLo ^ (copy - 1)) >>> 0;
-  }
-
-  /**
-   * Match a token ack's entry against the copies in flight: true if it names one of them
-   * (recorded as the copy that arrived), false for a wrong token. The halves are compared as
-   * numbers, without a byte-by-byte early exit: the token is the secret.
-   */
-  static matchToken(flight: InFlight, entry: ReadTokenAckEntry): boolean {
-    const copy = (flight.tokenLo ^ entry.lo) >>> 0;
-    if ((flight.tokenHi ^ entry.hi) !== 0 || copy >= flight.tries) return false;
-    if (flight.ackedCopy === 0) flight.ackedCopy = copy + 1;
-    return true;
   }
 
   /**

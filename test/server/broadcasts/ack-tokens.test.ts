@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tokenText } from '../../../src/net/token-ack.ts';
 import { AckTokens, writeTokenHex } from '../../../src/server/broadcasts/ack-tokens.ts';
+import { tokenText } from '../../helpers/ack-token.ts';
 
 test('ack tokens: drawn fresh each time, across pool refills', () => {
   const tokens = new AckTokens();

@@ -14,6 +14,7 @@ import {
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DELIVERY_TICK_MS, MAX_TICKS_SKIPPED_FOR_FANOUT } from '../../../src/server/broadcasts/delivery.ts';
 import { DEFAULT_RTO_LIMITS, RttEstimator } from '../../../src/server/broadcasts/rto.ts';
+import { tokenHalves } from '../../helpers/ack-token.ts';
 import { deliveryBed, times } from '../../helpers/fake-delivery-host.ts';
 
 const limits = { ...DEFAULT_RTO_LIMITS, granularityMs: DELIVERY_TICK_MS };
@@ -31,7 +32,7 @@ const sendTimes = (session: Session, bid: string, t0: number) =>
 /** Ack a copy by its token (PROTOCOL.md section 5.4), as the server's UDP endpoint does. */
 function tokenAck(bed: Bed, session: Session, bid: string, k: string | undefined): void {
   assert.ok(k, 'the copy carries a token');
-  const entry = { bid, hi: parseInt(k.slice(0, 8), 16), lo: parseInt(k.slice(8), 16) };
+  const entry = { bid, ...tokenHalves(k) };
   const { bids, forged } = bed.broadcasts.delivery.acceptAckTokens(session, [entry]);
   assert.deepEqual([bids, forged], [[bid], 0]);
   bed.broadcasts.ack(session, bids);
